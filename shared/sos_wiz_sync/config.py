@@ -1,0 +1,68 @@
+"""Function configuration from environment variables, validated once at cold start.
+
+A missing or malformed variable fails with its name at import time of the handler,
+not with a KeyError deep inside a request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _json_object(value: object) -> object:
+    if isinstance(value, str):
+        value = json.loads(value or "{}")
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+JsonMap = Annotated[dict[str, str], NoDecode, BeforeValidator(_json_object)]
+
+
+class _Env(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+
+class SosApiSettings(_Env):
+    sos_api_base_url: str = "https://api.sosinventory.com/api/v2"
+    sos_token_url: str = "https://api.sosinventory.com/oauth2/token"
+    sos_secret_id: str
+    sos_max_rps: float = Field(default=2.0, gt=0)
+    sos_max_concurrency: int = Field(default=2, ge=1)
+    http_timeout_seconds: float = Field(default=20.0, gt=0)
+
+
+class WizApiSettings(_Env):
+    wiz_api_base_url: str = "https://api.wizcommerce.com"
+    wiz_secret_id: str
+    wiz_max_concurrency: int = Field(default=8, ge=1)
+    http_timeout_seconds: float = Field(default=20.0, gt=0)
+
+
+class TablesSettings(_Env):
+    mappings_table: str
+    state_table: str
+
+
+class PullSettings(_Env):
+    pull_queue_url: str
+    push_queue_url: str = ""
+    # Stop taking new pages when less than this is left, and continue in a fresh invocation.
+    pull_time_reserve_ms: int = Field(default=60_000, ge=0)
+
+
+class PushSettings(_Env):
+    push_dlq_url: str
+    idempotency_table: str
+    idempotency_ttl_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    order_number_prefix: str = ""
+    order_number_suffix: str = ""
+    line_notes_to_memo: bool = True
+    sales_rep_map: JsonMap = Field(default_factory=dict)
+    default_sales_rep_id: str = ""
+    price_tier_map: JsonMap = Field(default_factory=dict)

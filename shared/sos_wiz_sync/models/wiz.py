@@ -1,0 +1,170 @@
+"""WizCommerce records and webhook envelopes (../shared/api/wizcommerce.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WizModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class WizProduct(WizModel):
+    id: str
+    reference_id: str | None = None
+    sku: str
+    name: str | None = None
+    status: str | None = None
+    updated_at: datetime | None = None
+
+
+class OnOrderDetail(WizModel):
+    quantity: float
+    date: str | None = None
+    identifier: str
+
+
+class WizInventory(WizModel):
+    """The inventory upsert body; `sku` identifies the record (one SKU per call)."""
+
+    sku: str
+    available_quantity: float
+    back_order_quantity: float
+    back_order_allowed: bool
+    on_order_details: list[OnOrderDetail]
+
+
+class WizAddress(WizModel):
+    id: str | None = None
+    reference_id: str | None = None
+    type: Literal["billing", "shipping"] | None = None
+    is_default: bool | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    address_line_1: str | None = None
+    address_line_2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    zip_code: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class WizSalesRep(WizModel):
+    id: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class WizNamedRef(WizModel):
+    id: str
+    name: str | None = None
+
+
+class WizCustomer(WizModel):
+    id: str
+    reference_id: str | None = None
+    display_id: str | None = None
+    name: str | None = None
+    display_name: str | None = None
+    company_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    status: str | None = None
+    assigned_sales_reps: list[WizSalesRep] = []
+    assigned_price_list: WizNamedRef | None = None
+    addresses: list[WizAddress] = []
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class WizLineItem(WizModel):
+    id: str | None = None
+    product_id: str | None = None
+    sku: str | None = None
+    quantity: float
+    unit_price: float
+    discount: float | None = None
+    discount_type: str | None = None
+    note: str | None = None
+
+
+class WizAttribute(WizModel):
+    name: str
+    value: Any = None
+
+
+class WizOrder(WizModel):
+    id: str
+    reference_id: str | None = None
+    display_id: str
+    customer_id: str
+    status: str
+    line_items: list[WizLineItem] = []
+    amount: float | None = None
+    amount_paid: float | None = None
+    payment_status: str | None = None
+    discount_value: float | None = None
+    tax_value: float | None = None
+    shipping_charge: float | None = None
+    customer_note: str | None = None
+    internal_note: str | None = None
+    price_list_id: str | None = None
+    sales_rep_id: str | None = None
+    billing_address: WizAddress | None = None
+    shipping_address: WizAddress | None = None
+    attributes: list[WizAttribute] = []
+    source: str | None = None
+    version: int = 1
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class WizPayment(WizModel):
+    """payment.succeeded data: WizCommerce has no payment resource of its own."""
+
+    id: str
+    order_id: str | None = None
+    customer_id: str
+    amount: float = Field(gt=0)
+    method: str | None = None
+    paid_at: datetime | None = None
+
+
+class WizInvoice(WizModel):
+    id: str
+    reference_id: str | None = None
+    order_id: str | None = None
+    invoice_number: str | None = None
+    total_amount: float | None = None
+    paid_amount: float | None = None
+    status: str | None = None
+
+
+class WizShipment(WizModel):
+    id: str
+    reference_id: str | None = None
+    order_id: str | None = None
+    shipment_status: str | None = None
+
+
+EventType = Literal["order.confirmed", "order.updated", "customer.created", "customer.updated", "payment.succeeded"]
+HANDLED_EVENT_TYPES: frozenset[str] = frozenset(EventType.__args__)  # type: ignore[attr-defined]
+
+
+class WebhookEnvelope(WizModel):
+    """The webhook body. `data` is validated per event type by the push function."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str = Field(min_length=1, max_length=128)
+    event_type: str = Field(min_length=1, max_length=64)
+    occurred_at: datetime
+    data: dict[str, Any]

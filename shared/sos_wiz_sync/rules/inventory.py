@@ -1,0 +1,69 @@
+"""Inventory mapping SOS → WizCommerce (R-INV-1..5)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..models.sos import SosItem
+from ..models.wiz import OnOrderDetail, WizInventory
+
+# The one on-order entry we own in WizCommerce's on_order_details (R-INV-3).
+SOS_ON_ORDER_IDENTIFIER = "SOS Inventory"
+# Item types whose quantities SOS does not track: their zeros would mark products out of stock.
+UNTRACKED_ITEM_TYPES = frozenset({"Non-inventory Item", "Service"})
+QUANTITY_DECIMALS = 4  # SOS quantities may be fractional; round away float noise before comparing
+
+
+@dataclass(frozen=True)
+class InventoryLevels:
+    available: float
+    back_order: float
+    on_order: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _q(value: float) -> float:
+    rounded = round(float(value), QUANTITY_DECIMALS)
+    return rounded + 0.0  # -0.0 → 0.0, so equal values compare and serialise equal
+
+
+def inventory_levels_from_sos(available: float, on_po: float) -> InventoryLevels:
+    """R-INV-1 Available = max(0, available − onPO); R-INV-2 Back Order Limit =
+    max(0, min(available, onPO)); R-INV-3 On Order = max(0, onPO).
+
+    `available` is SOS's figure across nettable locations, kits included (R-INV-4).
+    """
+    return InventoryLevels(
+        available=_q(max(0.0, available - on_po)),
+        back_order=_q(max(0.0, min(available, on_po))),
+        on_order=_q(max(0.0, on_po)),
+    )
+
+
+def skip_reason(item: SosItem) -> str | None:
+    """Why an SOS item's quantities are not sent at all, or None when they are."""
+    if item.archived:
+        return "archived"
+    if item.type in UNTRACKED_ITEM_TYPES:
+        return "untracked-type"
+    return None
+
+
+def wiz_inventory(sku: str, levels: InventoryLevels) -> WizInventory:
+    """The WizCommerce upsert body for one SKU."""
+    return WizInventory(
+        sku=sku,
+        available_quantity=levels.available,
+        back_order_quantity=levels.back_order,
+        back_order_allowed=levels.back_order > 0,
+        on_order_details=[OnOrderDetail(quantity=levels.on_order, identifier=SOS_ON_ORDER_IDENTIFIER)],
+    )
+
+
+def needs_push(levels: InventoryLevels, sku: str, last_pushed: dict | None) -> bool:
+    """R-INV-5: send only what changed since the last successful push (or a SKU change)."""
+    if not last_pushed:
+        return True
+    return last_pushed.get("values") != levels.as_dict() or last_pushed.get("sku") != sku

@@ -1,0 +1,1 @@
+"""DynamoDB repositories: mappings, sync state (cursors, runs, failures, inventory), leases."""

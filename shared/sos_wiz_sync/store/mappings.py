@@ -1,0 +1,84 @@
+"""WC id ↔ SOS id mappings per entity (R-REF-3), both directions written in one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .dynamo import deserialize_item, dynamodb_client, serialize_item
+
+Entity = Literal["customer", "order", "payment", "invoice", "shipment", "product"]
+Origin = Literal["wc", "sos"]
+
+
+class Mapping(BaseModel):
+    entity: Entity
+    wc_id: str
+    sos_id: str
+    origin: Origin
+    number: str | None = None
+    wc_version: int | None = None           # last WC version applied to SOS (stale-edit guard)
+    wc_echo_version: int | None = None      # WC version produced by our own write (echo guard)
+    sos_last_modified: str | None = None    # last SOS lastModified applied to WC (no echo on pull)
+    edit_blocked: bool = False
+    edit_blocked_reason: str | None = None
+    updated_at: str | None = None
+
+
+def _wc_key(entity: str, wc_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"WC#{entity}#{wc_id}"}, "sk": {"S": "MAP"}}
+
+
+def _sos_key(entity: str, sos_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SOS#{entity}#{sos_id}"}, "sk": {"S": "MAP"}}
+
+
+class Mappings:
+    def __init__(self, table_name: str):
+        self._table = table_name
+        self._client = dynamodb_client()
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return deserialize_item(item) if item else None
+
+    def by_wc(self, entity: Entity, wc_id: str) -> Mapping | None:
+        item = self._get(_wc_key(entity, wc_id))
+        return Mapping.model_validate(item) if item else None
+
+    def by_sos(self, entity: Entity, sos_id: str | int) -> Mapping | None:
+        item = self._get(_sos_key(entity, str(sos_id)))
+        if not item:
+            return None
+        return self.by_wc(entity, item["wc_id"])
+
+    def link(self, mapping: Mapping) -> Mapping:
+        """Store both directions at once; refuses to re-point an existing link elsewhere."""
+        mapping = mapping.model_copy(update={"updated_at": datetime.now(timezone.utc).isoformat()})
+        wc_item = {**serialize_item(mapping.model_dump()), **_wc_key(mapping.entity, mapping.wc_id)}
+        sos_item = {**serialize_item({"entity": mapping.entity, "wc_id": mapping.wc_id, "sos_id": mapping.sos_id,
+                                      "origin": mapping.origin, "updated_at": mapping.updated_at}),
+                    **_sos_key(mapping.entity, mapping.sos_id)}
+        same_or_new = "attribute_not_exists(pk) OR sos_id = :sos"
+        self._client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": self._table, "Item": wc_item, "ConditionExpression": same_or_new,
+                     "ExpressionAttributeValues": {":sos": {"S": mapping.sos_id}}}},
+            {"Put": {"TableName": self._table, "Item": sos_item,
+                     "ConditionExpression": "attribute_not_exists(pk) OR wc_id = :wc",
+                     "ExpressionAttributeValues": {":wc": {"S": mapping.wc_id}}}},
+        ])
+        return mapping
+
+    def update(self, entity: Entity, wc_id: str, **fields: Any) -> None:
+        """Set fields on the WC-side record of an existing mapping (versions, edit-blocked)."""
+        fields["updated_at"] = datetime.now(timezone.utc).isoformat()
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = serialize_item({f":v{i}": value for i, value in enumerate(fields.values())})
+        sets = [f"#f{i} = :v{i}" for i, (name, value) in enumerate(fields.items()) if value is not None]
+        removes = [f"#f{i}" for i, (name, value) in enumerate(fields.items()) if value is None]
+        expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+        extra = {"ExpressionAttributeValues": values} if values else {}
+        self._client.update_item(TableName=self._table, Key=_wc_key(entity, wc_id), UpdateExpression=expression,
+                                 ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames=names, **extra)

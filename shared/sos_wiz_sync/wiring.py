@@ -1,0 +1,29 @@
+"""Builds the API clients from configuration: one place that knows how the parts fit."""
+
+from __future__ import annotations
+
+from .clients.http import Pacer, build_session
+from .clients.sos import SosClient
+from .clients.sos_auth import SosTokenManager
+from .clients.wiz import WizClient
+from .config import SosApiSettings, WizApiSettings
+from .secrets import SecretStore
+from .store.leases import Leases
+
+
+def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretStore) -> SosClient:
+    session = build_session(pool_size=api.sos_max_concurrency + 2)
+    tokens = SosTokenManager(secret_id=api.sos_secret_id, token_url=api.sos_token_url, secrets=secrets,
+                             leases=Leases(state_table), session=build_session(retries=3),
+                             timeout=api.http_timeout_seconds)
+    return SosClient(base_url=api.sos_api_base_url, tokens=tokens, session=session, pacer=Pacer(api.sos_max_rps),
+                     timeout=api.http_timeout_seconds)
+
+
+def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:
+    # Every WizCommerce write is safe to replay: inventories upsert by sku, creates meet a 409
+    # on their reference_id, PATCH/PUT set fields.
+    session = build_session(safe_write_methods=("POST", "PATCH"), pool_size=api.wiz_max_concurrency + 2)
+    api_key = secrets.read(api.wiz_secret_id)["api_key"]
+    return WizClient(base_url=api.wiz_api_base_url, api_key=api_key, session=session,
+                     timeout=api.http_timeout_seconds)
