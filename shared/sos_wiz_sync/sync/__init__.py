@@ -1,0 +1,1 @@
+"""The sync engine and the streams declared on it."""
