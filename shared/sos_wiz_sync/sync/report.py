@@ -1,0 +1,41 @@
+"""Run counts (R-OPS-2): seen, changed, unchanged, skipped by reason, failed by reason."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FAILURE_SAMPLE_SIZE = 50  # enough to act on, small enough for one DynamoDB item
+
+
+@dataclass
+class RunCounts:
+    seen: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)  # stream-specific, e.g. unchanged_after_hook
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    def note(self, name: str, n: int = 1) -> None:
+        self.notes[name] = self.notes.get(name, 0) + n
+
+    def fail(self, record_id: str, reason: str, **details: Any) -> None:
+        self.failed[reason] = self.failed.get(reason, 0) + 1
+        if len(self.failures) < FAILURE_SAMPLE_SIZE:
+            self.failures.append({"record_id": record_id, "reason": reason, **details})
+
+    @property
+    def failed_total(self) -> int:
+        return sum(self.failed.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any] | None) -> "RunCounts":
+        return cls(**value) if value else cls()
