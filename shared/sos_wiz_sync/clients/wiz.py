@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from ..models.wiz import WizCustomer, WizInventory, WizOrder, WizProduct
-from .http import ApiError, CallCounter
+from .http import ApiError, CallCounter, map_bounded
 
 PAGE_SIZE = 100  # WizCommerce's maximum `page_size`
 
@@ -55,6 +55,20 @@ class WizClient:
                 "page": page, "page_size": PAGE_SIZE, "sort_by": "updated_at", "sort": "asc", **filters})
             yield payload.get("data") or []
             page = (payload.get("pagination") or {}).get("next_page") or 0
+
+    def iter_pages_parallel(self, resource: str, concurrency: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
+        """All pages of a list, pages 2..N fetched with bounded concurrency (a full pass)."""
+        def fetch(page: int) -> dict[str, Any]:
+            return self.request("GET", f"/v1/{resource}", params={
+                "page": page, "page_size": PAGE_SIZE, "sort_by": "updated_at", "sort": "asc", **filters})
+
+        first = fetch(1)
+        yield first.get("data") or []
+        total_pages = (first.get("pagination") or {}).get("total_pages") or 1
+        for _, payload, error in map_bounded(fetch, range(2, total_pages + 1), concurrency):
+            if error is not None:
+                raise error
+            yield payload.get("data") or []
 
     def get(self, resource: str, record_id: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/{resource}/{record_id}")["data"]

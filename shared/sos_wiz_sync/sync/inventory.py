@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..clients.http import ApiError, map_bounded
+from ..clients.http import map_bounded
 from ..clients.wiz import WizClient
 from ..models.sos import SosItem
+from ..models.wiz import WizProduct
 from ..rules.inventory import InventoryLevels, inventory_levels_from_sos, needs_push, skip_reason, wiz_inventory
 from ..store.state import SyncState
-from .report import RunCounts
+from .report import RunCounts, failure_reason
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,6 @@ def commit_inventory_writes(state: SyncState, writes: list[InventoryWrite], sour
                                  "source": source} for w in writes)
 
 
-def failure_reason(error: Exception) -> str:
-    if isinstance(error, ApiError):
-        return f"{error.api.lower()}-{error.status}"
-    return type(error).__name__
-
-
 def sync_inventory_items(items: list[SosItem], sku_by_reference: Mapping[str, str], *, wiz: WizClient,
                          state: SyncState, source: str, concurrency: int, counts: RunCounts) -> None:
     """Plan, send and commit one batch of SOS items synchronously (the hook worker's path)."""
@@ -75,3 +70,22 @@ def sync_inventory_items(items: list[SosItem], sku_by_reference: Mapping[str, st
         else:
             counts.fail(write.record_id, failure_reason(error), sku=write.sku)
     commit_inventory_writes(state, sent, source)
+
+
+def product_skus_by_reference(products: Iterable[WizProduct], counts: RunCounts) -> dict[str, str]:
+    """Reference ID (SOS item id) → WC sku. Products without one are skipped (R-REF-1);
+    two products claiming one item are ambiguous and neither gets inventory."""
+    index: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for product in products:
+        reference = (product.reference_id or "").strip()
+        if not reference:
+            counts.note("products_without_reference_id")
+        elif reference in index and index[reference] != product.sku:
+            ambiguous.add(reference)
+        else:
+            index[reference] = product.sku
+    for reference in ambiguous:
+        del index[reference]
+        counts.note("products_with_ambiguous_reference_id")
+    return index

@@ -1,0 +1,227 @@
+"""The sync engine. A stream is declared as data (SOS source, plan, WizCommerce send, commit);
+the engine owns paging, per-page checkpoints, bounded concurrency, the time budget, the run
+lease and the run report (R-OPS-2)."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Generic, Protocol, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..clients.sos import KeysetCursor, SosClient, SosPage
+from ..clients.wiz import WizClient
+from ..observability import logger, metrics
+from ..store.leases import Leases
+from ..store.state import SyncState
+from .report import RunCounts, failure_reason
+
+P = TypeVar("P")  # what a stream prepares once per invocation (e.g. the product index)
+W = TypeVar("W")  # one write a stream wants done in WizCommerce
+
+
+@dataclass(frozen=True)
+class Stream(Generic[P, W]):
+    """A pull from one SOS list into WizCommerce, in a few declarations."""
+
+    name: str
+    resource: str                                        # SOS list endpoint, e.g. "item"
+    incremental: bool                                    # resume from last run's cursor; False = full pass
+    prepare: Callable[[], P]                             # once per invocation, overlapped with SOS paging
+    plan: Callable[[P, list[dict[str, Any]], RunCounts], list[W]]  # rows → writes (may read state)
+    send: Callable[[P, W], None]                         # one write, run on the engine's bounded pool
+    commit: Callable[[P, list[W]], None] = lambda prepared, writes: None  # after a page's writes
+    filters: Mapping[str, Any] = field(default_factory=dict)
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass
+class _PendingPage:
+    cursor: KeysetCursor
+    writes: list
+    futures: list[Future]
+
+
+class _PagePrefetcher:
+    """Reads the next SOS pages while the current one is planned and written."""
+
+    _END = object()
+
+    def __init__(self, pages: Iterator[SosPage], depth: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fill, args=(pages,), daemon=True)
+        self._thread.start()
+
+    def _fill(self, pages: Iterator[SosPage]) -> None:
+        try:
+            for page in pages:
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+            self._queue.put(self._END)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the consumer
+            self._queue.put(exc)
+
+    def __iter__(self) -> Iterator[SosPage]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class SyncEngine:
+    def __init__(self, *, sos: SosClient, wiz: WizClient, state: SyncState, leases: Leases,
+                 continue_run: Callable[[str, str], None], concurrency: int, time_reserve_ms: int,
+                 prefetch_pages: int = 2, pages_in_flight: int = 4):
+        self._sos = sos
+        self._wiz = wiz
+        self._state = state
+        self._leases = leases
+        self._continue_run = continue_run  # sends {"stream", "run_id"} to the pull queue
+        self._concurrency = concurrency
+        self._reserve_ms = time_reserve_ms
+        self._prefetch = prefetch_pages
+        self._in_flight = pages_in_flight
+
+    def run(self, stream: Stream, context: LambdaContext, run_id: str | None = None) -> dict[str, Any]:
+        """Run (or resume) `stream` until it finishes or the time budget runs out."""
+        owner = uuid.uuid4().hex
+        lease_seconds = context.get_remaining_time_in_millis() // 1000 + 30
+        if not self._leases.acquire(f"stream#{stream.name}", owner, lease_seconds):
+            logger.info("stream already running elsewhere", extra={"stream": stream.name})
+            return {"stream": stream.name, "status": "busy"}
+        try:
+            saved = self._state.load_stream(stream.name)
+            run = saved.get("run")
+            if run is None and run_id is not None:
+                return {"stream": stream.name, "run_id": run_id, "status": "already-finished"}
+            if run is None:
+                run = self._new_run(stream, saved.get("cursor"))
+            elif run_id is None:
+                logger.info("resuming unfinished run", extra={"stream": stream.name, "run_id": run["run_id"]})
+            finished = self._run_pages(stream, run, saved.get("cursor"), context)
+            if finished:
+                return self._finish(stream, run)
+        finally:
+            self._leases.release(f"stream#{stream.name}", owner)
+        self._continue_run(stream.name, run["run_id"])
+        return {"stream": stream.name, "run_id": run["run_id"], "status": "continued"}
+
+    def _new_run(self, stream: Stream, committed_cursor: dict | None) -> dict[str, Any]:
+        return {"run_id": uuid.uuid4().hex, "started_at": utc_now(), "invocations": 0,
+                "checkpoint": committed_cursor if stream.incremental else None,
+                "counts": RunCounts().to_dict(), "api_calls": {"sos": 0, "wiz": 0}}
+
+    def _run_pages(self, stream: Stream, run: dict, committed_cursor: dict | None, context: LambdaContext) -> bool:
+        counts = RunCounts.from_dict(run["counts"])
+        calls_before = dict(run["api_calls"])
+        calls_at_start = (self._sos.calls.count, self._wiz.calls.count)
+        run["invocations"] += 1
+        pending: deque[_PendingPage] = deque()
+        finished = False
+
+        def settle(block: bool) -> None:
+            """Account for pages whose writes are all done, oldest first, and checkpoint."""
+            while pending and (block or all(f.done() for f in pending[0].futures)):
+                page = pending.popleft()
+                sent = []
+                for write, future in zip(page.writes, page.futures):
+                    error = future.exception()
+                    if error is None:
+                        sent.append(write)
+                    else:
+                        counts.fail(write.record_id, failure_reason(error))
+                        logger.warning("write failed", extra={"stream": stream.name, "record_id": write.record_id,
+                                                              "reason": failure_reason(error)})
+                stream.commit(prepared, sent)
+                counts.changed += len(sent)
+                run["checkpoint"] = page.cursor.to_dict()
+                run["counts"] = counts.to_dict()
+                run["api_calls"] = {"sos": calls_before["sos"] + self._sos.calls.count - calls_at_start[0],
+                                    "wiz": calls_before["wiz"] + self._wiz.calls.count - calls_at_start[1]}
+                self._state.save_stream(stream.name, cursor=committed_cursor, run=run)
+
+        with ThreadPoolExecutor(max_workers=1) as preparer, \
+                ThreadPoolExecutor(max_workers=self._concurrency) as senders:
+            preparation = preparer.submit(stream.prepare)
+            pages = _PagePrefetcher(
+                self._sos.iter_pages(stream.resource, KeysetCursor.from_dict(run["checkpoint"]), **stream.filters),
+                self._prefetch)
+            try:
+                for page in pages:
+                    prepared = preparation.result()
+                    writes = stream.plan(prepared, page.rows, counts)
+                    pending.append(_PendingPage(page.cursor, writes,
+                                                [senders.submit(stream.send, prepared, w) for w in writes]))
+                    settle(block=len(pending) > self._in_flight)
+                    if page.last:
+                        finished = True
+                        break
+                    if context.get_remaining_time_in_millis() < self._reserve_ms:
+                        logger.info("time budget low: checkpointing to continue in a fresh invocation",
+                                    extra={"stream": stream.name, "run_id": run["run_id"]})
+                        break
+                if pending:
+                    settle(block=True)
+            finally:
+                pages.close()
+        return finished
+
+    def _finish(self, stream: Stream, run: dict) -> dict[str, Any]:
+        counts = RunCounts.from_dict(run["counts"])
+        finished_at = utc_now()
+        started = datetime.fromisoformat(run["started_at"])
+        report = {
+            "stream": stream.name, "run_id": run["run_id"], "started_at": run["started_at"],
+            "finished_at": finished_at,
+            "duration_seconds": round((datetime.fromisoformat(finished_at) - started).total_seconds(), 3),
+            "status": "failed-records" if counts.failed_total else "ok",
+            "invocations": run["invocations"], "api_calls": run["api_calls"], **counts.to_dict(),
+        }
+        self._state.save_report(report)
+        next_cursor = run["checkpoint"] if stream.incremental else None
+        self._state.save_stream(stream.name, cursor=next_cursor, run=None)
+        _emit_metrics(stream.name, counts)
+        logger.info("run finished", extra={"stream": stream.name, "run_id": run["run_id"],
+                                           "seen": counts.seen, "changed": counts.changed,
+                                           "failed": counts.failed_total})
+        return report
+
+
+def _emit_metrics(stream: str, counts: RunCounts) -> None:
+    metrics.add_dimension(name="stream", value=stream)
+    metrics.add_metric(name="Seen", unit=MetricUnit.Count, value=counts.seen)
+    metrics.add_metric(name="Changed", unit=MetricUnit.Count, value=counts.changed)
+    metrics.add_metric(name="Skipped", unit=MetricUnit.Count, value=sum(counts.skipped.values()))
+    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=counts.failed_total)
+
+
+def continuation_message(stream: str, run_id: str) -> str:
+    return json.dumps({"stream": stream, "run_id": run_id})

@@ -1,0 +1,80 @@
+"""R-INV-1..5 as properties: the seed's formulas hold for every quantity SOS can report."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sos_wiz_sync.models.sos import SosItem
+from sos_wiz_sync.models.wiz import WizProduct
+from sos_wiz_sync.rules.inventory import (
+    SOS_ON_ORDER_IDENTIFIER,
+    inventory_levels_from_sos,
+    needs_push,
+    skip_reason,
+    wiz_inventory,
+)
+from sos_wiz_sync.sync.inventory import plan_inventory_writes, product_skus_by_reference
+from sos_wiz_sync.sync.report import RunCounts
+
+quantities = st.one_of(st.integers(-10_000, 1_000_000).map(float),
+                       st.decimals(-1000, 100_000, places=3).map(float))
+
+
+@given(available=quantities, on_po=quantities)
+def test_levels_follow_the_seed_formulas(available, on_po):
+    levels = inventory_levels_from_sos(available, on_po)
+    assert abs(levels.available - max(0.0, available - on_po)) < 1e-3           # R-INV-1
+    assert abs(levels.back_order - max(0.0, min(available, on_po))) < 1e-3      # R-INV-2
+    assert abs(levels.on_order - max(0.0, on_po)) < 1e-3                        # R-INV-3
+    assert min(levels.available, levels.back_order, levels.on_order) >= 0
+
+
+@given(available=quantities, on_po=st.integers(0, 1_000_000).map(float))
+def test_sellable_never_exceeds_what_sos_has(available, on_po):  # onPO is never negative in SOS
+    levels = inventory_levels_from_sos(available, on_po)
+    assert levels.available + levels.back_order <= max(0.0, available) + 1e-3
+
+
+def test_examples_from_the_article():
+    assert inventory_levels_from_sos(10, 3).as_dict() == {"available": 7.0, "back_order": 3.0, "on_order": 3.0}
+    assert inventory_levels_from_sos(2, 5).as_dict() == {"available": 0.0, "back_order": 2.0, "on_order": 5.0}
+    assert inventory_levels_from_sos(-4, 0).as_dict() == {"available": 0.0, "back_order": 0.0, "on_order": 0.0}
+
+
+def test_wiz_body_sends_one_on_order_entry_identified_as_sos():
+    body = wiz_inventory("SKU-1", inventory_levels_from_sos(10, 3))
+    assert body.available_quantity == 7 and body.back_order_quantity == 3 and body.back_order_allowed
+    assert [(d.quantity, d.identifier) for d in body.on_order_details] == [(3.0, SOS_ON_ORDER_IDENTIFIER)]
+
+
+@given(available=quantities, on_po=quantities)
+def test_unchanged_values_are_not_sent_again(available, on_po):  # R-INV-5
+    levels = inventory_levels_from_sos(available, on_po)
+    assert needs_push(levels, "S", None)
+    assert not needs_push(levels, "S", {"values": levels.as_dict(), "sku": "S"})
+    assert needs_push(levels, "OTHER", {"values": levels.as_dict(), "sku": "S"})
+
+
+def test_kits_use_the_available_sos_reports():  # R-INV-4
+    kit = SosItem(id=1, type="Kit", onhand=0, available=12, onPO=0)
+    assert skip_reason(kit) is None
+    assert inventory_levels_from_sos(kit.available, kit.onPO).available == 12
+
+
+def test_plan_skips_and_counts_unmapped_archived_and_untracked():
+    items = [SosItem(id=1, available=5), SosItem(id=2, available=5), SosItem(id=3, archived=True),
+             SosItem(id=4, type="Service"), SosItem(id=5, available=1, onPO=0)]
+    counts = RunCounts()
+    last = {"5": {"values": inventory_levels_from_sos(1, 0).as_dict(), "sku": "E", "source": "hook"}}
+    writes = plan_inventory_writes(items, {"1": "A", "3": "C", "4": "D", "5": "E"}, last, counts)
+    assert [w.record_id for w in writes] == ["1"]
+    assert counts.seen == 5 and counts.unchanged == 1
+    assert counts.skipped == {"unmapped": 1, "archived": 1, "untracked-type": 1}
+    assert counts.notes == {"unchanged_after_hook": 1}
+
+
+def test_product_index_skips_missing_and_ambiguous_reference_ids():  # R-REF-1
+    counts = RunCounts()
+    products = [WizProduct(id="p1", sku="A", reference_id="1"), WizProduct(id="p2", sku="B", reference_id=""),
+                WizProduct(id="p3", sku="C", reference_id="3"), WizProduct(id="p4", sku="D", reference_id="3")]
+    assert product_skus_by_reference(products, counts) == {"1": "A"}
+    assert counts.notes == {"products_without_reference_id": 1, "products_with_ambiguous_reference_id": 1}
