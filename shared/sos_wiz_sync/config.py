@@ -66,3 +66,25 @@ class PushSettings(_Env):
     sales_rep_map: JsonMap = Field(default_factory=dict)
     default_sales_rep_id: str = ""
     price_tier_map: JsonMap = Field(default_factory=dict)
+
+
+# SQS FIFO forgets a deduplication id after five minutes: a longer coalescing window would let
+# a second message per item and window through (see docs/architecture.md, "Coalescing").
+FIFO_DEDUP_INTERVAL_SECONDS = 300
+
+
+class SosHookSettings(_Env):
+    """SOS quantity hook ingress (R-INV-6). `coalesce_window_seconds` is W, the hook queue's
+    DelaySeconds; the template sets both from one parameter."""
+
+    sos_hook_secret_id: str
+    inventory_hook_queue_url: str
+    coalesce_window_seconds: int = Field(default=10, ge=1, le=FIFO_DEDUP_INTERVAL_SECONDS)
+
+
+class HookSubscriptionSettings(_Env):
+    """The subscription command: the path-token secret, and the state table whose lease
+    guards an SOS OAuth refresh."""
+
+    sos_hook_secret_id: str
+    state_table: str

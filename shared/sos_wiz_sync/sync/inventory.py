@@ -58,18 +58,23 @@ def commit_inventory_writes(state: SyncState, writes: list[InventoryWrite], sour
 
 
 def sync_inventory_items(items: list[SosItem], sku_by_reference: Mapping[str, str], *, wiz: WizClient,
-                         state: SyncState, source: str, concurrency: int, counts: RunCounts) -> None:
-    """Plan, send and commit one batch of SOS items synchronously (the hook worker's path)."""
+                         state: SyncState, source: str, concurrency: int, counts: RunCounts) -> dict[str, Exception]:
+    """Plan, send and commit one batch of SOS items synchronously (the hook worker's path).
+
+    Returns the errors of the writes that failed, by SOS item id, so the caller can decide
+    which to retry; they are counted in `counts` as well."""
     last_pushed = state.inventory_values(str(item.id) for item in items)
     writes = plan_inventory_writes(items, sku_by_reference, last_pushed, counts)
-    sent = []
+    sent, errors = [], {}
     for write, _, error in map_bounded(lambda w: send_inventory_write(wiz, w), writes, concurrency):
         if error is None:
             counts.changed += 1
             sent.append(write)
         else:
             counts.fail(write.record_id, failure_reason(error), sku=write.sku)
+            errors[write.record_id] = error
     commit_inventory_writes(state, sent, source)
+    return errors
 
 
 def product_skus_by_reference(products: Iterable[WizProduct], counts: RunCounts) -> dict[str, str]:

@@ -1,0 +1,128 @@
+"""Inventory hook worker (R-INV-6): re-read each hinted item from SOS and push its inventory
+through the same plan/send/commit path and last-pushed state as the 2-hourly pull, so the
+two never fight and the pull counts what the hook already had right (`unchanged_after_hook`).
+
+Retries are for what may pass later (429, 5xx, network): that record fails, SQS redelivers
+it and parks it in the DLQ after maxReceiveCount. A 4xx will not pass on a retry, and every
+retry costs a read from SOS's small account-wide budget: it is logged and counted, and the
+next pull (which reconciles everything) reports it in its run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from ..clients.http import ApiError, map_bounded
+from ..clients.sos import SosClient
+from ..clients.wiz import WizClient
+from ..config import SosApiSettings, TablesSettings, WizApiSettings
+from ..models.sos import SosItem
+from ..observability import logger, metrics
+from ..secrets import SecretStore
+from ..store.state import SyncState
+from ..sync.inventory import product_skus_by_reference, sync_inventory_items
+from ..sync.report import RunCounts, failure_reason
+from ..wiring import build_sos_client, build_wiz_client
+from .ingress import InventoryHookMessage
+
+SOURCE = "hook"  # recorded with the last-pushed values; the pull's report counts it
+
+
+def retryable(error: Exception) -> bool:
+    """429/5xx and network errors may pass later; a 4xx will not until someone fixes something."""
+    return not isinstance(error, ApiError) or error.transient
+
+
+def queued_item_id(record: SQSRecord) -> int | None:
+    try:
+        return InventoryHookMessage.model_validate_json(record.body).item_id
+    except ValidationError:
+        return None  # fails on its own in handle_batch's record handler
+
+
+class InventoryHookWorker:
+    def __init__(self, *, sos: SosClient, wiz: WizClient, state: SyncState, sos_concurrency: int,
+                 wiz_concurrency: int):
+        self._sos = sos
+        self._wiz = wiz
+        self._state = state
+        self._sos_concurrency = sos_concurrency
+        self._wiz_concurrency = wiz_concurrency
+
+    @classmethod
+    def from_environment(cls) -> "InventoryHookWorker":
+        tables, sos_api, wiz_api, secrets = TablesSettings(), SosApiSettings(), WizApiSettings(), SecretStore()
+        return cls(sos=build_sos_client(sos_api, state_table=tables.state_table, secrets=secrets),
+                   wiz=build_wiz_client(wiz_api, secrets=secrets), state=SyncState(tables.state_table),
+                   sos_concurrency=sos_api.sos_max_concurrency, wiz_concurrency=wiz_api.wiz_max_concurrency)
+
+    def handle_batch(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """One sync for the batch's distinct items; a record fails only if its item should be retried."""
+        records = [SQSRecord(raw) for raw in event.get("Records", [])]
+        retry = self.sync({item_id for record in records if (item_id := queued_item_id(record)) is not None})
+
+        def settle(record: SQSRecord) -> None:
+            item_id = InventoryHookMessage.model_validate_json(record.body).item_id  # malformed: fails, parks
+            if item_id in retry:
+                raise retry[item_id]
+
+        return process_partial_response(event=event, record_handler=settle,
+                                        processor=BatchProcessor(event_type=EventType.SQS), context=context)
+
+    def sync(self, item_ids: Collection[int]) -> dict[int, Exception]:
+        """Re-read these items and push what changed; returns the errors worth a retry, by item id."""
+        counts = RunCounts()
+        errors: dict[int, Exception] = {}
+        items = self._read_items(sorted(item_ids), counts, errors)
+        skus: dict[str, str] = {}
+        if items:
+            try:
+                # Asked every time, not taken from the last-pushed record: a product that lost or
+                # changed its Reference ID since must not get this item's inventory (R-REF-1).
+                products = self._wiz.products_by_reference_ids([str(item.id) for item in items])
+                skus = product_skus_by_reference(products, counts)
+            except Exception as error:  # noqa: BLE001 - decided per item below
+                errors |= {item.id: error for item in items}
+                for item in items:
+                    counts.fail(str(item.id), failure_reason(error))
+            else:
+                write_errors = sync_inventory_items(items, skus, wiz=self._wiz, state=self._state, source=SOURCE,
+                                                    concurrency=self._wiz_concurrency, counts=counts)
+                errors |= {int(item_id): error for item_id, error in write_errors.items()}
+        retry = {item_id: error for item_id, error in errors.items() if retryable(error)}
+        self._report(item_ids, items, skus, counts, retry)
+        return retry
+
+    def _read_items(self, item_ids: list[int], counts: RunCounts, errors: dict[int, Exception]) -> list[SosItem]:
+        items = []
+        for item_id, item, error in map_bounded(self._sos.get_item, item_ids, self._sos_concurrency):
+            if error is None:
+                items.append(item)
+            elif isinstance(error, ApiError) and error.status == 404:
+                counts.seen += 1
+                counts.skip("not-in-sos")  # deleted since the hook fired: nothing to push
+            else:
+                counts.fail(str(item_id), failure_reason(error))
+                errors[item_id] = error
+        return items
+
+    @staticmethod
+    def _report(item_ids: Collection[int], items: list[SosItem], skus: dict[str, str], counts: RunCounts,
+                retry: dict[int, Exception]) -> None:
+        unmapped = sorted(item.id for item in items if str(item.id) not in skus)
+        logger.info("inventory hook batch", extra={
+            "sos_item_ids": sorted(item_ids), "counts": counts.to_dict(),
+            "unmapped_sos_item_ids": unmapped,  # no WC product has this Reference ID (R-INV-5)
+            "retrying_sos_item_ids": sorted(retry)})
+        for name, value in (("InventoryHookItemsWritten", counts.changed),
+                            ("InventoryHookItemsUnchanged", counts.unchanged),
+                            ("InventoryHookItemsSkipped", sum(counts.skipped.values())),
+                            ("InventoryHookItemsFailed", counts.failed_total)):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
