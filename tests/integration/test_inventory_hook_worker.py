@@ -1,0 +1,199 @@
+"""The inventory hook worker (R-INV-6) on moto server and the SOS / WizCommerce emulators over
+HTTP: one SOS read per distinct item, writes only what changed, the pull's state, and which
+failures are retried."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from local.emulators import SosEmulator, WizEmulator, seed
+from sos_wiz_sync.clients.http import build_session
+from sos_wiz_sync.clients.sos import SosClient
+from sos_wiz_sync.clients.sos_auth import SosTokenManager
+from sos_wiz_sync.clients.wiz import WizClient
+from sos_wiz_sync.hook.worker import InventoryHookWorker
+from sos_wiz_sync.models.sos import SosItem
+from sos_wiz_sync.secrets import SecretStore
+from sos_wiz_sync.store.dynamo import dynamodb_client, dynamodb_resource
+from sos_wiz_sync.store.leases import Leases
+from sos_wiz_sync.store.state import SyncState
+from sos_wiz_sync.sync.inventory import sync_inventory_items
+from sos_wiz_sync.sync.report import RunCounts
+
+STATE_TABLE = "state"
+GET_ITEM = "GET /api/v2/item/{id}"
+POST_INVENTORY = "POST /v1/inventories"
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[None]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+    dynamodb_resource.cache_clear()
+    dynamodb_client.cache_clear()
+    boto3.client("dynamodb").create_table(
+        TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}])
+    yield
+    dynamodb_resource.cache_clear()
+    dynamodb_client.cache_clear()
+    patch.undo()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def emulators() -> Iterator[tuple[SosEmulator, WizEmulator, dict]]:
+    sos, wiz = SosEmulator(), WizEmulator()
+    summary = seed(sos, wiz, items=60)
+    sos.start()
+    wiz.start()
+    yield sos, wiz, summary
+    sos.stop()
+    wiz.stop()
+
+
+@pytest.fixture
+def stack(aws, emulators) -> Iterator[tuple[InventoryHookWorker, SosEmulator, WizEmulator, dict]]:
+    sos, wiz, summary = emulators
+    secret_id = f"sos-{uuid.uuid4().hex}"
+    boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(sos.credentials()))
+    secrets = SecretStore()
+    tokens = SosTokenManager(secret_id=secret_id, token_url=f"{sos.url}/oauth2/token", secrets=secrets,
+                             leases=Leases(STATE_TABLE), session=build_session(retries=0))
+    # No client-side retries: the worker's own decision (retry the record or not) is under test.
+    worker = InventoryHookWorker(
+        sos=SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0)),
+        wiz=WizClient(base_url=wiz.url, api_key=wiz.api_key, session=build_session(retries=0)),
+        state=SyncState(STATE_TABLE), sos_concurrency=2, wiz_concurrency=4)
+    sos.clear_faults()
+    wiz.clear_faults()
+    yield worker, sos, wiz, summary
+    sos.clear_faults()
+    wiz.clear_faults()
+
+
+def mapped_stock_items(sos: SosEmulator, summary: dict) -> list[int]:
+    excluded = set(summary["unmapped_item_ids"]) | set(summary["products_without_reference_item_ids"]) \
+        | set(summary["archived_item_ids"])
+    return [item["id"] for item in sos.items.values()
+            if item["type"] == "Inventory Item" and item["id"] not in excluded]
+
+
+def sqs_event(*item_ids: int) -> dict:
+    return {"Records": [{"messageId": str(n), "receiptHandle": f"rh-{n}", "body": json.dumps({"item_id": item_id}),
+                         "attributes": {"MessageGroupId": str(item_id)}, "messageAttributes": {},
+                         "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hook.fifo"}
+                        for n, item_id in enumerate(item_ids)]}
+
+
+def wc_levels(wiz: WizEmulator, sos: SosEmulator, item_id: int) -> tuple[float, float, float]:
+    record = wiz.inventories[sos.items[item_id]["sku"]]
+    return (record["available_quantity"], record["back_order_quantity"],
+            sum(entry["quantity"] for entry in record["on_order_details"]))
+
+
+def test_a_batch_reads_each_distinct_item_once_and_writes_its_new_levels(stack):
+    worker, sos, wiz, summary = stack
+    first, second = mapped_stock_items(sos, summary)[:2]
+    # Given two items whose quantities changed in SOS
+    sos.set_item_quantities(first, available=40, onPO=15)
+    sos.set_item_quantities(second, available=3, onPO=0)
+    sos.reset_counters()
+    wiz.reset_counters()
+    # When a batch carries three messages for the first and one for the second
+    response = worker.handle_batch(sqs_event(first, first, second, first), context=None)
+    # Then each item is read once, WizCommerce has R-INV-1..3 of what SOS says, nothing is retried
+    assert response == {"batchItemFailures": []}
+    assert sos.counters()[GET_ITEM] == 2
+    assert wc_levels(wiz, sos, first) == (25, 15, 15)
+    assert wc_levels(wiz, sos, second) == (3, 0, 0)
+    assert SyncState(STATE_TABLE).inventory_value(first)["source"] == "hook"
+
+
+def test_values_already_pushed_are_not_written_again(stack):
+    worker, sos, wiz, summary = stack
+    item_id = mapped_stock_items(sos, summary)[2]
+    sos.set_item_quantities(item_id, available=12, onPO=2)
+    assert worker.sync([item_id]) == {}
+    wiz.reset_counters()
+    assert worker.sync([item_id]) == {}
+    assert wiz.counters().get(POST_INVENTORY, 0) == 0
+
+
+def test_the_next_pull_counts_the_item_as_already_right_and_sends_nothing(stack):
+    worker, sos, wiz, summary = stack
+    item_id = mapped_stock_items(sos, summary)[3]
+    sos.set_item_quantities(item_id, available=77, onPO=7)
+    worker.sync([item_id])
+    wiz.reset_counters()
+    # The pull's own plan/send/commit over the same item, as its stream runs it
+    counts = RunCounts()
+    item = SosItem.model_validate(sos.items[item_id])
+    sync_inventory_items([item], {str(item_id): item.sku}, wiz=WizClient(base_url=wiz.url, api_key=wiz.api_key,
+                                                                          session=build_session(retries=0)),
+                         state=SyncState(STATE_TABLE), source="pull", concurrency=1, counts=counts)
+    assert (counts.changed, counts.unchanged, counts.notes) == (0, 1, {"unchanged_after_hook": 1})
+    assert wiz.counters().get(POST_INVENTORY, 0) == 0
+
+
+def test_an_unmapped_item_is_skipped_not_retried(stack):
+    worker, sos, wiz, summary = stack
+    item_id = summary["unmapped_item_ids"][0]
+    sos.set_item_quantities(item_id, available=5)
+    wiz.reset_counters()
+    assert worker.handle_batch(sqs_event(item_id), context=None) == {"batchItemFailures": []}
+    assert wiz.counters().get(POST_INVENTORY, 0) == 0
+
+
+def test_an_item_sos_no_longer_has_is_skipped_not_retried(stack):
+    worker, _, _, _ = stack
+    assert worker.handle_batch(sqs_event(987654), context=None) == {"batchItemFailures": []}
+
+
+def test_a_transient_sos_failure_fails_only_that_items_records(stack):
+    worker, sos, wiz, summary = stack
+    failing, fine = mapped_stock_items(sos, summary)[4:6]
+    assert not str(fine).startswith(str(failing))  # the fault matches a path prefix
+    sos.set_item_quantities(fine, available=9, onPO=1)
+    sos.inject_5xx(count=1, method="GET", path=f"/api/v2/item/{failing}")
+    response = worker.handle_batch(sqs_event(failing, fine, failing), context=None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "0"}, {"itemIdentifier": "2"}]}
+    assert wc_levels(wiz, sos, fine) == (8, 1, 1)
+
+
+def test_a_wizcommerce_outage_fails_the_write_for_a_retry_and_records_nothing(stack):
+    worker, sos, wiz, summary = stack
+    item_id = mapped_stock_items(sos, summary)[6]
+    sos.set_item_quantities(item_id, available=31, onPO=0)
+    wiz.inject_5xx(count=1, method="POST", path="/v1/inventories")
+    assert list(worker.sync([item_id])) == [item_id]
+    assert SyncState(STATE_TABLE).inventory_value(item_id) is None  # not recorded as pushed
+    assert worker.sync([item_id]) == {}  # the redelivery writes it
+    assert wc_levels(wiz, sos, item_id) == (31, 0, 0)
+
+
+def test_a_rate_limited_sos_read_is_retried(stack):
+    worker, sos, _, summary = stack
+    item_id = mapped_stock_items(sos, summary)[7]
+    sos.inject_429(count=1, method="GET", path=f"/api/v2/item/{item_id}")
+    assert list(worker.sync([item_id])) == [item_id]
+
+
+def test_a_malformed_message_fails_on_its_own(stack):
+    worker, sos, _, summary = stack
+    item_id = mapped_stock_items(sos, summary)[8]
+    event = sqs_event(item_id, item_id)
+    event["Records"][1]["body"] = "{not json"
+    assert worker.handle_batch(event, context=None) == {"batchItemFailures": [{"itemIdentifier": "1"}]}
