@@ -1,0 +1,654 @@
+"""WizCommerce API emulator, following /work/shared/api/wizcommerce.md (the contract).
+
+Choices where the contract is silent:
+- `POST` answers 201, `PUT`/`PATCH` 200; `POST /v1/inventories` (an upsert) answers 201 too.
+- `GET /v1/inventories?sku=a,b` is a list like every other (empty when nothing matches);
+  `POST /v1/inventories` for a sku no product has answers 404 `not_found`.
+- A product's sku is unique too: a second one answers 409 `duplicate_sku` (same details shape).
+- Lists default to `page_size` 20, `sort_by=updated_at`, `sort=asc`; `updated_after` and
+  `created_after` are strict (>), `updated_before` too (<).
+- Order events: creating a confirmed order sends `order.confirmed`; every edit (PUT, status
+  PATCH, the user methods) sends `order.updated`, preceded by `order.confirmed` when the edit
+  confirms it. Payments (`emit_payment`) are events only; they do not edit the order.
+- Webhook delivery retries on the public schedule (30 s, 1, 2, 4, 8 min) unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import math
+import secrets
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Response, request
+
+from .base import (
+    ADMIN_PREFIX,
+    ApiError,
+    Deliverer,
+    Emulator,
+    RecordStore,
+    clamp_int,
+    json_body,
+    json_response,
+    stamp_param,
+)
+
+API = "/v1"
+PAGE_SIZE_DEFAULT = 20
+PAGE_SIZE_MAX = 100
+PUBLIC_RETRY_DELAYS = (30.0, 60.0, 120.0, 240.0, 480.0)
+PRODUCT_STATUSES = ("active", "inactive")
+ORDER_STATUSES = ("draft", "quote", "confirmed", "cancelled")
+INVENTORY_STATUSES = ("IN_STOCK", "OUT_OF_STOCK", "BACK_ORDER")
+INVOICE_STATUSES = ("PAID", "UNPAID")
+SHIPMENT_STATUSES = ("created", "shipped", "fulfilled")
+ADDRESS_FIELDS = ("id", "reference_id", "type", "is_default", "first_name", "last_name", "address_line_1",
+                  "address_line_2", "city", "state", "country", "zip_code", "phone", "email")
+CUSTOMER_EDITABLE = ("reference_id", "display_id", "name", "display_name", "company_name", "first_name",
+                     "last_name", "email", "phone", "status", "payment_term", "addresses")
+ORDER_EDITABLE = ("reference_id", "display_id", "customer_id", "status", "line_items", "discount_value", "tax_value",
+                  "shipping_charge", "customer_note", "internal_note", "price_list_id", "sales_rep_id",
+                  "billing_address", "shipping_address", "attributes", "source", "amount_paid", "payment_status")
+INVOICE_EDITABLE = ("reference_id", "order_id", "invoice_number", "total_amount", "paid_amount", "status",
+                    "due_date", "items")
+SHIPMENT_EDITABLE = ("reference_id", "order_id", "shipment_status", "tracking_info", "shipment_items", "note")
+DEFAULT_CODES = {400: "validation_error", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+                 409: "conflict", 429: "rate_limited"}
+
+
+def _copy(record: Any) -> Any:
+    """A detached copy for programmatic callers (store records stay private to the lock)."""
+    return json.loads(json.dumps(record))
+
+
+def _invalid(field: str, reason: str) -> ApiError:
+    return ApiError(400, f"{field}: {reason}", code="validation_error", details=[{"field": field, "reason": reason}])
+
+
+def _number(value: Any, field: str, *, default: float | None = None) -> float:
+    if value is None and default is not None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _invalid(field, "must be a number")
+    return value
+
+
+def _choice(value: Any, allowed: Sequence[str], field: str) -> str:
+    if value not in allowed:
+        raise _invalid(field, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _text(value: Any, field: str, *, required: bool = False) -> str:
+    if value is None or value == "":
+        if required:
+            raise _invalid(field, "is required")
+        return ""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise _invalid(field, "must be a string")
+    return str(value)
+
+
+def _split(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+def _sub_id(prefix: str) -> str:
+    """Ids of records inside records (line items, addresses)."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+class WizEmulator(Emulator):
+    """The WizCommerce API on a local port: `start()` → base URL; paths under `/v1`,
+    header `X-API-Key: <api_key>`. Outgoing webhooks go to `set_webhook_target(...)`."""
+
+    SEED_ROLE = "wiz"
+    ADMIN_ACTIONS = frozenset({
+        "create_product", "update_product", "create_customer", "update_customer", "create_order", "update_order",
+        "set_order_status", "emit_payment", "set_webhook_target",
+    })
+
+    def __init__(self, *, api_key: str | None = None, webhook_retry_delays: Sequence[float] = PUBLIC_RETRY_DELAYS,
+                 webhook_timeout: float = 30.0, rate_limit_rps: float | None = None, host: str = "127.0.0.1",
+                 port: int = 0):
+        super().__init__(host=host, port=port, rate_limit_rps=rate_limit_rps)
+        self.api_key = api_key or f"wiz_{secrets.token_urlsafe(24)}"
+        self.products = RecordStore("updated_at", id_prefix="prod", unique=("reference_id", "sku"))
+        self.inventories = RecordStore("updated_at", id_field="sku")
+        self.customers = RecordStore("updated_at", id_prefix="cust", unique=("reference_id",))
+        self.orders = RecordStore("updated_at", id_prefix="ord", unique=("reference_id",))
+        self.invoices = RecordStore("updated_at", id_prefix="inv", unique=("reference_id",))
+        self.shipments = RecordStore("updated_at", id_prefix="shp", unique=("reference_id",))
+        self.price_lists = RecordStore("updated_at", id_prefix="pl", unique=("reference_id",))
+        self.sales_reps = RecordStore("updated_at", id_prefix="rep")
+        self.outbox: list[dict] = []  # every emitted event: {"envelope", "body" (bytes), "headers"}
+        self.webhook_deliverer = Deliverer(timeout=webhook_timeout, retry_delays=webhook_retry_delays)
+        self._webhook: dict[str, Any] = {"url": None, "secrets": [], "mode": "signature",
+                                         "header_name": "X-Webhook-Key"}
+        self._payment_numbers = itertools.count(1)
+
+        # resource → (store, writers by method); a method without a writer answers 405
+        self._resources: dict[str, tuple[RecordStore, dict[str, Any]]] = {
+            "products": (self.products, {"POST": self._create_product, "PATCH": self._update_product}),
+            "inventories": (self.inventories, {"POST": self._upsert_inventory}),
+            "customers": (self.customers, {"POST": self._create_customer, "PATCH": self._update_customer}),
+            "orders": (self.orders, {"POST": self._create_order, "PUT": self._update_order}),
+            "invoices": (self.invoices, {"POST": self._create_invoice, "PATCH": self._update_invoice}),
+            "shipments": (self.shipments, {"POST": self._create_shipment, "PATCH": self._update_shipment}),
+            "price-lists": (self.price_lists, {}),
+            "sales-reps": (self.sales_reps, {}),
+        }
+
+    # -- HTTP ----------------------------------------------------------------------------------
+    def authenticate(self) -> None:
+        if not hmac.compare_digest(request.headers.get("X-API-Key", ""), self.api_key):
+            raise ApiError(401, "Missing or invalid API key", code="unauthorized")
+
+    def error_body(self, error: ApiError) -> dict:
+        code = error.code or DEFAULT_CODES.get(error.status, "server_error" if error.status >= 500 else "error")
+        return {"code": code, "message": error.message, "details": error.details}
+
+    def _register_routes(self) -> None:
+        route = self.app.add_url_rule
+        route(f"{API}/<resource>", "collection", self._collection, methods=["GET", "POST"])
+        route(f"{API}/<resource>/<record_id>", "record", self._record, methods=["GET", "PUT", "PATCH"])
+        route(f"{API}/orders/<order_id>/status", "order_status", self._order_status, methods=["PATCH"])
+        route(f"{ADMIN_PREFIX}/outbox", "admin_outbox", self._admin_outbox, methods=["GET"])
+
+    def _resource(self, name: str) -> tuple[RecordStore, dict[str, Any]]:
+        if name not in self._resources:
+            raise ApiError(404, f"Unknown resource {name!r}")
+        return self._resources[name]
+
+    def _writer(self, resource: str) -> Any:
+        writer = self._resource(resource)[1].get(request.method)
+        if writer is None:
+            raise ApiError(405, f"{request.method} is not supported on /v1/{resource}")
+        return writer
+
+    def _collection(self, resource: str) -> Response:
+        store = self._resource(resource)[0]
+        if request.method == "GET":
+            with self.lock:
+                return self._list(resource, store)
+        writer, body = self._writer(resource), json_body()
+        with self.lock:
+            return json_response({"data": writer(body)}, 201)
+
+    def _record(self, resource: str, record_id: str) -> Response:
+        store = self._resource(resource)[0]
+        if request.method == "GET":
+            with self.lock:
+                return json_response({"data": self._get(store, record_id)})
+        writer, body = self._writer(resource), json_body()
+        with self.lock:
+            return json_response({"data": writer(record_id, body)})
+
+    def _order_status(self, order_id: str) -> Response:
+        status = json_body().get("status")
+        with self.lock:
+            return json_response({"data": self._update_order(order_id, {"status": status})})
+
+    def _admin_outbox(self) -> Response:
+        """Emitted events from index `?start=` on, as JSON, for replay by another process."""
+        start = clamp_int(request.args.get("start"), default=0, low=0, high=2**31, name="start")
+        with self.lock:
+            events = [{"envelope": event["envelope"], "body": event["body"].decode(), "headers": event["headers"]}
+                      for event in self.outbox[start:]]
+        return json_response({"data": events, "total": len(self.outbox)})
+
+    def _list(self, resource: str, store: RecordStore) -> Response:
+        args = request.args
+        page = clamp_int(args.get("page"), default=1, low=1, high=2**31, name="page")
+        size = clamp_int(args.get("page_size"), default=PAGE_SIZE_DEFAULT, low=1, high=PAGE_SIZE_MAX,
+                         name="page_size")
+        if args.get("sort_by", "updated_at") != "updated_at":
+            raise _invalid("sort_by", "only updated_at is supported")
+        descending = _choice(args.get("sort", "asc"), ("asc", "desc"), "sort") == "desc"
+        updated_after, updated_before = stamp_param("updated_after"), stamp_param("updated_before")
+        created_after = stamp_param("created_after")
+        status = args.get("status")
+        status_field = "shipment_status" if resource == "shipments" else "status"
+        wanted = {"reference_id": set(_split(args.get("reference_ids"))),
+                  "sku": set(_split(args.get("sku_id") or args.get("sku")))}
+
+        # Narrow down without a scan where possible: an index for id lists, bisection for times.
+        rows = None
+        for field_name, values in wanted.items():
+            if values and rows is None:
+                rows = store.lookup(field_name, values)  # None: no index on that field
+        checks = [lambda r, f=f, v=v: r.get(f) in v for f, v in wanted.items() if v]
+        if rows is None:
+            rows, lo, hi = store.ordered(), 0, len(store)
+            if updated_after:
+                lo = store.first_index(updated_after, inclusive=False)
+            if updated_before:
+                hi = max(lo, store.first_index(updated_before, inclusive=True))
+        else:
+            lo, hi = 0, len(rows)
+            if updated_after:
+                checks.append(lambda r: r["updated_at"] > updated_after)
+            if updated_before:
+                checks.append(lambda r: r["updated_at"] < updated_before)
+        if status:
+            checks.append(lambda r: r.get(status_field) == status)
+        if created_after:
+            checks.append(lambda r: r["created_at"] > created_after)
+        if checks:
+            rows = [row for row in rows[lo:hi] if all(check(row) for check in checks)]
+            lo, hi = 0, len(rows)
+
+        total = hi - lo
+        offset = (page - 1) * size
+        if descending:
+            end = hi - offset
+            data = rows[max(lo, end - size):end][::-1] if end > lo else []
+        else:
+            data = rows[lo + offset:min(hi, lo + offset + size)]
+        pages = math.ceil(total / size)
+        return json_response({"data": data, "pagination": {
+            "total_records": total, "total_pages": pages, "current_page": page,
+            "next_page": page + 1 if page < pages else 0, "prev_page": page - 1 if page > 1 else 0,
+            "page_size": size}})
+
+    # -- helpers -------------------------------------------------------------------------------
+    @staticmethod
+    def _get(store: RecordStore, record_id: Any) -> dict:
+        record = store.get(record_id)
+        if record is None:
+            raise ApiError(404, f"Record {record_id} not found", code="not_found")
+        return record
+
+    @staticmethod
+    def _check_unique(store: RecordStore, field: str, value: str, own_id: str | None) -> None:
+        """409 when another record holds `value`; details name the record that exists."""
+        existing = store.find(field, value) if value else None
+        if existing is not None and existing["id"] != own_id:
+            raise ApiError(409, f"A record with {field} {value!r} already exists", code=f"duplicate_{field}",
+                           details=[{"field": "id", "reason": existing["id"]}])
+
+    def _existing(self, store: RecordStore, value: Any, field: str) -> dict | None:
+        """The record a `<thing>_id` field names (None if the field is empty); 400 if unknown."""
+        if value in (None, ""):
+            return None
+        record = store.get(value)
+        if record is None:
+            raise _invalid(field, f"no record with id {value!r}")
+        return record
+
+    def _addresses(self, value: Any, field: str) -> list[dict]:
+        if not isinstance(value, list):
+            raise _invalid(field, "must be a list")
+        return [self._address(address, f"{field}[{n}]") for n, address in enumerate(value)]
+
+    @staticmethod
+    def _address(value: Any, field: str) -> dict | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise _invalid(field, "must be an object")
+        address = {key: value.get(key) for key in ADDRESS_FIELDS}
+        if address["type"] is not None:
+            _choice(address["type"], ("billing", "shipping"), f"{field}.type")
+        address["id"] = address["id"] or _sub_id("addr")
+        return address
+
+    # -- products and inventories --------------------------------------------------------------
+    def create_product(self, **fields: Any) -> dict:
+        with self.lock:
+            return _copy(self._create_product(fields))
+
+    def update_product(self, product_id: str, **fields: Any) -> dict:
+        with self.lock:
+            return _copy(self._update_product(product_id, fields))
+
+    def _create_product(self, body: dict) -> dict:
+        now = self.clock.stamp()
+        record = self._product_record({"reference_id": "", "status": "active"}, body, own_id=None)
+        return self.products.put({"id": self.products.new_id(), **record, "created_at": now, "updated_at": now})
+
+    def _update_product(self, product_id: str, body: dict) -> dict:
+        current = self._get(self.products, product_id)
+        record = self._product_record(current, body, own_id=product_id)
+        return self.products.put({**record, "updated_at": self.clock.stamp()})
+
+    def _product_record(self, current: dict, body: dict, *, own_id: str | None) -> dict:
+        record = {**current, **{key: body[key] for key in ("reference_id", "sku", "name", "status") if key in body}}
+        record["reference_id"] = _text(record.get("reference_id"), "reference_id")
+        record["sku"] = _text(record.get("sku"), "sku", required=True)
+        record["name"] = _text(record.get("name"), "name", required=True)
+        record["status"] = _choice(record["status"], PRODUCT_STATUSES, "status")
+        self._check_unique(self.products, "reference_id", record["reference_id"], own_id)
+        self._check_unique(self.products, "sku", record["sku"], own_id)
+        return record
+
+    def _upsert_inventory(self, body: dict) -> dict:
+        """One SKU per call; fields left out keep their values."""
+        sku = _text(body.get("sku"), "sku", required=True)
+        product = self.products.find("sku", sku)
+        if product is None:
+            raise ApiError(404, f"No product has sku {sku!r}", code="not_found",
+                           details=[{"field": "sku", "reason": "no product with this sku"}])
+        changes: dict[str, Any] = {}
+        for field in ("available_quantity", "back_order_quantity", "in_stock_quantity", "reserved_quantity"):
+            if field in body:
+                changes[field] = _number(body[field], field)
+        for field in ("back_order_allowed", "track_inventory"):
+            if field in body:
+                if not isinstance(body[field], bool):
+                    raise _invalid(field, "must be true or false")
+                changes[field] = body[field]
+        if "inventory_status" in body:
+            changes["inventory_status"] = _choice(body["inventory_status"], INVENTORY_STATUSES, "inventory_status")
+        if "on_order_details" in body:
+            changes["on_order_details"] = self._on_order_details(body["on_order_details"])
+        now = self.clock.stamp()
+        current = self.inventories.get(sku) or {
+            "sku": sku, "available_quantity": 0, "back_order_quantity": 0, "back_order_allowed": False,
+            "on_order_details": [], "in_stock_quantity": 0, "reserved_quantity": 0, "inventory_status": None,
+            "track_inventory": True, "created_at": now}
+        record = {**current, **changes, "product_id": product["id"], "updated_at": now}
+        if record["inventory_status"] is None:  # a new record without a status: derived like the app does
+            record["inventory_status"] = "IN_STOCK" if record["available_quantity"] > 0 else "OUT_OF_STOCK"
+        return self.inventories.put(record)
+
+    @staticmethod
+    def _on_order_details(value: Any) -> list[dict]:
+        if not isinstance(value, list):
+            raise _invalid("on_order_details", "must be a list")
+        details = []
+        for n, entry in enumerate(value):
+            if not isinstance(entry, dict):
+                raise _invalid(f"on_order_details[{n}]", "must be an object")
+            details.append({"quantity": _number(entry.get("quantity"), f"on_order_details[{n}].quantity"),
+                            "date": entry.get("date"), "identifier": _text(entry.get("identifier"),
+                                                                           f"on_order_details[{n}].identifier")})
+        return details
+
+    # -- customers -----------------------------------------------------------------------------
+    def create_customer(self, **fields: Any) -> dict:
+        """A customer created by a user in WizCommerce (sends customer.created)."""
+        with self.lock:
+            return _copy(self._create_customer(fields))
+
+    def update_customer(self, customer_id: str, **fields: Any) -> dict:
+        """A customer edited by a user in WizCommerce (sends customer.updated)."""
+        with self.lock:
+            return _copy(self._update_customer(customer_id, fields))
+
+    def _create_customer(self, body: dict) -> dict:
+        now = self.clock.stamp()
+        customer_id = self.customers.new_id()
+        defaults = {key: None for key in CUSTOMER_EDITABLE} | {
+            "reference_id": "", "display_id": f"C-{customer_id.split('_')[1].zfill(5)}", "status": "active",
+            "addresses": [], "assigned_sales_reps": [], "assigned_price_list": None, "created_at": now}
+        record = self._customer_record(defaults, body, own_id=None)
+        record = self.customers.put({"id": customer_id, **record, "updated_at": now})
+        self._emit("customer.created", record)
+        return record
+
+    def _update_customer(self, customer_id: str, body: dict) -> dict:
+        current = self._get(self.customers, customer_id)
+        record = self._customer_record(current, body, own_id=customer_id)
+        record = self.customers.put({**record, "updated_at": self.clock.stamp()})
+        self._emit("customer.updated", record)
+        return record
+
+    def _customer_record(self, current: dict, body: dict, *, own_id: str | None) -> dict:
+        record = {**current, **{key: body[key] for key in CUSTOMER_EDITABLE if key in body}}
+        record["reference_id"] = _text(record["reference_id"], "reference_id")
+        self._check_unique(self.customers, "reference_id", record["reference_id"], own_id)
+        full_name = " ".join(filter(None, (record.get("first_name"), record.get("last_name"))))
+        record["name"] = record["name"] or record.get("company_name") or full_name
+        if not record["name"]:
+            raise _invalid("name", "is required (or company_name, or first_name/last_name)")
+        record["display_name"] = record["display_name"] or record["name"]
+        record["addresses"] = self._addresses(record["addresses"], "addresses")
+        if "assigned_sales_rep_ids" in body:
+            rep_ids = body["assigned_sales_rep_ids"] or []
+            if not isinstance(rep_ids, list):
+                raise _invalid("assigned_sales_rep_ids", "must be a list")
+            reps = [self._existing(self.sales_reps, rep_id, "assigned_sales_rep_ids") for rep_id in rep_ids]
+            record["assigned_sales_reps"] = [
+                {key: rep[key] for key in ("id", "email", "first_name", "last_name")} for rep in reps if rep]
+        if "assigned_price_list_id" in body:
+            price_list = self._existing(self.price_lists, body["assigned_price_list_id"], "assigned_price_list_id")
+            record["assigned_price_list"] = price_list and {"id": price_list["id"], "name": price_list["name"]}
+        return record
+
+    # -- orders --------------------------------------------------------------------------------
+    def create_order(self, customer_id: str, line_items: list[dict], status: str = "confirmed",
+                     **fields: Any) -> dict:
+        """An order placed by a user: confirmed unless told otherwise (then order.confirmed)."""
+        with self.lock:
+            return _copy(self._create_order({**fields, "customer_id": customer_id, "line_items": line_items,
+                                             "status": status}))
+
+    def update_order(self, order_id: str, **fields: Any) -> dict:
+        """An edit by a user, as a PUT would do it (version + 1, order.updated)."""
+        with self.lock:
+            return _copy(self._update_order(order_id, fields))
+
+    def set_order_status(self, order_id: str, status: str) -> dict:
+        with self.lock:
+            return _copy(self._update_order(order_id, {"status": status}))
+
+    def _create_order(self, body: dict) -> dict:
+        now = self.clock.stamp()
+        order_id = self.orders.new_id()
+        defaults = {key: None for key in ORDER_EDITABLE} | {
+            "reference_id": "", "display_id": f"SO-{1000 + int(order_id.split('_')[1])}", "status": "draft",
+            "line_items": [], "discount_value": 0, "tax_value": 0, "shipping_charge": 0, "customer_note": "",
+            "internal_note": "", "attributes": [], "source": "api", "amount_paid": 0, "created_at": now}
+        record = self.orders.put({"id": order_id, **self._order_record(defaults, body, own_id=None),
+                                  "version": 1, "updated_at": now})
+        if record["status"] == "confirmed":
+            self._emit("order.confirmed", record)
+        return record
+
+    def _update_order(self, order_id: str, body: dict) -> dict:
+        current = self._get(self.orders, order_id)
+        record = self._order_record(current, body, own_id=order_id)
+        record = self.orders.put({**record, "version": current["version"] + 1, "updated_at": self.clock.stamp()})
+        if record["status"] == "confirmed" and current["status"] != "confirmed":
+            self._emit("order.confirmed", record)
+        self._emit("order.updated", record)
+        return record
+
+    def _order_record(self, current: dict, body: dict, *, own_id: str | None) -> dict:
+        record = {**current, **{key: body[key] for key in ORDER_EDITABLE if key in body}}
+        record["reference_id"] = _text(record["reference_id"], "reference_id")
+        self._check_unique(self.orders, "reference_id", record["reference_id"], own_id)
+        if self._existing(self.customers, record["customer_id"], "customer_id") is None:
+            raise _invalid("customer_id", "is required")
+        record["status"] = _choice(record["status"], ORDER_STATUSES, "status")
+        self._existing(self.price_lists, record["price_list_id"], "price_list_id")
+        self._existing(self.sales_reps, record["sales_rep_id"], "sales_rep_id")
+        record["billing_address"] = self._address(record["billing_address"], "billing_address")
+        record["shipping_address"] = self._address(record["shipping_address"], "shipping_address")
+        for field in ("discount_value", "tax_value", "shipping_charge", "amount_paid"):
+            record[field] = _number(record[field], field, default=0)
+        if "line_items" in body:
+            previous = {line["id"]: line for line in current.get("line_items") or []}
+            record["line_items"] = self._line_items(body["line_items"], previous)
+        lines_total = sum(line["quantity"] * line["unit_price"] - self._line_discount(line)
+                          for line in record["line_items"])
+        record["amount"] = round(lines_total - record["discount_value"] + record["tax_value"]
+                                 + record["shipping_charge"], 2)
+        if "payment_status" in body:
+            record["payment_status"] = _choice(body["payment_status"], ("PAID", "UNPAID", "PARTIALLY_PAID"),
+                                               "payment_status")
+        else:
+            paid = record["amount_paid"]
+            record["payment_status"] = "UNPAID" if paid <= 0 else "PAID" if paid >= record["amount"] else \
+                "PARTIALLY_PAID"
+        return record
+
+    @staticmethod
+    def _line_discount(line: dict) -> float:
+        gross = line["quantity"] * line["unit_price"]
+        return gross * line["discount"] / 100 if line["discount_type"] == "percentage" else line["discount"]
+
+    def _line_items(self, value: Any, previous: dict[str, dict]) -> list[dict]:
+        if not isinstance(value, list):
+            raise _invalid("line_items", "must be a list")
+        lines = []
+        for n, line in enumerate(value):
+            field = f"line_items[{n}]"
+            if not isinstance(line, dict):
+                raise _invalid(field, "must be an object")
+            if line.get("product_id"):
+                product = self._existing(self.products, line["product_id"], f"{field}.product_id")
+            else:
+                product = self.products.find("sku", line.get("sku") or "")
+                if product is None:
+                    raise _invalid(f"{field}.sku", f"no product with sku {line.get('sku')!r}")
+            before = previous.get(line.get("id") or "", {})
+            quantity = _number(line.get("quantity"), f"{field}.quantity")
+            if quantity <= 0:
+                raise _invalid(f"{field}.quantity", "must be positive")
+            lines.append({
+                "id": before.get("id") or _sub_id("li"), "product_id": product["id"], "sku": product["sku"],
+                "quantity": quantity, "unit_price": _number(line.get("unit_price"), f"{field}.unit_price"),
+                "discount": _number(line.get("discount"), f"{field}.discount", default=0),
+                "discount_type": line.get("discount_type"), "note": line.get("note") or "",
+                "shipped_quantity": _number(line.get("shipped_quantity", before.get("shipped_quantity")),
+                                            f"{field}.shipped_quantity", default=0),
+                "invoiced_quantity": _number(line.get("invoiced_quantity", before.get("invoiced_quantity")),
+                                             f"{field}.invoiced_quantity", default=0)})
+        return lines
+
+    # -- invoices and shipments (written by the sync from SOS) ---------------------------------
+    def _create_invoice(self, body: dict) -> dict:
+        now = self.clock.stamp()
+        defaults = {key: None for key in INVOICE_EDITABLE} | {
+            "reference_id": "", "paid_amount": 0, "status": "UNPAID", "items": [], "created_at": now}
+        record = self._document_record(self.invoices, defaults, body, INVOICE_EDITABLE, own_id=None)
+        return self.invoices.put({"id": self.invoices.new_id(), **record, "updated_at": now})
+
+    def _update_invoice(self, invoice_id: str, body: dict) -> dict:
+        current = self._get(self.invoices, invoice_id)
+        record = self._document_record(self.invoices, current, body, INVOICE_EDITABLE, own_id=invoice_id)
+        return self.invoices.put({**record, "updated_at": self.clock.stamp()})
+
+    def _create_shipment(self, body: dict) -> dict:
+        now = self.clock.stamp()
+        defaults = {key: None for key in SHIPMENT_EDITABLE} | {
+            "reference_id": "", "shipment_status": "created", "shipment_items": [], "note": "", "created_at": now}
+        record = self._document_record(self.shipments, defaults, body, SHIPMENT_EDITABLE, own_id=None)
+        return self.shipments.put({"id": self.shipments.new_id(), **record, "updated_at": now})
+
+    def _update_shipment(self, shipment_id: str, body: dict) -> dict:
+        current = self._get(self.shipments, shipment_id)
+        record = self._document_record(self.shipments, current, body, SHIPMENT_EDITABLE, own_id=shipment_id)
+        return self.shipments.put({**record, "updated_at": self.clock.stamp()})
+
+    def _document_record(self, store: RecordStore, current: dict, body: dict, editable: Sequence[str], *,
+                         own_id: str | None) -> dict:
+        record = {**current, **{key: body[key] for key in editable if key in body}}
+        record["reference_id"] = _text(record["reference_id"], "reference_id")
+        self._check_unique(store, "reference_id", record["reference_id"], own_id)
+        self._existing(self.orders, record["order_id"], "order_id")
+        if store is self.invoices:
+            record["status"] = _choice(record["status"], INVOICE_STATUSES, "status")
+            for field in ("total_amount", "paid_amount"):
+                record[field] = _number(record[field], field, default=0)
+            if not isinstance(record["items"], list):
+                raise _invalid("items", "must be a list")
+        else:
+            record["shipment_status"] = _choice(record["shipment_status"], SHIPMENT_STATUSES, "shipment_status")
+            if not isinstance(record["shipment_items"], list):
+                raise _invalid("shipment_items", "must be a list")
+            for n, item in enumerate(record["shipment_items"]):
+                self._existing(self.products, (item or {}).get("product_id"), f"shipment_items[{n}].product_id")
+        return record
+
+    # -- webhooks ------------------------------------------------------------------------------
+    def set_webhook_target(self, url: str | None, secret: str | list[str] = "", mode: str = "signature",
+                           header_name: str = "X-Webhook-Key") -> None:
+        """Where events go (None: nowhere, they still land in `outbox`) and how they are
+        authenticated: "signature" = X-Wizcommerce-Signature, base64 HMAC-SHA256 of the raw body
+        (one per secret, comma-separated, as during a rotation); "header" = `header_name`
+        carrying the (first) secret."""
+        _choice(mode, ("signature", "header"), "mode")
+        with self.lock:
+            self._webhook = {"url": url, "secrets": [secret] if isinstance(secret, str) else list(secret),
+                             "mode": mode, "header_name": header_name}
+
+    def emit_payment(self, order_id: str, amount: float, method: str = "card") -> dict:
+        """A payment made online in WizCommerce: sends payment.succeeded, returns its data."""
+        if _number(amount, "amount") <= 0:
+            raise _invalid("amount", "must be positive")
+        with self.lock:
+            order = self._get(self.orders, order_id)
+            payment = {"id": f"pay_{next(self._payment_numbers)}", "order_id": order["id"],
+                       "customer_id": order["customer_id"], "amount": amount, "method": method,
+                       "paid_at": self.clock.stamp()}
+            self._emit("payment.succeeded", payment)
+            return payment
+
+    def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
+        """Block until every queued webhook was delivered or ran out of retries."""
+        return self.webhook_deliverer.drain(timeout)
+
+    @property
+    def webhook_deliveries(self) -> list[dict]:
+        """Every webhook POST attempt: {"url", "body", "headers", "attempt", "status", "error"}."""
+        return self.webhook_deliverer.log
+
+    def _deliverers(self) -> list[Deliverer]:
+        return [self.webhook_deliverer]
+
+    def _emit(self, event_type: str, data: dict) -> None:
+        envelope = {"event_id": f"evt_{uuid.uuid4()}", "event_type": event_type,
+                    "occurred_at": self.clock.stamp(), "data": data}
+        body = json.dumps(envelope).encode()  # serialized now: later edits must not change this event
+        headers = {"Content-Type": "application/json", **self._auth_headers(body)}
+        self.outbox.append({"envelope": json.loads(body), "body": body, "headers": headers})
+        if self._webhook["url"]:
+            self.webhook_deliverer.submit(self._webhook["url"], body, headers)
+
+    def _auth_headers(self, body: bytes) -> dict[str, str]:
+        keys = [key for key in self._webhook["secrets"] if key]
+        if not keys:
+            return {}
+        if self._webhook["mode"] == "header":
+            return {self._webhook["header_name"]: keys[0]}
+        signatures = (base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+                      for key in keys)
+        return {"X-Wizcommerce-Signature": ",".join(signatures)}
+
+    # -- bulk data -----------------------------------------------------------------------------
+    def load(self, *, products: Sequence[dict] = (), inventories: Sequence[dict] = (),
+             customers: Sequence[dict] = (), orders: Sequence[dict] = (), invoices: Sequence[dict] = (),
+             shipments: Sequence[dict] = (), price_lists: Sequence[dict] = (),
+             sales_reps: Sequence[dict] = ()) -> None:
+        """Add records as they are (ids and timestamps included); no events are sent."""
+        with self.lock:
+            for store, records in ((self.products, products), (self.inventories, inventories),
+                                   (self.customers, customers), (self.orders, orders), (self.invoices, invoices),
+                                   (self.shipments, shipments), (self.price_lists, price_lists),
+                                   (self.sales_reps, sales_reps)):
+                if records:
+                    store.load(records)
+                    self.clock.observe(store.latest_stamp())
+
+    def reset(self) -> None:
+        """Remove all records and the outbox; the webhook target stays."""
+        with self.lock:
+            for store, _ in self._resources.values():
+                store.clear()
+            self.outbox.clear()
+
+    def state(self) -> dict:
+        with self.lock:
+            counts = {name: len(store) for name, (store, _) in self._resources.items()}
+            return {"counts": counts, "events": len(self.outbox), "webhook_deliveries": len(self.webhook_deliverer.log),
+                    "webhooks_pending": self.webhook_deliverer.pending()}
