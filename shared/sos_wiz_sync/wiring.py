@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import requests
+
 from .clients.http import Pacer, build_session
 from .clients.sos import SosClient
 from .clients.sos_auth import SosTokenManager
@@ -20,10 +22,14 @@ def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretSt
                      timeout=api.http_timeout_seconds)
 
 
-def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:
+def wiz_session(concurrency: int) -> requests.Session:
     # Every WizCommerce write is safe to replay: inventories upsert by sku, creates meet a 409
     # on their reference_id, PATCH/PUT set fields.
-    session = build_session(safe_write_methods=("POST", "PATCH"), pool_size=api.wiz_max_concurrency + 2)
+    return build_session(safe_write_methods=("POST", "PATCH"), pool_size=concurrency + 2)
+
+
+def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:
+    session = wiz_session(api.wiz_max_concurrency)
     api_key = secrets.read(api.wiz_secret_id)["api_key"]
     return WizClient(base_url=api.wiz_api_base_url, api_key=api_key, session=session,
                      timeout=api.http_timeout_seconds)
