@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from local.emulators import SosEmulator, WizEmulator, seed
 from sos_wiz_sync.clients.http import ApiError, build_session
@@ -19,33 +17,10 @@ from sos_wiz_sync.clients.sos import PAGE_SIZE, SosClient
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.secrets import SecretStore
-from sos_wiz_sync.store.dynamo import dynamodb_client, dynamodb_resource
 from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.wiring import wiz_session
 
-STATE_TABLE = "client-tests-state"
 ITEMS = 450  # three SOS pages, the last one short
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[None]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    dynamodb_resource.cache_clear()
-    dynamodb_client.cache_clear()
-    boto3.client("dynamodb").create_table(
-        TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}])
-    yield
-    dynamodb_resource.cache_clear()
-    dynamodb_client.cache_clear()
-    patch.undo()
-    server.stop()
 
 
 @pytest.fixture
@@ -66,34 +41,32 @@ def wiz_emulator() -> Iterator[WizEmulator]:
     emulator.stop()
 
 
-def token_manager(sos: SosEmulator, secret_id: str) -> SosTokenManager:
-    # A SecretStore of its own per manager: two managers behave like two Lambda invocations.
-    return SosTokenManager(secret_id=secret_id, token_url=f"{sos.url}/oauth2/token", secrets=SecretStore(),
-                           leases=Leases(STATE_TABLE), session=build_session(retries=0))
-
-
-def sos_client(sos: SosEmulator, secret_id: str, *, retries: int = 3) -> SosClient:
-    return SosClient(base_url=f"{sos.url}/api/v2", tokens=token_manager(sos, secret_id),
-                     session=build_session(retries=retries, backoff_factor=0.01))
+@pytest.fixture
+def sos_client(sos_emulator, sos_secret, state_table):
+    def make() -> SosClient:
+        # A SecretStore of its own per client: two clients behave like two Lambda invocations.
+        tokens = SosTokenManager(secret_id=sos_secret, token_url=f"{sos_emulator.url}/oauth2/token",
+                                 secrets=SecretStore(), leases=Leases(state_table), session=build_session(retries=0))
+        return SosClient(base_url=f"{sos_emulator.url}/api/v2", tokens=tokens,
+                         session=build_session(retries=3, backoff_factor=0.01))
+    return make
 
 
 @pytest.fixture
-def sos_secret(aws, sos_emulator) -> str:
-    secret_id = f"sos-{uuid.uuid4().hex}"
-    boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(sos_emulator.credentials()))
-    return secret_id
+def sos_secret(make_secret, sos_emulator, state_table) -> str:
+    return make_secret(sos_emulator.credentials())
 
 
-def test_keyset_paging_reads_every_item_once_in_the_minimum_calls(sos_emulator, sos_secret):
-    client = sos_client(sos_emulator, sos_secret)
+def test_keyset_paging_reads_every_item_once_in_the_minimum_calls(sos_emulator, sos_client):
+    client = sos_client()
     ids = [row["id"] for row in client.list_all("item")]
     assert sorted(ids) == sorted(sos_emulator.items)
     assert len(ids) == len(set(ids))
     assert client.calls.count == -(-ITEMS // PAGE_SIZE)
 
 
-def test_a_record_modified_while_paging_is_neither_skipped_nor_lost(sos_emulator, sos_secret):
-    client = sos_client(sos_emulator, sos_secret)
+def test_a_record_modified_while_paging_is_neither_skipped_nor_lost(sos_emulator, sos_client):
+    client = sos_client()
     pages = client.iter_pages("item")
     seen = [row["id"] for row in next(pages).rows]
     # Given an item already read, edited while we page: it moves to the end of SOS's order,
@@ -105,16 +78,16 @@ def test_a_record_modified_while_paging_is_neither_skipped_nor_lost(sos_emulator
     assert seen.count(seen[0]) == 2                       # the edit is seen again, at the end
 
 
-def test_429_is_retried_after_retry_after_and_5xx_on_reads_too(sos_emulator, sos_secret):
-    client = sos_client(sos_emulator, sos_secret)
+def test_429_is_retried_after_retry_after_and_5xx_on_reads_too(sos_emulator, sos_client):
+    client = sos_client()
     sos_emulator.inject_429(count=1, retry_after=1, path="/api/v2/location")
     sos_emulator.inject_5xx(count=2, path="/api/v2/location")
     assert client.list_all("location")
     assert sos_emulator.faulted_counters()["GET /api/v2/location"] == 3
 
 
-def test_a_post_that_may_have_been_applied_is_not_replayed(sos_emulator, sos_secret):
-    client = sos_client(sos_emulator, sos_secret)
+def test_a_post_that_may_have_been_applied_is_not_replayed(sos_emulator, sos_client):
+    client = sos_client()
     customer = next(iter(sos_emulator.customers.values()))
     item = next(i for i in sos_emulator.items.values() if not i["archived"])
     sos_emulator.inject_write_then_5xx(count=1, method="POST", path="/api/v2/salesorder")
@@ -127,8 +100,8 @@ def test_a_post_that_may_have_been_applied_is_not_replayed(sos_emulator, sos_sec
     assert sum(o["number"] == "WC-APPLIED-1" for o in sos_emulator.sales_orders.values()) == 1
 
 
-def test_an_expired_token_is_refreshed_and_the_new_pair_written_back(sos_emulator, sos_secret):
-    client = sos_client(sos_emulator, sos_secret)
+def test_an_expired_token_is_refreshed_and_the_new_pair_written_back(sos_emulator, sos_client, sos_secret):
+    client = sos_client()
     old = sos_emulator.credentials()
     sos_emulator.expire_tokens()
     assert client.get_item(next(iter(sos_emulator.items))).id
@@ -137,8 +110,8 @@ def test_an_expired_token_is_refreshed_and_the_new_pair_written_back(sos_emulato
     assert stored["access_token"] == sos_emulator.credentials()["access_token"]
 
 
-def test_two_invocations_refreshing_at_once_spend_the_refresh_token_once(sos_emulator, sos_secret):
-    clients = [sos_client(sos_emulator, sos_secret) for _ in range(4)]
+def test_two_invocations_refreshing_at_once_spend_the_refresh_token_once(sos_emulator, sos_client):
+    clients = [sos_client() for _ in range(4)]
     for client in clients:
         client.get_item(next(iter(sos_emulator.items)))  # each caches the current token
     sos_emulator.expire_tokens()

@@ -49,6 +49,7 @@ class LambdaContext(Protocol):
 @dataclass
 class _PendingPage:
     cursor: KeysetCursor
+    counts: RunCounts  # what planning this page found; joins the run's counts once settled
     writes: list
     futures: list[Future]
 
@@ -89,7 +90,9 @@ class _PagePrefetcher:
             yield item
 
     def close(self) -> None:
+        """Stop reading ahead; waits for a read in flight so no call outlives the run."""
         self._stop.set()
+        self._thread.join()
 
 
 def utc_now() -> str:
@@ -124,6 +127,7 @@ class SyncEngine:
                 return {"stream": stream.name, "run_id": run_id, "status": "already-finished"}
             if run is None:
                 run = self._new_run(stream, saved.get("cursor"))
+                self._state.save_stream(stream.name, cursor=saved.get("cursor"), run=run)
             elif run_id is None:
                 logger.info("resuming unfinished run", extra={"stream": stream.name, "run_id": run["run_id"]})
             finished = self._run_pages(stream, run, saved.get("cursor"), context)
@@ -147,9 +151,11 @@ class SyncEngine:
         pending: deque[_PendingPage] = deque()
         finished = False
 
-        def settle(block: bool) -> None:
-            """Account for pages whose writes are all done, oldest first, and checkpoint."""
-            while pending and (block or all(f.done() for f in pending[0].futures)):
+        def settle(drain: bool = False) -> None:
+            """Account for pages whose writes are done, oldest first, and checkpoint each.
+            Waits only while more than `pages_in_flight` pages are open (or when draining)."""
+            while pending and (drain or len(pending) > self._in_flight
+                               or all(f.done() for f in pending[0].futures)):
                 page = pending.popleft()
                 sent = []
                 for write, future in zip(page.writes, page.futures):
@@ -157,11 +163,12 @@ class SyncEngine:
                     if error is None:
                         sent.append(write)
                     else:
-                        counts.fail(write.record_id, failure_reason(error))
+                        page.counts.fail(write.record_id, failure_reason(error))
                         logger.warning("write failed", extra={"stream": stream.name, "record_id": write.record_id,
                                                               "reason": failure_reason(error)})
                 stream.commit(prepared, sent)
-                counts.changed += len(sent)
+                page.counts.changed += len(sent)
+                counts.merge(page.counts)
                 run["checkpoint"] = page.cursor.to_dict()
                 run["counts"] = counts.to_dict()
                 run["api_calls"] = {"sos": calls_before["sos"] + self._sos.calls.count - calls_at_start[0],
@@ -177,10 +184,11 @@ class SyncEngine:
             try:
                 for page in pages:
                     prepared = preparation.result()
-                    writes = stream.plan(prepared, page.rows, counts)
-                    pending.append(_PendingPage(page.cursor, writes,
+                    page_counts = RunCounts()
+                    writes = stream.plan(prepared, page.rows, page_counts)
+                    pending.append(_PendingPage(page.cursor, page_counts, writes,
                                                 [senders.submit(stream.send, prepared, w) for w in writes]))
-                    settle(block=len(pending) > self._in_flight)
+                    settle()
                     if page.last:
                         finished = True
                         break
@@ -188,8 +196,7 @@ class SyncEngine:
                         logger.info("time budget low: checkpointing to continue in a fresh invocation",
                                     extra={"stream": stream.name, "run_id": run["run_id"]})
                         break
-                if pending:
-                    settle(block=True)
+                settle(drain=True)
             finally:
                 pages.close()
         return finished

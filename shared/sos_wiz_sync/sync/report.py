@@ -17,7 +17,8 @@ class RunCounts:
     unchanged: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
-    notes: dict[str, int] = field(default_factory=dict)  # stream-specific, e.g. unchanged_after_hook
+    notes: dict[str, int] = field(default_factory=dict)  # stream-specific counts, e.g. unchanged_after_hook
+    gauges: dict[str, int] = field(default_factory=dict)  # latest readings, e.g. products without Reference ID
     failures: list[dict[str, Any]] = field(default_factory=list)
 
     def skip(self, reason: str, n: int = 1) -> None:
@@ -30,6 +31,17 @@ class RunCounts:
         self.failed[reason] = self.failed.get(reason, 0) + 1
         if len(self.failures) < FAILURE_SAMPLE_SIZE:
             self.failures.append({"record_id": record_id, "reason": reason, **details})
+
+    def merge(self, other: "RunCounts") -> None:
+        """Add a settled page's counts to the run's."""
+        self.seen += other.seen
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        for mine, theirs in ((self.skipped, other.skipped), (self.failed, other.failed), (self.notes, other.notes)):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+        self.gauges.update(other.gauges)
+        self.failures.extend(other.failures[:max(0, FAILURE_SAMPLE_SIZE - len(self.failures))])
 
     @property
     def failed_total(self) -> int:

@@ -39,10 +39,7 @@ def inventory_stream(deps: PullDeps) -> Stream[dict[str, str], InventoryWrite]:
         return product_skus_by_reference((WizProduct.model_validate(row) for page in pages for row in page), index_counts)
 
     def plan(index: dict[str, str], rows: list[dict[str, Any]], counts: RunCounts) -> list[InventoryWrite]:
-        if index_counts.notes:  # product-index findings go into the report once per invocation
-            for name, n in index_counts.notes.items():
-                counts.notes[name] = n
-            index_counts.notes.clear()
+        counts.gauges.update(index_counts.notes)  # what the product index found, as of this invocation
         items = [SosItem.model_validate(row) for row in rows]
         last_pushed = deps.state.inventory_values(str(item.id) for item in items)
         return plan_inventory_writes(items, index, last_pushed, counts)

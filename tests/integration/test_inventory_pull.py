@@ -1,0 +1,200 @@
+"""The inventory pull on the sync engine against moto server and the emulators over HTTP:
+formula values for every mapped item, skips counted by reason, nothing unchanged resent,
+per-SKU failures that do not fail the run, resume after a kill, continuation near the time limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from local.emulators import SosEmulator, WizEmulator, seed
+from sos_wiz_sync.clients.http import build_session
+from sos_wiz_sync.clients.sos import PAGE_SIZE, SosClient
+from sos_wiz_sync.clients.sos_auth import SosTokenManager
+from sos_wiz_sync.clients.wiz import WizClient
+from sos_wiz_sync.rules.inventory import inventory_levels_from_sos
+from sos_wiz_sync.secrets import SecretStore
+from sos_wiz_sync.store.leases import Leases
+from sos_wiz_sync.store.state import SyncState
+from sos_wiz_sync.sync.engine import SyncEngine
+from sos_wiz_sync.sync.streams import PullDeps, inventory_stream
+from sos_wiz_sync.wiring import wiz_session
+
+ITEMS = 1000
+SOS_ITEM_LIST = "GET /api/v2/item"
+WC_INVENTORY_WRITE = "POST /v1/inventories"
+
+
+def keyset_pages(n: int) -> int:
+    """SOS pages a keyset pass over n rows needs: `updatedsince` is inclusive, so every page
+    after the first repeats the previous page's last row (ceil(N/200) × 1.005 at most)."""
+    return 1 + -(-(n - PAGE_SIZE) // (PAGE_SIZE - 1))
+
+
+class FakeContext:
+    """A Lambda context whose remaining time the test controls."""
+
+    def __init__(self, remaining_ms: int = 900_000):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+class Killed(BaseException):
+    """Stands for the Lambda being killed: not an Exception, nothing may handle it."""
+
+
+@pytest.fixture
+def emulators() -> Iterator[tuple[SosEmulator, WizEmulator, dict]]:
+    sos, wiz = SosEmulator(), WizEmulator()
+    summary = seed(sos, wiz, items=ITEMS, customers=5)
+    sos.start()
+    wiz.start()
+    yield sos, wiz, summary
+    sos.stop()
+    wiz.stop()
+
+
+@pytest.fixture
+def pull(emulators, state_table, make_secret):
+    sos_emulator, wiz_emulator, _ = emulators
+    secret_id = make_secret(sos_emulator.credentials())
+    continuations: list[tuple[str, str]] = []
+
+    def build(stream_wrapper=lambda stream: stream, time_reserve_ms: int = 0, pages_in_flight: int = 4):
+        tokens = SosTokenManager(secret_id=secret_id, token_url=f"{sos_emulator.url}/oauth2/token",
+                                 secrets=SecretStore(), leases=Leases(state_table), session=build_session())
+        sos = SosClient(base_url=f"{sos_emulator.url}/api/v2", tokens=tokens, session=build_session())
+        wiz = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(8))
+        state = SyncState(state_table)
+        engine = SyncEngine(sos=sos, wiz=wiz, state=state, leases=Leases(state_table),
+                            continue_run=lambda stream, run_id: continuations.append((stream, run_id)),
+                            concurrency=8, time_reserve_ms=time_reserve_ms, pages_in_flight=pages_in_flight)
+        stream = stream_wrapper(inventory_stream(PullDeps(sos=sos, wiz=wiz, state=state, wiz_concurrency=8)))
+        return engine, stream
+
+    build.continuations = continuations
+    build.state = lambda: SyncState(state_table)
+    return build
+
+
+def expected_inventory(sos: SosEmulator, wiz: WizEmulator) -> dict[str, tuple[float, float, float]]:
+    """What R-INV-1..5 say WizCommerce must show, by sku, for every mapped stocked item."""
+    by_reference = {p["reference_id"]: p["sku"] for p in wiz.products.values() if p.get("reference_id")}
+    expected = {}
+    for item in sos.items.values():
+        sku = by_reference.get(str(item["id"]))
+        if sku and not item["archived"] and item["type"] not in ("Service", "Non-inventory Item"):
+            levels = inventory_levels_from_sos(item["available"], item["onPO"])
+            expected[sku] = (levels.available, levels.back_order, levels.on_order)
+    return expected
+
+
+def wc_inventory(wiz: WizEmulator, skus) -> dict[str, tuple[float, float, float]]:
+    return {sku: (wiz.inventories[sku]["available_quantity"], wiz.inventories[sku]["back_order_quantity"],
+                  sum(d["quantity"] for d in wiz.inventories[sku]["on_order_details"]))
+            for sku in skus}
+
+
+def test_a_full_pull_gives_formula_values_skips_the_rest_and_resends_nothing(emulators, pull):
+    sos, wiz, summary = emulators
+    engine, stream = pull()
+    report = engine.run(stream, FakeContext())
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
+    assert report["status"] == "ok" and report["seen"] == ITEMS
+    assert report["skipped"]["unmapped"] == len(summary["unmapped_item_ids"]) + len(
+        set(summary["products_without_reference_item_ids"]) - set(summary["unmapped_item_ids"]))
+    assert report["skipped"]["archived"] >= len(summary["archived_item_ids"]) > 0
+    assert report["changed"] + report["unchanged"] == len(expected)
+    assert report["gauges"]["products_without_reference_id"] == len(summary["products_without_reference_item_ids"])
+    assert pull.state().recent_reports("inventory", limit=1)[0]["run_id"] == report["run_id"]
+
+    # A second run: nothing changed, so nothing is written and SOS is read once per page.
+    sos.reset_counters()
+    wiz.reset_counters()
+    again = engine.run(stream, FakeContext())
+    assert again["changed"] == 0 and again["unchanged"] == len(expected)
+    assert wiz.counters().get(WC_INVENTORY_WRITE, 0) == 0
+    assert sos.counters()[SOS_ITEM_LIST] == keyset_pages(ITEMS)
+
+
+def test_only_changed_quantities_are_written(emulators, pull):
+    sos, wiz, _ = emulators
+    engine, stream = pull()
+    engine.run(stream, FakeContext())
+    mapped = list(expected_inventory(sos, wiz))
+    sku_to_item = {item["sku"]: item["id"] for item in sos.items.values()}
+    for sku in mapped[:10]:
+        item = sos.items[sku_to_item[sku]]
+        sos.set_item_quantities(item["id"], available=item["available"] + 5, fire_hook=False)
+    wiz.reset_counters()
+    report = engine.run(stream, FakeContext())
+    assert report["changed"] == 10
+    assert wiz.counters()[WC_INVENTORY_WRITE] == 10
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
+
+
+def test_a_failing_sku_is_counted_with_its_reason_and_does_not_fail_the_run(emulators, pull):
+    sos, wiz, _ = emulators
+    wiz.inject_5xx(count=None, seconds=60, status=400, method="POST", path="/v1/inventories")
+    engine, stream = pull()
+    report = engine.run(stream, FakeContext())
+    assert report["status"] == "failed-records"
+    assert report["failed"] == {"wizcommerce-400": report["failed"]["wizcommerce-400"]}
+    assert report["failures"][0]["reason"] == "wizcommerce-400"
+    wiz.clear_faults()
+    # Failed SKUs were not remembered as pushed: the next run sends them.
+    retry = engine.run(stream, FakeContext())
+    assert retry["status"] == "ok" and retry["changed"] == report["failed"]["wizcommerce-400"]
+
+
+def test_a_run_killed_mid_way_resumes_where_it_stopped(emulators, pull):
+    sos, wiz, _ = emulators
+    pages_planned = 0
+
+    def killed_on_third_page(stream):
+        def plan(prepared, rows, counts):
+            nonlocal pages_planned
+            pages_planned += 1
+            if pages_planned == 3:
+                raise Killed()
+            return stream.plan(prepared, rows, counts)
+        return replace(stream, plan=plan)
+
+    # One page in flight: page 1 is settled and checkpointed before page 3 is planned.
+    engine, stream = pull(killed_on_third_page, pages_in_flight=1)
+    with pytest.raises(Killed):
+        engine.run(stream, FakeContext())
+    checkpoint = pull.state().load_stream("inventory")["run"]
+    seen_at_kill = checkpoint["counts"]["seen"]
+    assert seen_at_kill in (PAGE_SIZE, 2 * PAGE_SIZE - 1)
+    pages_done = 1 if seen_at_kill == PAGE_SIZE else 2
+
+    sos.reset_counters()
+    engine, stream = pull()
+    report = engine.run(stream, FakeContext())
+    # Resumed, not restarted: only the pages after the checkpoint, every item counted once.
+    assert report["run_id"] == checkpoint["run_id"] and report["invocations"] == 2
+    assert sos.counters()[SOS_ITEM_LIST] == keyset_pages(ITEMS) - pages_done
+    assert report["seen"] == ITEMS
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
+
+
+def test_a_run_near_its_time_limit_checkpoints_and_continues(emulators, pull):
+    sos, wiz, _ = emulators
+    engine, stream = pull(time_reserve_ms=60_000)
+    first = engine.run(stream, FakeContext(remaining_ms=59_000))  # below the reserve after one page
+    assert first["status"] == "continued"
+    assert pull.continuations == [("inventory", first["run_id"])]
+    report = engine.run(stream, FakeContext(), run_id=first["run_id"])
+    assert report["status"] == "ok" and report["invocations"] == 2 and report["seen"] == ITEMS
+    # A duplicate continuation message for a finished run starts nothing.
+    assert engine.run(stream, FakeContext(), run_id=first["run_id"])["status"] == "already-finished"
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
