@@ -12,8 +12,8 @@ from sos_wiz_sync.observability import logger, metrics, tracer
 ingress = SosHookIngress.from_environment()
 
 
-def _answer(status: int, **body: object) -> dict:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+def _answer(status_code: int, **body: object) -> dict:
+    return {"statusCode": status_code, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

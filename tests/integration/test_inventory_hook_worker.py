@@ -5,12 +5,10 @@ failures are retried."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from local.emulators import SosEmulator, WizEmulator, seed
 from sos_wiz_sync.clients.http import build_session
@@ -20,36 +18,13 @@ from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.hook.worker import InventoryHookWorker
 from sos_wiz_sync.models.sos import SosItem
 from sos_wiz_sync.secrets import SecretStore
-from sos_wiz_sync.store.dynamo import dynamodb_client, dynamodb_resource
 from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.store.state import SyncState
 from sos_wiz_sync.sync.inventory import sync_inventory_items
 from sos_wiz_sync.sync.report import RunCounts
 
-STATE_TABLE = "state"
 GET_ITEM = "GET /api/v2/item/{id}"
 POST_INVENTORY = "POST /v1/inventories"
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[None]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    dynamodb_resource.cache_clear()
-    dynamodb_client.cache_clear()
-    boto3.client("dynamodb").create_table(
-        TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}])
-    yield
-    dynamodb_resource.cache_clear()
-    dynamodb_client.cache_clear()
-    patch.undo()
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -63,22 +38,28 @@ def emulators() -> Iterator[tuple[SosEmulator, WizEmulator, dict]]:
     wiz.stop()
 
 
+@dataclass
+class HookWorld:
+    worker: InventoryHookWorker
+    sos: SosEmulator
+    wiz: WizEmulator
+    summary: dict
+    state: SyncState
+
+
 @pytest.fixture
-def stack(aws, emulators) -> Iterator[tuple[InventoryHookWorker, SosEmulator, WizEmulator, dict]]:
+def world(emulators, state_table, make_secret) -> Iterator[HookWorld]:
     sos, wiz, summary = emulators
-    secret_id = f"sos-{uuid.uuid4().hex}"
-    boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(sos.credentials()))
-    secrets = SecretStore()
-    tokens = SosTokenManager(secret_id=secret_id, token_url=f"{sos.url}/oauth2/token", secrets=secrets,
-                             leases=Leases(STATE_TABLE), session=build_session(retries=0))
+    tokens = SosTokenManager(secret_id=make_secret(sos.credentials()), token_url=f"{sos.url}/oauth2/token",
+                             secrets=SecretStore(), leases=Leases(state_table), session=build_session(retries=0))
     # No client-side retries: the worker's own decision (retry the record or not) is under test.
     worker = InventoryHookWorker(
         sos=SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0)),
         wiz=WizClient(base_url=wiz.url, api_key=wiz.api_key, session=build_session(retries=0)),
-        state=SyncState(STATE_TABLE), sos_concurrency=2, wiz_concurrency=4)
+        state=SyncState(state_table), sos_concurrency=2, wiz_concurrency=4)
     sos.clear_faults()
     wiz.clear_faults()
-    yield worker, sos, wiz, summary
+    yield HookWorld(worker, sos, wiz, summary, SyncState(state_table))
     sos.clear_faults()
     wiz.clear_faults()
 
@@ -104,8 +85,8 @@ def wc_levels(wiz: WizEmulator, sos: SosEmulator, item_id: int) -> tuple[float, 
             sum(entry["quantity"] for entry in record["on_order_details"]))
 
 
-def test_a_batch_reads_each_distinct_item_once_and_writes_its_new_levels(stack):
-    worker, sos, wiz, summary = stack
+def test_a_batch_reads_each_distinct_item_once_and_writes_its_new_levels(world):
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     first, second = mapped_stock_items(sos, summary)[:2]
     # Given two items whose quantities changed in SOS
     sos.set_item_quantities(first, available=40, onPO=15)
@@ -119,11 +100,11 @@ def test_a_batch_reads_each_distinct_item_once_and_writes_its_new_levels(stack):
     assert sos.counters()[GET_ITEM] == 2
     assert wc_levels(wiz, sos, first) == (25, 15, 15)
     assert wc_levels(wiz, sos, second) == (3, 0, 0)
-    assert SyncState(STATE_TABLE).inventory_value(first)["source"] == "hook"
+    assert world.state.inventory_value(first)["source"] == "hook"
 
 
-def test_values_already_pushed_are_not_written_again(stack):
-    worker, sos, wiz, summary = stack
+def test_values_already_pushed_are_not_written_again(world):
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     item_id = mapped_stock_items(sos, summary)[2]
     sos.set_item_quantities(item_id, available=12, onPO=2)
     assert worker.sync([item_id]) == {}
@@ -132,8 +113,8 @@ def test_values_already_pushed_are_not_written_again(stack):
     assert wiz.counters().get(POST_INVENTORY, 0) == 0
 
 
-def test_the_next_pull_counts_the_item_as_already_right_and_sends_nothing(stack):
-    worker, sos, wiz, summary = stack
+def test_the_next_pull_counts_the_item_as_already_right_and_sends_nothing(world):
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     item_id = mapped_stock_items(sos, summary)[3]
     sos.set_item_quantities(item_id, available=77, onPO=7)
     worker.sync([item_id])
@@ -143,13 +124,13 @@ def test_the_next_pull_counts_the_item_as_already_right_and_sends_nothing(stack)
     item = SosItem.model_validate(sos.items[item_id])
     sync_inventory_items([item], {str(item_id): item.sku}, wiz=WizClient(base_url=wiz.url, api_key=wiz.api_key,
                                                                           session=build_session(retries=0)),
-                         state=SyncState(STATE_TABLE), source="pull", concurrency=1, counts=counts)
+                         state=world.state, source="pull", concurrency=1, counts=counts)
     assert (counts.changed, counts.unchanged, counts.notes) == (0, 1, {"unchanged_after_hook": 1})
     assert wiz.counters().get(POST_INVENTORY, 0) == 0
 
 
-def test_an_unmapped_item_is_skipped_not_retried(stack):
-    worker, sos, wiz, summary = stack
+def test_an_unmapped_item_is_skipped_not_retried(world):
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     item_id = summary["unmapped_item_ids"][0]
     sos.set_item_quantities(item_id, available=5)
     wiz.reset_counters()
@@ -157,13 +138,13 @@ def test_an_unmapped_item_is_skipped_not_retried(stack):
     assert wiz.counters().get(POST_INVENTORY, 0) == 0
 
 
-def test_an_item_sos_no_longer_has_is_skipped_not_retried(stack):
-    worker, _, _, _ = stack
+def test_an_item_sos_no_longer_has_is_skipped_not_retried(world):
+    worker = world.worker
     assert worker.handle_batch(sqs_event(987654), context=None) == {"batchItemFailures": []}
 
 
-def test_a_transient_sos_failure_fails_only_that_items_records(stack):
-    worker, sos, wiz, summary = stack
+def test_a_transient_sos_failure_fails_only_that_items_records(world):
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     failing, fine = mapped_stock_items(sos, summary)[4:6]
     assert not str(fine).startswith(str(failing))  # the fault matches a path prefix
     sos.set_item_quantities(fine, available=9, onPO=1)
@@ -173,26 +154,26 @@ def test_a_transient_sos_failure_fails_only_that_items_records(stack):
     assert wc_levels(wiz, sos, fine) == (8, 1, 1)
 
 
-def test_a_wizcommerce_outage_fails_the_write_for_a_retry_and_records_nothing(stack):
-    worker, sos, wiz, summary = stack
+def test_a_wizcommerce_outage_fails_the_write_for_a_retry_and_records_nothing(world):
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     item_id = mapped_stock_items(sos, summary)[6]
     sos.set_item_quantities(item_id, available=31, onPO=0)
     wiz.inject_5xx(count=1, method="POST", path="/v1/inventories")
     assert list(worker.sync([item_id])) == [item_id]
-    assert SyncState(STATE_TABLE).inventory_value(item_id) is None  # not recorded as pushed
+    assert world.state.inventory_value(item_id) is None  # not recorded as pushed
     assert worker.sync([item_id]) == {}  # the redelivery writes it
     assert wc_levels(wiz, sos, item_id) == (31, 0, 0)
 
 
-def test_a_rate_limited_sos_read_is_retried(stack):
-    worker, sos, _, summary = stack
+def test_a_rate_limited_sos_read_is_retried(world):
+    worker, sos, summary = world.worker, world.sos, world.summary
     item_id = mapped_stock_items(sos, summary)[7]
     sos.inject_429(count=1, method="GET", path=f"/api/v2/item/{item_id}")
     assert list(worker.sync([item_id])) == [item_id]
 
 
-def test_a_malformed_message_fails_on_its_own(stack):
-    worker, sos, _, summary = stack
+def test_a_malformed_message_fails_on_its_own(world):
+    worker, sos, summary = world.worker, world.sos, world.summary
     item_id = mapped_stock_items(sos, summary)[8]
     event = sqs_event(item_id, item_id)
     event["Records"][1]["body"] = "{not json"
