@@ -60,3 +60,24 @@ def failure_reason(error: BaseException) -> str:
     if isinstance(error, ApiError):
         return f"{error.api.lower()}-{error.status}"
     return type(error).__name__
+
+
+def render_report(report: dict[str, Any]) -> str:
+    """A run report as an operator reads it (R-OPS-2)."""
+    def breakdown(counts: dict[str, int]) -> str:
+        return ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items())) or "none"
+
+    lines = [
+        f"run {report['run_id']}  stream {report['stream']}  status {report['status']}",
+        f"  started {report['started_at']}  took {report['duration_seconds']} s in {report['invocations']} invocation(s)",
+        f"  seen {report['seen']}  changed {report['changed']}  unchanged {report['unchanged']}",
+        f"  skipped {sum(report['skipped'].values())}: {breakdown(report['skipped'])}",
+        f"  failed {sum(report['failed'].values())}: {breakdown(report['failed'])}",
+        f"  api calls: SOS {report['api_calls']['sos']}, WizCommerce {report['api_calls']['wiz']}",
+    ]
+    extras = {**report.get("notes", {}), **report.get("gauges", {})}
+    if extras:
+        lines.append(f"  notes: {breakdown(extras)}")
+    for failure in report.get("failures", [])[:5]:
+        lines.append(f"  failure: record {failure['record_id']}: {failure['reason']}")
+    return "\n".join(lines)

@@ -29,20 +29,30 @@ class PullDeps:
     wiz_concurrency: int
 
 
-def inventory_stream(deps: PullDeps) -> Stream[dict[str, str], InventoryWrite]:
+@dataclass(frozen=True)
+class ProductIndex:
+    """WC products by Reference ID, read once per invocation, and what reading them found."""
+
+    sku_by_reference: dict[str, str]
+    findings: dict[str, int]
+
+
+def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite]:
     """R-INV-1..5: every SOS item each run (quantity changes do not move lastModified), one
     pass over the WC products for the Reference ID → sku index, writes only for changes."""
-    index_counts = RunCounts()
 
-    def prepare() -> dict[str, str]:
+    def prepare() -> ProductIndex:
+        findings = RunCounts()
         pages = deps.wiz.iter_pages_parallel("products", deps.wiz_concurrency)
-        return product_skus_by_reference((WizProduct.model_validate(row) for page in pages for row in page), index_counts)
+        index = product_skus_by_reference((WizProduct.model_validate(row) for page in pages for row in page),
+                                          findings)
+        return ProductIndex(index, findings.notes)
 
-    def plan(index: dict[str, str], rows: list[dict[str, Any]], counts: RunCounts) -> list[InventoryWrite]:
-        counts.gauges.update(index_counts.notes)  # what the product index found, as of this invocation
+    def plan(products: ProductIndex, rows: list[dict[str, Any]], counts: RunCounts) -> list[InventoryWrite]:
+        counts.gauges.update(products.findings)
         items = [SosItem.model_validate(row) for row in rows]
         last_pushed = deps.state.inventory_values(str(item.id) for item in items)
-        return plan_inventory_writes(items, index, last_pushed, counts)
+        return plan_inventory_writes(items, products.sku_by_reference, last_pushed, counts)
 
     return Stream(
         name="inventory", resource="item", incremental=False, prepare=prepare, plan=plan,
