@@ -68,6 +68,11 @@ class PushSettings(_Env):
     price_tier_map: JsonMap = Field(default_factory=dict)
 
 
+class IngressSettings(_Env):
+    wiz_secret_id: str
+    push_queue_url: str
+
+
 # SQS FIFO forgets a deduplication id after five minutes: a longer coalescing window would let
 # a second message per item and window through (see docs/architecture.md, "Coalescing").
 FIFO_DEDUP_INTERVAL_SECONDS = 300

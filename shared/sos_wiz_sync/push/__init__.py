@@ -1,0 +1,1 @@
+"""The push path, WizCommerce → SOS: webhook ingress, and the push function's logic per entity."""
