@@ -68,13 +68,11 @@ def demo(items: int, changes: int, as_json: bool) -> None:
 
 
 def _change_quantities(stack: EmbeddedStack, count: int) -> int:
-    """Receive stock for the first `count` mapped, stocked items (no hook: the pull must find it)."""
-    mapped = {p["reference_id"] for p in stack.wiz.products.values() if p.get("reference_id")}
-    items = [item for item in stack.sos.items.values()
-             if str(item["id"]) in mapped and item["type"] == "Inventory Item" and not item["archived"]][:count]
-    for item in items:
-        stack.sos.set_item_quantities(item["id"], available=item["available"] + 10, fire_hook=False)
-    return len(items)
+    """Receive stock for `count` mapped, stocked items (no hook: the pull must find it)."""
+    item_ids = stack.stocked_mapped_item_ids()[:count]
+    for item_id in item_ids:
+        stack.sos.set_item_quantities(item_id, available=stack.sos.items[item_id]["available"] + 10, fire_hook=False)
+    return len(item_ids)
 
 
 def main(argv: list[str] | None = None) -> None:

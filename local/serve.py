@@ -22,14 +22,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--customers", type=int, default=50)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--with-ids", action="store_true", help="list the stocked, mapped SOS item ids too")
     args = parser.parse_args(argv)
 
     stack = EmbeddedStack(items=args.items, customers=args.customers, seed_value=args.seed)
     endpoints = stack.start()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    print(json.dumps({**asdict(endpoints), "wiz_api_key": stack.wiz.api_key,
-                      "sos_credentials": stack.sos.credentials(), "summary": _counts(stack.summary)}), flush=True)
+    ready = {"endpoints": asdict(endpoints), "wiz_api_key": stack.wiz.api_key,
+             "sos_credentials": stack.sos.credentials(), "summary": _counts(stack.summary)}
+    if args.with_ids:
+        ready["stocked_mapped_item_ids"] = stack.stocked_mapped_item_ids()
+    print(json.dumps(ready), flush=True)
     try:
         stopped.wait()
     except KeyboardInterrupt:

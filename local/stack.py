@@ -58,17 +58,30 @@ class EmbeddedStack:
         self.stop()
 
     def secret_values(self) -> dict[str, dict]:
-        """Initial values for the template's secrets: the emulators' credentials."""
-        return {
-            "SosSecret": self.sos.credentials(),
-            "WizSecret": {"api_key": self.wiz.api_key, "webhook_secrets": [LOCAL_WEBHOOK_SECRET]},
-        }
+        return secret_values(self.sos.credentials(), self.wiz.api_key)
 
     def parameter_overrides(self) -> dict[str, str]:
-        """Template parameters that point the functions at the emulators."""
         assert self.endpoints, "start the stack first"
-        return {"SosApiBaseUrl": self.endpoints.sos_api, "SosTokenUrl": self.endpoints.sos_token,
-                "WizApiBaseUrl": self.endpoints.wiz, "SosMaxRps": "1000"}
+        return parameter_overrides(self.endpoints)
+
+    def stocked_mapped_item_ids(self) -> list[int]:
+        """SOS items the inventory pull sends to WizCommerce (mapped, tracked, not archived)."""
+        mapped = {p["reference_id"] for p in self.wiz.products.values() if p.get("reference_id")}
+        return [item["id"] for item in self.sos.items.values()
+                if str(item["id"]) in mapped and item["type"] == "Inventory Item" and not item["archived"]]
+
+
+def secret_values(sos_credentials: dict, wiz_api_key: str) -> dict[str, dict]:
+    """Initial values for the template's secrets: the emulators' credentials."""
+    return {"SosSecret": sos_credentials,
+            "WizSecret": {"api_key": wiz_api_key, "webhook_secrets": [LOCAL_WEBHOOK_SECRET]}}
+
+
+def parameter_overrides(endpoints: StackEndpoints) -> dict[str, str]:
+    """Template parameters that point the functions at the emulators. The emulators enforce no
+    rate limit, so SOS pacing is lifted (SosMaxRps is 2 on AWS)."""
+    return {"SosApiBaseUrl": endpoints.sos_api, "SosTokenUrl": endpoints.sos_token,
+            "WizApiBaseUrl": endpoints.wiz, "SosMaxRps": "1000"}
 
 
 # The webhook secret the local WizCommerce emulator signs with (a test value, not a credential).

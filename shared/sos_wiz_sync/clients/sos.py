@@ -120,9 +120,22 @@ class SosClient:
         return SosItem.model_validate(self.get("item", item_id))
 
     def find_by_number(self, resource: str, number: str) -> dict[str, Any] | None:
-        """Exact-number lookup (`query` is a substring match on number/name/sku)."""
-        rows = self.request("GET", f"/{resource}", params={"query": number, "maxresults": PAGE_SIZE})["data"]
-        return next((row for row in rows if row.get("number") == number), None)
+        """Exact-number lookup (`query` is a substring match on number/name/sku).
+
+        Every page of matches is read until the exact one: "WC-1" also matches WC-10…WC-19999,
+        and missing the exact row would let a replay create a duplicate.
+        """
+        for page in self.iter_pages(resource, query=number):
+            match = next((row for row in page.rows if row.get("number") == number), None)
+            if match is not None:
+                return match
+        return None
+
+    def find_customers_by_name(self, name: str) -> list[SosCustomer]:
+        """Customers whose name is exactly `name` (case-insensitive)."""
+        wanted = name.casefold()
+        return [SosCustomer.model_validate(row) for row in self.list_all("customer", query=name)
+                if str(row.get("name") or "").casefold() == wanted]
 
     def find_sales_order_by_number(self, number: str) -> SosSalesOrder | None:
         """The order number is unique in SOS: the guard against a second order (R-ORD-4)."""

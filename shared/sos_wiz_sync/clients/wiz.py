@@ -107,6 +107,9 @@ class WizClient:
             return rows[0] if rows else None
         return rows
 
+    def get_product(self, product_id: str) -> WizProduct:
+        return WizProduct.model_validate(self.get("products", product_id))
+
     def get_order(self, order_id: str) -> WizOrder:
         return WizOrder.model_validate(self.get("orders", order_id))
 

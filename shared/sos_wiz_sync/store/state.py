@@ -55,9 +55,9 @@ class SyncState:
         self._table.update_item(
             Key={"pk": f"FAIL#{entity}#{record_id}", "sk": "FAIL"},
             UpdateExpression=("SET entity = :e, record_id = :r, reason = :reason, details = :d, #s = :open, "
-                              "gsi1pk = :g, gsi1sk = :now, last_seen = :now, source = :src, "
+                              "gsi1pk = :g, gsi1sk = :now, last_seen = :now, #src = :src, "
                               "first_seen = if_not_exists(first_seen, :now) ADD attempts :one"),
-            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeNames={"#s": "status", "#src": "source"},  # both DynamoDB reserved words
             ExpressionAttributeValues=to_dynamo({":e": entity, ":r": record_id, ":reason": reason,
                                                  ":d": details or {}, ":open": "open", ":g": "FAILURE",
                                                  ":now": now, ":src": source, ":one": 1}))

@@ -1,0 +1,151 @@
+"""Inventory pull benchmark (issue 4): N SOS items, run twice, then with 1% of quantities
+changed, at 0 ms and at 50 ms emulator latency.
+
+The embedded stack (moto + emulators) runs in a child process (`python -m local.serve`), so
+this process holds only what a Lambda would: the runner invoking the real PullFunction
+handler. Its peak RSS is the memory figure. Every ratio compares numbers of one run.
+
+    python -m benchmarks.inventory_pull --items 100000      # the issue's size (a few minutes)
+    python -m benchmarks.inventory_pull --items 5000        # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import requests
+
+from local.runner import LocalRuntime
+from local.stack import StackEndpoints, parameter_overrides, secret_values
+
+ROOT = Path(__file__).resolve().parents[1]
+SOS_PAGE, WIZ_PAGE = 200, 100
+WIZ_CONCURRENCY = 8
+
+
+class StackProcess:
+    """`python -m local.serve` in a child process, driven through the emulators' /_admin API."""
+
+    def __init__(self, items: int):
+        self.process = subprocess.Popen([sys.executable, "-m", "local.serve", "--items", str(items), "--with-ids"],
+                                        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        ready = json.loads(self.process.stdout.readline())
+        self.endpoints = StackEndpoints(**ready["endpoints"])
+        self.sos_credentials = ready["sos_credentials"]
+        self.wiz_api_key = ready["wiz_api_key"]
+        self.stocked_ids: list[int] = ready["stocked_mapped_item_ids"]
+        self.http = requests.Session()
+
+    def set_latency(self, ms: int) -> None:
+        for url in (self.endpoints.sos, self.endpoints.wiz):
+            self.http.delete(f"{url}/_admin/faults").raise_for_status()
+            if ms:
+                self.http.post(f"{url}/_admin/faults", json={"type": "latency", "latency_ms": ms}).raise_for_status()
+
+    def reset_counters(self) -> None:
+        for url in (self.endpoints.sos, self.endpoints.wiz):
+            self.http.post(f"{url}/_admin/counters/reset").raise_for_status()
+
+    def counters(self, url: str) -> dict[str, int]:
+        return self.http.get(f"{url}/_admin/counters").json()["requests"]
+
+    def change_quantities(self, item_ids: list[int], round_no: int) -> None:
+        for item_id in item_ids:  # a value no seeded item has, so each one really changes
+            self.http.post(f"{self.endpoints.sos}/_admin/items/{item_id}/quantities",
+                           json={"available": 1_000_000 + round_no, "fire_hook": False}).raise_for_status()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def run_pull(runtime: LocalRuntime, stack: StackProcess) -> dict:
+    stack.reset_counters()
+    started = time.perf_counter()
+    runtime.fire_schedule("InventoryPullSchedule")
+    runtime.drain("PullFunction", wait_seconds=0.2)
+    wall = time.perf_counter() - started
+    state = runtime.dynamodb.query(TableName=runtime.ref("StateTable"), KeyConditionExpression="pk = :pk",
+                                   ExpressionAttributeValues={":pk": {"S": "RUN#inventory"}},
+                                   ScanIndexForward=False, Limit=1)["Items"][0]
+    sos, wiz = stack.counters(stack.endpoints.sos), stack.counters(stack.endpoints.wiz)
+    return {"wall_s": wall, "changed": int(state["changed"]["N"]), "seen": int(state["seen"]["N"]),
+            "sos_item_reads": sos.get("GET /api/v2/item", 0),
+            "wiz_product_reads": wiz.get("GET /v1/products", 0),
+            "wiz_inventory_writes": wiz.get("POST /v1/inventories", 0),
+            "calls": sum(sos.values()) + sum(wiz.values()),
+            "sos_calls": sum(sos.values()), "wiz_calls": sum(wiz.values())}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--changed-fraction", type=float, default=0.01)
+    args = parser.parse_args(argv)
+
+    stack = StackProcess(args.items)
+    products = args.items - round(args.items * 0.03)  # the seed leaves 3% of SOS items without a product
+    log = (ROOT / "build").mkdir(exist_ok=True) or open(ROOT / "build" / "benchmark-functions.log", "w")
+    results: dict[str, dict] = {}
+    try:
+        runtime = LocalRuntime(ROOT / "template.yaml", endpoint_url=stack.endpoints.aws,
+                               parameters={**parameter_overrides(stack.endpoints),
+                                           "WizMaxConcurrency": str(WIZ_CONCURRENCY), "LogLevel": "WARNING"},
+                               secret_values=secret_values(stack.sos_credentials, stack.wiz_api_key),
+                               stack_name=f"bench-{uuid.uuid4().hex[:6]}")
+        with runtime, redirect_stdout(log):
+            os.environ.update(runtime.aws_environment())
+            rng = random.Random(7)
+            changes = max(1, round(len(stack.stocked_ids) * args.changed_fraction))
+            results["first run, 0 ms"] = run_pull(runtime, stack)
+            results["second run (no change), 0 ms"] = run_pull(runtime, stack)
+            stack.change_quantities(rng.sample(stack.stocked_ids, changes), 1)
+            results[f"{args.changed_fraction:.0%} changed, 0 ms"] = run_pull(runtime, stack)
+            stack.set_latency(args.latency_ms)
+            stack.change_quantities(rng.sample(stack.stocked_ids, changes), 2)
+            results[f"{args.changed_fraction:.0%} changed, {args.latency_ms} ms"] = run_pull(runtime, stack)
+            stack.set_latency(0)
+    finally:
+        stack.stop()
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(render(results, args, changes, products, peak_rss_mb))
+
+
+def render(results: dict[str, dict], args, changes: int, products: int, peak_rss_mb: float) -> str:
+    minimum_sos_reads = math.ceil(args.items / SOS_PAGE)
+    wiz_pass = math.ceil(products / WIZ_PAGE)
+    lines = [f"items {args.items}, {changes} quantities changed per change run, WizCommerce concurrency "
+             f"{WIZ_CONCURRENCY}, SOS reads sequential (keyset paging)", "",
+             "| run | wall s | SOS item reads | ÷ ceil(N/200) | WC product reads | ÷ one pass | WC inventory writes | changed |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['sos_item_reads']} | {r['sos_item_reads'] / minimum_sos_reads:.3f} "
+                     f"| {r['wiz_product_reads']} | {r['wiz_product_reads'] / wiz_pass:.2f} "
+                     f"| {r['wiz_inventory_writes']} | {r['changed']} |")
+    slow = results[f"{args.changed_fraction:.0%} changed, {args.latency_ms} ms"]
+    literal = slow["calls"] * args.latency_ms / 1000 / WIZ_CONCURRENCY
+    critical = max(slow["sos_calls"] * args.latency_ms / 1000,  # SOS pages are read one after another
+                   slow["wiz_calls"] * args.latency_ms / 1000 / WIZ_CONCURRENCY)
+    lines += ["", f"peak RSS of the function process: {peak_rss_mb:.0f} MB",
+              f"at {args.latency_ms} ms: wall {slow['wall_s']:.1f} s for {slow['calls']} calls "
+              f"({slow['sos_calls']} SOS, {slow['wiz_calls']} WC); "
+              f"wall ÷ (calls × {args.latency_ms} ms ÷ {WIZ_CONCURRENCY}) = {slow['wall_s'] / literal:.2f}; "
+              f"wall ÷ critical path max(SOS calls × {args.latency_ms} ms, WC calls × {args.latency_ms} ms ÷ "
+              f"{WIZ_CONCURRENCY}) = {slow['wall_s'] / critical:.2f}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
