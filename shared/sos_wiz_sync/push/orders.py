@@ -1,0 +1,205 @@
+"""Orders WizCommerce → SOS (R-ORD-1..6, R-REF-1..3): a confirmed order becomes one SOS sales
+order, its edits follow until SOS ships or invoices it, and nothing ever makes a second one.
+
+Crash safety: SOS is written first, then WC learns the SOS id (its `reference_id`), then the
+mapping is stored. A run interrupted anywhere finds its SOS order again by its unique number
+(R-ORD-4) before creating, so a write SOS applied but answered with a 5xx is adopted, not repeated.
+"""
+
+from __future__ import annotations
+
+from ..clients.http import ApiError
+from ..models.sos import SosSalesOrder
+from ..models.wiz import WizAttribute, WizOrder, WizProduct
+from ..rules.orders import (
+    LineProblem,
+    edit_block_reason,
+    line_problem,
+    order_skip_reason,
+    pushed_content_digest,
+    reference_problem,
+    sos_sales_order,
+)
+from ..rules.push_config import sos_id_from_reference
+from ..rules.versions import version_skip_reason
+from ..store.mappings import Mapping
+from .customers import sos_customer_id
+from .deps import PushDeps
+from .failures import PermanentPushFailure
+from .outcome import PushOutcome
+
+SYNC_ATTRIBUTE = "sos_sync"  # the WC order attribute that shows people why an edit did not reach SOS
+
+
+def push_order(deps: PushDeps, order: WizOrder) -> PushOutcome:
+    """order.confirmed / order.updated: create when not linked yet, else push the edit."""
+    mapping = deps.mappings.by_wc("order", order.id)
+    if mapping is None:
+        return _create(deps, order)
+    return _edit(deps, order, mapping)
+
+
+def _outcome(order: WizOrder, status, sos_id: object = None, reason: str | None = None) -> PushOutcome:
+    return PushOutcome(entity="order", wc_id=order.id, status=status,
+                       sos_id=None if sos_id is None else str(sos_id), reason=reason)
+
+
+def _create(deps: PushDeps, order: WizOrder) -> PushOutcome:
+    skip = order_skip_reason(order)
+    if skip:
+        return _outcome(order, "ignored", reason=skip)
+    try:
+        number = deps.config.order_number(order.display_id)
+    except ValueError as exc:  # an empty WC number: no unique SOS number can be made from it
+        raise PermanentPushFailure(f"no SOS order number: {exc}") from exc
+    existing = deps.sos.find_sales_order_by_number(number)
+    if order.reference_id and (existing is None or str(existing.id) != order.reference_id):
+        # Linked to an SOS order we did not push (an SOS-origin order the pull wrote to WC): R-ORD-7.
+        return _outcome(order, "ignored", order.reference_id, "order carries the id of an SOS order it did not push")
+    item_ids = _sos_item_ids(deps, order)
+    customer_id = sos_customer_id(deps, order.customer_id)
+    body = sos_sales_order(order, number=number, customer_id=customer_id, item_ids=item_ids, config=deps.config)
+    if existing is None:
+        sos_order, status = _create_sos_order(deps, order, body, item_ids)
+    else:
+        sos_order, status = _adopt(deps, order, existing, body, item_ids), "adopted"
+    echo = None
+    if order.reference_id != str(sos_order.id):
+        echo = deps.wiz.update_order(order.id, {"reference_id": str(sos_order.id)}).version
+    deps.mappings.link(Mapping(entity="order", wc_id=order.id, sos_id=str(sos_order.id), origin="wc", number=number,
+                               wc_version=order.version, wc_echo_version=echo,
+                               pushed_digest=pushed_content_digest(order)))
+    deps.state.resolve_failure("order", order.id)
+    return _outcome(order, status, sos_order.id)
+
+
+def _create_sos_order(deps: PushDeps, order: WizOrder, body: dict, item_ids: list[int]) -> tuple[SosSalesOrder, str]:
+    try:
+        return deps.sos.create_sales_order(body), "created"
+    except ApiError as exc:
+        if exc.status != 400:
+            raise  # 5xx/timeout: it may have been applied; the retry finds it by number first
+        existing = deps.sos.find_sales_order_by_number(body["number"])  # "Duplicate reference number"
+        if existing is None:
+            raise _refused(deps, order, item_ids, exc) from exc
+        return _adopt(deps, order, existing, body, item_ids), "adopted"
+
+
+def _adopt(deps: PushDeps, order: WizOrder, existing: SosSalesOrder, body: dict, item_ids: list[int]) -> SosSalesOrder:
+    """An SOS order with our number: ours from an interrupted attempt, brought to this event's
+    content — unless it belongs to another record (R-ORD-4 uniqueness)."""
+    _check_ours(deps, order, existing, body["customer"]["id"])
+    return _update_sos_order(deps, order, existing.id, body, item_ids)
+
+
+def _check_ours(deps: PushDeps, order: WizOrder, existing: SosSalesOrder, customer_id: int) -> None:
+    """R-ORD-4: the number is unique in SOS; the order found by it must be this WC order's."""
+    owner = deps.mappings.by_sos("order", existing.id)
+    if owner is not None and owner.wc_id != order.id:
+        raise PermanentPushFailure(f"SOS order number {existing.number} is already linked to WC order {owner.wc_id}")
+    if owner is None and existing.customer.id != customer_id:
+        raise PermanentPushFailure(f"SOS order number {existing.number} is taken by SOS order {existing.id} "
+                                   "of another customer")
+
+
+def _edit(deps: PushDeps, order: WizOrder, mapping: Mapping) -> PushOutcome:
+    sos_id = mapping.sos_id
+    if mapping.origin == "sos":
+        return _outcome(order, "ignored", sos_id, "SOS-origin order: it is edited in SOS (R-ORD-7)")
+    skip = version_skip_reason(order.version, mapping.wc_version, mapping.wc_echo_version) or order_skip_reason(order)
+    if skip:
+        return _outcome(order, "ignored", sos_id, skip)
+    digest = pushed_content_digest(order)
+    if digest == mapping.pushed_digest:
+        deps.mappings.update("order", order.id, wc_version=order.version)
+        return _outcome(order, "ignored", sos_id, "nothing SOS receives changed")
+    if mapping.edit_blocked:
+        return _outcome(order, "ignored", sos_id, f"edit-blocked: {mapping.edit_blocked_reason}")
+    blocked = edit_block_reason([s.number or str(s.id) for s in deps.sos.shipments_for_order(int(sos_id))],
+                                [i.number or str(i.id) for i in deps.sos.invoices_for_order(int(sos_id))])
+    if blocked:
+        return _block_edit(deps, order, sos_id, blocked)
+    item_ids = _sos_item_ids(deps, order)
+    customer_id = sos_customer_id(deps, order.customer_id)
+    number = mapping.number or deps.config.order_number(order.display_id)
+    body = sos_sales_order(order, number=number, customer_id=customer_id, item_ids=item_ids, config=deps.config)
+    _update_sos_order(deps, order, int(sos_id), body, item_ids)
+    deps.mappings.update("order", order.id, wc_version=order.version, pushed_digest=digest)
+    deps.state.resolve_failure("order", order.id)
+    return _outcome(order, "updated", sos_id)
+
+
+def _update_sos_order(deps: PushDeps, order: WizOrder, sos_id: int, body: dict, item_ids: list[int]) -> SosSalesOrder:
+    try:
+        return deps.sos.update_sales_order(sos_id, body)
+    except ApiError as exc:
+        if exc.status != 400:
+            raise
+        raise _refused(deps, order, item_ids, exc) from exc
+
+
+def _block_edit(deps: PushDeps, order: WizOrder, sos_id: str, reason: str) -> PushOutcome:
+    """R-ORD-2: not pushed; the reason shows in WC (an order attribute) and in our state."""
+    attributes = [a for a in order.attributes if a.name != SYNC_ATTRIBUTE]
+    attributes.append(WizAttribute(name=SYNC_ATTRIBUTE, value=f"edit-blocked: {reason}"))
+    echo = deps.wiz.update_order(order.id, {"attributes": [a.model_dump() for a in attributes]}).version
+    deps.mappings.update("order", order.id, edit_blocked=True, edit_blocked_reason=reason, wc_echo_version=echo)
+    deps.state.record_failure("order", order.id, reason=f"edit-blocked: {reason}",
+                              details={"disposition": "edit-blocked", "sos_order_id": sos_id,
+                                       "wc_version": order.version})
+    return _outcome(order, "edit-blocked", sos_id, reason)
+
+
+# -- lines → SOS items (R-REF-1, R-REF-2) --------------------------------------------------
+
+def _sos_item_ids(deps: PushDeps, order: WizOrder) -> list[int]:
+    """The SOS item of every line: its WC product's Reference ID, read now (a product fixed
+    since the order was placed counts). Every offending line is reported at once."""
+    products: dict[str, WizProduct | None] = {}
+    item_ids, problems = [], []
+    for number, line in enumerate(order.line_items, start=1):
+        if not line.product_id:
+            problems.append(line_problem(number, line, "line has no product"))
+            continue
+        if line.product_id not in products:
+            products[line.product_id] = _wc_product(deps, line.product_id)
+        product = products[line.product_id]
+        problem = (f"product {line.product_id} is not in WizCommerce" if product is None
+                   else reference_problem(product.reference_id))
+        if problem:
+            problems.append(line_problem(number, line, problem))
+        else:
+            item_ids.append(sos_id_from_reference(product.reference_id))
+    if problems:
+        raise PermanentPushFailure("order lines without a usable Reference ID (R-REF-2)", problems)
+    return item_ids
+
+
+def _wc_product(deps: PushDeps, product_id: str) -> WizProduct | None:
+    try:
+        return deps.wiz.get_product(product_id)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return None
+
+
+def _refused(deps: PushDeps, order: WizOrder, item_ids: list[int], error: ApiError) -> PermanentPushFailure:
+    """SOS answered 400: name the lines whose Reference ID matches no SOS item, if that is why."""
+    missing = {item_id for item_id in set(item_ids) if not _sos_item_exists(deps, item_id)}
+    problems: list[LineProblem] = [
+        line_problem(number, line, f"Reference ID {item_id} matches no SOS item")
+        for number, (line, item_id) in enumerate(zip(order.line_items, item_ids), start=1) if item_id in missing]
+    reason = ("Reference ID matches no SOS item (R-REF-2)" if problems
+              else f"SOS refused the order: {error.message[:200]}")
+    return PermanentPushFailure(reason, problems)
+
+
+def _sos_item_exists(deps: PushDeps, item_id: int) -> bool:
+    try:
+        deps.sos.get_item(item_id)
+        return True
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return False

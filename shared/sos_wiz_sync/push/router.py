@@ -1,0 +1,130 @@
+"""The push function's logic: each SQS record is one webhook event, applied to SOS exactly once.
+
+- Batch: Powertools' FIFO partial processor with `skip_group_on_error` — a failed record fails
+  only the later records of its own message group (one WC record), which keeps that record's
+  events in order while other records go on.
+- Exactly once: Powertools Idempotency keyed on the event id. A failure raises out of the
+  idempotent function, so no "done" record is kept and a redrive after the fix applies it.
+  Beneath that, every SOS create is guarded by a lookup of its unique number.
+- Failures: permanent ones are recorded with their reason and parked in the DLQ at once;
+  transient ones are recorded and raised, so SQS retries and, after maxReceiveCount, parks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from ..config import PushSettings, SosApiSettings, TablesSettings, WizApiSettings
+from ..observability import logger, metrics
+from ..rules.push_config import PushConfig
+from ..secrets import SecretStore
+from ..store.leases import Leases
+from ..store.mappings import Mappings
+from ..store.state import SyncState
+from ..wiring import build_sos_client, build_wiz_client
+from .customers import push_customer
+from .deps import PushDeps
+from .events import CustomerEvent, OrderEvent, PushEvent, push_event, record_key, validation_reason
+from .failures import PermanentPushFailure, RecordBusy, is_permanent, push_failure_reason
+from .orders import push_order
+from .outcome import PushOutcome
+from .parking import DeadLetterParking
+from .payments import push_payment
+
+# Stable across refactors: the idempotency key must not change when a function is renamed,
+# or events applied before a deploy would be applied again after it.
+IDEMPOTENCY_KEY_PREFIX = "push-event"
+# Redeliveries come in bursts (a webhook retried, a DLQ redriven): a container answers the
+# ones it applied recently from memory, the rest from the idempotency table.
+LOCAL_CACHE_EVENTS = 1024
+# Waiting for another invocation is not a failure worth a state record: the retry just waits.
+WAITS = (RecordBusy, IdempotencyAlreadyInProgressError)
+
+
+def apply_event(deps: PushDeps, event: PushEvent) -> PushOutcome:
+    if isinstance(event, OrderEvent):
+        return push_order(deps, event.data)
+    if isinstance(event, CustomerEvent):
+        return push_customer(deps, event.data)
+    return push_payment(deps, event.data)
+
+
+class PushRuntime:
+    def __init__(self, *, deps: PushDeps, parking: DeadLetterParking, persistence: DynamoDBPersistenceLayer,
+                 ttl_seconds: int):
+        self._deps = deps
+        self._parking = parking
+        self._idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=ttl_seconds,
+                                              raise_on_no_idempotency_key=True, use_local_cache=True,
+                                              local_cache_max_items=LOCAL_CACHE_EVENTS)
+        self._apply: Callable[..., PushOutcome] = idempotent_function(
+            lambda event: apply_event(deps, event), data_keyword_argument="event", persistence_store=persistence,
+            config=self._idempotency, output_serializer=PydanticSerializer(PushOutcome),
+            key_prefix=IDEMPOTENCY_KEY_PREFIX)
+        self._processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+    @classmethod
+    def from_environment(cls) -> "PushRuntime":
+        tables, settings, secrets = TablesSettings(), PushSettings(), SecretStore()
+        deps = PushDeps(
+            sos=build_sos_client(SosApiSettings(), state_table=tables.state_table, secrets=secrets),
+            wiz=build_wiz_client(WizApiSettings(), secrets=secrets),
+            mappings=Mappings(tables.mappings_table), state=SyncState(tables.state_table),
+            leases=Leases(tables.state_table), config=PushConfig.from_settings(settings))
+        return cls(deps=deps, parking=DeadLetterParking(sqs=boto3.client("sqs"), queue_url=settings.push_dlq_url),
+                   persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+                   ttl_seconds=settings.idempotency_ttl_seconds)
+
+    def handle_batch(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        self._idempotency.register_lambda_context(context)  # a timeout must not leave "in progress" behind
+        # When every record failed, Powertools raises: Lambda then returns the whole batch to the queue.
+        return process_partial_response(event=event, record_handler=self.handle_record,
+                                        processor=self._processor, context=context)
+
+    def handle_record(self, record: SQSRecord) -> dict[str, Any]:
+        try:
+            event = push_event.validate_json(record.body)
+        except ValidationError as exc:  # not from our ingress, which validated it: park it for a look
+            return self._park(record, ("event", record.message_id), f"not a push event: {validation_reason(exc)}", {})
+        logger.set_correlation_id(event.event_id)
+        key = record_key(event)
+        try:
+            outcome = self._apply(event=event)
+        except WAITS:
+            raise
+        except Exception as exc:
+            reason = push_failure_reason(exc)
+            details = {"event_id": event.event_id, "event_type": event.event_type}
+            if is_permanent(exc):
+                lines = exc.details() if isinstance(exc, PermanentPushFailure) else {}
+                return self._park(record, key, reason, {**details, **lines})
+            self._deps.state.record_failure(*key, reason=reason, details={**details, "disposition": "retrying"})
+            logger.warning("push failed; SQS retries it", extra={"entity": key[0], "wc_id": key[1], "reason": reason})
+            metrics.add_metric(name="PushRetried", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info("push applied", extra=outcome.model_dump())
+        metrics.add_metric(name="PushIgnored" if outcome.status == "ignored" else "PushApplied",
+                           unit=MetricUnit.Count, value=1)
+        return outcome.model_dump()
+
+    def _park(self, record: SQSRecord, key: tuple[str, str], reason: str, details: dict[str, Any]) -> dict[str, Any]:
+        self._deps.state.record_failure(*key, reason=reason, details={**details, "disposition": "parked-in-dlq"})
+        self._parking.park(record, reason)
+        logger.warning("push parked in the DLQ", extra={"entity": key[0], "wc_id": key[1], "reason": reason})
+        metrics.add_metric(name="PushParked", unit=MetricUnit.Count, value=1)
+        return {"entity": key[0], "wc_id": key[1], "status": "parked", "reason": reason}

@@ -1,0 +1,206 @@
+"""Webhook ingress (R-CFG-2): authentication by signature or header, envelope validation,
+answers by kind of bad input, FIFO group and deduplication ids — never a 5xx for bad input."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sos_wiz_sync.config import IngressSettings
+from sos_wiz_sync.push.events import message_group_id, push_event, sqs_token
+from sos_wiz_sync.push.ingress import MAX_BODY_BYTES, WebhookIngress, WebhookSecrets, body_size, is_authentic
+
+SECRET = "whsec_current"
+OLD_SECRET = "whsec_previous"
+ORDER = {"id": "ord_7", "display_id": "SO-1007", "customer_id": "cust_2", "status": "confirmed", "version": 3,
+         "line_items": [{"id": "li_1", "product_id": "prod_1", "sku": "CHR-1", "quantity": 1, "unit_price": 9.5}]}
+
+
+def envelope(event_type: str = "order.confirmed", data: dict | None = None, event_id: str = "evt_1") -> bytes:
+    return json.dumps({"event_id": event_id, "event_type": event_type, "occurred_at": "2026-05-01T17:03:11Z",
+                       "data": ORDER if data is None else data}).encode()
+
+
+def signature(body: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+class FakeSecrets:
+    def __init__(self, value: dict):
+        self.value = value
+
+    def read(self, secret_id: str) -> dict:
+        return self.value
+
+
+class FakeSqs:
+    def __init__(self):
+        self.sent: list[dict] = []
+
+    def send_message(self, **message) -> dict:
+        self.sent.append(message)
+        return {"MessageId": str(len(self.sent))}
+
+
+def make_ingress(secret: dict | None = None) -> tuple[WebhookIngress, FakeSqs]:
+    sqs = FakeSqs()
+    settings_ = IngressSettings(wiz_secret_id="wiz", push_queue_url="https://sqs/push.fifo")
+    return WebhookIngress(settings=settings_, secrets=FakeSecrets(secret or {"webhook_secrets": [SECRET]}),
+                          sqs=sqs), sqs
+
+
+def post(ingress: WebhookIngress, body: bytes, headers: dict[str, str], *, b64: bool = False) -> dict:
+    return ingress.handle({"headers": headers, "isBase64Encoded": b64,
+                           "body": base64.b64encode(body).decode() if b64 else body.decode("utf-8", "replace")})
+
+
+def status_and_message(answer: dict) -> tuple[int, str]:
+    return answer["statusCode"], json.loads(answer["body"]).get("message", "")
+
+
+# -- authentication -------------------------------------------------------------------------
+
+def test_a_signed_event_is_queued_with_its_record_group_and_event_id():
+    ingress, sqs = make_ingress()
+    body = envelope()
+    answer = post(ingress, body, {"X-Wizcommerce-Signature": signature(body)})
+    assert answer["statusCode"] == 202
+    assert sqs.sent == [{"QueueUrl": "https://sqs/push.fifo", "MessageBody": body.decode(),
+                         "MessageGroupId": "order#ord_7", "MessageDeduplicationId": "evt_1"}]
+
+
+def test_during_rotation_any_signature_matching_any_active_secret_passes():
+    ingress, _ = make_ingress({"webhook_secrets": [OLD_SECRET, SECRET]})
+    body = envelope()
+    assert post(ingress, body, {"x-wizcommerce-signature": f"bm90LWl0, {signature(body)}"})["statusCode"] == 202
+    assert post(ingress, body, {"x-wizcommerce-signature": signature(body, OLD_SECRET)})["statusCode"] == 202
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"X-Wizcommerce-Signature": ""},
+    {"X-Wizcommerce-Signature": signature(envelope(), "whsec_guess")},
+    {"X-Wizcommerce-Signature": signature(envelope() + b" ")},         # signed another body
+    {"X-Wizcommerce-Signature": "ünïcode-not-base64"},
+    {"X-Webhook-Key": SECRET},                                         # header mode is not configured
+])
+def test_a_missing_or_forged_signature_gets_401_and_nothing_is_queued(headers):
+    ingress, sqs = make_ingress()
+    assert post(ingress, envelope(), headers)["statusCode"] == 401
+    assert sqs.sent == []
+
+
+def test_header_mode_compares_the_configured_header_with_every_secret():
+    ingress, sqs = make_ingress({"webhook_secrets": [OLD_SECRET, SECRET], "webhook_auth_header": "X-Webhook-Key"})
+    assert post(ingress, envelope(), {"X-Webhook-Key": OLD_SECRET})["statusCode"] == 202
+    for forged in ({"X-Webhook-Key": SECRET + "x"}, {"X-Webhook-Key": ""}, {"X-Other-Key": SECRET}):
+        assert post(ingress, envelope(), forged)["statusCode"] == 401
+    assert len(sqs.sent) == 1
+
+
+def test_an_empty_secret_never_authenticates_an_empty_header():
+    auth = WebhookSecrets(webhook_secrets=[""], webhook_auth_header="X-Webhook-Key")
+    assert not is_authentic({"x-webhook-key": ""}, b"{}", auth)
+    assert not is_authentic({"x-wizcommerce-signature": signature(b"{}", "")}, b"{}", auth)
+
+
+def test_the_signature_covers_the_raw_body_even_base64_encoded():
+    ingress, sqs = make_ingress()
+    body = envelope()
+    assert post(ingress, body, {"X-Wizcommerce-Signature": signature(body)}, b64=True)["statusCode"] == 202
+    assert sqs.sent[0]["MessageBody"] == body.decode()
+
+
+# -- bad input: 413, 400, 200 ---------------------------------------------------------------------
+
+def test_a_body_over_256_kb_gets_413_before_anything_else():
+    ingress, sqs = make_ingress()
+    big = b"x" * (MAX_BODY_BYTES + 1)
+    assert post(ingress, big, {})["statusCode"] == 413                      # not even authenticated
+    assert post(ingress, big, {}, b64=True)["statusCode"] == 413
+    assert sqs.sent == []
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 100, 1001])
+def test_body_size_of_a_base64_body_is_its_decoded_size(size):
+    raw = bytes(range(256)) * 4
+    event = {"body": base64.b64encode(raw[:size]).decode(), "isBase64Encoded": True}
+    assert body_size(event) == size
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"not json", "not JSON"),
+    (b"\xff\xfe{}", "not JSON"),
+    (b"[" * 5000 + b"]" * 5000, "not JSON"),
+    (b'["a list"]', "not a webhook event"),
+    (json.dumps({"event_type": "order.confirmed", "data": {}}).encode(), "event_id"),
+    (envelope(data={"id": "ord_1"}), "invalid order.confirmed data"),
+    (envelope("payment.succeeded", {"id": "pay_1", "customer_id": "c", "amount": -5}), "amount"),
+    (json.dumps({"event_id": "e", "event_type": "order.updated", "occurred_at": "2026-05-01T00:00:00Z",
+                 "data": {**ORDER, "status": "\uffff"}}, ensure_ascii=False).encode(), "SQS cannot carry"),
+])
+def test_a_bad_body_gets_400_with_a_reason_that_quotes_no_values(body, reason):
+    ingress, sqs = make_ingress()
+    answer = post(ingress, body, {"X-Wizcommerce-Signature": signature(body)}, b64=True)  # raw bytes as sent
+    status, message = status_and_message(answer)
+    assert status == 400 and reason in message
+    assert "SO-1007" not in message and "-5" not in message
+    assert sqs.sent == []
+
+
+def test_an_unknown_event_type_is_ignored_with_200():
+    ingress, sqs = make_ingress()
+    body = envelope("product.updated", {"id": "prod_1"})
+    answer = post(ingress, body, {"X-Wizcommerce-Signature": signature(body)})
+    assert answer["statusCode"] == 200 and json.loads(answer["body"])["status"] == "ignored"
+    assert sqs.sent == []
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                        max_size=4), max_leaves=12)
+bodies = st.one_of(
+    st.binary(max_size=300),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"event_id": json_values | st.text(max_size=200), "event_type": st.sampled_from(
+        ["order.confirmed", "order.updated", "customer.created", "customer.updated", "payment.succeeded", "x"]),
+        "occurred_at": json_values | st.just("2026-05-01T00:00:00Z"), "data": json_values | st.just(ORDER)},
+    ).map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(body=bodies, signed=st.booleans(), b64=st.booleans())
+def test_whatever_arrives_the_answer_is_never_a_5xx(body, signed, b64):
+    ingress, sqs = make_ingress()
+    headers = {"X-Wizcommerce-Signature": signature(body)} if signed else {}
+    answer = post(ingress, body, headers, b64=b64)
+    assert answer["statusCode"] in {200, 202, 400, 401, 413}
+    assert (answer["statusCode"] == 202) == bool(sqs.sent)
+    if not signed:
+        assert answer["statusCode"] == 401
+
+
+# -- queueing ----------------------------------------------------------------------------------------
+
+def test_a_payment_joins_its_orders_group_so_it_follows_the_order():
+    payment = push_event.validate_python({"event_id": "e", "event_type": "payment.succeeded",
+                                          "occurred_at": "2026-05-01T00:00:00Z",
+                                          "data": {"id": "pay_1", "order_id": "ord_7", "customer_id": "c",
+                                                   "amount": 5}})
+    assert message_group_id(payment) == "order#ord_7"
+    alone = payment.model_copy(update={"data": payment.data.model_copy(update={"order_id": None})})
+    assert message_group_id(alone) == "payment#pay_1"
+
+
+@pytest.mark.parametrize("value", ["evt 1", "é", "x" * 129, ""])
+def test_ids_sqs_would_refuse_become_a_stable_hash(value):
+    token = sqs_token(value)
+    assert token == sqs_token(value) and len(token) == 64 and token != value
+    assert sqs_token("evt_ok-1") == "evt_ok-1"
