@@ -1,8 +1,10 @@
 """Sync state: stream cursors and run checkpoints, run reports (R-OPS-2), record failures
-(R-REF-2, R-ORD-2) and last pushed inventory values (R-INV-5)."""
+(R-REF-2, R-ORD-2), last pushed inventory values (R-INV-5) and per-record history (R-OPS-3)."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -12,6 +14,9 @@ from boto3.dynamodb.conditions import Key
 from .dynamo import deserialize_item, dynamodb_client, dynamodb_resource, from_dynamo, to_dynamo
 
 BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem maximum
+# Long enough to answer "what happened to order X last quarter", short enough that the log of a
+# busy record stays small; DynamoDB's TTL (`expires_at`) removes older events.
+HISTORY_RETENTION_SECONDS = 90 * 86_400
 
 
 def utc_now() -> str:
@@ -61,10 +66,13 @@ class SyncState:
             ExpressionAttributeValues=to_dynamo({":e": entity, ":r": record_id, ":reason": reason,
                                                  ":d": details or {}, ":open": "open", ":g": "FAILURE",
                                                  ":now": now, ":src": source, ":one": 1}))
+        self.record_event(entity, record_id, "failed", source=source, reason=reason,
+                          disposition=(details or {}).get("disposition"))
 
     def resolve_failure(self, entity: str, record_id: str) -> None:
         """Keep the history, leave the open-failures index (sparse gsi1)."""
-        if not self.get_failure(entity, record_id):
+        failure = self.get_failure(entity, record_id)
+        if not failure:
             return
         self._table.update_item(
             Key={"pk": f"FAIL#{entity}#{record_id}", "sk": "FAIL"},
@@ -73,6 +81,8 @@ class SyncState:
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":done": "resolved", ":now": utc_now()},
         )
+        if failure.get("status") == "open":
+            self.record_event(entity, record_id, "failure-resolved", source=failure.get("source", "push"))
 
     def get_failure(self, entity: str, record_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": f"FAIL#{entity}#{record_id}", "sk": "FAIL"},
@@ -109,3 +119,35 @@ class SyncState:
 
     def inventory_value(self, item_id: int | str) -> dict[str, Any] | None:
         return self.inventory_values([item_id]).get(str(item_id))
+
+    # -- per-record history (R-OPS-3) ---------------------------------------------------------
+    def record_event(self, entity: str, record_id: str, action: str, *, source: str, **details: Any) -> None:
+        """Append one event to a record's story, e.g. ("order", wc id, "created", source="push").
+        Keyed like the failure records: pushes by the WC id, pulls by the SOS id."""
+        self.record_events([{"entity": entity, "record_id": record_id, "action": action, "source": source,
+                             **details}])
+
+    def record_events(self, events: Iterable[dict[str, Any]]) -> None:
+        """events: {entity, record_id, action, source, ...details}; None details are dropped."""
+        now = utc_now()
+        expires_at = int(time.time()) + HISTORY_RETENTION_SECONDS
+        with self._table.batch_writer() as batch:
+            for event in events:
+                # The random tail keeps two events of one record in the same microsecond apart.
+                batch.put_item(Item=to_dynamo({
+                    "pk": f"HIST#{event['entity']}#{event['record_id']}", "sk": f"{now}#{uuid.uuid4().hex[:8]}",
+                    "at": now, "expires_at": expires_at, **event}))
+
+    def history(self, entity: str, record_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The record's newest events first."""
+        items = self._table.query(KeyConditionExpression=Key("pk").eq(f"HIST#{entity}#{record_id}"),
+                                  ScanIndexForward=False, Limit=limit)["Items"]
+        return [from_dynamo(item) for item in items]
+
+    def inventory_by_sku(self, sku: str) -> list[dict[str, Any]]:
+        """Last pushed inventory records of a WC sku. A table scan: for the operator's trace only,
+        never on a sync path."""
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._name, FilterExpression="sk = :inv AND sku = :sku",
+            ExpressionAttributeValues={":inv": {"S": "INV"}, ":sku": {"S": sku}})
+        return [deserialize_item(item) for page in pages for item in page["Items"]]

@@ -1,0 +1,125 @@
+"""AWS for the local stack: moto server in this process, and the environment pointing boto3 at it.
+
+moto keeps its state per process, not per server: every `MotoServer` started in one process
+sees the same queues and tables. Keep the names of concurrent stacks apart (the runner derives
+them from its stack name).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+
+from moto.server import DomainDispatcherApplication, create_backend_app
+from moto.sqs import models as sqs_models
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+LOCAL_REGION = "us-east-1"
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account: the ARNs it generates use it
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+}
+
+
+def aws_environment(endpoint_url: str, region: str = LOCAL_REGION) -> dict[str, str]:
+    """What a process needs so that every boto3 client talks to moto and never to a real account."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        **FAKE_CREDENTIALS,
+    }
+
+
+def use_local_aws(endpoint_url: str, region: str = LOCAL_REGION) -> None:
+    """Point every boto3 client this process creates from now on at moto."""
+    os.environ.update(aws_environment(endpoint_url, region))
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access-log line per request: boto3 makes many, and they drown what matters."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class MotoServer:
+    """moto server on 127.0.0.1 and a free port, in a daemon thread of this process.
+
+    moto's own `ThreadedMotoServer` logs every request and polls for shutdown every 0.5 s;
+    this serves the same moto application without either."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self._host = host
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.endpoint_url: str | None = None
+
+    def start(self) -> str:
+        _make_sqs_fifo_deduplication_faithful()
+        application = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self._host, self._port, application, threaded=True,
+                                   request_handler=QuietRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="moto-server", daemon=True)
+        self._thread.start()
+        self.endpoint_url = f"http://{self._host}:{self._server.server_port}"
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._server.server_close()
+            self._server = self._thread = self.endpoint_url = None
+
+    def __enter__(self) -> "MotoServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+_DEDUP_WINDOW_MS = sqs_models.DEDUPLICATION_TIME_IN_SECONDS * 1000
+
+
+def _make_sqs_fifo_deduplication_faithful() -> None:
+    """Two places where moto's FIFO deduplication differs from SQS, both of which would let a
+    test pass locally that loses or duplicates messages on AWS:
+
+    - moto deduplicates only against messages still in the queue; SQS remembers a deduplication
+      id for five minutes after the send, whatever became of the message (deleted, or moved to
+      the DLQ), and silently drops a resend in that window;
+    - when SQS moves a FIFO message to its DLQ it replaces the deduplication id by the message
+      id, so that two dead messages never deduplicate each other in the DLQ; moto keeps the old
+      id. A moved message is told from a fresh send by its receive count.
+
+    Both per queue (moto ignores DeduplicationScope messageGroup: stricter, never laxer).
+    Patches the in-process moto models once; has no effect on a moto server in another process.
+    """
+    queue_cls = sqs_models.Queue
+    if getattr(queue_cls, "_local_fifo_dedup_patched", False):
+        return
+    original_add = queue_cls.add_message
+
+    def add_message(self: sqs_models.Queue, message: sqs_models.Message) -> None:
+        if self.fifo_queue and message.approximate_receive_count:
+            message.deduplication_id = message.id
+        elif self.fifo_queue and message.deduplication_id:
+            sent = self.__dict__.setdefault("_deduplication_ids_sent", OrderedDict())  # in send order
+            while sent and next(iter(sent.values())) <= message.sent_timestamp - _DEDUP_WINDOW_MS:
+                sent.popitem(last=False)
+            if message.deduplication_id in sent:
+                return
+            sent[message.deduplication_id] = message.sent_timestamp
+        original_add(self, message)
+
+    queue_cls.add_message = add_message
+    queue_cls._local_fifo_dedup_patched = True
