@@ -46,6 +46,7 @@ class SosPage:
     rows: list[dict[str, Any]]  # only rows after the cursor the page was asked with
     cursor: KeysetCursor        # position after this page
     last: bool
+    total: int | None = None    # SOS's totalCount: rows matching the request, this page's included
 
 
 class SosClient:
@@ -98,7 +99,7 @@ class SosClient:
             next_cursor = KeysetCursor(cursor.last_modified, cursor.last_id, cursor.skip + len(data))
         else:
             next_cursor = cursor
-        return SosPage(rows=rows, cursor=next_cursor, last=last)
+        return SosPage(rows=rows, cursor=next_cursor, last=last, total=payload.get("totalCount"))
 
     def iter_pages(self, resource: str, cursor: KeysetCursor | None = None, **filters: Any) -> Iterator[SosPage]:
         cursor = cursor or KeysetCursor()

@@ -1,6 +1,7 @@
 """The sync engine. A stream is declared as data (SOS source, plan, WizCommerce send, commit);
 the engine owns paging, per-page checkpoints, bounded concurrency, the time budget, the run
-lease and the run report (R-OPS-2)."""
+lease and the run report (R-OPS-2), and each written record's history (R-OPS-3). `preview` plans
+a run without writing (the operator's dry-run diff)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Generic, Protocol, TypeVar
@@ -40,10 +42,36 @@ class Stream(Generic[P, W]):
     send: Callable[[P, W], None]                         # one write, run on the engine's bounded pool
     commit: Callable[[P, list[W]], None] = lambda prepared, writes: None  # after a page's writes
     filters: Mapping[str, Any] = field(default_factory=dict)
+    # Per-record history (R-OPS-3): the entity a write's `record_id` (the SOS id) belongs to, and
+    # what of a write goes into its event (ids, versions, an `action`; never personal data).
+    # None: no history (the inventory stream keeps each item's last pushed values instead).
+    entity: str | None = None
+    event_details: Callable[[W], dict[str, Any]] = lambda write: {}
+    # Whether a sent write counts as a change in WizCommerce (some only keep a record pending).
+    is_change: Callable[[W], bool] = lambda write: True
+    # Rows earlier runs kept pending (e.g. an invoice whose order was not in WizCommerce yet):
+    # planned again at the start of each run, before the first page.
+    pending: Callable[[], list[dict[str, Any]]] | None = None
+    # Why the stream may not run now (e.g. the first sync has not run), or None.
+    blocked: Callable[[], str | None] | None = None
+    # Pages from a checkpoint when they do not come from SOS's keyset paging of `resource`;
+    # a page has `rows`, `cursor` (with `to_dict()`), `last` and `total` like an SosPage.
+    pages: Callable[[dict | None], Iterator[Any]] | None = None
 
 
 class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class _Unmoved:
+    """The cursor of a page that does not come from paging (retried pending rows): the
+    checkpoint stays where it was."""
+
+    checkpoint: dict | None
+
+    def to_dict(self) -> dict | None:
+        return self.checkpoint
 
 
 @dataclass
@@ -115,6 +143,9 @@ class SyncEngine:
 
     def run(self, stream: Stream, context: LambdaContext, run_id: str | None = None) -> dict[str, Any]:
         """Run (or resume) `stream` until it finishes or the time budget runs out."""
+        reason = stream.blocked() if stream.blocked else None
+        if reason:
+            return self._blocked(stream, reason)
         owner = uuid.uuid4().hex
         lease_seconds = context.get_remaining_time_in_millis() // 1000 + 30
         if not self._leases.acquire(f"stream#{stream.name}", owner, lease_seconds):
@@ -157,17 +188,19 @@ class SyncEngine:
             while pending and (drain or len(pending) > self._in_flight
                                or all(f.done() for f in pending[0].futures)):
                 page = pending.popleft()
-                sent = []
+                sent, failed = [], []
                 for write, future in zip(page.writes, page.futures):
                     error = future.exception()
                     if error is None:
                         sent.append(write)
                     else:
+                        failed.append((write, failure_reason(error)))
                         page.counts.fail(write.record_id, failure_reason(error))
                         logger.warning("write failed", extra={"stream": stream.name, "record_id": write.record_id,
                                                               "reason": failure_reason(error)})
                 stream.commit(prepared, sent)
-                page.counts.changed += len(sent)
+                self._record_history(stream, run["run_id"], sent, failed)
+                page.counts.changed += sum(1 for write in sent if stream.is_change(write))
                 counts.merge(page.counts)
                 run["checkpoint"] = page.cursor.to_dict()
                 run["counts"] = counts.to_dict()
@@ -175,31 +208,88 @@ class SyncEngine:
                                     "wiz": calls_before["wiz"] + self._wiz.calls.count - calls_at_start[1]}
                 self._state.save_stream(stream.name, cursor=committed_cursor, run=run)
 
-        with ThreadPoolExecutor(max_workers=1) as preparer, \
-                ThreadPoolExecutor(max_workers=self._concurrency) as senders:
+        def plan(rows: list[dict[str, Any]], cursor: Any) -> None:
+            nonlocal prepared
+            prepared = preparation.result()
+            page_counts = RunCounts()
+            writes = stream.plan(prepared, rows, page_counts)
+            pending.append(_PendingPage(cursor, page_counts, writes,
+                                        [senders.submit(stream.send, prepared, w) for w in writes]))
+            settle()
+
+        prepared = None
+        with ThreadPoolExecutor(max_workers=self._concurrency) as senders, \
+                self._source(stream, run["checkpoint"]) as (preparation, pages):
+            if stream.pending and not run.get("pending_retried"):
+                run["pending_retried"] = True  # once per run, saved with the next checkpoint
+                retry = stream.pending()
+                if retry:
+                    plan(retry, _Unmoved(run["checkpoint"]))
+            for page in pages:
+                plan(page.rows, page.cursor)
+                if page.last:
+                    finished = True
+                    break
+                if context.get_remaining_time_in_millis() < self._reserve_ms:
+                    logger.info("time budget low: checkpointing to continue in a fresh invocation",
+                                extra={"stream": stream.name, "run_id": run["run_id"]})
+                    break
+            settle(drain=True)
+        return finished
+
+    @contextmanager
+    def _source(self, stream: Stream, checkpoint: dict | None) -> Iterator[tuple[Future, _PagePrefetcher]]:
+        """The stream's preparation, started in the background, and its SOS pages from
+        `checkpoint` on, read ahead while the current one is planned."""
+        with ThreadPoolExecutor(max_workers=1) as preparer:
             preparation = preparer.submit(stream.prepare)
-            pages = _PagePrefetcher(
-                self._sos.iter_pages(stream.resource, KeysetCursor.from_dict(run["checkpoint"]), **stream.filters),
-                self._prefetch)
+            source = (stream.pages(checkpoint) if stream.pages else
+                      self._sos.iter_pages(stream.resource, KeysetCursor.from_dict(checkpoint), **stream.filters))
+            pages = _PagePrefetcher(source, self._prefetch)
             try:
-                for page in pages:
-                    prepared = preparation.result()
-                    page_counts = RunCounts()
-                    writes = stream.plan(prepared, page.rows, page_counts)
-                    pending.append(_PendingPage(page.cursor, page_counts, writes,
-                                                [senders.submit(stream.send, prepared, w) for w in writes]))
-                    settle()
-                    if page.last:
-                        finished = True
-                        break
-                    if context.get_remaining_time_in_millis() < self._reserve_ms:
-                        logger.info("time budget low: checkpointing to continue in a fresh invocation",
-                                    extra={"stream": stream.name, "run_id": run["run_id"]})
-                        break
-                settle(drain=True)
+                yield preparation, pages
             finally:
                 pages.close()
-        return finished
+
+    def _record_history(self, stream: Stream, run_id: str, sent: list, failed: list[tuple[Any, str]]) -> None:
+        if stream.entity is None or not (sent or failed):
+            return
+        about = {"entity": stream.entity, "source": "pull", "stream": stream.name, "run_id": run_id}
+        self._state.record_events(
+            [{**about, "record_id": w.record_id, "action": "pulled", **stream.event_details(w)} for w in sent]
+            + [{**about, "record_id": w.record_id, "action": "pull-failed", "reason": reason, **stream.event_details(w)}
+               for w, reason in failed])
+
+    def preview(self, stream: Stream, on_page: Callable[[int, int | None], None] = lambda done, total: None
+                ) -> dict[str, Any]:
+        """What the next run of `stream` would write, without writing anything: prepare and plan
+        every page from where that run would start (an unfinished run's checkpoint, else the
+        committed cursor); no send, commit, checkpoint or lease, so a run in progress is not
+        disturbed. `plan` must only read, which every stream's does. `on_page(rows_done,
+        rows_total)` reports progress; the total is SOS's count when the first page came."""
+        saved = self._state.load_stream(stream.name)
+        run = saved.get("run")
+        start = run["checkpoint"] if run else saved.get("cursor") if stream.incremental else None
+        counts, writes, done, total = RunCounts(), [], 0, None
+        with self._source(stream, start) as (preparation, pages):
+            for page in pages:
+                writes.extend(stream.plan(preparation.result(), page.rows, counts))
+                done += len(page.rows)
+                total = page.total if total is None else total
+                on_page(done, total)
+        counts.changed = len(writes)  # what the run would report if every write succeeds
+        return {"stream": stream.name, "resumes_run": run["run_id"] if run else None, "from": start,
+                **counts.to_dict(), "writes": writes}
+
+    def _blocked(self, stream: Stream, reason: str) -> dict[str, Any]:
+        """A run that may not start still leaves its report (R-OPS-2), saying why."""
+        now = utc_now()
+        report = {"stream": stream.name, "run_id": uuid.uuid4().hex, "started_at": now, "finished_at": now,
+                  "duration_seconds": 0, "status": "blocked", "reason": reason, "invocations": 1,
+                  "api_calls": {"sos": 0, "wiz": 0}, **RunCounts().to_dict()}
+        self._state.save_report(report)
+        logger.warning("stream blocked", extra={"stream": stream.name, "reason": reason})
+        return report
 
     def _finish(self, stream: Stream, run: dict) -> dict[str, Any]:
         counts = RunCounts.from_dict(run["counts"])
