@@ -95,8 +95,15 @@ class WizClient:
             yield from (WizProduct.model_validate(row) for row in page)
 
     def products_by_reference_ids(self, reference_ids: list[str]) -> list[WizProduct]:
-        return [p for start in range(0, len(reference_ids), PAGE_SIZE)
-                for p in self.products(reference_ids=",".join(reference_ids[start:start + PAGE_SIZE]))]
+        return self._products_where("reference_ids", reference_ids)
+
+    def products_by_skus(self, skus: list[str]) -> list[WizProduct]:
+        return self._products_where("sku_id", skus)
+
+    def _products_where(self, list_filter: str, values: list[str]) -> list[WizProduct]:
+        """Products matching any of `values` in a comma-list filter, a page of values per request."""
+        return [p for start in range(0, len(values), PAGE_SIZE)
+                for p in self.products(**{list_filter: ",".join(values[start:start + PAGE_SIZE])})]
 
     def upsert_inventory(self, inventory: WizInventory) -> dict[str, Any]:
         return self.request("POST", "/v1/inventories", body=inventory.model_dump())["data"]

@@ -18,6 +18,7 @@ from .inventory import (
     product_skus_by_reference,
     send_inventory_write,
 )
+from .products import products_stream
 from .report import RunCounts
 
 
@@ -62,4 +63,4 @@ def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite]:
 
 
 def build_streams(deps: PullDeps) -> dict[str, Stream]:
-    return {stream.name: stream for stream in (inventory_stream(deps),)}
+    return {stream.name: stream for stream in (inventory_stream(deps), products_stream(deps.wiz))}

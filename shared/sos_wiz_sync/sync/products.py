@@ -1,0 +1,81 @@
+"""Products SOS → WizCommerce (beyond the hosted integration, which leaves products to a manual
+import; off unless the template's EnableProductsPull is "true"): WC products created or
+updated from SOS items, linked by their Reference ID (R-REF-1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..clients.wiz import WizClient
+from ..models.sos import SosItem
+from ..rules.products import ProductIndex, match_product, product_changes, wiz_product_fields
+from .engine import Stream
+from .report import RunCounts
+
+
+@dataclass(frozen=True)
+class ProductWrite:
+    record_id: str           # the SOS item id
+    product_id: str | None   # the WC product to change; None: create one
+    fields: Mapping[str, str]
+
+
+def plan_product_writes(items: Iterable[SosItem], index: ProductIndex, counts: RunCounts) -> list[ProductWrite]:
+    """Pure: which WC product creates and updates these SOS items need."""
+    writes = []
+    for item in items:
+        counts.seen += 1
+        product, reason = match_product(item, index)
+        if reason is None and not (item.sku or "").strip():
+            reason = "no-sku"  # WizCommerce requires one
+        if reason is None and product is None and item.archived:
+            reason = "archived"  # nothing to create for an item SOS retired
+        if reason:
+            counts.skip(reason)
+        elif product is None:
+            writes.append(ProductWrite(str(item.id), None, wiz_product_fields(item)))
+        elif changes := product_changes(item, product):
+            writes.append(ProductWrite(str(item.id), product.id, changes))
+        else:
+            counts.unchanged += 1
+    return writes
+
+
+def product_index(wiz: WizClient, items: list[SosItem]) -> ProductIndex:
+    """The WC products a page of items may be, looked up by their ids and skus (a few calls a
+    page, however large the catalog)."""
+    skus = sorted({item.sku.strip() for item in items if (item.sku or "").strip()})
+    return ProductIndex.of([*wiz.products_by_reference_ids([str(item.id) for item in items]),
+                            *wiz.products_by_skus(skus)])
+
+
+def send_product_write(wiz: WizClient, write: ProductWrite) -> None:
+    if write.product_id is not None:
+        wiz.patch("products", write.product_id, dict(write.fields))
+        return
+    created = wiz.create("products", dict(write.fields))
+    # A product with this Reference ID appeared since the plan (the create met a 409 and came
+    # back with it): bring it to SOS's fields too.
+    stale = {name: value for name, value in write.fields.items() if created.get(name) != value}
+    if stale:
+        wiz.patch("products", created["id"], stale)
+
+
+def product_event(write: ProductWrite) -> dict[str, Any]:
+    return {"action": "product-updated" if write.product_id else "product-created",
+            "wc_id": write.product_id, "changes": dict(write.fields)}
+
+
+def products_stream(wiz: WizClient) -> Stream[None, ProductWrite]:
+    """Incremental by the items' lastModified: an edit of an item's name or sku moves it, and
+    each run reads only what changed since the last one."""
+
+    def plan(_: None, rows: list[dict[str, Any]], counts: RunCounts) -> list[ProductWrite]:
+        items = [SosItem.model_validate(row) for row in rows]
+        return plan_product_writes(items, product_index(wiz, items), counts)
+
+    return Stream(name="products", resource="item", incremental=True, prepare=lambda: None, plan=plan,
+                  send=lambda _, write: send_product_write(wiz, write),
+                  entity="product", event_details=product_event)
