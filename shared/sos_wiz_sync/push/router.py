@@ -58,10 +58,17 @@ WAITS = (RecordBusy, IdempotencyAlreadyInProgressError)
 
 def apply_event(deps: PushDeps, event: PushEvent) -> PushOutcome:
     if isinstance(event, OrderEvent):
-        return push_order(deps, event.data)
-    if isinstance(event, CustomerEvent):
-        return push_customer(deps, event.data)
-    return push_payment(deps, event.data)
+        outcome = push_order(deps, event.data)
+    elif isinstance(event, CustomerEvent):
+        outcome = push_customer(deps, event.data)
+    else:
+        outcome = push_payment(deps, event.data)
+    # The record's story for `sos-wiz-ops trace` (R-OPS-3). Here, inside the idempotent function,
+    # so a replayed event that SOS never sees again does not show up as a second push.
+    deps.state.record_event(outcome.entity, outcome.wc_id, outcome.status, source="push", event_id=event.event_id,
+                            event_type=event.event_type, version=getattr(event.data, "version", None),
+                            sos_id=outcome.sos_id, reason=outcome.reason)
+    return outcome
 
 
 class PushRuntime:
