@@ -9,6 +9,7 @@ import hmac
 import json
 
 import pytest
+from fake_aws import FakeSecrets, FakeSqs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,23 +30,6 @@ def envelope(event_type: str = "order.confirmed", data: dict | None = None, even
 
 def signature(body: bytes, secret: str = SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-class FakeSecrets:
-    def __init__(self, value: dict):
-        self.value = value
-
-    def read(self, secret_id: str) -> dict:
-        return self.value
-
-
-class FakeSqs:
-    def __init__(self):
-        self.sent: list[dict] = []
-
-    def send_message(self, **message) -> dict:
-        self.sent.append(message)
-        return {"MessageId": str(len(self.sent))}
 
 
 def make_ingress(secret: dict | None = None) -> tuple[WebhookIngress, FakeSqs]:

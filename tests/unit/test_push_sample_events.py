@@ -1,0 +1,60 @@
+"""The push path's sample events (events/README.md) are what they say: each webhook sample gets
+its documented answer, signed with the documented test secret, and each SQS sample parses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fake_aws import FakeSecrets, FakeSqs
+from pydantic import ValidationError
+
+from local.stack import LOCAL_WEBHOOK_SECRET
+from sos_wiz_sync.config import IngressSettings
+from sos_wiz_sync.push.events import push_event
+from sos_wiz_sync.push.ingress import WebhookIngress
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+ANSWERS = {
+    "webhook_order_confirmed": 202, "webhook_order_updated": 202, "webhook_order_updated_draft": 202,
+    "webhook_customer_created": 202, "webhook_customer_updated": 202, "webhook_payment_succeeded": 202,
+    "webhook_order_confirmed_base64": 202, "webhook_order_confirmed_rotating_secrets": 202,
+    "webhook_order_confirmed_header_auth": 202, "webhook_unknown_event_type": 200,
+    "webhook_forged_signature": 401, "webhook_missing_signature": 401, "webhook_malformed_json": 400,
+    "webhook_invalid_envelope": 400, "webhook_invalid_order_data": 400,
+}
+HEADER_MODE = {"webhook_order_confirmed_header_auth"}
+
+
+def sample(name: str) -> dict:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def test_every_webhook_sample_is_listed_with_its_answer():
+    assert {path.stem for path in EVENTS.glob("webhook_*.json")} == set(ANSWERS)
+
+
+@pytest.mark.parametrize("name, status", sorted(ANSWERS.items()))
+def test_a_webhook_sample_gets_its_documented_answer(name, status):
+    secret = {"webhook_secrets": [LOCAL_WEBHOOK_SECRET]}
+    if name in HEADER_MODE:
+        secret["webhook_auth_header"] = "X-Webhook-Key"
+    sqs = FakeSqs()
+    ingress = WebhookIngress(settings=IngressSettings(wiz_secret_id="wiz", push_queue_url="https://sqs/push.fifo"),
+                             secrets=FakeSecrets(secret), sqs=sqs)
+    assert ingress.handle(sample(name))["statusCode"] == status
+    assert len(sqs.sent) == (status == 202)
+
+
+@pytest.mark.parametrize("name", ["sqs_push_order_events", "sqs_push_customer_events"])
+def test_sqs_samples_carry_push_events_in_their_groups(name):
+    for record in sample(name)["Records"]:
+        event = push_event.validate_json(record["body"])
+        assert record["attributes"]["MessageDeduplicationId"] == event.event_id
+
+
+def test_the_not_an_event_sample_is_not_a_push_event():
+    [record] = sample("sqs_push_not_an_event")["Records"]
+    with pytest.raises(ValidationError):
+        push_event.validate_json(record["body"])
