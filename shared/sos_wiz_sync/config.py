@@ -84,7 +84,7 @@ class SosHookSettings(_Env):
 
     sos_hook_secret_id: str
     inventory_hook_queue_url: str
-    coalesce_window_seconds: int = Field(default=10, ge=1, le=FIFO_DEDUP_INTERVAL_SECONDS)
+    coalesce_window_seconds: int = Field(default=5, ge=1, le=FIFO_DEDUP_INTERVAL_SECONDS)
 
 
 class HookSubscriptionSettings(_Env):
