@@ -155,17 +155,16 @@ def _block_edit(deps: PushDeps, order: WizOrder, sos_id: str, reason: str) -> Pu
 def _sos_item_ids(deps: PushDeps, order: WizOrder) -> list[int]:
     """The SOS item of every line: its WC product's Reference ID, read now (a product fixed
     since the order was placed counts). Every offending line is reported at once."""
-    products: dict[str, WizProduct | None] = {}
+    products = _line_products(deps, order)
     item_ids, problems = [], []
     for number, line in enumerate(order.line_items, start=1):
+        product = products.get(line.product_id or "")
         if not line.product_id:
-            problems.append(line_problem(number, line, "line has no product"))
-            continue
-        if line.product_id not in products:
-            products[line.product_id] = _wc_product(deps, line.product_id)
-        product = products[line.product_id]
-        problem = (f"product {line.product_id} is not in WizCommerce" if product is None
-                   else reference_problem(product.reference_id))
+            problem = "line has no product"
+        elif product is None:
+            problem = f"product {line.product_id} is not in WizCommerce"
+        else:
+            problem = reference_problem(product.reference_id)
         if problem:
             problems.append(line_problem(number, line, problem))
         else:
@@ -175,13 +174,18 @@ def _sos_item_ids(deps: PushDeps, order: WizOrder) -> list[int]:
     return item_ids
 
 
-def _wc_product(deps: PushDeps, product_id: str) -> WizProduct | None:
-    try:
-        return deps.wiz.get_product(product_id)
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
-        return None
+def _line_products(deps: PushDeps, order: WizOrder) -> dict[str, WizProduct]:
+    """The lines' products by id: one list call by sku for the order, then a read by id for any
+    line the list did not answer (no sku on the line, or the product's sku changed since)."""
+    skus = sorted({line.sku for line in order.line_items if line.sku})
+    products = {product.id: product for product in deps.wiz.products_by_skus(skus)} if skus else {}
+    for product_id in {line.product_id for line in order.line_items if line.product_id} - products.keys():
+        try:
+            products[product_id] = deps.wiz.get_product(product_id)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+    return products
 
 
 def _refused(deps: PushDeps, order: WizOrder, item_ids: list[int], error: ApiError) -> PermanentPushFailure:
