@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fake_aws import FakeSecrets, FakeSqs
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -24,23 +25,6 @@ from sos_wiz_sync.hook.worker import retryable
 TOKEN = "t0k3n-abcdefghijklmnopqrstuvwxyz"
 HOOK_BODY = json.dumps({"id": 42, "name": "Widget", "fullname": "Widget", "description": "", "sku": "W-1",
                         "onhand": 7, "available": 5})
-
-
-class FakeSecrets:
-    def __init__(self, value: dict):
-        self.value = value
-
-    def read(self, secret_id: str) -> dict:
-        return self.value
-
-
-class FakeSqs:
-    def __init__(self):
-        self.sent: list[dict] = []
-
-    def send_message(self, **kwargs) -> dict:
-        self.sent.append(kwargs)
-        return {"MessageId": str(len(self.sent))}
 
 
 def make_ingress(secret: dict | None = None, now: float = 1_000.0, window: int = 10) -> tuple[SosHookIngress, FakeSqs]:
