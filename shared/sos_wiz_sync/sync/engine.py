@@ -266,20 +266,27 @@ class SyncEngine:
         every page from where that run would start (an unfinished run's checkpoint, else the
         committed cursor); no send, commit, checkpoint or lease, so a run in progress is not
         disturbed. `plan` must only read, which every stream's does. `on_page(rows_done,
-        rows_total)` reports progress; the total is SOS's count when the first page came."""
+        rows_total)` reports progress; the total is SOS's count when the first page came.
+        Like the run: nothing when the stream is blocked, and pending rows first."""
         saved = self._state.load_stream(stream.name)
         run = saved.get("run")
         start = run["checkpoint"] if run else saved.get("cursor") if stream.incremental else None
         counts, writes, done, total = RunCounts(), [], 0, None
+        blocked = stream.blocked() if stream.blocked else None
+        if blocked:
+            return {"stream": stream.name, "blocked": blocked, "resumes_run": None, "from": start,
+                    **counts.to_dict(), "writes": writes}
         with self._source(stream, start) as (preparation, pages):
+            if stream.pending and not (run or {}).get("pending_retried"):
+                writes.extend(stream.plan(preparation.result(), stream.pending(), counts))
             for page in pages:
                 writes.extend(stream.plan(preparation.result(), page.rows, counts))
                 done += len(page.rows)
                 total = page.total if total is None else total
                 on_page(done, total)
-        counts.changed = len(writes)  # what the run would report if every write succeeds
-        return {"stream": stream.name, "resumes_run": run["run_id"] if run else None, "from": start,
-                **counts.to_dict(), "writes": writes}
+        counts.changed = sum(1 for write in writes if stream.is_change(write))  # if every write succeeds
+        return {"stream": stream.name, "blocked": None, "resumes_run": run["run_id"] if run else None,
+                "from": start, **counts.to_dict(), "writes": writes}
 
     def _blocked(self, stream: Stream, reason: str) -> dict[str, Any]:
         """A run that may not start still leaves its report (R-OPS-2), saying why."""
