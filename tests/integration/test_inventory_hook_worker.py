@@ -129,13 +129,17 @@ def test_the_next_pull_counts_the_item_as_already_right_and_sends_nothing(world)
     assert wiz.counters().get(POST_INVENTORY, 0) == 0
 
 
-def test_an_unmapped_item_is_skipped_not_retried(world):
+def test_an_unmapped_item_is_skipped_with_a_logged_reason_not_retried(world, caplog):
     worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     item_id = summary["unmapped_item_ids"][0]
     sos.set_item_quantities(item_id, available=5)
     wiz.reset_counters()
-    assert worker.handle_batch(sqs_event(item_id), context=None) == {"batchItemFailures": []}
+    with caplog.at_level("INFO"):
+        assert worker.handle_batch(sqs_event(item_id), context=None) == {"batchItemFailures": []}
     assert wiz.counters().get(POST_INVENTORY, 0) == 0
+    logged = [record for record in caplog.records if record.getMessage() == "inventory hook batch"]
+    assert [(record.unmapped_sos_item_ids, record.counts["skipped"]) for record in logged] == \
+        [([item_id], {"unmapped": 1})]
 
 
 def test_an_item_sos_no_longer_has_is_skipped_not_retried(world):

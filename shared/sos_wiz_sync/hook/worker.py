@@ -81,7 +81,7 @@ class InventoryHookWorker:
         counts = RunCounts()
         errors: dict[int, Exception] = {}
         items = self._read_items(sorted(item_ids), counts, errors)
-        skus: dict[str, str] = {}
+        unmapped: list[int] = []  # no WC product has this Reference ID (R-INV-5)
         if items:
             try:
                 # Asked every time, not taken from the last-pushed record: a product that lost or
@@ -93,11 +93,12 @@ class InventoryHookWorker:
                 for item in items:
                     counts.fail(str(item.id), failure_reason(error))
             else:
+                unmapped = [item.id for item in items if str(item.id) not in skus]
                 write_errors = sync_inventory_items(items, skus, wiz=self._wiz, state=self._state, source=SOURCE,
                                                     concurrency=self._wiz_concurrency, counts=counts)
                 errors |= {int(item_id): error for item_id, error in write_errors.items()}
         retry = {item_id: error for item_id, error in errors.items() if retryable(error)}
-        self._report(item_ids, items, skus, counts, retry)
+        self._report(item_ids, unmapped, counts, retry)
         return retry
 
     def _read_items(self, item_ids: list[int], counts: RunCounts, errors: dict[int, Exception]) -> list[SosItem]:
@@ -114,12 +115,10 @@ class InventoryHookWorker:
         return items
 
     @staticmethod
-    def _report(item_ids: Collection[int], items: list[SosItem], skus: dict[str, str], counts: RunCounts,
+    def _report(item_ids: Collection[int], unmapped: list[int], counts: RunCounts,
                 retry: dict[int, Exception]) -> None:
-        unmapped = sorted(item.id for item in items if str(item.id) not in skus)
         logger.info("inventory hook batch", extra={
-            "sos_item_ids": sorted(item_ids), "counts": counts.to_dict(),
-            "unmapped_sos_item_ids": unmapped,  # no WC product has this Reference ID (R-INV-5)
+            "sos_item_ids": sorted(item_ids), "counts": counts.to_dict(), "unmapped_sos_item_ids": unmapped,
             "retrying_sos_item_ids": sorted(retry)})
         for name, value in (("InventoryHookItemsWritten", counts.changed),
                             ("InventoryHookItemsUnchanged", counts.unchanged),
