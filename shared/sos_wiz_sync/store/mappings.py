@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -11,6 +12,7 @@ from .dynamo import deserialize_item, dynamodb_client, serialize_item
 
 Entity = Literal["customer", "order", "payment", "invoice", "shipment", "product"]
 Origin = Literal["wc", "sos"]
+BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem maximum
 
 
 class Mapping(BaseModel):
@@ -54,6 +56,28 @@ class Mappings:
         if not item:
             return None
         return self.by_wc(entity, item["wc_id"])
+
+    def by_sos_many(self, entity: Entity, sos_ids: Iterable[str | int]) -> dict[str, Mapping]:
+        """The mappings of many SOS records (a page of a pull) by SOS id: two batch reads per 100."""
+        pointers = self._batch_get([_sos_key(entity, str(sos_id)) for sos_id in dict.fromkeys(sos_ids)])
+        found = self.by_wc_many(entity, [pointer["wc_id"] for pointer in pointers])
+        return {mapping.sos_id: mapping for mapping in found.values()}
+
+    def by_wc_many(self, entity: Entity, wc_ids: Iterable[str]) -> dict[str, Mapping]:
+        """The mappings of many WC records by WC id, batched."""
+        items = self._batch_get([_wc_key(entity, wc_id) for wc_id in dict.fromkeys(wc_ids)])
+        return {item["wc_id"]: Mapping.model_validate(item) for item in items}
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = []
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request: dict[str, Any] | None = {
+                self._table: {"Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+            while request:  # DynamoDB may hand back part of a batch as UnprocessedKeys
+                answer = self._client.batch_get_item(RequestItems=request)
+                found.extend(deserialize_item(item) for item in answer["Responses"].get(self._table, []))
+                request = answer.get("UnprocessedKeys") or None
+        return found
 
     def link(self, mapping: Mapping) -> Mapping:
         """Store both directions at once; refuses to re-point an existing link elsewhere."""

@@ -1,5 +1,7 @@
 """Sync state: stream cursors and run checkpoints, run reports (R-OPS-2), record failures
-(R-REF-2, R-ORD-2), last pushed inventory values (R-INV-5) and per-record history (R-OPS-3)."""
+(R-REF-2, R-ORD-2), last pushed inventory values (R-INV-5), per-record history (R-OPS-3), and for
+the entity pulls: pending records (R-DOC-1), first-sync holds and status (R-TIME-2), and the SOS
+payments recorded per order (R-PAY-2)."""
 
 from __future__ import annotations
 
@@ -143,6 +145,81 @@ class SyncState:
         items = self._table.query(KeyConditionExpression=Key("pk").eq(f"HIST#{entity}#{record_id}"),
                                   ScanIndexForward=False, Limit=limit)["Items"]
         return [from_dynamo(item) for item in items]
+
+    # -- pending SOS records: waiting for something to reach WizCommerce first (R-DOC-1) -----
+    def save_pending(self, entity: str, sos_id: str, *, reason: str, row: dict[str, Any]) -> None:
+        """Keep an SOS record that cannot be written yet (e.g. its order is not in WizCommerce),
+        with the reason operators see and the record itself, planned again at the next run."""
+        now = utc_now()
+        self._table.update_item(
+            Key={"pk": f"PENDING#{entity}#{sos_id}", "sk": "PENDING"},
+            UpdateExpression=("SET entity = :e, sos_id = :id, reason = :reason, #row = :row, gsi1pk = :g, "
+                              "gsi1sk = :gsk, last_seen = :now, first_seen = if_not_exists(first_seen, :now) "
+                              "ADD attempts :one"),
+            ExpressionAttributeNames={"#row": "row"},
+            ExpressionAttributeValues=to_dynamo({":e": entity, ":id": sos_id, ":reason": reason, ":row": row,
+                                                 ":g": "PENDING", ":gsk": f"{entity}#{sos_id}", ":now": now,
+                                                 ":one": 1}))
+
+    def pending(self, entity: str | None = None) -> list[dict[str, Any]]:
+        """Pending records (all, or of one entity), oldest key first; eventually consistent."""
+        condition = Key("gsi1pk").eq("PENDING")
+        if entity:
+            condition &= Key("gsi1sk").begins_with(f"{entity}#")
+        return [from_dynamo(item) for item in self._query_all(IndexName="gsi1", KeyConditionExpression=condition)]
+
+    def resolve_pending(self, entity: str, sos_id: str) -> None:
+        self._table.delete_item(Key={"pk": f"PENDING#{entity}#{sos_id}", "sk": "PENDING"})
+
+    # -- first-sync holds: ambiguous matches wait for an operator (R-TIME-2) -------------------
+    def hold(self, entity: str, side: str, record_id: str, *, reason: str) -> None:
+        """Keep a record (`side` "sos" or "wc") from being created in the other system: the first
+        sync could not tell which record it is (two candidates), and guessing could duplicate."""
+        self._table.put_item(Item=to_dynamo({
+            "pk": f"HOLD#{entity}#{side}#{record_id}", "sk": "HOLD", "entity": entity, "side": side,
+            "record_id": record_id, "reason": reason, "gsi1pk": "HOLD", "gsi1sk": f"{entity}#{side}#{record_id}",
+            "held_at": utc_now()}))
+
+    def held(self, entity: str, side: str) -> set[str]:
+        condition = Key("gsi1pk").eq("HOLD") & Key("gsi1sk").begins_with(f"{entity}#{side}#")
+        return {item["record_id"] for item in self._query_all(IndexName="gsi1", KeyConditionExpression=condition)}
+
+    def holds(self) -> list[dict[str, Any]]:
+        return [from_dynamo(item) for item in
+                self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("HOLD"))]
+
+    def release_hold(self, entity: str, side: str, record_id: str) -> bool:
+        answer = self._table.delete_item(Key={"pk": f"HOLD#{entity}#{side}#{record_id}", "sk": "HOLD"},
+                                         ReturnValues="ALL_OLD")
+        return "Attributes" in answer
+
+    # -- SOS payments per sales order (R-PAY-2) ------------------------------------------------
+    def record_order_payment(self, sos_order_id: str, sos_payment_id: str, amount: float) -> None:
+        """Idempotent: a payment seen twice is counted once."""
+        self._table.put_item(Item=to_dynamo({"pk": f"PAID#{sos_order_id}", "sk": sos_payment_id,
+                                             "amount": amount, "recorded_at": utc_now()}))
+
+    def order_payments(self, sos_order_id: str) -> dict[str, float]:
+        """SOS payment id → amount, of every payment recorded for the order."""
+        items = self._query_all(KeyConditionExpression=Key("pk").eq(f"PAID#{sos_order_id}"), ConsistentRead=True)
+        return {item["sk"]: from_dynamo(item["amount"]) for item in items}
+
+    # -- first sync (R-TIME-2) -----------------------------------------------------------------
+    def first_sync_status(self) -> dict[str, Any]:
+        item = self._table.get_item(Key={"pk": "FIRSTSYNC", "sk": "FIRSTSYNC"}, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else {}
+
+    def save_first_sync_status(self, status: dict[str, Any]) -> None:
+        self._table.put_item(Item=to_dynamo({"pk": "FIRSTSYNC", "sk": "FIRSTSYNC", **status, "updated_at": utc_now()}))
+
+    def _query_all(self, **query: Any) -> list[dict[str, Any]]:
+        items, start = [], {}
+        while True:
+            answer = self._table.query(**query, **start)
+            items.extend(answer["Items"])
+            if "LastEvaluatedKey" not in answer:
+                return items
+            start = {"ExclusiveStartKey": answer["LastEvaluatedKey"]}
 
     def inventory_by_sku(self, sku: str) -> list[dict[str, Any]]:
         """Last pushed inventory records of a WC sku. A table scan: for the operator's trace only,
