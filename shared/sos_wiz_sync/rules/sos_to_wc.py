@@ -1,0 +1,188 @@
+"""What an SOS record looks like in WizCommerce (R-CUS-3, R-ORD-7, R-DOC-1, R-PAY-2), and what
+of it changed. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..models.sos import Address, SosCustomer, SosInvoice, SosSalesOrder, SosShipment
+from ..models.wiz import WizAddress
+from .customers import default_address
+from .push_config import PAYMENT_NUMBER_PREFIX
+
+# Marks WC orders the pull created: the push tells them from WC-placed ones by it even when the
+# order number has no prefix or suffix (then SOS numbers and pushed numbers look alike).
+PULLED_ORDER_SOURCE = "sos_inventory"
+# Set when a record is created, never changed by a later pull: WizCommerce users and its own
+# workflow own them afterwards (a cancelled order stays cancelled, a delivered shipment delivered).
+CREATE_ONLY_FIELDS = frozenset({"reference_id", "status", "source", "shipment_status"})
+MONEY_DECIMALS = 2
+COMPARE_DECIMALS = 4  # float noise below this is not a change
+PAID_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An SOS record that cannot be written to WizCommerce yet, and why (kept pending, R-DOC-1)."""
+
+    reason: str
+
+
+# -- comparing -----------------------------------------------------------------------------
+
+def differs(current: Any, desired: Any) -> bool:
+    """Whether WizCommerce's `current` value differs from the `desired` one. Only what we
+    write is compared: keys of desired objects (WC adds ids, timestamps…), list items pairwise,
+    numbers to 4 decimals, and an empty string equals a missing value."""
+    if isinstance(desired, Mapping):
+        if not isinstance(current, Mapping):
+            return any(not _empty(value) for value in desired.values())
+        return any(differs(current.get(key), value) for key, value in desired.items())
+    if isinstance(desired, list):
+        return (not isinstance(current, list) or len(current) != len(desired)
+                or any(differs(c, d) for c, d in zip(current, desired)))
+    if isinstance(desired, bool) or isinstance(current, bool):
+        return type(current) is not type(desired) or current != desired
+    if _number(desired) and _number(current):
+        return round(float(current) - float(desired), COMPARE_DECIMALS) != 0
+    return (None if _empty(current) else current) != (None if _empty(desired) else desired)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def changed_fields(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of `desired` to send to bring an existing WC record up to date."""
+    return {key: value for key, value in desired.items()
+            if key not in CREATE_ONLY_FIELDS and differs(current.get(key), value)}
+
+
+# -- customers (R-CUS-3) -------------------------------------------------------------------
+
+AddressKind = Literal["billing", "shipping"]
+
+
+def wc_address(address: Address | None, kind: AddressKind) -> dict[str, Any] | None:
+    if address is None or not any(address.model_dump().values()):
+        return None
+    return {"type": kind, "address_line_1": address.line1, "address_line_2": address.line2, "city": address.city,
+            "state": address.stateProvince, "zip_code": address.postalCode, "country": address.country}
+
+
+def merged_addresses(current: Sequence[Mapping[str, Any]], billing: dict | None,
+                     shipping: dict | None) -> list[dict[str, Any]]:
+    """The customer's WC addresses with SOS's billing and shipping address as the defaults:
+    each replaces the current default of its kind in place (keeping its id), else is added;
+    other WC addresses stay."""
+    addresses = [dict(address) for address in current]
+    models = [WizAddress.model_validate(address) for address in addresses]
+    for kind, wanted in (("billing", billing), ("shipping", shipping)):
+        if wanted is None:
+            continue
+        existing = default_address(models, kind)
+        if existing is None:
+            addresses.append({**wanted, "is_default": True})
+        else:
+            position = models.index(existing)
+            addresses[position] = {**addresses[position], **wanted, "is_default": True}
+    return addresses
+
+
+def wc_customer(customer: SosCustomer, current: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The WC customer an SOS customer is: names, contact, default addresses. The SOS name is
+    also the display name, which the push sends back as the SOS name: the round trip is stable."""
+    contact = {"first_name": customer.firstName, "last_name": customer.lastName, "email": customer.email,
+               "phone": customer.phone}
+    billing, shipping = (wc_address(customer.billing, "billing"), wc_address(customer.shipping, "shipping"))
+    return {
+        "reference_id": str(customer.id), "name": customer.name, "display_name": customer.name,
+        "company_name": customer.companyName, **contact,
+        "addresses": merged_addresses((current or {}).get("addresses") or [],
+                                      billing and {**billing, **contact}, shipping and {**shipping, **contact}),
+    }
+
+
+# -- orders (R-ORD-7) ----------------------------------------------------------------------
+
+def is_pushed_order_number(number: str, prefix: str, suffix: str) -> bool:
+    """Whether an SOS order number has the shape the push gives WC orders (R-ORD-4). Without a
+    prefix or suffix every number has that shape, so the number tells nothing."""
+    if not (prefix or suffix):
+        return False
+    return len(number) > len(prefix) + len(suffix) and number.startswith(prefix) and number.endswith(suffix)
+
+
+def missing_products(item_ids: Sequence[int], product_ids: Mapping[int, str]) -> list[int]:
+    return sorted({item_id for item_id in item_ids if item_id not in product_ids})
+
+
+def wc_order(order: SosSalesOrder, *, customer_id: str, product_ids: Mapping[int, str]) -> dict[str, Any] | Waiting:
+    """The WC order an SOS-origin sales order is, its number as WC's display id. Every line's
+    item needs a WC product (by Reference ID), else the order waits (R-REF-1)."""
+    missing = missing_products([line.item.id for line in order.lines], product_ids)
+    if missing:
+        return Waiting(f"SOS items {', '.join(map(str, missing))} have no WizCommerce product (Reference ID)")
+    return {
+        "reference_id": str(order.id), "display_id": order.number, "customer_id": customer_id,
+        "status": "confirmed", "source": PULLED_ORDER_SOURCE,
+        "line_items": [{"product_id": product_ids[line.item.id], "quantity": line.quantity,
+                        "unit_price": line.unitprice} for line in order.lines],
+        "discount_value": round(order.discountAmount or 0.0, MONEY_DECIMALS),
+        "billing_address": wc_address(order.billing, "billing"),
+        "shipping_address": wc_address(order.shipping, "shipping"),
+        "customer_note": order.customerNotes or "", "internal_note": order.memo or "",
+    }
+
+
+# -- invoices and shipments (R-DOC-1) ------------------------------------------------------
+
+def wc_invoice(invoice: SosInvoice, *, order_id: str, skus: Mapping[int, str]) -> dict[str, Any]:
+    """The WC invoice of an SOS invoice: amounts, what is paid (R-PAY-2), its lines."""
+    items = []
+    for line in invoice.lines:
+        item = line.get("item") or {}
+        items.append({"reference_id": str(item.get("id", "")), "sku": skus.get(item.get("id")),
+                      "name": item.get("name") or line.get("description"), "quantity": line.get("quantity"),
+                      "rate": line.get("unitprice"), "amount": line.get("amount")})
+    paid = round(max(0.0, invoice.total - invoice.amountDue), MONEY_DECIMALS)
+    return {"reference_id": str(invoice.id), "order_id": order_id, "invoice_number": invoice.number,
+            "total_amount": invoice.total, "paid_amount": paid,
+            "status": "PAID" if invoice.amountDue <= PAID_TOLERANCE else "UNPAID", "items": items}
+
+
+def wc_shipment(shipment: SosShipment, *, order_id: str, product_ids: Mapping[int, str]) -> dict[str, Any]:
+    """The WC shipment of an SOS shipment, with its tracking number and carrier. Lines whose item
+    has no WC product cannot be listed (WC refuses them); the caller counts them."""
+    return {"reference_id": str(shipment.id), "order_id": order_id, "shipment_status": "shipped",
+            "tracking_info": {"tracking_number": shipment.trackingNumber or None, "tracking_url": None,
+                              "delivery_partner": shipment.carrier or None},
+            "shipment_items": [{"product_id": product_ids[line.item.id], "quantity": line.quantity}
+                               for line in shipment.lines if line.item.id in product_ids],
+            "note": f"SOS shipment {shipment.number or shipment.id}"}
+
+
+# -- payments (R-PAY-2) --------------------------------------------------------------------
+
+def is_pushed_payment_number(number: str | None) -> bool:
+    """Payments the push creates carry a number derived from the WC payment id (R-PAY-1)."""
+    return (number or "").startswith(PAYMENT_NUMBER_PREFIX)
+
+
+def payment_status(amount: float | None, paid: float) -> str:
+    """WC's payment status for an order of `amount` of which `paid` is paid."""
+    if paid <= PAID_TOLERANCE:
+        return "UNPAID"
+    if paid + PAID_TOLERANCE >= (amount or 0.0):
+        return "PAID"
+    return "PARTIALLY_PAID"
+
+
+def wc_order_payment(amount: float | None, paid: float) -> dict[str, Any]:
+    return {"amount_paid": round(paid, MONEY_DECIMALS), "payment_status": payment_status(amount, paid)}

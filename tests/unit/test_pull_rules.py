@@ -1,0 +1,184 @@
+"""SOS → WizCommerce record rules (R-CUS-3, R-ORD-7, R-DOC-1, R-PAY-2) and first-sync matching
+(R-TIME-2): pure functions, no I/O."""
+
+from __future__ import annotations
+
+import pytest
+
+from sos_wiz_sync.models.sos import SosCustomer, SosInvoice, SosSalesOrder, SosShipment
+from sos_wiz_sync.rules.matching import (
+    SosSide,
+    WcSide,
+    email_key,
+    first_sync_order_origin,
+    match_records,
+    wc_order_keys,
+)
+from sos_wiz_sync.rules.sos_to_wc import (
+    PULLED_ORDER_SOURCE,
+    Waiting,
+    changed_fields,
+    differs,
+    is_pushed_order_number,
+    is_pushed_payment_number,
+    payment_status,
+    wc_customer,
+    wc_invoice,
+    wc_order,
+    wc_shipment,
+)
+
+ADDRESS = {"line1": "1 Main St", "line2": None, "city": "Austin", "stateProvince": "TX", "postalCode": "78701",
+           "country": "US"}
+
+
+def sos_customer(**fields) -> SosCustomer:
+    return SosCustomer.model_validate({"id": 7, "name": "Acme Supply", "companyName": "Acme Supply",
+                                       "firstName": "Sam", "lastName": "Lee", "email": "sam@acme.example",
+                                       "phone": "555", "billing": ADDRESS, "shipping": ADDRESS, **fields})
+
+
+# -- comparing ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("current, desired, expected", [
+    (1.0, 1, False), (1.00001, 1.0, False), (1.01, 1.0, True), (None, "", False), ("", None, False),
+    ("a", "b", True), ({"a": 1, "id": "x"}, {"a": 1}, False), ({"a": 1}, {"a": 2}, True),
+    (None, {"a": None}, False), (None, {"a": 1}, True), ([{"q": 1, "id": 1}], [{"q": 1}], False),
+    ([{"q": 1}], [{"q": 1}, {"q": 2}], True), (True, 1, True), (None, False, True), (False, False, False),
+])
+def test_only_what_we_write_is_compared(current, desired, expected):
+    assert differs(current, desired) is expected
+
+
+def test_changed_fields_leave_what_wizcommerce_owns_after_create():
+    current = {"status": "cancelled", "reference_id": "9", "display_id": "1001", "customer_note": "x"}
+    desired = {"status": "confirmed", "reference_id": "9", "display_id": "1002", "customer_note": "x"}
+    assert changed_fields(current, desired) == {"display_id": "1002"}
+
+
+# -- customers ------------------------------------------------------------------------------
+
+def test_a_new_customer_gets_its_sos_id_names_and_default_addresses():
+    body = wc_customer(sos_customer(), None)
+    assert body["reference_id"] == "7" and body["name"] == body["display_name"] == "Acme Supply"
+    assert [(a["type"], a["is_default"], a["zip_code"], a["email"]) for a in body["addresses"]] == [
+        ("billing", True, "78701", "sam@acme.example"), ("shipping", True, "78701", "sam@acme.example")]
+
+
+def test_sos_addresses_replace_the_defaults_in_place_and_keep_other_wc_addresses():
+    current = {"addresses": [
+        {"id": "a1", "type": "billing", "is_default": True, "address_line_1": "old", "zip_code": "1"},
+        {"id": "a2", "type": "shipping", "is_default": False, "address_line_1": "dock 2"},
+        {"id": "a3", "type": "shipping", "is_default": True, "address_line_1": "old", "zip_code": "1"}]}
+    addresses = wc_customer(sos_customer(), current)["addresses"]
+    assert [(a["id"], a["address_line_1"]) for a in addresses] == [("a1", "1 Main St"), ("a2", "dock 2"),
+                                                                   ("a3", "1 Main St")]
+
+
+def test_an_unchanged_customer_needs_no_write():
+    body = wc_customer(sos_customer(), None)
+    current = {**body, "id": "cust_1", "addresses": [{**a, "id": f"x{n}"} for n, a in enumerate(body["addresses"])]}
+    assert changed_fields(current, wc_customer(sos_customer(), current)) == {}
+    changes = changed_fields(current, wc_customer(sos_customer(phone="556"), current))
+    assert changes["phone"] == "556" and [a["phone"] for a in changes["addresses"]] == ["556", "556"]
+    assert [a["id"] for a in changes["addresses"]] == ["x0", "x1"]  # the same addresses, edited
+
+
+# -- orders ---------------------------------------------------------------------------------
+
+def sos_order(**fields) -> SosSalesOrder:
+    return SosSalesOrder.model_validate({
+        "id": 31, "number": "1007", "customer": {"id": 7}, "billing": ADDRESS, "shipping": None,
+        "lines": [{"item": {"id": 4}, "quantity": 2, "unitprice": 9.5}, {"item": {"id": 5}, "quantity": 1,
+                                                                          "unitprice": 3}],
+        "discountAmount": 1.5, "memo": "call first", "customerNotes": "", **fields})
+
+
+def test_an_sos_order_becomes_a_confirmed_wc_order_marked_as_pulled():
+    body = wc_order(sos_order(), customer_id="cust_3", product_ids={4: "prod_4", 5: "prod_5"})
+    assert body["reference_id"] == "31" and body["display_id"] == "1007" and body["customer_id"] == "cust_3"
+    assert body["status"] == "confirmed" and body["source"] == PULLED_ORDER_SOURCE
+    assert body["line_items"] == [{"product_id": "prod_4", "quantity": 2, "unit_price": 9.5},
+                                  {"product_id": "prod_5", "quantity": 1, "unit_price": 3}]
+    assert body["discount_value"] == 1.5 and body["internal_note"] == "call first"
+    assert body["billing_address"]["state"] == "TX" and body["shipping_address"] is None
+
+
+def test_an_order_with_an_item_no_wc_product_carries_waits_and_says_which():
+    waiting = wc_order(sos_order(), customer_id="cust_3", product_ids={4: "prod_4"})
+    assert isinstance(waiting, Waiting) and "5" in waiting.reason
+
+
+@pytest.mark.parametrize("number, prefix, suffix, pushed", [
+    ("WC-SO-1001", "WC-", "", True), ("1001", "WC-", "", False), ("WC-", "WC-", "", False),
+    ("SO-1001-W", "", "-W", True), ("SO-1001", "", "", False),
+])
+def test_pushed_order_numbers_are_recognised_only_when_they_have_a_shape(number, prefix, suffix, pushed):
+    assert is_pushed_order_number(number, prefix, suffix) is pushed
+
+
+# -- invoices, shipments, payments ----------------------------------------------------------
+
+def test_an_invoice_shows_what_is_paid_and_its_status():
+    invoice = SosInvoice.model_validate({
+        "id": 3, "number": "INV-3", "salesOrder": {"id": 31}, "total": 100.0, "amountDue": 40.0,
+        "lines": [{"item": {"id": 4, "name": "Chair"}, "quantity": 2, "unitprice": 50, "amount": 100}]})
+    body = wc_invoice(invoice, order_id="ord_9", skus={4: "CHR-4"})
+    assert (body["order_id"], body["paid_amount"], body["status"]) == ("ord_9", 60.0, "UNPAID")
+    assert body["items"] == [{"reference_id": "4", "sku": "CHR-4", "name": "Chair", "quantity": 2, "rate": 50,
+                              "amount": 100}]
+    paid = wc_invoice(invoice.model_copy(update={"amountDue": 0.0}), order_id="ord_9", skus={})
+    assert (paid["paid_amount"], paid["status"]) == (100.0, "PAID")
+
+
+def test_a_shipment_carries_tracking_and_only_lines_wc_has_products_for():
+    shipment = SosShipment.model_validate({
+        "id": 8, "number": "SH-8", "salesOrder": {"id": 31}, "trackingNumber": "1Z999", "carrier": "UPS",
+        "lines": [{"item": {"id": 4}, "quantity": 2}, {"item": {"id": 6}, "quantity": 1}]})
+    body = wc_shipment(shipment, order_id="ord_9", product_ids={4: "prod_4"})
+    assert body["tracking_info"] == {"tracking_number": "1Z999", "tracking_url": None, "delivery_partner": "UPS"}
+    assert body["shipment_items"] == [{"product_id": "prod_4", "quantity": 2}]
+
+
+@pytest.mark.parametrize("amount, paid, status", [
+    (100, 0, "UNPAID"), (100, 40, "PARTIALLY_PAID"), (100, 100, "PAID"), (100, 120, "PAID"), (None, 5, "PAID"),
+])
+def test_payment_status_follows_the_paid_amount(amount, paid, status):
+    assert payment_status(amount, paid) == status
+
+
+def test_payments_the_push_made_are_recognised_by_their_number():
+    assert is_pushed_payment_number("WCP-pay_12") and not is_pushed_payment_number("17")
+    assert not is_pushed_payment_number(None)
+
+
+# -- first-sync matching --------------------------------------------------------------------
+
+def test_reference_id_first_then_a_key_only_when_both_sides_have_one_candidate():
+    sos = [SosSide("1", email_key("a@x")), SosSide("2", email_key("b@x")), SosSide("3", email_key("c@x")),
+           SosSide("4", email_key("c@x")), SosSide("5", email_key("e@x"))]
+    wc = [WcSide("w1", "1", email_key("other@x")),   # by Reference ID, whatever the email says
+          WcSide("w2", "", email_key("B@X ")),       # by email, normalised
+          WcSide("w3", None, email_key("c@x")),      # two SOS candidates: ambiguous
+          WcSide("w5", None, email_key("e@x")), WcSide("w6", None, email_key("e@x")),  # two WC: ambiguous
+          WcSide("w7", None, email_key("nobody@x"))]
+    result = match_records(sos, wc, linked_sos={}, linked_wc={})
+    assert {(m.sos_id, m.wc_id, m.how) for m in result.matches} == {("1", "w1", "reference"), ("2", "w2", "key")}
+    assert sorted((a.sos_ids, a.wc_ids) for a in result.ambiguous) == [(("3", "4"), ("w3",)),
+                                                                       (("5",), ("w5", "w6"))]
+
+
+def test_stored_mappings_are_kept_and_a_reference_to_a_linked_record_is_a_conflict():
+    sos = [SosSide("1"), SosSide("2")]
+    wc = [WcSide("w1", "1"), WcSide("w9", "2")]
+    result = match_records(sos, wc, linked_sos={"1": "w1", "2": "w2"}, linked_wc={"w1": "1", "w2": "2"})
+    assert result.matches == [] and result.already_linked == 1
+    assert [(c.sos_ids, c.wc_ids) for c in result.conflicts] == [(("2",), ("w9",))]
+
+
+def test_a_wc_order_matches_the_number_the_push_gave_it_or_its_own():
+    assert wc_order_keys("SO-1001", "WC-", "") == {"WC-SO-1001", "SO-1001"}
+    assert first_sync_order_origin("WC-SO-1001", "SO-1001", "web", "WC-", "") == "wc"
+    assert first_sync_order_origin("4411", "4411", PULLED_ORDER_SOURCE, "", "") == "sos"
+    assert first_sync_order_origin("SO-1001", "SO-1001", "web", "", "") == "wc"
+    assert first_sync_order_origin("4411", "SO-1001", None, "", "") == "sos"
