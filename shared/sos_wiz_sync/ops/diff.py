@@ -37,4 +37,6 @@ def diff_stream(stream_name: str, pull_environment: Mapping[str, str],
     if stream is None:
         raise KeyError(f"no pull stream {stream_name!r}; known: {', '.join(sorted(runtime.streams))}")
     preview = runtime.engine.preview(stream, on_page)
-    return {**preview, "writes": [asdict(write) for write in preview["writes"]]}
+    # The action (create, update, ...) is what the run would record in the record's history.
+    return {**preview, "writes": [{"action": stream.event_details(write).get("action", "write"), **asdict(write)}
+                                  for write in preview["writes"]]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
@@ -12,6 +12,7 @@ from .dynamo import deserialize_item, dynamodb_client, serialize_item
 
 Entity = Literal["customer", "order", "payment", "invoice", "shipment", "product"]
 Origin = Literal["wc", "sos"]
+ENTITIES: tuple[Entity, ...] = get_args(Entity)
 BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem maximum
 
 
@@ -107,3 +108,19 @@ class Mappings:
         extra = {"ExpressionAttributeValues": values} if values else {}
         self._client.update_item(TableName=self._table, Key=_wc_key(entity, wc_id), UpdateExpression=expression,
                                  ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames=names, **extra)
+
+    # -- operator look-ups (R-OPS-3) -----------------------------------------------------------
+    def lookup(self, record_id: str, entities: tuple[Entity, ...] = ENTITIES) -> list[Mapping]:
+        """Every mapping in which `record_id` is the WC id or the SOS id. A read per entity and
+        side: for the operator's trace, which does not know what kind of id it was given."""
+        found = [self.by_wc(entity, record_id) for entity in entities] + [
+            self.by_sos(entity, record_id) for entity in entities]
+        return list({(m.entity, m.wc_id): m for m in found if m}.values())
+
+    def with_number(self, number: str) -> list[Mapping]:
+        """Mappings whose SOS document number is `number`. A table scan: for the operator's
+        trace only, never on a sync path."""
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._table, FilterExpression="#n = :n",
+            ExpressionAttributeNames={"#n": "number"}, ExpressionAttributeValues={":n": {"S": number}})
+        return [Mapping.model_validate(deserialize_item(item)) for page in pages for item in page["Items"]]

@@ -1,0 +1,135 @@
+"""sos-wiz-ops: the operator's commands (R-OPS-1..3). A thin shell: it finds the tables and
+queues, calls one function of this package, and prints the result as a table or as JSON.
+
+    sos-wiz-ops trace <id>                what happened to a record, from stored state
+    sos-wiz-ops failures                  open failures and parked messages, with reasons
+    sos-wiz-ops retry <id> | --all        put parked messages back on their queue
+    sos-wiz-ops reports [--stream X]      the last run reports
+    sos-wiz-ops diff <stream>             what the next pull would change, without writing
+
+Where: `--stack <name>` (a deployed stack: its outputs and its PullFunction's environment),
+else the variables of docs/architecture.md (MAPPINGS_TABLE, STATE_TABLE, PUSH_DLQ_URL, …);
+flags override both. AWS credentials as usual (`--profile`, `--region`, or the environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..store.mappings import ENTITIES, Mappings
+from ..store.state import SyncState
+from .dead_letters import start_redrive
+from .failures import Redrive, failures_overview, retry
+from .render import ProgressBar, as_json, render_diff, render_failures, render_reports, render_retry, render_trace
+from .targets import DEAD_LETTER_QUEUES, OpsTargets, TargetsError, stack_values
+from .trace import trace
+
+# flag → the variable it sets
+TARGET_FLAGS = {
+    "--mappings-table": "MAPPINGS_TABLE", "--state-table": "STATE_TABLE",
+    "--push-queue-url": "PUSH_QUEUE_URL", "--push-dlq-url": "PUSH_DLQ_URL",
+    "--pull-queue-url": "PULL_QUEUE_URL", "--pull-dlq-url": "PULL_DLQ_URL",
+    "--hook-queue-url": "INVENTORY_HOOK_QUEUE_URL", "--hook-dlq-url": "INVENTORY_HOOK_DLQ_URL",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group("where")
+    where.add_argument("--stack", help="CloudFormation stack name, e.g. sos-wiz-sync")
+    where.add_argument("--profile", help="AWS profile")
+    where.add_argument("--region", help="AWS region")
+    for flag, variable in TARGET_FLAGS.items():
+        where.add_argument(flag, dest=variable, metavar="NAME" if "table" in flag else "URL")
+    common.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+    parser = argparse.ArgumentParser(prog="sos-wiz-ops", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("trace", parents=[common], help="a record's whole story (R-OPS-3)")
+    command.add_argument("id", help="WC id, SOS id or number, SOS item id or sku")
+    command.add_argument("--entity", choices=ENTITIES, help="look only at this kind of record")
+    command = commands.add_parser("failures", parents=[common], help="open failures and parked messages")
+    command.add_argument("--queue", choices=DEAD_LETTER_QUEUES, help="only this dead-letter queue")
+    command.add_argument("--limit", type=int, default=100)
+    command = commands.add_parser("retry", parents=[common], help="parked messages back to their queue")
+    which = command.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", help="WC id, WC event id or SQS message id of the parked message")
+    which.add_argument("--all", action="store_true", help="redrive every message (StartMessageMoveTask)")
+    command.add_argument("--queue", choices=DEAD_LETTER_QUEUES, help="only this dead-letter queue")
+    command = commands.add_parser("reports", parents=[common], help="the last run reports (R-OPS-2)")
+    command.add_argument("--stream", help="only this pull stream")
+    command.add_argument("--last", type=int, default=10)
+    command = commands.add_parser("diff", parents=[common], help="dry run: what the next pull would change")
+    command.add_argument("stream", help="pull stream, e.g. inventory or products")
+    command.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                         help="progress bar on stderr (default: when stderr is a terminal)")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = None,
+         redrive: Redrive | None = None) -> int:
+    """`environ`: where names come from (default os.environ); `redrive`: how `retry --all`
+    moves a whole DLQ (default StartMessageMoveTask; the local runtime passes its own)."""
+    args = _parser().parse_args(argv)
+    for variable, value in (("AWS_PROFILE", args.profile), ("AWS_REGION", args.region),
+                            ("AWS_DEFAULT_REGION", args.region)):
+        if value:
+            os.environ[variable] = value  # every boto3 session made from here on, Powertools' included
+    try:
+        targets = _targets(args, os.environ if environ is None else environ)
+        result, render, code = _run(args, targets, redrive)
+    except (TargetsError, KeyError) as exc:
+        print(f"sos-wiz-ops: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except (ClientError, BotoCoreError) as exc:
+        print(f"sos-wiz-ops: AWS said: {exc}", file=sys.stderr)
+        return 2
+    print(as_json(result) if args.json else render(result))
+    return code
+
+
+def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> OpsTargets:
+    values = dict(environ)
+    if args.stack:
+        session = boto3.session.Session()
+        values.update(stack_values(session.client("cloudformation"), session.client("lambda"), args.stack))
+    values.update({variable: value for variable in TARGET_FLAGS.values() if (value := getattr(args, variable))})
+    return OpsTargets(values)
+
+
+def _run(args: argparse.Namespace, targets: OpsTargets, redrive: Redrive | None) -> tuple[Any, Any, int]:
+    """(result, its renderer, exit code) of the chosen command."""
+    if args.command == "diff":
+        from .diff import diff_stream  # the whole pull path: imported only when a diff is asked for
+
+        show = args.progress if args.progress is not None else sys.stderr.isatty()
+        bar = ProgressBar(sys.stderr)
+        try:
+            result = diff_stream(args.stream, targets.values, bar if show else (lambda done, total: None))
+        finally:
+            bar.close()
+        return result, render_diff, 0
+    state = SyncState(targets.state_table)
+    if args.command == "trace":
+        result = trace(args.id, mappings=Mappings(targets.mappings_table), state=state, entity=args.entity)
+        return result, render_trace, 0 if result["records"] else 1
+    if args.command == "reports":
+        return state.recent_reports(args.stream, args.last), render_reports, 0
+    sqs = boto3.client("sqs")
+    dlqs = targets.dead_letter_queues(args.queue)
+    if args.command == "failures":
+        return failures_overview(state, sqs, dlqs, args.limit), render_failures, 0
+    result = retry(state, sqs, dlqs, None if args.all else args.id, redrive=redrive or start_redrive)
+    return result, render_retry, 0 if result["moved"] or result["redrives"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
