@@ -54,6 +54,11 @@ class PullSettings(_Env):
     push_queue_url: str = ""
     # Stop taking new pages when less than this is left, and continue in a fresh invocation.
     pull_time_reserve_ms: int = Field(default=60_000, ge=0)
+    # The push's SOS order numbers (R-ORD-4): an SOS order numbered so is one we pushed (R-ORD-7).
+    order_number_prefix: str = ""
+    order_number_suffix: str = ""
+    # Reconciliation (R-CUS-2) leaves a WC change this long to its webhook before it counts as missed.
+    reconciliation_lag_seconds: int = Field(default=900, ge=0)
 
 
 class PushSettings(_Env):

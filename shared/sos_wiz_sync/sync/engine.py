@@ -208,10 +208,10 @@ class SyncEngine:
                                     "wiz": calls_before["wiz"] + self._wiz.calls.count - calls_at_start[1]}
                 self._state.save_stream(stream.name, cursor=committed_cursor, run=run)
 
-        def plan(rows: list[dict[str, Any]], cursor: Any) -> None:
+        def plan(rows: list[dict[str, Any]], cursor: Any, page_counts: RunCounts | None = None) -> None:
             nonlocal prepared
             prepared = preparation.result()
-            page_counts = RunCounts()
+            page_counts = page_counts or RunCounts()
             writes = stream.plan(prepared, rows, page_counts)
             pending.append(_PendingPage(cursor, page_counts, writes,
                                         [senders.submit(stream.send, prepared, w) for w in writes]))
@@ -219,12 +219,14 @@ class SyncEngine:
 
         prepared = None
         with ThreadPoolExecutor(max_workers=self._concurrency) as senders, \
-                self._source(stream, run["checkpoint"]) as (preparation, pages):
+                self._source(stream, run.get("checkpoint")) as (preparation, pages):
             if stream.pending and not run.get("pending_retried"):
                 run["pending_retried"] = True  # once per run, saved with the next checkpoint
                 retry = stream.pending()
                 if retry:
-                    plan(retry, _Unmoved(run["checkpoint"]))
+                    retried = RunCounts()
+                    retried.note("pending_retried", len(retry))  # `seen` counts them (again, if also paged)
+                    plan(retry, _Unmoved(run.get("checkpoint")), retried)
             for page in pages:
                 plan(page.rows, page.cursor)
                 if page.last:
@@ -270,7 +272,7 @@ class SyncEngine:
         Like the run: nothing when the stream is blocked, and pending rows first."""
         saved = self._state.load_stream(stream.name)
         run = saved.get("run")
-        start = run["checkpoint"] if run else saved.get("cursor") if stream.incremental else None
+        start = run.get("checkpoint") if run else saved.get("cursor") if stream.incremental else None
         counts, writes, done, total = RunCounts(), [], 0, None
         blocked = stream.blocked() if stream.blocked else None
         if blocked:
@@ -310,7 +312,7 @@ class SyncEngine:
             "invocations": run["invocations"], "api_calls": run["api_calls"], **counts.to_dict(),
         }
         self._state.save_report(report)
-        next_cursor = run["checkpoint"] if stream.incremental else None
+        next_cursor = run.get("checkpoint") if stream.incremental else None
         self._state.save_stream(stream.name, cursor=next_cursor, run=None)
         _emit_metrics(stream.name, counts)
         logger.info("run finished", extra={"stream": stream.name, "run_id": run["run_id"],

@@ -11,9 +11,11 @@ from pydantic import BaseModel, Field
 from ..config import PullSettings, SosApiSettings, TablesSettings, WizApiSettings
 from ..secrets import SecretStore
 from ..store.leases import Leases
+from ..store.mappings import Mappings
 from ..store.state import SyncState
 from ..wiring import build_sos_client, build_wiz_client
 from .engine import LambdaContext, SyncEngine, continuation_message
+from .first_sync import FIRST_SYNC, FirstSync
 from .streams import PullDeps, build_streams
 
 
@@ -40,14 +42,30 @@ class PullRuntime:
         def continue_run(stream: str, run_id: str) -> None:
             sqs.send_message(QueueUrl=pull.pull_queue_url, MessageBody=continuation_message(stream, run_id))
 
-        self.streams = build_streams(PullDeps(sos=sos, wiz=wiz, state=state,
-                                              wiz_concurrency=wiz_api.wiz_max_concurrency))
-        self.engine = SyncEngine(sos=sos, wiz=wiz, state=state, leases=Leases(tables.state_table),
+        def enqueue_push(body: str, group: str, dedup: str) -> None:
+            sqs.send_message(QueueUrl=pull.push_queue_url, MessageBody=body, MessageGroupId=group,
+                             MessageDeduplicationId=dedup)
+
+        leases = Leases(tables.state_table)
+        self.deps = PullDeps(sos=sos, wiz=wiz, state=state, wiz_concurrency=wiz_api.wiz_max_concurrency,
+                             mappings=Mappings(tables.mappings_table), order_number_prefix=pull.order_number_prefix,
+                             order_number_suffix=pull.order_number_suffix,
+                             enqueue_push=enqueue_push if pull.push_queue_url else None,
+                             reconciliation_lag_seconds=pull.reconciliation_lag_seconds)
+        self.streams = build_streams(self.deps)
+        self.engine = SyncEngine(sos=sos, wiz=wiz, state=state, leases=leases,
                                  continue_run=continue_run, concurrency=wiz_api.wiz_max_concurrency,
                                  time_reserve_ms=pull.pull_time_reserve_ms)
+        # R-TIME-2: a one-time job, not a stream; it continues itself with {"stream": "first-sync"}.
+        self.first_sync = FirstSync(self.deps, leases=leases, time_reserve_ms=pull.pull_time_reserve_ms,
+                                    continue_run=lambda: sqs.send_message(
+                                        QueueUrl=pull.pull_queue_url, MessageBody=PullRequest(
+                                            stream=FIRST_SYNC).model_dump_json(exclude_none=True)))
 
     def handle(self, body: str, context: LambdaContext) -> dict[str, Any]:
         request = PullRequest.model_validate_json(body)
+        if request.stream == FIRST_SYNC:
+            return self.first_sync.run(context)
         stream = self.streams.get(request.stream)
         if stream is None:
             raise ValueError(f"unknown pull stream {request.stream!r}; known: {sorted(self.streams)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,8 +10,11 @@ from ..clients.sos import SosClient
 from ..clients.wiz import WizClient
 from ..models.sos import SosItem
 from ..models.wiz import WizProduct
+from ..store.mappings import Mappings
 from ..store.state import SyncState
 from .engine import Stream
+from .entity_streams import entity_streams
+from .reconcile import reconciliation_stream
 from .inventory import (
     InventoryWrite,
     commit_inventory_writes,
@@ -28,6 +32,12 @@ class PullDeps:
     wiz: WizClient
     state: SyncState
     wiz_concurrency: int
+    # The entity streams (customers, orders, invoices, shipments, payments, reconciliation):
+    mappings: Mappings | None = None
+    order_number_prefix: str = ""   # R-ORD-4: what pushed SOS order numbers look like (no echo, R-ORD-7)
+    order_number_suffix: str = ""
+    enqueue_push: Callable[[str, str, str], None] | None = None  # (body, group id, dedup id) → push queue
+    reconciliation_lag_seconds: int = 900
 
 
 @dataclass(frozen=True)
@@ -63,4 +73,7 @@ def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite]:
 
 
 def build_streams(deps: PullDeps) -> dict[str, Stream]:
-    return {stream.name: stream for stream in (inventory_stream(deps), products_stream(deps.wiz))}
+    streams = [inventory_stream(deps), products_stream(deps.wiz)]
+    if deps.mappings is not None:  # the entity streams link records: they need the mappings table
+        streams += [*entity_streams(deps), reconciliation_stream(deps)]
+    return {stream.name: stream for stream in streams}

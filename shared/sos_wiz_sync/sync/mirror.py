@@ -1,0 +1,312 @@
+"""SOS records mirrored into WizCommerce records (customers, orders, invoices, shipments): one
+plan and one set of writes, declared per entity in `entity_streams.py`.
+
+`plan` only reads (SOS, WizCommerce, our tables), so a preview has no side effects; every
+change — to WizCommerce, the mappings, the pending records — is a write, done in `send`. A
+write is self-contained: it carries what it needs (e.g. the customer to create before its
+order), so the engine can run a page's writes in parallel and replay a page after a kill.
+
+Per record (R-REF-3): linked and unchanged since the last pull (`sos_last_modified`) → nothing,
+not even a read. Otherwise WizCommerce's current record (one list call per 100, by Reference
+ID) is compared with what SOS says, and only the fields that differ are written. A WC record
+that already carries the SOS id but has no mapping (a create whose answer or link was lost) is
+adopted, never created twice; WizCommerce's 409 on a duplicate Reference ID backs that up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from ..clients.http import ApiError
+from ..clients.wiz import PAGE_SIZE as WIZ_PAGE_SIZE
+from ..rules.sos_to_wc import Waiting, changed_fields
+from ..rules.versions import timestamp_version
+from ..store.mappings import Entity, Mapping as Link, Origin
+from .report import RunCounts, failure_reason
+
+if TYPE_CHECKING:
+    from .streams import PullDeps
+
+R = TypeVar("R", bound=BaseModel)
+# WizCommerce replaces an order with PUT; the other records take PATCH (../shared/api/wizcommerce.md).
+UPDATE_METHODS = {"orders": "PUT"}
+# Our own writes come back as webhooks for these: the version they produce is the echo the push drops.
+ECHO_VERSIONS: dict[str, Callable[[dict], int | None]] = {
+    "orders": lambda record: record.get("version"),
+    "customers": lambda record: timestamp_version(datetime.fromisoformat(record["updated_at"]))
+    if record.get("updated_at") else None,
+}
+
+
+class Write(Protocol):
+    record_id: str  # the SOS id (the engine reports failures by it)
+
+    @property
+    def changes_wc(self) -> bool: ...
+
+    def apply(self, deps: PullDeps) -> str | None: ...
+
+    def event(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class WcWrite:
+    """Create, update or adopt one WizCommerce record and store what the mapping needs."""
+
+    record_id: str
+    entity: Entity
+    resource: str
+    row: dict[str, Any] | None            # the SOS record, kept pending if the write fails (None: not kept)
+    body: dict[str, Any]                  # create: the whole record; update: the changed fields
+    wc_id: str | None = None              # None: create
+    link: bool = False                    # no mapping yet: store one after the write
+    origin: Origin = "sos"
+    wc_version: int | None = None         # for a new link: the WC version SOS already matches (push guard)
+    number: str | None = None             # SOS document number, kept on the mapping
+    sos_last_modified: str | None = None
+    parent: WcWrite | None = None         # a record to write first; its WC id goes into `parent_field`
+    parent_field: str | None = None
+    was_pending: bool = False
+    held: bool = False                    # the first sync held it back; adopting it ends the hold
+
+    @property
+    def changes_wc(self) -> bool:
+        return self.wc_id is None or bool(self.body)
+
+    def apply(self, deps: PullDeps) -> str:
+        try:
+            return self._apply(deps)
+        except Exception as exc:
+            if self.row is not None:  # the cursor moves on past a failed write: the next run retries it
+                deps.state.save_pending(self.entity, self.record_id, reason=f"write failed: {failure_reason(exc)}",
+                                        row=self.row)
+            raise
+
+    def _apply(self, deps: PullDeps) -> str:
+        body = dict(self.body)
+        if self.parent is not None:
+            body[self.parent_field] = self.parent.apply(deps)
+        if self.wc_id is None:
+            record = deps.wiz.create(self.resource, body)  # a 409 answers with the record that exists
+            leftover = changed_fields(record, body)        # that record may be older than this one
+            record = self._update(deps, record["id"], leftover) if leftover else record
+        elif body:
+            record = self._update(deps, self.wc_id, body)
+        else:
+            record = {"id": self.wc_id}
+        # The version our write made is our echo, and SOS has its content already (it came from
+        # SOS): as the applied version it also makes the echoes of our earlier writes stale.
+        echo = ECHO_VERSIONS[self.resource](record) if self.changes_wc and self.resource in ECHO_VERSIONS else None
+        if self.link:
+            deps.mappings.link(Link(entity=self.entity, wc_id=record["id"], sos_id=self.record_id, origin=self.origin,
+                                    number=self.number, sos_last_modified=self.sos_last_modified,
+                                    wc_version=self.wc_version if echo is None else echo, wc_echo_version=echo))
+        else:
+            fields = {"sos_last_modified": self.sos_last_modified, "wc_version": echo, "wc_echo_version": echo}
+            deps.mappings.update(self.entity, record["id"], **{k: v for k, v in fields.items() if v is not None})
+        if self.held:
+            deps.state.release_hold(self.entity, "sos", self.record_id)  # linked now: nothing left to decide
+        if self.was_pending:
+            deps.state.resolve_pending(self.entity, self.record_id)
+        return record["id"]
+
+    def _update(self, deps: PullDeps, wc_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        method = UPDATE_METHODS.get(self.resource, "PATCH")
+        return deps.wiz.request(method, f"/v1/{self.resource}/{wc_id}", body=fields)["data"]
+
+    def event(self) -> dict[str, Any]:
+        action = "created" if self.wc_id is None else "updated" if self.body else "adopted"
+        return {"entity": self.entity, "action": f"pulled-{action}", "wc_id": self.wc_id,
+                "fields": sorted(self.body)[:20] if self.wc_id else None}
+
+
+@dataclass(frozen=True)
+class KeepPending:
+    """An SOS record that has to wait (its order is not in WizCommerce yet…), kept with the
+    reason operators see and the record itself, planned again at the next run (R-DOC-1)."""
+
+    record_id: str
+    entity: Entity
+    reason: str
+    row: dict[str, Any]
+    changes_wc = False
+
+    def apply(self, deps: PullDeps) -> None:
+        deps.state.save_pending(self.entity, self.record_id, reason=self.reason, row=self.row)
+
+    def event(self) -> dict[str, Any]:
+        return {"entity": self.entity, "action": "kept-pending", "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class EndPending:
+    """A pending record that needs no write any more (e.g. it turned out to be one we pushed)."""
+
+    record_id: str
+    entity: Entity
+    reason: str
+    changes_wc = False
+
+    def apply(self, deps: PullDeps) -> None:
+        deps.state.resolve_pending(self.entity, self.record_id)
+
+    def event(self) -> dict[str, Any]:
+        return {"entity": self.entity, "action": "pending-ended", "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one SOS record needs: a write, or nothing because it is unchanged or skipped."""
+
+    sos_id: str
+    write: Write | None = None
+    skipped: str | None = None
+    unchanged: bool = False
+
+    def count(self, counts: RunCounts) -> None:
+        if self.skipped:
+            counts.skip(self.skipped)
+        elif self.unchanged:
+            counts.unchanged += 1
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Read once per invocation: which records wait in PENDING items, which the first sync holds."""
+
+    pending: frozenset[str] = frozenset()
+    held: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entity → held SOS ids
+
+    def is_held(self, entity: str, sos_id: str) -> bool:
+        return sos_id in self.held.get(entity, frozenset())
+
+    def for_parents(self) -> Prepared:
+        """The same holds, none of this stream's pending ids (they are another entity's)."""
+        return replace(self, pending=frozenset())
+
+
+@dataclass(frozen=True)
+class MirrorSpec(Generic[R]):
+    """How one SOS resource is mirrored into WizCommerce."""
+
+    stream: str
+    entity: Entity
+    sos_resource: str
+    wc_resource: str
+    model: type[R]
+    # The WC record an SOS record is (or why it waits), given the page's lookups and the WC
+    # record as it is now (None: not in WizCommerce) and the mapping (None: not linked).
+    desired: Callable[[R, Any, dict | None, Link | None], dict[str, Any] | Waiting]
+    # Reads a page needs besides the records (their parents' links, products), done once per page.
+    lookups: Callable[[list[R], Prepared, RunCounts], Any] = lambda records, prepared, counts: None
+    # Why a record is not mirrored at all (a string) or has to wait (Waiting).
+    skip: Callable[[R, Link | None], str | Waiting | None] = lambda record, link: None
+    number: Callable[[R], str | None] = lambda record: None
+    # A record to write first whose WC id the body needs in `parent_field` (an order's new customer).
+    parent: Callable[[R, Any], WcWrite | None] = lambda record, lookups: None
+    parent_field: str | None = None
+
+
+def prepare(deps: PullDeps, entity: Entity) -> Prepared:
+    held: dict[str, set[str]] = {}
+    for hold in deps.state.holds():
+        if hold["side"] == "sos":
+            held.setdefault(hold["entity"], set()).add(hold["record_id"])
+    return Prepared(pending=frozenset(item["sos_id"] for item in deps.state.pending(entity)),
+                    held={entity: frozenset(ids) for entity, ids in held.items()})
+
+
+def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prepared: Prepared,
+           counts: RunCounts) -> list[Decision]:
+    """What each SOS row needs. Reads only."""
+    records = [spec.model.model_validate(row) for row in rows]
+    links = deps.mappings.by_sos_many(spec.entity, [str(record.id) for record in records])
+    decisions: dict[str, Decision] = {}
+    todo: list[tuple[dict[str, Any], R, Link | None]] = []
+    for row, record in zip(rows, records):
+        sos_id, link = str(record.id), links.get(str(record.id))
+        reason = spec.skip(record, link)
+        if isinstance(reason, Waiting):
+            decisions[sos_id] = _wait(spec, sos_id, reason, row)
+        elif reason:
+            decisions[sos_id] = _skip(spec, sos_id, reason, prepared)
+        elif link and link.sos_last_modified == row.get("lastModified"):
+            decisions[sos_id] = Decision(sos_id, unchanged=True)  # this version is in WizCommerce already
+        else:
+            todo.append((row, record, link))
+    if todo:
+        current = wc_by_reference(deps, spec.wc_resource, [str(record.id) for _, record, _ in todo])
+        lookups = spec.lookups([record for _, record, _ in todo], prepared, counts)
+        for row, record, link in todo:
+            decisions[str(record.id)] = _decide_one(deps, spec, row, record, link, current, lookups, prepared)
+    return [decisions[str(record.id)] for record in records]
+
+
+def _decide_one(deps: PullDeps, spec: MirrorSpec[R], row: dict[str, Any], record: R, link: Link | None,
+                current: Mapping[str, dict], lookups: Any, prepared: Prepared) -> Decision:
+    sos_id = str(record.id)
+    wc = current.get(sos_id)
+    if link is not None and (wc is None or wc["id"] != link.wc_id):
+        wc = _wc_record(deps, spec.wc_resource, link.wc_id)  # linked, but WC lost or changed its Reference ID
+        if wc is None:
+            return _skip(spec, sos_id, f"linked {spec.entity} is gone from WizCommerce", prepared)
+    if link is None and wc is None and prepared.is_held(spec.entity, sos_id):
+        return Decision(sos_id, skipped="held-ambiguous-first-sync-match")
+    desired = spec.desired(record, lookups, wc, link)
+    if isinstance(desired, Waiting):
+        return _wait(spec, sos_id, desired, row)
+    pending = sos_id in prepared.pending
+    common = {"record_id": sos_id, "entity": spec.entity, "resource": spec.wc_resource, "row": row,
+              "link": link is None, "number": spec.number(record), "sos_last_modified": row.get("lastModified"),
+              "was_pending": pending, "held": prepared.is_held(spec.entity, sos_id),
+              "parent": spec.parent(record, lookups), "parent_field": spec.parent_field}
+    if wc is None:
+        return Decision(sos_id, WcWrite(body=desired, **common))
+    changes = changed_fields(wc, desired)
+    if changes or link is None:  # an update, or an adoption (WC has it, the mapping does not)
+        return Decision(sos_id, WcWrite(body=changes, wc_id=wc["id"], **common), unchanged=not changes)
+    return Decision(sos_id, EndPending(sos_id, spec.entity, "up to date") if pending else None, unchanged=True)
+
+
+def _wait(spec: MirrorSpec, sos_id: str, waiting: Waiting, row: dict[str, Any]) -> Decision:
+    return Decision(sos_id, KeepPending(sos_id, spec.entity, waiting.reason, row), skipped="pending")
+
+
+def _skip(spec: MirrorSpec, sos_id: str, reason: str, prepared: Prepared) -> Decision:
+    ended = EndPending(sos_id, spec.entity, reason) if sos_id in prepared.pending else None
+    return Decision(sos_id, ended, skipped=reason)
+
+
+def wc_by_reference(deps: PullDeps, resource: str, sos_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """WizCommerce records carrying these SOS ids as Reference ID, one list call per 100."""
+    ids = list(dict.fromkeys(sos_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), WIZ_PAGE_SIZE):
+        for page in deps.wiz.iter_pages(resource, reference_ids=",".join(ids[start:start + WIZ_PAGE_SIZE])):
+            found.update((row["reference_id"], row) for row in page if row.get("reference_id"))
+    return found
+
+
+def _wc_record(deps: PullDeps, resource: str, wc_id: str) -> dict[str, Any] | None:
+    try:
+        return deps.wiz.get(resource, wc_id)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return None
+
+
+def writes_of(decisions: Iterable[Decision], counts: RunCounts) -> list[Write]:
+    """Count the decisions of a page and return its writes."""
+    writes = []
+    for decision in decisions:
+        counts.seen += 1
+        decision.count(counts)
+        if decision.write is not None:
+            writes.append(decision.write)
+    return writes

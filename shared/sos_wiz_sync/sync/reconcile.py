@@ -1,0 +1,198 @@
+"""Reconciliation (R-CUS-2, and any missed webhook): each scheduled run finds the WC customers
+and confirmed WC orders changed since the last run that have no mapping, and puts a synthetic
+webhook event for each on the push queue.
+
+Why enqueue rather than call the push logic from here: the event then takes exactly the path a
+real webhook takes — the push function's idempotency (the event id is derived from the record
+and its version, so a record found twice is pushed once), its retries with backoff, its DLQ with
+the reason for a permanent failure (R-OPS-1: redrive after the fix), its FIFO group per record
+(a late real webhook and the synthetic event never run at once for one record), and its
+concurrency limit towards SOS. The pull function itself never writes to SOS.
+
+The run pages WizCommerce, not SOS: a window `(last window's end − overlap, now − lag)` by
+`updated_at`, with a keyset cursor (updated_at, id) per page like the SOS one, so a record
+modified during the run (it leaves the window) is neither skipped nor read twice; it falls in
+the next window. The lag gives a real webhook time to arrive before its record counts as missed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ..clients.wiz import PAGE_SIZE
+from ..push.events import message_group_id, push_event, sqs_token
+from ..rules.sos_to_wc import PULLED_ORDER_SOURCE
+from ..store.mappings import Entity
+from .engine import Stream
+from .entity_streams import first_sync_missing
+from .report import RunCounts
+
+if TYPE_CHECKING:
+    from .streams import PullDeps
+
+OVERLAP = timedelta(minutes=1)         # windows overlap, so a record on a boundary is in one of them
+TIE_STEP = timedelta(milliseconds=1)   # `updated_after` is strict: step back to keep same-time rows
+# (WC resource, mapping entity, list filters, the webhook event type the push path takes)
+PARTS: tuple[tuple[str, Entity, dict[str, str], str], ...] = (
+    ("customers", "customer", {}, "customer.updated"),
+    ("orders", "order", {"status": "confirmed"}, "order.confirmed"),
+)
+
+
+def _time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class WindowCursor:
+    """Where a reconciliation run is: the window, the part (customers, then orders) and the last
+    row handled (updated_at, id); `skip` pages of rows at that same time were read already."""
+
+    upper: str
+    lower: str | None = None
+    part: int = 0
+    after_at: str | None = None
+    after_id: str = ""
+    skip: int = 0
+    done: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def is_after(self, row: dict[str, Any]) -> bool:
+        if self.after_at is None:
+            return True
+        return (_time(row["updated_at"]), row["id"]) > (_time(self.after_at), self.after_id)
+
+
+@dataclass(frozen=True)
+class WcPage:
+    rows: list[dict[str, Any]]  # {"part": index into PARTS, "record": the WC record}
+    cursor: WindowCursor
+    last: bool
+    total: int | None = None
+
+
+def window_pages(deps: PullDeps, checkpoint: dict | None, now: datetime) -> Iterator[WcPage]:
+    cursor = WindowCursor(**checkpoint) if checkpoint else None
+    if cursor is None or cursor.done:  # a new run: the window after the last one
+        lag = timedelta(seconds=deps.reconciliation_lag_seconds)  # time for a real webhook to arrive
+        cursor = WindowCursor(upper=_stamp(now - lag), lower=cursor and _stamp(_time(cursor.upper) - OVERLAP))
+    while True:
+        part = cursor.part
+        resource, _, filters, _ = PARTS[part]
+        since = _stamp(_time(cursor.after_at) - TIE_STEP) if cursor.after_at else cursor.lower
+        payload = deps.wiz.request("GET", f"/v1/{resource}", params={
+            "page": 1 + cursor.skip, "page_size": PAGE_SIZE, "sort_by": "updated_at", "sort": "asc",
+            "updated_before": cursor.upper, **({"updated_after": since} if since else {}), **filters})
+        data = payload.get("data") or []
+        rows = [row for row in data if cursor.is_after(row)]
+        if rows:
+            cursor = replace(cursor, after_at=rows[-1]["updated_at"], after_id=rows[-1]["id"], skip=0)
+        elif data:  # a whole page of rows seen already (same updated_at): step over it
+            cursor = replace(cursor, skip=cursor.skip + 1)
+        part_done = len(data) < PAGE_SIZE
+        last = part_done and part == len(PARTS) - 1
+        if part_done:
+            cursor = (replace(cursor, done=True) if last else
+                      WindowCursor(upper=cursor.upper, lower=cursor.lower, part=part + 1))
+        yield WcPage([{"part": part, "record": row} for row in rows], cursor, last,
+                     (payload.get("pagination") or {}).get("total_records"))
+        if last:
+            return
+
+
+@dataclass(frozen=True)
+class PushEnqueue:
+    """A synthetic webhook event for a WC record the push never linked."""
+
+    record_id: str  # the WC id
+    entity: Entity
+    body: str
+    group: str
+    dedup: str
+
+    def apply(self, deps: PullDeps) -> None:
+        deps.enqueue_push(self.body, self.group, self.dedup)
+
+    def event(self) -> dict[str, Any]:
+        return {"entity": self.entity, "action": "reconcile-enqueued", "source": "reconciliation"}
+
+
+def synthetic_event(part: int, record: dict[str, Any], now: datetime) -> PushEnqueue | str:
+    """The webhook event WizCommerce would have sent, or why one cannot be made. The event id is
+    the record's id and version: found again unchanged, it is the same event (pushed once)."""
+    _, entity, _, event_type = PARTS[part]
+    version = record.get("version") if entity == "order" else record.get("updated_at")
+    envelope = {"event_id": f"reconcile:{entity}:{record['id']}:{version}", "event_type": event_type,
+                "occurred_at": _stamp(now), "data": record}
+    try:
+        event = push_event.validate_python(envelope)
+    except ValidationError:
+        return "not-a-valid-event"
+    return PushEnqueue(record["id"], entity, json.dumps(envelope), message_group_id(event), sqs_token(event.event_id))
+
+
+def plan_reconciliation(deps: PullDeps, held: dict[str, set[str]], rows: list[dict[str, Any]],
+                        counts: RunCounts, now: datetime) -> list[PushEnqueue]:
+    writes = []
+    for part, (_, entity, _, _) in enumerate(PARTS):
+        records = [row["record"] for row in rows if row["part"] == part]
+        links = deps.mappings.by_wc_many(entity, [record["id"] for record in records])
+        for record in records:
+            counts.seen += 1
+            reason = _skip_reason(deps, entity, record, held, linked=record["id"] in links)
+            if reason == "linked":
+                counts.unchanged += 1
+                continue
+            write = reason or synthetic_event(part, record, now)
+            if isinstance(write, str):
+                counts.skip(write)
+            else:
+                writes.append(write)
+    return writes
+
+
+def _skip_reason(deps: PullDeps, entity: Entity, record: dict[str, Any], held: dict[str, set[str]],
+                 linked: bool) -> str | None:
+    if linked:
+        return "linked"
+    if record["id"] in held.get(entity, set()):
+        return "held-ambiguous-first-sync-match"
+    if entity == "order" and record.get("source") == PULLED_ORDER_SOURCE:
+        return "sos-origin-awaiting-pull-link"  # the orders pull adopts it; it is not WC's to push
+    failure = deps.state.get_failure(entity, record["id"])
+    if failure and failure.get("status") == "open":
+        return "open-push-failure"  # parked with its reason for an operator: not re-sent every run
+    return None
+
+
+def reconciliation_stream(deps: PullDeps) -> Stream:
+    def prepare() -> dict[str, set[str]]:
+        held: dict[str, set[str]] = {}
+        for hold in deps.state.holds():
+            if hold["side"] == "wc":
+                held.setdefault(hold["entity"], set()).add(hold["record_id"])
+        return held
+
+    def blocked() -> str | None:
+        if deps.enqueue_push is None:
+            return "no push queue configured (PUSH_QUEUE_URL)"
+        return first_sync_missing(deps)
+
+    return Stream(name="reconciliation", resource="customers", incremental=True, prepare=prepare,
+                  plan=lambda held, rows, counts: plan_reconciliation(deps, held, rows, counts,
+                                                                     datetime.now(timezone.utc)),
+                  send=lambda held, write: write.apply(deps), entity="customer",
+                  event_details=lambda write: write.event(), blocked=blocked,
+                  pages=lambda checkpoint: window_pages(deps, checkpoint, datetime.now(timezone.utc)))
