@@ -15,7 +15,7 @@ from local.hook_stack import ROOT, HookedStack, wait_until
 from local.runner import LocalRuntime
 from sos_wiz_sync.rules.inventory import inventory_levels_from_sos
 
-WINDOW = 3  # CoalesceWindowSeconds here: short, and longer than a 50-hook burst takes locally
+WINDOW = 5  # CoalesceWindowSeconds (the template default): a 50-hook burst takes 1-3 s locally
 GET_ITEM = "GET /api/v2/item/{id}"
 
 
