@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import requests
 
@@ -72,9 +71,8 @@ def test_each_emulator_seeded_over_http_agrees_with_the_other() -> None:
         assert requests.post(f"{sos.url}/_admin/seed", json={"itemz": 1}, timeout=10).status_code == 400
 
 
-def test_a_hundred_thousand_items_seed_in_a_few_seconds() -> None:
-    started = time.monotonic()
+def test_the_benchmark_size_seeds_completely() -> None:
+    # How fast it seeds is the benchmark's business (benchmarks/), not a timed unit test's.
     sos, wiz, _ = seeded(items=100_000)
-    sos.items.ordered(), wiz.products.ordered()  # the one sort the first list would do
-    assert time.monotonic() - started < 10
     assert len(sos.items) == 100_000 and len(wiz.products) == 97_000
+    assert len(sos.items.ordered()) == 100_000
