@@ -1,9 +1,10 @@
 """`python -m local.cli demo`: the embedded stack end to end, as `make demo` runs it.
 
 Starts moto server and the two emulators, provisions template.yaml into moto through the
-local runner, fires the inventory schedule the way EventBridge Scheduler would, lets the pull
-function drain its queue, and prints the run report; then runs again to show that nothing
-unchanged is resent, and once more after changing some quantities in SOS.
+local runner (HTTP API front and SQS pollers on, SOS's quantity hook subscribed), fires the
+inventory schedule the way EventBridge Scheduler would and prints the run report; runs again
+to show that nothing unchanged is resent, once more after changing quantities in SOS without
+a hook, and finally changes one quantity with the hook and times its arrival in WizCommerce.
 """
 
 from __future__ import annotations
@@ -13,29 +14,32 @@ import json
 import os
 import sys
 import time
-import uuid
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from .runner import LocalRuntime
-from .stack import EmbeddedStack
+from .hook_stack import HookedStack, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
 FUNCTION_LOG = ROOT / "build" / "demo-functions.log"
+HOOK_WINDOW_SECONDS = 2  # the demo's coalescing window (5 s by default on AWS)
 
 
-def run_inventory_pull(runtime: LocalRuntime) -> dict:
-    """Fire the schedule, drain the pull queue (continuations included), return the report."""
-    runtime.fire_schedule("InventoryPullSchedule")
-    runtime.drain("PullFunction", wait_seconds=0.5)
+def run_inventory_pull(stack: HookedStack) -> dict:
+    """Fire the schedule and wait for the run report; the SQS pollers run the pull function
+    (and any continuation) as Lambda's event-source mapping would."""
     from sos_wiz_sync.store.state import SyncState  # boto3 must already point at moto
 
-    return SyncState(runtime.ref("StateTable")).recent_reports("inventory", limit=1)[0]
+    state = SyncState(stack.runtime.ref("StateTable"))
+    before = [r["run_id"] for r in state.recent_reports("inventory", limit=1)]
+    stack.runtime.fire_schedule("InventoryPullSchedule")
+    if not wait_until(lambda: [r["run_id"] for r in state.recent_reports("inventory", limit=1)] != before,
+                      timeout=600, interval=0.2):
+        raise RuntimeError(f"the inventory pull wrote no report; see {FUNCTION_LOG}")
+    return state.recent_reports("inventory", limit=1)[0]
 
 
 def demo(items: int, changes: int, as_json: bool) -> None:
+    from sos_wiz_sync.rules.inventory import inventory_levels_from_sos
     from sos_wiz_sync.sync.report import render_report
 
     screen = sys.stdout
@@ -49,27 +53,42 @@ def demo(items: int, changes: int, as_json: bool) -> None:
 
     FUNCTION_LOG.parent.mkdir(exist_ok=True)
     # The functions' JSON logs and metrics (CloudWatch's side on AWS) go to a file, not the screen.
-    with FUNCTION_LOG.open("w") as log, redirect_stdout(log), EmbeddedStack(items=items) as stack:
-        runtime = LocalRuntime(ROOT / "template.yaml", parameters=stack.parameter_overrides(),
-                               secret_values=stack.secret_values(), endpoint_url=stack.endpoints.aws,
-                               stack_name=f"demo-{uuid.uuid4().hex[:6]}")
-        with runtime:
-            os.environ.update(runtime.aws_environment())
-            if not as_json:
-                say(f"embedded stack: moto {stack.endpoints.aws}, SOS {stack.endpoints.sos}, "
-                      f"WizCommerce {stack.endpoints.wiz}; {items} SOS items seeded")
-            started = time.monotonic()
-            show("first inventory sync (SOS → WizCommerce)", run_inventory_pull(runtime))
-            show("second run: nothing changed in SOS, nothing is resent", run_inventory_pull(runtime))
-            changed = _change_quantities(stack, changes)
-            show(f"third run: {changed} quantities changed in SOS", run_inventory_pull(runtime))
-            if not as_json:
-                say(f"\ndone in {time.monotonic() - started:.1f} s; function logs in {FUNCTION_LOG}")
+    with FUNCTION_LOG.open("w") as log, redirect_stdout(log), \
+            HookedStack(items=items, window_seconds=HOOK_WINDOW_SECONDS) as stack:
+        os.environ.update(stack.runtime.aws_environment())
+        endpoints = stack.embedded.endpoints
+        if not as_json:
+            say(f"embedded stack: moto {endpoints.aws}, SOS {endpoints.sos}, WizCommerce {endpoints.wiz}, "
+                f"HTTP API {stack.api_url}; {items} SOS items seeded; SOS quantity hook subscribed")
+        started = time.monotonic()
+        show("first inventory sync (SOS → WizCommerce)", run_inventory_pull(stack))
+        show("second run: nothing changed in SOS, nothing is resent", run_inventory_pull(stack))
+        changed = _change_quantities(stack, changes)
+        show(f"third run: {changed} quantities changed in SOS (hook silent), the pull finds them",
+             run_inventory_pull(stack))
+
+        # Near real time (R-INV-6): SOS fires its hook, WizCommerce follows within seconds.
+        item_id = stack.embedded.stocked_mapped_item_ids()[-1]
+        item = stack.sos.items[item_id]
+        expected = inventory_levels_from_sos(item["available"] + 7, item["onPO"]).as_dict()
+        changed_at = time.monotonic()
+        stack.sos.set_item_quantities(item_id, available=item["available"] + 7)
+        arrived = wait_until(lambda: stack.wc_levels(item_id) == expected, timeout=60, interval=0.05)
+        latency = time.monotonic() - changed_at
+        say(json.dumps({"step": "quantity hook", "item_id": item_id, "arrived": arrived,
+                        "seconds": round(latency, 2)}) if as_json else
+            f"\n== quantity hook: item {item_id} ({item['sku']}) received 7 in SOS\n"
+            f"  WizCommerce {'shows' if arrived else 'did NOT show'} {expected} after {latency:.1f} s "
+            f"(coalescing window {HOOK_WINDOW_SECONDS} s), without waiting for the 2-hourly pull")
+        if not as_json:
+            say(f"\ndone in {time.monotonic() - started:.1f} s; function logs in {FUNCTION_LOG}")
+        if not arrived:
+            raise SystemExit("the quantity hook did not reach WizCommerce")
 
 
-def _change_quantities(stack: EmbeddedStack, count: int) -> int:
-    """Receive stock for `count` mapped, stocked items (no hook: the pull must find it)."""
-    item_ids = stack.stocked_mapped_item_ids()[:count]
+def _change_quantities(stack: HookedStack, count: int) -> int:
+    """Receive stock for `count` mapped, stocked items without firing the hook: the pull must find it."""
+    item_ids = stack.embedded.stocked_mapped_item_ids()[:count]
     for item_id in item_ids:
         stack.sos.set_item_quantities(item_id, available=stack.sos.items[item_id]["available"] + 10, fire_hook=False)
     return len(item_ids)
