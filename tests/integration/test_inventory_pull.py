@@ -19,6 +19,8 @@ from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.store.state import SyncState
 from sos_wiz_sync.sync.engine import SyncEngine
+from sos_wiz_sync.sync.inventory import sync_inventory_items
+from sos_wiz_sync.sync.report import RunCounts
 from sos_wiz_sync.sync.streams import PullDeps, inventory_stream
 from sos_wiz_sync.wiring import wiz_session
 
@@ -65,19 +67,22 @@ def pull(emulators, state_table, make_secret):
     continuations: list[tuple[str, str]] = []
 
     def build(stream_wrapper=lambda stream: stream, time_reserve_ms: int = 0, pages_in_flight: int = 4):
-        tokens = SosTokenManager(secret_id=secret_id, token_url=f"{sos_emulator.url}/oauth2/token",
-                                 secrets=SecretStore(), leases=Leases(state_table), session=build_session())
-        sos = SosClient(base_url=f"{sos_emulator.url}/api/v2", tokens=tokens, session=build_session())
-        wiz = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(8))
-        state = SyncState(state_table)
-        engine = SyncEngine(sos=sos, wiz=wiz, state=state, leases=Leases(state_table),
+        deps = clients()
+        engine = SyncEngine(sos=deps.sos, wiz=deps.wiz, state=deps.state, leases=Leases(state_table),
                             continue_run=lambda stream, run_id: continuations.append((stream, run_id)),
                             concurrency=8, time_reserve_ms=time_reserve_ms, pages_in_flight=pages_in_flight)
-        stream = stream_wrapper(inventory_stream(PullDeps(sos=sos, wiz=wiz, state=state, wiz_concurrency=8)))
-        return engine, stream
+        return engine, stream_wrapper(inventory_stream(deps))
+
+    def clients() -> PullDeps:
+        tokens = SosTokenManager(secret_id=secret_id, token_url=f"{sos_emulator.url}/oauth2/token",
+                                 secrets=SecretStore(), leases=Leases(state_table), session=build_session())
+        return PullDeps(sos=SosClient(base_url=f"{sos_emulator.url}/api/v2", tokens=tokens, session=build_session()),
+                        wiz=WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(8)),
+                        state=SyncState(state_table), wiz_concurrency=8)
 
     build.continuations = continuations
     build.state = lambda: SyncState(state_table)
+    build.clients = clients
     return build
 
 
@@ -198,3 +203,41 @@ def test_a_run_near_its_time_limit_checkpoints_and_continues(emulators, pull):
     assert engine.run(stream, FakeContext(), run_id=first["run_id"])["status"] == "already-finished"
     expected = expected_inventory(sos, wiz)
     assert wc_inventory(wiz, expected) == expected
+
+
+def test_a_page_unchanged_since_it_was_sealed_reads_no_last_pushed_values(emulators, pull, monkeypatch):
+    sos, wiz, _ = emulators
+    engine, stream = pull()
+    engine.run(stream, FakeContext())  # sends everything and seals every page
+    reads = []
+    original = SyncState.inventory_values
+    monkeypatch.setattr(SyncState, "inventory_values", lambda self, ids: reads.append(1) or original(self, ids))
+    wiz.reset_counters()
+    report = engine.run(stream, FakeContext())
+    assert reads == [] and report["changed"] == 0
+    assert report["unchanged"] == len(expected_inventory(sos, wiz))
+    assert wiz.counters().get(WC_INVENTORY_WRITE, 0) == 0
+
+
+def test_an_item_the_hook_wrote_is_compared_again_even_on_a_sealed_page(emulators, pull):
+    """The pull is the reconciliation for a lost hook: SOS V1 (pulled) → V2 (hook sent it) →
+    V1 again with its hook lost. The page's fingerprint is back to what was sealed, yet
+    WizCommerce shows V2: the item the hook wrote must be compared one by one."""
+    sos, wiz, _ = emulators
+    engine, stream = pull()
+    engine.run(stream, FakeContext())
+    sku = next(iter(expected_inventory(sos, wiz)))
+    item = next(i for i in sos.items.values() if i["sku"] == sku)
+    v1 = item["available"]
+    sos.set_item_quantities(item["id"], available=v1 + 40, fire_hook=False)
+    by_reference = {p["reference_id"]: p["sku"] for p in wiz.products.values() if p.get("reference_id")}
+    hook_client = pull.clients()
+    sync_inventory_items([hook_client.sos.get_item(item["id"])], by_reference, wiz=hook_client.wiz,
+                         state=pull.state(), source="hook", concurrency=1, counts=RunCounts())
+    assert str(item["id"]) in pull.state().inventory_dirty_items()
+    sos.set_item_quantities(item["id"], available=v1, fire_hook=False)  # back to V1, no hook
+
+    report = engine.run(stream, FakeContext())
+    assert report["changed"] == 1
+    assert wc_inventory(wiz, [sku]) == {sku: expected_inventory(sos, wiz)[sku]}
+    assert pull.state().inventory_dirty_items() == set()

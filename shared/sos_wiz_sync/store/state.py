@@ -19,6 +19,7 @@ BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem maximum
 # Long enough to answer "what happened to order X last quarter", short enough that the log of a
 # busy record stays small; DynamoDB's TTL (`expires_at`) removes older events.
 HISTORY_RETENTION_SECONDS = 90 * 86_400
+INVENTORY_PAGE_TTL_SECONDS = 7 * 86_400
 
 
 def utc_now() -> str:
@@ -121,6 +122,32 @@ class SyncState:
 
     def inventory_value(self, item_id: int | str) -> dict[str, Any] | None:
         return self.inventory_values([item_id]).get(str(item_id))
+
+    # -- inventory page fingerprints and the items written outside the pull -------------------
+    def inventory_page_fingerprint(self, page_key: str) -> str | None:
+        item = self._table.get_item(Key={"pk": f"INVP#{page_key}", "sk": "INVP"}, ConsistentRead=True).get("Item")
+        return item["fingerprint"] if item else None
+
+    def save_inventory_page_fingerprint(self, page_key: str, fingerprint: str) -> None:
+        # Page keys move when SOS items are edited; TTL clears the keys no page starts at any more.
+        self._table.put_item(Item={"pk": f"INVP#{page_key}", "sk": "INVP", "fingerprint": fingerprint,
+                                   "expires_at": int(time.time()) + INVENTORY_PAGE_TTL_SECONDS})
+
+    def inventory_dirty_items(self) -> set[str]:
+        item = self._table.get_item(Key={"pk": "INVDIRTY", "sk": "INVDIRTY"}, ConsistentRead=True).get("Item")
+        return set(item.get("item_ids", set())) if item else set()
+
+    def mark_inventory_dirty(self, item_ids: Iterable[int | str]) -> None:
+        self._update_dirty("ADD", item_ids)
+
+    def clear_inventory_dirty(self, item_ids: Iterable[int | str]) -> None:
+        self._update_dirty("DELETE", item_ids)
+
+    def _update_dirty(self, action: str, item_ids: Iterable[int | str]) -> None:
+        ids = {str(item_id) for item_id in item_ids}
+        if ids:  # DynamoDB has no empty sets; ADD/DELETE of a set element is atomic
+            self._table.update_item(Key={"pk": "INVDIRTY", "sk": "INVDIRTY"}, UpdateExpression=f"{action} item_ids :ids",
+                                    ExpressionAttributeValues={":ids": ids})
 
     # -- per-record history (R-OPS-3) ---------------------------------------------------------
     def record_event(self, entity: str, record_id: str, action: str, *, source: str, **details: Any) -> None:

@@ -286,9 +286,12 @@ class SyncEngine:
                 done += len(page.rows)
                 total = page.total if total is None else total
                 on_page(done, total)
-        counts.changed = sum(1 for write in writes if stream.is_change(write))  # if every write succeeds
+        # What would change in WizCommerce, if every write succeeds; bookkeeping-only writes
+        # (a ledger entry, an inventory page's seal) change nothing there and are not listed.
+        changes = [write for write in writes if stream.is_change(write)]
+        counts.changed = len(changes)
         return {"stream": stream.name, "blocked": None, "resumes_run": run["run_id"] if run else None,
-                "from": start, **counts.to_dict(), "writes": writes}
+                "from": start, **counts.to_dict(), "writes": changes}
 
     def _blocked(self, stream: Stream, reason: str) -> dict[str, Any]:
         """A run that may not start still leaves its report (R-OPS-2), saying why."""

@@ -17,8 +17,12 @@ from .entity_streams import entity_streams
 from .reconcile import reconciliation_stream
 from .inventory import (
     InventoryWrite,
+    PageSeal,
+    changed_targets,
     commit_inventory_writes,
-    plan_inventory_writes,
+    inventory_targets,
+    page_fingerprint,
+    page_key,
     product_skus_by_reference,
     send_inventory_write,
 )
@@ -42,33 +46,60 @@ class PullDeps:
 
 @dataclass(frozen=True)
 class ProductIndex:
-    """WC products by Reference ID, read once per invocation, and what reading them found."""
+    """What one invocation of the inventory pull reads before its first page: WC products by
+    Reference ID (and what reading them found), and the items the hook wrote since."""
 
     sku_by_reference: dict[str, str]
     findings: dict[str, int]
+    dirty_item_ids: frozenset[str]
 
 
-def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite]:
+def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite | PageSeal]:
     """R-INV-1..5: every SOS item each run (quantity changes do not move lastModified), one
-    pass over the WC products for the Reference ID → sku index, writes only for changes."""
+    pass over the WC products for the Reference ID → sku index, writes only for changes.
+
+    A page whose fingerprint equals the one stored when it was last fully pushed, and that
+    holds no item the hook wrote since, needs no per-item comparison: its 200 last-pushed
+    values are not read. Any other page is compared item by item, and sealed with its new
+    fingerprint once every write of it was sent."""
 
     def prepare() -> ProductIndex:
         findings = RunCounts()
         pages = deps.wiz.iter_pages_parallel("products", deps.wiz_concurrency)
         index = product_skus_by_reference((WizProduct.model_validate(row) for page in pages for row in page),
                                           findings)
-        return ProductIndex(index, findings.notes)
+        return ProductIndex(index, findings.notes, frozenset(deps.state.inventory_dirty_items()))
 
-    def plan(products: ProductIndex, rows: list[dict[str, Any]], counts: RunCounts) -> list[InventoryWrite]:
+    def plan(products: ProductIndex, rows: list[dict[str, Any]], counts: RunCounts) -> list[InventoryWrite | PageSeal]:
         counts.gauges.update(products.findings)
+        if not rows:
+            return []
         items = [SosItem.model_validate(row) for row in rows]
-        last_pushed = deps.state.inventory_values(str(item.id) for item in items)
-        return plan_inventory_writes(items, products.sku_by_reference, last_pushed, counts)
+        targets = inventory_targets(items, products.sku_by_reference, counts)
+        key, fingerprint = page_key(rows), page_fingerprint(rows, targets)
+        dirty = tuple(sorted({str(item.id) for item in items} & products.dirty_item_ids))
+        if not dirty and deps.state.inventory_page_fingerprint(key) == fingerprint:
+            counts.unchanged += len(targets)
+            return []
+        last_pushed = deps.state.inventory_values(t.record_id for t in targets)
+        writes: list[InventoryWrite | PageSeal] = list(changed_targets(targets, last_pushed, counts))
+        return [*writes, PageSeal(key, fingerprint, len(writes), dirty)]
+
+    def send(products: ProductIndex, write: InventoryWrite | PageSeal) -> None:
+        if isinstance(write, InventoryWrite):
+            send_inventory_write(deps.wiz, write)
+
+    def commit(products: ProductIndex, sent: list[InventoryWrite | PageSeal]) -> None:
+        writes = [w for w in sent if isinstance(w, InventoryWrite)]
+        commit_inventory_writes(deps.state, writes, "pull")
+        for seal in (w for w in sent if isinstance(w, PageSeal)):
+            if seal.writes == len(writes):  # a failed write leaves the page unsealed: next run retries it
+                deps.state.save_inventory_page_fingerprint(seal.record_id, seal.fingerprint)
+                deps.state.clear_inventory_dirty(seal.dirty_item_ids)
 
     return Stream(
-        name="inventory", resource="item", incremental=False, prepare=prepare, plan=plan,
-        send=lambda index, write: send_inventory_write(deps.wiz, write),
-        commit=lambda index, writes: commit_inventory_writes(deps.state, writes, "pull"),
+        name="inventory", resource="item", incremental=False, prepare=prepare, plan=plan, send=send,
+        commit=commit, is_change=lambda write: isinstance(write, InventoryWrite),
     )
 
 
