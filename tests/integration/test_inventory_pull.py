@@ -205,18 +205,32 @@ def test_a_run_near_its_time_limit_checkpoints_and_continues(emulators, pull):
     assert wc_inventory(wiz, expected) == expected
 
 
-def test_a_page_unchanged_since_it_was_sealed_reads_no_last_pushed_values(emulators, pull, monkeypatch):
+def test_sealed_pages_are_judged_by_their_digests_without_reading_last_pushed_values(emulators, pull, monkeypatch):
     sos, wiz, _ = emulators
     engine, stream = pull()
     engine.run(stream, FakeContext())  # sends everything and seals every page
     reads = []
     original = SyncState.inventory_values
     monkeypatch.setattr(SyncState, "inventory_values", lambda self, ids: reads.append(1) or original(self, ids))
+
+    # Nothing changed: nothing read, nothing written.
     wiz.reset_counters()
     report = engine.run(stream, FakeContext())
     assert reads == [] and report["changed"] == 0
     assert report["unchanged"] == len(expected_inventory(sos, wiz))
     assert wiz.counters().get(WC_INVENTORY_WRITE, 0) == 0
+
+    # Some quantities changed: the sealed digests tell which, still without reading.
+    sku_to_item = {item["sku"]: item["id"] for item in sos.items.values()}
+    for sku in list(expected_inventory(sos, wiz))[:7]:
+        sos.set_item_quantities(sku_to_item[sku], available=5000, onPO=1, fire_hook=False)
+    wiz.reset_counters()
+    report = engine.run(stream, FakeContext())
+    assert reads == [] and report["changed"] == wiz.counters()[WC_INVENTORY_WRITE] == 7
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
+    # ... and the resealed pages know the new values.
+    assert engine.run(stream, FakeContext())["changed"] == 0
 
 
 def test_an_item_the_hook_wrote_is_compared_again_even_on_a_sealed_page(emulators, pull):

@@ -12,7 +12,14 @@ from sos_wiz_sync.rules.inventory import (
     skip_reason,
     wiz_inventory,
 )
-from sos_wiz_sync.sync.inventory import plan_inventory_writes, product_skus_by_reference
+from sos_wiz_sync.sync.inventory import (
+    InventoryWrite,
+    encode_digests,
+    plan_inventory_writes,
+    product_skus_by_reference,
+    split_by_seal,
+    target_digest,
+)
 from sos_wiz_sync.sync.report import RunCounts
 
 quantities = st.one_of(st.integers(-10_000, 1_000_000).map(float),
@@ -78,3 +85,27 @@ def test_product_index_skips_missing_and_ambiguous_reference_ids():  # R-REF-1
                 WizProduct(id="p3", sku="C", reference_id="3"), WizProduct(id="p4", sku="D", reference_id="3")]
     assert product_skus_by_reference(products, counts) == {"1": "A"}
     assert counts.notes == {"products_without_reference_id": 1, "products_with_ambiguous_reference_id": 1}
+
+
+def _target(item_id: str, available: float) -> InventoryWrite:
+    return InventoryWrite(item_id, f"SKU-{item_id}", inventory_levels_from_sos(available, 0))
+
+
+def test_a_sealed_page_judges_each_item_by_its_digest():
+    sealed = [_target("1", 5), _target("2", 6), _target("3", 7)]
+    seal = {"ids": "1,2,3", "digests": encode_digests({t.record_id: target_digest(t) for t in sealed})}
+    now = [_target("1", 5), _target("2", 60), _target("3", 7)]
+    counts = RunCounts()
+    changed, to_compare = split_by_seal(now, seal, "1,2,3", dirty=set(), counts=counts)
+    assert [t.record_id for t in changed] == ["2"] and to_compare == [] and counts.unchanged == 2
+
+
+def test_items_the_hook_wrote_and_unsealed_pages_are_compared_one_by_one():
+    sealed = [_target("1", 5), _target("2", 6)]
+    seal = {"ids": "1,2", "digests": encode_digests({t.record_id: target_digest(t) for t in sealed})}
+    changed, to_compare = split_by_seal(sealed, seal, "1,2", dirty={"2"}, counts=RunCounts())
+    assert changed == [] and [t.record_id for t in to_compare] == ["2"]
+    # Another composition (an item moved in or out): the seal says nothing about this page.
+    changed, to_compare = split_by_seal(sealed, seal, "1,2,9", dirty=set(), counts=RunCounts())
+    assert changed == [] and to_compare == sealed
+    assert split_by_seal(sealed, None, "1,2", dirty=set(), counts=RunCounts()) == ([], sealed)

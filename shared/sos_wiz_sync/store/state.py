@@ -123,14 +123,15 @@ class SyncState:
     def inventory_value(self, item_id: int | str) -> dict[str, Any] | None:
         return self.inventory_values([item_id]).get(str(item_id))
 
-    # -- inventory page fingerprints and the items written outside the pull -------------------
-    def inventory_page_fingerprint(self, page_key: str) -> str | None:
+    # -- inventory page seals and the items written outside the pull --------------------------
+    def inventory_page_seal(self, page_key: str) -> dict[str, str] | None:
+        """{"ids", "digests"} of the page starting at `page_key` when it was last fully pushed."""
         item = self._table.get_item(Key={"pk": f"INVP#{page_key}", "sk": "INVP"}, ConsistentRead=True).get("Item")
-        return item["fingerprint"] if item else None
+        return {"ids": item["ids"], "digests": item["digests"]} if item else None
 
-    def save_inventory_page_fingerprint(self, page_key: str, fingerprint: str) -> None:
+    def save_inventory_page_seal(self, page_key: str, *, ids: str, digests: str) -> None:
         # Page keys move when SOS items are edited; TTL clears the keys no page starts at any more.
-        self._table.put_item(Item={"pk": f"INVP#{page_key}", "sk": "INVP", "fingerprint": fingerprint,
+        self._table.put_item(Item={"pk": f"INVP#{page_key}", "sk": "INVP", "ids": ids, "digests": digests,
                                    "expires_at": int(time.time()) + INVENTORY_PAGE_TTL_SECONDS})
 
     def inventory_dirty_items(self) -> set[str]:

@@ -5,7 +5,6 @@ state and never fight."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -68,11 +67,12 @@ def plan_inventory_writes(items: Iterable[SosItem], sku_by_reference: Mapping[st
 @dataclass(frozen=True)
 class PageSeal:
     """Not a WizCommerce write: rides along with a page's writes so that, once all of them were
-    sent, the page's fingerprint is stored and the next run can trust it (see page_fingerprint)."""
+    sent, the page is sealed with what WizCommerce now shows for each of its items."""
 
-    record_id: str           # the page key
-    fingerprint: str
-    writes: int              # real writes planned on the page
+    record_id: str                   # the page key
+    ids: str                         # the page's SOS item ids, in order
+    digests: str                     # "item:digest,…" of the items sent to WizCommerce
+    writes: int                      # real writes planned on the page
     dirty_item_ids: tuple[str, ...]  # hook-written items on the page, compared one by one here
 
 
@@ -82,13 +82,42 @@ def page_key(rows: list[dict]) -> str:
     return f"{rows[0]['lastModified']}#{rows[0]['id']}"
 
 
-def page_fingerprint(rows: list[dict], targets: list[InventoryWrite]) -> str:
-    """What the page asks of WizCommerce: its items, and the sku and levels of those sent.
-    Equal to the fingerprint stored when the page was last fully pushed → nothing to send."""
-    content = {"ids": [row["id"] for row in rows],
-               "targets": [(t.record_id, t.sku, t.levels.available, t.levels.back_order, t.levels.on_order)
-                           for t in targets]}
-    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+def page_ids(rows: list[dict]) -> str:
+    return ",".join(str(row["id"]) for row in rows)
+
+
+def target_digest(target: InventoryWrite) -> str:
+    """What WizCommerce shows for the item once `target` is sent, in 12 hex characters."""
+    levels = target.levels
+    text = f"{target.sku}|{levels.available}|{levels.back_order}|{levels.on_order}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def encode_digests(digests: Mapping[str, str]) -> str:
+    return ",".join(f"{item_id}:{digest}" for item_id, digest in digests.items())
+
+
+def decode_digests(text: str) -> dict[str, str]:
+    return dict(entry.split(":", 1) for entry in text.split(",") if entry)
+
+
+def split_by_seal(targets: list[InventoryWrite], seal: Mapping[str, str] | None, ids: str,
+                  dirty: set[str], counts: RunCounts) -> tuple[list[InventoryWrite], list[InventoryWrite]]:
+    """Pure: (targets known to differ from what WizCommerce shows, targets to compare with their
+    last pushed values). A sealed page with the same items tells, for each item the hook has not
+    written since, what WizCommerce shows: equal digest → unchanged, other digest → changed."""
+    if seal is None or seal["ids"] != ids:
+        return [], targets
+    sealed = decode_digests(seal["digests"])
+    changed, unknown = [], []
+    for target in targets:
+        if target.record_id in dirty or target.record_id not in sealed:
+            unknown.append(target)
+        elif sealed[target.record_id] != target_digest(target):
+            changed.append(target)
+        else:
+            counts.unchanged += 1
+    return changed, unknown
 
 
 def send_inventory_write(wiz: WizClient, write: InventoryWrite) -> None:
@@ -118,7 +147,7 @@ def sync_inventory_items(items: list[SosItem], sku_by_reference: Mapping[str, st
             errors[write.record_id] = error
     commit_inventory_writes(state, sent, source)
     # Written outside the pull's pages: the next pull must compare these items one by one
-    # instead of trusting its page fingerprint (see sync/streams.py).
+    # instead of trusting its page seal (see sync/streams.py).
     state.mark_inventory_dirty(w.record_id for w in sent)
     return errors
 

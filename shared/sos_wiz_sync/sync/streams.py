@@ -21,10 +21,13 @@ from .inventory import (
     changed_targets,
     commit_inventory_writes,
     inventory_targets,
-    page_fingerprint,
+    encode_digests,
+    page_ids,
     page_key,
     product_skus_by_reference,
     send_inventory_write,
+    split_by_seal,
+    target_digest,
 )
 from .products import products_stream
 from .report import RunCounts
@@ -58,10 +61,10 @@ def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite | Pa
     """R-INV-1..5: every SOS item each run (quantity changes do not move lastModified), one
     pass over the WC products for the Reference ID → sku index, writes only for changes.
 
-    A page whose fingerprint equals the one stored when it was last fully pushed, and that
-    holds no item the hook wrote since, needs no per-item comparison: its 200 last-pushed
-    values are not read. Any other page is compared item by item, and sealed with its new
-    fingerprint once every write of it was sent."""
+    A page fully pushed is sealed with a digest of what WizCommerce shows for each of its items.
+    When a later run meets the same page (same first row, same items), each item the hook has
+    not written since is judged by its digest alone; only the others have their last pushed
+    values read. See docs/architecture.md, "Page seals"."""
 
     def prepare() -> ProductIndex:
         findings = RunCounts()
@@ -76,14 +79,16 @@ def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite | Pa
             return []
         items = [SosItem.model_validate(row) for row in rows]
         targets = inventory_targets(items, products.sku_by_reference, counts)
-        key, fingerprint = page_key(rows), page_fingerprint(rows, targets)
-        dirty = tuple(sorted({str(item.id) for item in items} & products.dirty_item_ids))
-        if not dirty and deps.state.inventory_page_fingerprint(key) == fingerprint:
-            counts.unchanged += len(targets)
-            return []
-        last_pushed = deps.state.inventory_values(t.record_id for t in targets)
-        writes: list[InventoryWrite | PageSeal] = list(changed_targets(targets, last_pushed, counts))
-        return [*writes, PageSeal(key, fingerprint, len(writes), dirty)]
+        key, ids = page_key(rows), page_ids(rows)
+        dirty = {str(item.id) for item in items} & products.dirty_item_ids
+        changed, to_compare = split_by_seal(targets, deps.state.inventory_page_seal(key), ids, dirty, counts)
+        if to_compare:
+            changed += changed_targets(to_compare, deps.state.inventory_values(t.record_id for t in to_compare),
+                                       counts)
+        elif not changed:
+            return []  # sealed and unchanged: nothing to send, nothing to seal again
+        digests = encode_digests({t.record_id: target_digest(t) for t in targets})
+        return [*changed, PageSeal(key, ids, digests, len(changed), tuple(sorted(dirty)))]
 
     def send(products: ProductIndex, write: InventoryWrite | PageSeal) -> None:
         if isinstance(write, InventoryWrite):
@@ -94,7 +99,7 @@ def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite | Pa
         commit_inventory_writes(deps.state, writes, "pull")
         for seal in (w for w in sent if isinstance(w, PageSeal)):
             if seal.writes == len(writes):  # a failed write leaves the page unsealed: next run retries it
-                deps.state.save_inventory_page_fingerprint(seal.record_id, seal.fingerprint)
+                deps.state.save_inventory_page_seal(seal.record_id, ids=seal.ids, digests=seal.digests)
                 deps.state.clear_inventory_dirty(seal.dirty_item_ids)
 
     return Stream(
