@@ -16,3 +16,10 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sos-wiz-sync-tests")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "SosWizSyncTests")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def pytest_addoption(parser):
+    # Here, not in tests/resilience/conftest.py: pytest reads options only from the top conftest.
+    parser.addoption("--resilience-scale", choices=("default", "full"), default=None,
+                     help="sizes of tests/resilience (default: $RESILIENCE_SCALE or 'default'; "
+                          "'full' is for benchmarks/resilience.py)")

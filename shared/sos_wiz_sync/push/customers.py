@@ -6,6 +6,9 @@ customer arrive in different FIFO groups and may all need the customer created a
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from ..clients.http import ApiError
 from ..models.sos import SosCustomer
 from ..models.wiz import WizCustomer
@@ -22,17 +25,33 @@ def push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
     the customer is linked (and created when missing) first."""
     version = timestamp_version(customer.updated_at)
     with deps.exclusive(f"customer#{customer.id}"):
-        mapping = deps.mappings.by_wc("customer", customer.id)
-        if mapping is None:
-            sos_id, status = _link(deps, customer, version)
-            return PushOutcome(entity="customer", wc_id=customer.id, status=status, sos_id=str(sos_id))
-        skip = version_skip_reason(version, mapping.wc_version, mapping.wc_echo_version)
-        if skip:
-            return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", sos_id=mapping.sos_id,
-                               reason=skip)
-        deps.sos.update_customer(int(mapping.sos_id), sos_customer(customer, deps.config))
-        deps.mappings.update("customer", customer.id, wc_version=version)
-        return PushOutcome(entity="customer", wc_id=customer.id, status="updated", sos_id=mapping.sos_id)
+        return _push_customer(deps, customer, version)
+
+
+def _push_customer(deps: PushDeps, customer: WizCustomer, version: int) -> PushOutcome:
+    mapping = deps.mappings.by_wc("customer", customer.id)
+    if mapping is None:
+        sos_id, status = _link(deps, customer, version)
+        return PushOutcome(entity="customer", wc_id=customer.id, status=status, sos_id=str(sos_id))
+    body = sos_customer(customer, deps.config)
+    skip = version_skip_reason(version, mapping.wc_version, mapping.wc_echo_version)
+    tie = version == mapping.wc_version != mapping.wc_echo_version
+    if skip and tie and mapping.pushed_digest not in (None, _digest(body)):
+        # Two edits within one tick of `updated_at` share a version, and this one is not what SOS
+        # got: the event cannot tell which edit is newer, WizCommerce's current record can.
+        customer = deps.wiz.get_customer(customer.id)
+        version, body, skip = timestamp_version(customer.updated_at), sos_customer(customer, deps.config), None
+    if skip:
+        return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", sos_id=mapping.sos_id,
+                           reason=skip)
+    deps.sos.update_customer(int(mapping.sos_id), body)
+    deps.mappings.update("customer", customer.id, wc_version=version, pushed_digest=_digest(body))
+    return PushOutcome(entity="customer", wc_id=customer.id, status="updated", sos_id=mapping.sos_id)
+
+
+def _digest(body: dict) -> str:
+    """A fingerprint of what SOS received for a customer (the mapping's `pushed_digest`)."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def sos_customer_id(deps: PushDeps, wc_customer_id: str) -> int:
@@ -67,7 +86,7 @@ def _link(deps: PushDeps, customer: WizCustomer, version: int) -> tuple[int, Sta
         updated = deps.wiz.update_customer(customer.id, {"reference_id": str(sos.id)})
         echo = timestamp_version(updated.updated_at)
     deps.mappings.link(Mapping(entity="customer", wc_id=customer.id, sos_id=str(sos.id), origin=origin,
-                               wc_version=version, wc_echo_version=echo))
+                               wc_version=version, wc_echo_version=echo, pushed_digest=_digest(body)))
     return sos.id, status
 
 
