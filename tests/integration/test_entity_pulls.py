@@ -114,6 +114,7 @@ def test_first_sync_then_two_runs_link_everything_once_and_nothing_comes_back(pu
                             ("customer", str(twins[0]["id"])), ("customer", str(twins[1]["id"]))}  # held
     assert str(unmapped_item) in pending[("order", str(waiting["id"]))]
     assert "not in WizCommerce yet" in pending[("invoice", str(waiting_invoice["id"]))]
+    assert stack.state.history("order", str(waiting["id"]))[0]["action"] == "kept-pending"  # what ops trace shows
     # R-CUS-2: the WC-only customers reached SOS through the push path, the held one did not
     seed_wc_only = stack.push.seeded["wiz_only_customer_ids"]
     assert all(stack.mappings.by_wc("customer", wc_id) for wc_id in seed_wc_only)
