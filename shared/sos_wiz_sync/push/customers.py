@@ -25,7 +25,10 @@ def push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
     the customer is linked (and created when missing) first."""
     version = timestamp_version(customer.updated_at)
     with deps.exclusive(f"customer#{customer.id}"):
-        return _push_customer(deps, customer, version)
+        outcome = _push_customer(deps, customer, version)
+    # Linked, and this event applied or superseded: an earlier failed attempt is over (as for orders).
+    deps.state.resolve_failure("customer", customer.id)
+    return outcome
 
 
 def _push_customer(deps: PushDeps, customer: WizCustomer, version: int) -> PushOutcome:
