@@ -15,12 +15,12 @@ from ..store.state import SyncState
 def trace(query: str, *, mappings: Mappings, state: SyncState, entity: str | None = None) -> dict[str, Any]:
     entities = (entity,) if entity else ENTITIES
     query = query.strip()
-    linked = mappings.lookup(query, entities) or [m for m in mappings.with_number(query) if m.entity in entities]
-    records = [_mapped_record(m, state) for m in linked]
+    records = [_mapped_record(m, state) for m in mappings.lookup(query, entities)]
     covered = {(r["entity"], i) for r in records for i in (r["wc_id"], r["sos_id"])}
     records += [record for e in entities if (e, query) not in covered
                 if (record := _unmapped_record(e, query, state))]
-
+    if not records:  # no id we know: an SOS document number? (a scan, so only now)
+        records = [_mapped_record(m, state) for m in mappings.with_number(query) if m.entity in entities]
     if entity in (None, "product"):
         for found in _inventory_records(query, state, scan=not records):
             _item_record(records, found["pk"].removeprefix("INV#"), state)["inventory"] = {
