@@ -515,6 +515,9 @@ class Emulator:
 
     ADMIN_ACTIONS: frozenset[str] = frozenset()
     SEED_ROLE = ""  # this emulator's keyword in seed.seed()
+    RESOURCE_PATH = ""  # how the API's own errors name a resource's path, e.g. "/v1"
+    # resource name → (its records, writer function by HTTP method); filled by the subclass
+    _resources: dict[str, tuple[RecordStore, dict[str, Any]]]
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, rate_limit_rps: float | None = None):
         self.host = host
@@ -534,6 +537,18 @@ class Emulator:
         self.app.register_error_handler(Exception, self._unexpected_error)
         self._register_admin_routes()
         self._register_routes()
+
+    # -- generic resources ------------------------------------------------------------------------
+    def _resource(self, name: str) -> tuple[RecordStore, dict[str, Any]]:
+        if name not in self._resources:
+            raise ApiError(404, f"Unknown resource {name!r}")
+        return self._resources[name]
+
+    def _writer(self, resource: str) -> Any:
+        writer = self._resource(resource)[1].get(request.method)
+        if writer is None:
+            raise ApiError(405, f"{request.method} is not supported on {self.RESOURCE_PATH}/{resource}")
+        return writer
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> str:

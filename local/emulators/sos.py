@@ -201,17 +201,6 @@ class SosEmulator(Emulator):
         route(f"{ADMIN_PREFIX}/items/<int:item_id>/quantities", "admin_quantities", self._admin_quantities,
               methods=["POST"])
 
-    def _resource(self, name: str) -> tuple[RecordStore, dict[str, Any]]:
-        if name not in self._resources:
-            raise ApiError(404, f"Unknown resource {name!r}")
-        return self._resources[name]
-
-    def _writer(self, resource: str) -> Any:
-        writer = self._resource(resource)[1].get(request.method)
-        if writer is None:
-            raise ApiError(405, f"{request.method} is not supported on /{resource}")
-        return writer
-
     def _collection(self, resource: str) -> Response:
         store = self._resource(resource)[0]
         if request.method == "GET":

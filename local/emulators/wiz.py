@@ -110,6 +110,7 @@ class WizEmulator(Emulator):
     header `X-API-Key: <api_key>`. Outgoing webhooks go to `set_webhook_target(...)`."""
 
     SEED_ROLE = "wiz"
+    RESOURCE_PATH = API
     ADMIN_ACTIONS = frozenset({
         "create_product", "update_product", "create_customer", "update_customer", "create_order", "update_order",
         "set_order_status", "emit_payment", "set_webhook_target",
@@ -161,17 +162,6 @@ class WizEmulator(Emulator):
         route(f"{API}/<resource>/<record_id>", "record", self._record, methods=["GET", "PUT", "PATCH"])
         route(f"{API}/orders/<order_id>/status", "order_status", self._order_status, methods=["PATCH"])
         route(f"{ADMIN_PREFIX}/outbox", "admin_outbox", self._admin_outbox, methods=["GET"])
-
-    def _resource(self, name: str) -> tuple[RecordStore, dict[str, Any]]:
-        if name not in self._resources:
-            raise ApiError(404, f"Unknown resource {name!r}")
-        return self._resources[name]
-
-    def _writer(self, resource: str) -> Any:
-        writer = self._resource(resource)[1].get(request.method)
-        if writer is None:
-            raise ApiError(405, f"{request.method} is not supported on /v1/{resource}")
-        return writer
 
     def _collection(self, resource: str) -> Response:
         store = self._resource(resource)[0]
