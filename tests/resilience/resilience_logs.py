@@ -19,12 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
 # Values shorter than this are not searched for: "US" or "2" would match everywhere.
 MIN_NEEDLE_CHARS = 6
 # Keys of the credential secrets that name things rather than hold secrets.
 NOT_SECRET_KEYS = frozenset({"client_id", "webhook_auth_header"})
 
-_PLAIN = logging.Formatter("%(levelname)s %(name)s %(message)s")
+# For records of loggers Powertools does not format (the runner's, libraries'): the same JSON,
+# so their `extra` fields and exceptions are in the line too.
+_FALLBACK = LambdaPowertoolsFormatter()
 
 
 class LogJournal(logging.Handler):
@@ -70,14 +74,14 @@ class LogJournal(logging.Handler):
 
 
 def _formatter_for(name: str) -> logging.Formatter:
-    """The formatter of the Powertools handler that writes this logger's records, else a plain one."""
+    """The formatter of the Powertools handler that writes this logger's records, else the fallback."""
     logger: logging.Logger | None = logging.getLogger(name)
     while logger is not None:
         handler = getattr(logger, "powertools_handler", None)
         if handler is not None and handler.formatter is not None:
             return handler.formatter
         logger = logger.parent
-    return _PLAIN
+    return _FALLBACK
 
 
 # -- what must never show up -------------------------------------------------------------------
