@@ -19,6 +19,8 @@ VisibilityTimeout is 720 s), and the push function's HTTP timeout is 1 s (20 s b
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import random
 import time
@@ -26,6 +28,7 @@ from dataclasses import replace
 
 import pytest
 
+from local import ops
 from push_stack import MAX_RECEIVE_COUNT
 from resilience_stack import compress_backoff, drain_until_settled, timed
 from resilience_workload import Deliveries, StoreActivity, sos_outcome
@@ -207,3 +210,26 @@ def test_a_customer_whose_push_failed_while_sos_was_down_has_no_open_failure_onc
     assert [c["name"] for c in stack.sos.customers.values()].count("Outage Buyer") == 1
     assert stack.state.get_failure("customer", customer["id"])["status"] == "resolved"
     assert stack.state.open_failures() == []
+
+
+def test_retrying_a_record_moves_back_every_parked_event_of_it_even_more_than_one_receive_returns(make_stack,
+                                                                                                  monkeypatch):
+    stack = make_stack().stack
+    compress_backoff(monkeypatch, BACKOFF_FACTOR)
+    # Given SOS down while an order is confirmed and edited a dozen times: 13 events parked in one
+    # FIFO group, more than one SQS receive hands out (10)
+    stack.sos.inject_5xx(count=None, seconds=3600, status=503, path=SOS_API)
+    order = stack.place_order(stack.mapped_items()[:1], internal_note="rev 1")
+    for rev in range(2, 14):
+        stack.wiz.update_order(order["id"], internal_note=f"rev {rev}")
+    stack.deliver(stack.new_events())
+    stack.runtime.drain("PushQueue")
+    assert count_dlq(stack) == 13
+    # When SOS is back and the operator retries that order with sos-wiz-ops
+    stack.sos.clear_faults()
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert ops.run(stack.runtime, ["retry", order["id"]]) == 0
+    stack.sync()
+    # Then all 13 went back and were applied: SOS has the last revision, nothing is left parked
+    assert count_dlq(stack) == 0
+    assert stack.the_sos_order(order)["memo"] == "rev 13"

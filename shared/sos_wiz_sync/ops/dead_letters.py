@@ -93,17 +93,26 @@ def peek(sqs: Any, dlq: DeadLetterQueue, limit: int = 100) -> list[ParkedMessage
 def move_back(sqs: Any, dlq: DeadLetterQueue, wanted: Callable[[ParkedMessage], bool],
               limit: int = 1000) -> list[ParkedMessage]:
     """Send the parked messages `wanted` picks back to the queue they came from, then delete
-    them from the DLQ, as a redrive does for all. The rest stay parked."""
-    moved = []
-    with _held(sqs, dlq.url, limit) as messages:
-        for message in list(messages):
-            parked = describe(dlq.name, message)
-            if not wanted(parked):
-                continue
-            sqs.send_message(**_back_to_source(dlq, message))
-            sqs.delete_message(QueueUrl=dlq.url, ReceiptHandle=message["ReceiptHandle"])
-            messages.remove(message)
-            moved.append(parked)
+    them from the DLQ, as a redrive does for all. The rest stay parked.
+
+    A FIFO DLQ hands out no more of a message group while some of it is held, so one pass sees
+    at most what one receive gave of each group (10 at most); deleting the moved ones frees the
+    rest, so passes repeat until one moves nothing."""
+    moved: list[ParkedMessage] = []
+    while len(moved) < limit:
+        moved_now = []
+        with _held(sqs, dlq.url, limit - len(moved)) as messages:
+            for message in list(messages):
+                parked = describe(dlq.name, message)
+                if not wanted(parked):
+                    continue
+                sqs.send_message(**_back_to_source(dlq, message))
+                sqs.delete_message(QueueUrl=dlq.url, ReceiptHandle=message["ReceiptHandle"])
+                messages.remove(message)
+                moved_now.append(parked)
+        if not moved_now:
+            break
+        moved += moved_now
     return moved
 
 
