@@ -18,7 +18,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,14 +170,3 @@ def drain_until_settled(stack: PushStack, *, wait_seconds: float) -> int:
         handled += stack.runtime.drain("PushQueue", wait_seconds=wait_seconds).received
         if stack.runtime.queue_counts("PushQueue").total == 0:
             return handled
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.monotonic()
-    result = fn()
-    return result, time.monotonic() - started
-
-
-def chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

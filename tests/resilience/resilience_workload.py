@@ -15,7 +15,6 @@ up exactly right — shared by the redelivery and the outage scenarios.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections import Counter, defaultdict
@@ -278,7 +277,3 @@ def _stale_writes(sos_requests: RequestJournal, outcome: Outcome) -> None:
         if rev < latest.get(key, 0):
             outcome.problem("stale_overwrites", f"{key}: rev {rev} written after rev {latest[key]}")
         latest[key] = max(rev, latest.get(key, 0))
-
-
-def event_ids(events: list[dict[str, Any]]) -> set[str]:
-    return {json.loads(event["body"])["event_id"] for event in events}

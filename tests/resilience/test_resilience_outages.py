@@ -30,7 +30,7 @@ import pytest
 
 from local import ops
 from push_stack import MAX_RECEIVE_COUNT
-from resilience_stack import compress_backoff, drain_until_settled, timed
+from resilience_stack import WRITE_METHODS, compress_backoff, drain_until_settled
 from resilience_workload import Deliveries, StoreActivity, sos_outcome
 
 SEED = 2027
@@ -54,8 +54,7 @@ def outage_stack(make_stack, monkeypatch):
     push = runtime.functions["PushFunction"]
     runtime.functions["PushFunction"] = replace(  # settings' http_timeout_seconds, before the cold start
         push, environment={**push.environment, "HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT_SECONDS)})
-    watched.backoff = compress_backoff(monkeypatch, BACKOFF_FACTOR)
-    return watched
+    return watched, compress_backoff(monkeypatch, BACKOFF_FACTOR)
 
 
 def waits_after_429(wiz_requests) -> list[float]:
@@ -71,7 +70,7 @@ def waits_after_429(wiz_requests) -> list[float]:
 
 
 def test_sos_down_then_flaky_wc_throttling_and_token_expiry_lose_and_duplicate_nothing(outage_stack, scale, figures):
-    watched = outage_stack
+    watched, backoff = outage_stack
     stack, sos, wiz = watched.stack, watched.stack.sos, watched.stack.wiz
     rng = random.Random(SEED)
     activity, deliveries = StoreActivity(stack, rng), Deliveries(stack, rng, times=1, spread=0)
@@ -158,6 +157,8 @@ def test_sos_down_then_flaky_wc_throttling_and_token_expiry_lose_and_duplicate_n
                    min_wait_after_429_s=round(min(waits), 2),
                    token_refreshes=sos.counters().get("POST /oauth2/token", 0),
                    replayed_after_recovery=len(parked_messages), sos_writes_from_replays=0,
+                   client_retries_backed_off=len(backoff.intended),
+                   longest_backoff_s=round(max(backoff.intended, default=0), 2),
                    max_recovery_seconds=round(recovery_seconds, 1))
 
 
@@ -189,7 +190,7 @@ def redrive_keeping_copies(stack, copies: list[tuple[str, str]]) -> int:
 
 
 def writes(journal) -> int:
-    return sum(1 for served in journal.served() if served.method in ("POST", "PUT", "PATCH", "DELETE"))
+    return sum(1 for served in journal.served() if served.method in WRITE_METHODS)
 
 
 def test_a_customer_whose_push_failed_while_sos_was_down_has_no_open_failure_once_it_is_in_sos(make_stack,
