@@ -37,15 +37,15 @@ class Scale:
     name: str
     redelivery_events: int      # distinct WC events, each delivered DELIVERIES times
     outage_events: int
-    kill_seeds: int             # kills per pull stream
-    pull_records: int           # new SOS records per kill (customers, orders)
+    kill_rounds: int            # kills per pull stream, each at a seeded point
+    pull_records: int           # new SOS records per kill round (customers, orders)
     fuzz_examples: int
 
 
 SCALES = {
-    "default": Scale("default", redelivery_events=200, outage_events=60, kill_seeds=3, pull_records=40,
+    "default": Scale("default", redelivery_events=200, outage_events=60, kill_rounds=3, pull_records=40,
                      fuzz_examples=1_000),
-    "full": Scale("full", redelivery_events=1_000, outage_events=300, kill_seeds=10, pull_records=120,
+    "full": Scale("full", redelivery_events=1_000, outage_events=300, kill_rounds=10, pull_records=120,
                   fuzz_examples=10_000),
 }
 

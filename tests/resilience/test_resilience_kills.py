@@ -159,7 +159,7 @@ def test_a_pull_killed_at_random_points_resumes_with_nothing_skipped_or_twice(pu
     stack, wiz_requests = PullStack(pulled.stack), pulled.wiz_requests
     rng = random.Random(f"kills-{stream}")
     kills, resumed, resume_seconds, totals = [], 0, [], Counter()
-    for round_ in range(1, scale.kill_seeds + 1):
+    for round_ in range(1, scale.kill_rounds + 1):
         # Given SOS changed since the last run
         before = stack.wc_references(wc_records(stack, stream))
         writes = change_sos(stack, stream, rng, scale.pull_records, round_)

@@ -135,7 +135,7 @@ def test_sos_down_then_flaky_wc_throttling_and_token_expiry_lose_and_duplicate_n
     assert sum(faulted.values()) >= down * MAX_RECEIVE_COUNT
     waits = waits_after_429(watched.wiz_requests)
     assert len(waits) == 6 and min(waits) >= RETRY_AFTER_SECONDS - 0.05
-    # ... and the expired token was refreshed once and the new pair written back to Secrets Manager
+    # ... and the expired token was refreshed and the new pair written back to Secrets Manager
     assert sos.counters().get("POST /oauth2/token", 0) >= 1
     assert sos_secret(stack)["refresh_token"] == sos.credentials()["refresh_token"]
 
