@@ -66,7 +66,8 @@ def invoke_in_child(runtime: LocalRuntime, function_id: str, event: Any, journal
         journal.add_output(done.stdout)
         journal.add_output(done.stderr)
         if done.returncode not in (0, -signal.SIGKILL):
-            raise AssertionError(f"{function_id} failed in its child process ({done.returncode}):\n{done.stderr[-3000:]}")
+            raise AssertionError(f"{function_id} failed in its child process ({done.returncode}):\n"
+                                 f"{done.stderr[-3000:]}")
         result = json.loads(result_file.read_text()) if result_file.exists() else None
         started_at = json.loads(started_file.read_text())["started_at"]
     return ChildRun(done.returncode, result, started_at)

@@ -216,7 +216,8 @@ def _orders(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> None
                 for line in wc["line_items"]]
         got = [(line["item"]["id"], line["quantity"], line["unitprice"]) for line in sos["lines"]]
         if note_rev(sos["memo"]) != note_rev(wc["internal_note"]) or got != want:
-            outcome.problem("not_latest", f"SOS order {number}: {sos['memo']!r} {got} ≠ WC {wc['internal_note']!r} {want}")
+            outcome.problem("not_latest",
+                            f"SOS order {number}: {sos['memo']!r} {got} ≠ WC {wc['internal_note']!r} {want}")
 
 
 def _customers(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> None:
@@ -252,9 +253,9 @@ def _payments(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> No
         [sos] = [p for p in stack.sos.payments.values() if p["number"] == number][:1]
         customer = stack.mappings.by_wc("customer", payment.customer_id)
         order = stack.mappings.by_wc("order", payment.order_id)
+        linked_order = sos["salesOrder"] is None or (order is not None and sos["salesOrder"]["id"] == int(order.sos_id))
         right = (sos["amount"] == payment.amount and customer is not None
-                 and sos["customer"]["id"] == int(customer.sos_id)
-                 and (sos["salesOrder"] is None or (order is not None and sos["salesOrder"]["id"] == int(order.sos_id))))
+                 and sos["customer"]["id"] == int(customer.sos_id) and linked_order)
         if not right:
             outcome.problem("not_latest", f"SOS payment {number} does not match WC payment {payment.id}")
     expected = {f"{PAYMENT_PREFIX}{payment.id}" for payment in activity.payments}

@@ -119,7 +119,8 @@ def serialized(event: dict, ascii_only: bool) -> bytes:
 def valid_requests(draw) -> Request:
     event, personal = draw(events())
     body = serialized(event, draw(st.booleans()))
-    others = draw(st.lists(st.binary(min_size=32, max_size=32).map(lambda b: base64.b64encode(b).decode()), max_size=2))
+    others = draw(st.lists(st.binary(min_size=32, max_size=32).map(lambda raw: base64.b64encode(raw).decode()),
+                           max_size=2))
     signatures = draw(st.permutations([sign(body), *others]))
     queueable = not NOT_SQS_TEXT.search(body.decode())
     return Request("valid", body, headers(body, draw(st.sampled_from(CONTENT_TYPES)), ", ".join(signatures)),

@@ -113,7 +113,8 @@ def mirrored_once(stack: PullStack, stream: str) -> tuple[int, int]:
 def _same(stream: str, stack: PullStack, sos: dict, wc: dict) -> bool:
     if stream == "customers":
         return (wc["name"], wc["email"], wc["phone"]) == (sos["name"], sos["email"], sos["phone"])
-    lines = [(int(stack.wiz.products[line["product_id"]]["reference_id"]), line["quantity"]) for line in wc["line_items"]]
+    lines = [(int(stack.wiz.products[line["product_id"]]["reference_id"]), line["quantity"])
+             for line in wc["line_items"]]
     return lines == [(line["item"]["id"], line["quantity"]) for line in sos["lines"]]
 
 
@@ -186,7 +187,8 @@ def test_a_pull_killed_at_random_points_resumes_with_nothing_skipped_or_twice(pu
             new = set(stack.wc_references(wc_records(stack, stream))) - set(before)
             assert created == len(new) >= writes
     figures.record(f"kills_pull_{stream}", kills=len(kills), runs_resumed=resumed, skipped=totals["skipped"],
-                   duplicated=totals["duplicated"], kill_points=kills, max_resume_seconds=round(max(resume_seconds), 2))
+                   duplicated=totals["duplicated"], kill_points=kills,
+                   max_resume_seconds=round(max(resume_seconds), 2))
 
 
 PUSH_KILLS = [

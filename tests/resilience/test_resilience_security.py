@@ -31,7 +31,8 @@ from resilience_stack import issued_sos_tokens, needles
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-PACKAGE_SOURCES = [*sorted((ROOT / "shared" / "sos_wiz_sync").rglob("*.py")), *sorted((ROOT / "functions").rglob("*.py"))]
+PACKAGE_SOURCES = [*sorted((ROOT / "shared" / "sos_wiz_sync").rglob("*.py")),
+                   *sorted((ROOT / "functions").rglob("*.py"))]
 # AWS actions without resource-level permissions: a policy can only grant them on "*".
 NO_RESOURCE_LEVEL_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 CREDENTIAL_NAME = re.compile(r"token|secret|password|passwd|api_?key|credential|private", re.I)
@@ -76,7 +77,8 @@ def test_a_busy_day_at_debug_level_logs_no_secret_token_or_personal_data(make_st
     customer = stack.wiz.create_customer(
         name="Privacy Test Co", email="dpo@privacy-test.example", phone="+1-555-867-5309",
         addresses=[{"type": "billing", "is_default": True, "address_line_1": "77 Confidential Ave",
-                    "city": "Austin", "state": "TX", "zip_code": "78701", "country": "US", "phone": "+1-555-867-5310"}])
+                    "city": "Austin", "state": "TX", "zip_code": "78701", "country": "US",
+                    "phone": "+1-555-867-5310"}])
     address = {"type": "shipping", "first_name": "Pat", "last_name": "Private", "address_line_1": "9 Hidden Rd",
                "city": "Denver", "zip_code": "80202", "phone": "+1-555-111-2222", "email": "pat@hidden.example"}
     order = stack.place_order(items[:2], customer=customer["id"], shipping_address=address)
@@ -97,7 +99,8 @@ def test_a_busy_day_at_debug_level_logs_no_secret_token_or_personal_data(make_st
     assert runtime.drain("InventoryHookQueue", wait_seconds=2.5).received == 1  # the worker re-read the item
     # ... and the pulls: SOS-origin customers and orders with their contact data
     sos_customer = stack.sos.create_customer(name="Pulled Privately", email="owner@pulled.example",
-                                             phone="+1-555-333-4444", billing={"line1": "5 Quiet Lane", "city": "Raleigh"})
+                                             phone="+1-555-333-4444",
+                                             billing={"line1": "5 Quiet Lane", "city": "Raleigh"})
     stack.sos.create_sales_order(customer={"id": sos_customer["id"]}, lines=pull.sos_lines(items[3:5]))
     assert pull.first_sync()["status"] == "ok"
     runtime.fire_schedule("InventoryPullSchedule")
@@ -224,7 +227,9 @@ def test_the_package_reads_no_credential_from_the_environment_nor_holds_one_in_i
             if key and CREDENTIAL_NAME.search(key) and not key.endswith(("_SECRET_ID", "_URL")):
                 read_from_environment.append(f"{path.relative_to(ROOT)}: {key}")
             # settings fields (pydantic-settings read them from the environment) named like a credential
-            if isinstance(node, ast.ClassDef) and any(_base_name(b).endswith(("Settings", "_Env")) for b in node.bases):
+            settings = isinstance(node, ast.ClassDef) and any(
+                ast.unparse(base).endswith(("Settings", "_Env")) for base in node.bases)
+            if settings:
                 for item in node.body:
                     if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                         field = item.target.id
@@ -246,7 +251,3 @@ def _environment_key(node: ast.AST) -> str | None:
     else:
         return None
     return target.value if isinstance(target, ast.Constant) and isinstance(target.value, str) else None
-
-
-def _base_name(node: ast.expr) -> str:
-    return ast.unparse(node)
