@@ -1,27 +1,72 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+, no Docker, no AWS account):
 #   make demo   – start the embedded stack and run a full inventory sync, printing the run report
 #   make test   – run the whole test suite (what .ci/run calls)
+# and three keep the deployment honest:
+#   make lock   – re-resolve shared/requirements.txt (the layer's lock) from pyproject.toml
+#   make layer  – build the SharedLayer for Lambda (Python 3.13, arm64) without Docker
+#   make coldstart – measure each function's cold start (docs/performance.md)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+# What runs in Lambda: [project].dependencies resolved for the Lambda target, exact versions and
+# hashes. The dev environment installs the same versions (constrained by this file).
+LOCK := shared/requirements.txt
+LAMBDA_PYTHON := 3.13
+LAMBDA_PLATFORM := aarch64-manylinux2014
+LAMBDA_WHEEL_PLATFORM := manylinux2014_aarch64
+LAYER_DIR := build/layer
 
-$(BIN)/.installed: pyproject.toml
+# aws-sam-cli pins its own boto3, click, cfn-lint...: it lives in a venv of its own so the dev
+# environment keeps the lock's versions.
+SAM_CLI_VERSION := 1.170.0
+SAM_VENV := $(VENV)/tools/sam
+SAM := $(SAM_VENV)/bin/sam
+# sam needs a region even offline; validation makes no AWS call.
+SAM_ENV := AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+
+.PHONY: demo test lint lock layer sam-validate bench coldstart clean
+
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	sed -e '/--hash=/d' -e 's/ \\$$//' $(LOCK) > $(VENV)/lock-constraints.txt  # pip: no hashes in -c with -e
+	$(BIN)/pip install --quiet -c $(VENV)/lock-constraints.txt -e '.[dev]'
 	touch $@
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+
+lock: $(BIN)/.installed
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version $(LAMBDA_PYTHON) \
+	  --python-platform $(LAMBDA_PLATFORM) --custom-compile-command "make lock" --output-file $(LOCK) $(ARGS)
+
+# The layer as Lambda unpacks it under /opt: python/ = the package + the lock, wheels for the
+# target only (--only-binary: a dependency without an arm64 / cp313 wheel fails the build).
+layer: $(BIN)/.installed
+	rm -rf $(LAYER_DIR)
+	$(BIN)/pip install --quiet --no-deps --require-hashes --only-binary=:all: --implementation cp \
+	  --python-version $(LAMBDA_PYTHON) --platform $(LAMBDA_WHEEL_PLATFORM) \
+	  --target $(LAYER_DIR)/python -r $(LOCK)
+	cp -r shared/sos_wiz_sync $(LAYER_DIR)/python/
+	find $(LAYER_DIR) -name __pycache__ -prune -exec rm -rf {} +
+
+sam-validate: $(SAM)
+	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m local.cli demo $(ARGS)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed sam-validate
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.inventory_pull $(ARGS)
 
+coldstart: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.cold_start $(ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) build .aws-sam .pytest_cache .hypothesis
