@@ -3,7 +3,8 @@
 #   make test   – run the whole test suite (what .ci/run calls)
 # and three keep the deployment honest:
 #   make lock   – re-resolve shared/requirements.txt (the layer's lock) from pyproject.toml
-#   make layer  – build the SharedLayer for Lambda (Python 3.13, arm64) without Docker
+#   make layer  – build the SharedLayer for Lambda (Python 3.13, arm64) with pip alone, no Docker
+#   make build  – `sam build` the whole template for Lambda (needs python3.13, no Docker)
 #   make coldstart – measure each function's cold start (docs/performance.md)
 PYTHON ?= python3
 VENV := .venv
@@ -22,10 +23,12 @@ LAYER_DIR := build/layer
 SAM_CLI_VERSION := 1.170.0
 SAM_VENV := $(VENV)/tools/sam
 SAM := $(SAM_VENV)/bin/sam
-# sam needs a region even offline; validation makes no AWS call.
+# sam needs a region even offline; validation and build make no AWS call.
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+# `sam build` (BuildMethod python3.13) runs the python3.13 on PATH: pyenv's when there is one.
+PYTHON_LAMBDA_DIR ?= $(lastword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/$(LAMBDA_PYTHON)*/bin))
 
-.PHONY: demo test lint lock layer sam-validate bench coldstart clean
+.PHONY: demo test lint lock layer build sam-validate bench coldstart clean
 
 $(BIN)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +54,12 @@ layer: $(BIN)/.installed
 	  --target $(LAYER_DIR)/python -r $(LOCK)
 	cp -r shared/sos_wiz_sync $(LAYER_DIR)/python/
 	find $(LAYER_DIR) -name __pycache__ -prune -exec rm -rf {} +
+
+# The real build: SharedLayer from the lock (arm64 wheels chosen by aws-lambda-builders) and every
+# function, as `sam deploy` would upload them.
+build: $(SAM)
+	PATH="$(PYTHON_LAMBDA_DIR):$$PATH" $(SAM_ENV) $(SAM) build --template template.yaml \
+	  --build-dir build/sam --cache-dir build/sam-cache
 
 sam-validate: $(SAM)
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml

@@ -1,7 +1,8 @@
-"""The SharedLayer as it would be deployed: built by `make layer` for the Lambda target (Python 3.13,
-arm64) from the lock, with pip's cross-platform wheel selection, no Docker. Every compiled part must
-be an arm64 / cp313 wheel, and the unzipped layer plus the largest function must fit Lambda's
-250 MB. Needs PyPI (or pip's cache) for the wheels."""
+"""The SharedLayer as it would be deployed, built twice for the Lambda target (Python 3.13, arm64)
+from the lock, without Docker: by `make build` (a real `sam build` of the whole template) and by
+`make layer` (pip's cross-platform wheel selection alone, no python3.13 needed). Every compiled
+part must be an arm64 / cp313 wheel, and the unzipped layer plus the largest function must fit
+Lambda's 250 MB. Needs PyPI (or pip's cache) for the wheels."""
 
 from __future__ import annotations
 
@@ -11,21 +12,34 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 import pytest
+from cfnlint.decode import cfn_yaml
 from packaging import tags
 from packaging.utils import canonicalize_name
 
 from test_lock import ROOT, locked, makefile_variable
 
-LAYER = ROOT / "build" / "layer"
+# make target → (the layer's python/ folder, the folder holding each function's built code)
+BUILDS = {"build": (ROOT / "build" / "sam" / "SharedLayer" / "python", ROOT / "build" / "sam"),
+          "layer": (ROOT / "build" / "layer" / "python", ROOT / "functions")}
 LAMBDA_UNZIPPED_LIMIT = 262_144_000  # 250 MB: function code and all its layers, unzipped
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
 
 
+def make(target: str) -> None:
+    done = subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "MAKEFLAGS": ""})
+    assert done.returncode == 0, f"make {target} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDS))
+def built(request) -> tuple[Path, Path]:
+    make(request.param)
+    return BUILDS[request.param]
+
+
 @pytest.fixture(scope="module")
-def layer() -> Path:
-    subprocess.run(["make", "--no-print-directory", "layer"], cwd=ROOT, check=True, capture_output=True,
-                   env={**os.environ, "MAKEFLAGS": ""})
-    return LAYER / "python"
+def layer(built) -> Path:
+    return built[0]
 
 
 def target_tags() -> set[str]:
@@ -41,6 +55,14 @@ def target_tags() -> set[str]:
 
 def wheel_tags(dist_info: Path) -> set[str]:
     return set(HeaderParser().parsestr((dist_info / "WHEEL").read_text()).get_all("Tag") or [])
+
+
+def template_functions() -> dict[str, set[str]]:
+    """Function code folders by where they are: sam's build folder names them by logical id."""
+    resources = cfn_yaml.load(str(ROOT / "template.yaml"))["Resources"]
+    functions = {logical_id: Path(resource["Properties"]["CodeUri"]).name for logical_id, resource in resources.items()
+                 if resource["Type"] == "AWS::Serverless::Function"}
+    return {"sam": set(functions), "functions": set(functions.values())}
 
 
 def tree_size(folder: Path) -> int:
@@ -72,8 +94,11 @@ def test_compiled_code_is_built_for_the_lambda_architecture(layer):
         assert int.from_bytes(header[18:20], "little") == expected, f"{path} is for another architecture"
 
 
-def test_the_layer_and_the_largest_function_fit_lambda_unzipped(layer):
-    functions = {folder.name: tree_size(folder) for folder in (ROOT / "functions").iterdir() if folder.is_dir()}
+def test_the_layer_and_the_largest_function_fit_lambda_unzipped(built):
+    layer, function_root = built
+    functions = {folder.name: tree_size(folder) for folder in function_root.iterdir()
+                 if (folder / "app.py").is_file()}
+    assert set(functions) == template_functions()[function_root.name], sorted(functions)
     largest = max(functions, key=functions.get)
     total = tree_size(layer) + functions[largest]
     assert total < LAMBDA_UNZIPPED_LIMIT, f"layer + {largest}: {total / 1e6:.1f} MB unzipped"
