@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2,
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sos_wiz_sync.hook.ingress import HookRejected, SosHookIngress
-from sos_wiz_sync.observability import logger, metrics, tracer
+from sos_wiz_sync.observability import logger, metrics
 
 ingress = SosHookIngress.from_environment()
 
@@ -18,7 +18,6 @@ def _answer(status_code: int, **body: object) -> dict:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 @event_source(data_class=APIGatewayProxyEventV2)
 def handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict:
     try:
