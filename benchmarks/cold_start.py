@@ -1,0 +1,195 @@
+"""Cold start of every function: import time and first-invocation time, each in a fresh
+interpreter, against a bare `import boto3` in a fresh interpreter of the same run.
+
+    python -m benchmarks.cold_start [--runs 7] [--python PATH] [--json benchmarks/results/cold_start.json]
+
+Each run starts a new local stack (moto server and the SOS and WizCommerce emulators, with
+template.yaml's resources provisioned by the local runtime), so every first invocation does the
+same work. Then, per function, a child interpreter gets the function's environment as Lambda would
+set it (template variables, LAMBDA_TASK_ROOT, an X-Ray trace header, no AWS_SAM_LOCAL: the tracer is
+on where the function builds one), imports the handler module from the function's folder with the
+layer's folder on its path (the timed cold start: Lambda's init phase), then invokes the handler
+with its sample from events/ (the timed first invocation), which calls moto and the emulators over
+loopback HTTP. A failed invocation stops the benchmark. Results: docs/performance.md, "Cold starts".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from local.runner import LocalRuntime
+from local.stack import EmbeddedStack
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+# The sample each function's first invocation gets, and what its answer must look like.
+FIRST_EVENTS = {
+    "WebhookIngressFunction": "webhook_order_confirmed.json",
+    "SosHookIngressFunction": "sos_hook_quantity_updated.json",
+    "PushFunction": "sqs_push_order_events.json",
+    "PullFunction": "sqs_pull_inventory.json",
+    "InventoryHookFunction": "sqs_inventory_hook_items.json",
+}
+SOS_HOOK_TOKEN = json.loads((EVENTS / "sos_hook_quantity_updated.json").read_text())["pathParameters"]["token"]
+HOST_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+
+BARE_BOTO3 = """
+import sys, time
+started = time.perf_counter()
+import boto3
+print(time.perf_counter() - started)
+"""
+
+# argv: handler ("app.handler"), event file, result file. Logs go to stdout, the timings to the file.
+CHILD = """
+import importlib, json, os, sys, time, uuid
+started = time.perf_counter()
+module_name, _, handler_name = sys.argv[1].rpartition(".")
+handler = getattr(importlib.import_module(module_name), handler_name)
+imported = time.perf_counter()
+
+class Context:
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = "$LATEST"
+    memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+    aws_request_id = str(uuid.uuid4())
+    log_group_name = f"/aws/lambda/{function_name}"
+    log_stream_name = "cold-start"
+    _deadline = time.monotonic() + 900
+    def get_remaining_time_in_millis(self):
+        return int((self._deadline - time.monotonic()) * 1000)
+
+with open(sys.argv[2]) as file:
+    event = json.load(file)
+before = time.perf_counter()
+result = handler(event, Context())
+invoked = time.perf_counter()
+with open(sys.argv[3], "w") as file:
+    json.dump({"import_s": imported - started, "invoke_s": invoked - before, "result": result}, file, default=str)
+"""
+
+
+def check_answer(function_id: str, result: Any) -> None:
+    """The first invocation must have done its work, or its time means nothing."""
+    if isinstance(result, dict) and "statusCode" in result:
+        ok = result["statusCode"] == 202
+    elif isinstance(result, dict) and "batchItemFailures" in result:
+        ok = result["batchItemFailures"] == []
+    else:
+        ok = isinstance(result, dict) and all(run.get("status") == "ok" for run in result.get("runs") or [{}])
+    if not ok:
+        raise SystemExit(f"{function_id}: the first invocation failed: {json.dumps(result)[:500]}")
+
+
+def function_environment(runtime: LocalRuntime, function_id: str) -> dict[str, str]:
+    function = runtime.functions[function_id]
+    return {
+        **{name: os.environ[name] for name in HOST_VARIABLES if name in os.environ},
+        **runtime.aws_environment(),
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
+        "LAMBDA_TASK_ROOT": str(function.code_dir),
+        "_HANDLER": function.handler,
+        "_X_AMZN_TRACE_ID": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",  # segments go to loopback, where no daemon listens
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        # Lambda's path: the function's folder (/var/task), then the layer's (/opt/python).
+        "PYTHONPATH": os.pathsep.join(str(folder) for folder in function.import_roots),
+        **function.environment,
+    }
+
+
+def cold_start(python: str, runtime: LocalRuntime, function_id: str) -> dict[str, float]:
+    function = runtime.functions[function_id]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "result.json"
+        subprocess.run([python, "-c", CHILD, function.handler, str(EVENTS / FIRST_EVENTS[function_id]), str(out)],
+                       env=function_environment(runtime, function_id), cwd=function.code_dir, check=True,
+                       stdout=subprocess.DEVNULL, timeout=function.timeout + 60)
+        measured = json.loads(out.read_text())
+    check_answer(function_id, measured["result"])
+    return {"import_s": measured["import_s"], "invoke_s": measured["invoke_s"]}
+
+
+def bare_boto3(python: str) -> float:
+    done = subprocess.run([python, "-c", BARE_BOTO3], check=True, capture_output=True, text=True,
+                          env={name: os.environ[name] for name in HOST_VARIABLES if name in os.environ})
+    return float(done.stdout)
+
+
+def one_run(python: str) -> dict[str, Any]:
+    with EmbeddedStack(items=60, customers=12) as embedded:
+        runtime = LocalRuntime(ROOT / "template.yaml", stack_name=f"cold-{uuid.uuid4().hex[:6]}",
+                               endpoint_url=embedded.endpoints.aws, parameters=embedded.parameter_overrides(),
+                               secret_values={**embedded.secret_values(), "SosHookSecret": {"token": SOS_HOOK_TOKEN}})
+        with runtime:
+            # WizCommerce holds the order the push sample's events are about, as when it sent them.
+            order_events = json.loads((EVENTS / FIRST_EVENTS["PushFunction"]).read_text())["Records"]
+            embedded.wiz.load(orders=[json.loads(record["body"])["data"] for record in order_events
+                                      if json.loads(record["body"])["event_type"].startswith("order.")][-1:])
+            run = {"boto3_import_s": bare_boto3(python)}
+            for function_id in FIRST_EVENTS:
+                run[function_id] = cold_start(python, runtime, function_id)
+            return run
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    median = statistics.median
+    table = {"boto3_import_s": round(median(run["boto3_import_s"] for run in runs), 3)}
+    for function_id in FIRST_EVENTS:
+        imports = [run[function_id]["import_s"] for run in runs]
+        table[function_id] = {
+            "import_s": round(median(imports), 3),
+            "import_vs_boto3": round(median(run[function_id]["import_s"] / run["boto3_import_s"] for run in runs), 2),
+            "first_invoke_s": round(median(run[function_id]["invoke_s"] for run in runs), 3),
+        }
+    return table
+
+
+def markdown(table: dict[str, Any]) -> str:
+    lines = ["| function | import (s) | import ÷ bare `import boto3` | first invocation (s) |", "|---|---:|---:|---:|",
+             f"| bare `import boto3` | {table['boto3_import_s']:.3f} | 1 | – |"]
+    for function_id in FIRST_EVENTS:
+        row = table[function_id]
+        lines.append(f"| {function_id} | {row['import_s']:.3f} | {row['import_vs_boto3']:.2f} | "
+                     f"{row['first_invoke_s']:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of the children (needs the project's dependencies)")
+    parser.add_argument("--json", type=Path, help="write the runs and the medians here")
+    args = parser.parse_args(argv)
+    python_version = subprocess.run([args.python, "-c", "import platform; print(platform.python_version())"],
+                                    check=True, capture_output=True, text=True).stdout.strip()
+    runs = []
+    for number in range(1, args.runs + 1):
+        runs.append(one_run(args.python))
+        print(f"run {number}/{args.runs}: boto3 {runs[-1]['boto3_import_s']:.3f} s", file=sys.stderr)
+    table = summarise(runs)
+    print(f"Python {python_version} on {platform.machine()}, {os.cpu_count()} cores, median of {args.runs} runs")
+    print(markdown(table))
+    if args.json:
+        args.json.write_text(json.dumps({"python": python_version, "machine": platform.machine(),
+                                         "runs": runs, "median": table}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
