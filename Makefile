@@ -56,10 +56,9 @@ layer: $(BIN)/.installed
 	find $(LAYER_DIR) -name __pycache__ -prune -exec rm -rf {} +
 
 # The real build: SharedLayer from the lock (arm64 wheels chosen by aws-lambda-builders) and every
-# function, as `sam deploy` would upload them.
+# function, into .aws-sam/build where `sam deploy` takes them (samconfig.toml: cached, parallel).
 build: $(SAM)
-	PATH="$(PYTHON_LAMBDA_DIR):$$PATH" $(SAM_ENV) $(SAM) build --template template.yaml \
-	  --build-dir build/sam --cache-dir build/sam-cache
+	PATH="$(PYTHON_LAMBDA_DIR):$$PATH" $(SAM_ENV) $(SAM) build --template template.yaml
 
 sam-validate: $(SAM)
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
@@ -67,8 +66,8 @@ sam-validate: $(SAM)
 demo: $(BIN)/.installed
 	$(BIN)/python -m local.cli demo $(ARGS)
 
-test: $(BIN)/.installed sam-validate
-	$(BIN)/cfn-lint template.yaml
+# tests/template runs sam validate --lint, cfn-lint, `make build` and `make layer` itself.
+test: $(BIN)/.installed $(SAM)
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(BIN)/.installed

@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from test_lock import ROOT, locked, makefile_variable
 
 # make target → (the layer's python/ folder, the folder holding each function's built code)
-BUILDS = {"build": (ROOT / "build" / "sam" / "SharedLayer" / "python", ROOT / "build" / "sam"),
+BUILDS = {"build": (ROOT / ".aws-sam" / "build" / "SharedLayer" / "python", ROOT / ".aws-sam" / "build"),
           "layer": (ROOT / "build" / "layer" / "python", ROOT / "functions")}
 LAMBDA_UNZIPPED_LIMIT = 262_144_000  # 250 MB: function code and all its layers, unzipped
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
@@ -62,7 +62,7 @@ def template_functions() -> dict[str, set[str]]:
     resources = cfn_yaml.load(str(ROOT / "template.yaml"))["Resources"]
     functions = {logical_id: Path(resource["Properties"]["CodeUri"]).name for logical_id, resource in resources.items()
                  if resource["Type"] == "AWS::Serverless::Function"}
-    return {"sam": set(functions), "functions": set(functions.values())}
+    return {"build": set(functions), "functions": set(functions.values())}
 
 
 def tree_size(folder: Path) -> int:

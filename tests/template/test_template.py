@@ -223,10 +223,10 @@ def test_cfn_lint_reports_no_errors_and_no_warnings():
     assert run.returncode == 0, f"cfn-lint exit {run.returncode}:\n{run.stdout}{run.stderr}"
 
 
-def test_sam_validate_lint_passes_where_sam_cli_is_installed():
-    sam = _tool("sam")
-    if not sam:
-        pytest.skip("aws-sam-cli not installed")
+def test_sam_validate_lint_passes_offline():
+    # aws-sam-cli lives in a venv of its own (Makefile): it pins a boto3 other than the lock's.
+    sam = ROOT / ".venv" / "tools" / "sam" / "bin" / "sam"
+    assert sam.exists(), "aws-sam-cli is not installed: make .venv/tools/sam/bin/sam"
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
     run = subprocess.run([sam, "validate", "--lint", "--template-file", str(TEMPLATE)], capture_output=True,
                          text=True, cwd=ROOT, env=env, timeout=240)
