@@ -27,6 +27,8 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 # `sam build` (BuildMethod python3.13) runs the python3.13 on PATH: pyenv's when there is one.
 PYTHON_LAMBDA_DIR ?= $(lastword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/$(LAMBDA_PYTHON)*/bin))
+# The cold-start benchmark's children: Lambda's Python with exactly the lock, nothing else.
+LAMBDA_VENV := $(VENV)/tools/lambda-python
 
 .PHONY: demo test lint lock layer build sam-validate bench coldstart clean
 
@@ -73,8 +75,13 @@ test: $(BIN)/.installed $(SAM)
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.inventory_pull $(ARGS)
 
-coldstart: $(BIN)/.installed
-	$(BIN)/python -m benchmarks.cold_start $(ARGS)
+$(LAMBDA_VENV)/.installed: $(LOCK)
+	$(if $(PYTHON_LAMBDA_DIR),$(PYTHON_LAMBDA_DIR)/,)python$(LAMBDA_PYTHON) -m venv --clear $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	touch $@
+
+coldstart: $(BIN)/.installed $(LAMBDA_VENV)/.installed
+	$(BIN)/python -m benchmarks.cold_start --python $(LAMBDA_VENV)/bin/python $(ARGS)
 
 clean:
 	rm -rf $(VENV) build .aws-sam .pytest_cache .hypothesis

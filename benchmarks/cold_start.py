@@ -1,6 +1,7 @@
 """Cold start of every function: import time and first-invocation time, each in a fresh
 interpreter, against a bare `import boto3` in a fresh interpreter of the same run.
 
+    make coldstart ARGS="--runs 7"   # children on Lambda's Python (3.13) with exactly the lock
     python -m benchmarks.cold_start [--runs 7] [--python PATH] [--json benchmarks/results/cold_start.json]
 
 Each run starts a new local stack (moto server and the SOS and WizCommerce emulators, with
@@ -10,7 +11,8 @@ set it (template variables, LAMBDA_TASK_ROOT, an X-Ray trace header, no AWS_SAM_
 on where the function builds one), imports the handler module from the function's folder with the
 layer's folder on its path (the timed cold start: Lambda's init phase), then invokes the handler
 with its sample from events/ (the timed first invocation), which calls moto and the emulators over
-loopback HTTP. A failed invocation stops the benchmark. Results: docs/performance.md, "Cold starts".
+loopback HTTP. Right before each function's child, a bare `import boto3` child runs; the ratios
+are per pair, then the median over the runs. A failed invocation stops the benchmark. Results: docs/performance.md, "Cold starts".
 """
 
 from __future__ import annotations
@@ -43,20 +45,22 @@ FIRST_EVENTS = {
 SOS_HOOK_TOKEN = json.loads((EVENTS / "sos_hook_quantity_updated.json").read_text())["pathParameters"]["token"]
 HOST_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 
+# Wall time (perf_counter) and CPU time (process_time): on a shared machine the CPU time is the
+# steadier of the two; the ratios of both are reported.
 BARE_BOTO3 = """
-import sys, time
-started = time.perf_counter()
+import json, time
+started, started_cpu = time.perf_counter(), time.process_time()
 import boto3
-print(time.perf_counter() - started)
+print(json.dumps({"import_s": time.perf_counter() - started, "import_cpu_s": time.process_time() - started_cpu}))
 """
 
 # argv: handler ("app.handler"), event file, result file. Logs go to stdout, the timings to the file.
 CHILD = """
 import importlib, json, os, sys, time, uuid
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 module_name, _, handler_name = sys.argv[1].rpartition(".")
 handler = getattr(importlib.import_module(module_name), handler_name)
-imported = time.perf_counter()
+imported, imported_cpu = time.perf_counter(), time.process_time()
 
 class Context:
     function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
@@ -76,7 +80,8 @@ before = time.perf_counter()
 result = handler(event, Context())
 invoked = time.perf_counter()
 with open(sys.argv[3], "w") as file:
-    json.dump({"import_s": imported - started, "invoke_s": invoked - before, "result": result}, file, default=str)
+    json.dump({"import_s": imported - started, "import_cpu_s": imported_cpu - started_cpu,
+               "invoke_s": invoked - before, "result": result}, file, default=str)
 """
 
 
@@ -122,13 +127,13 @@ def cold_start(python: str, runtime: LocalRuntime, function_id: str) -> dict[str
                        stdout=subprocess.DEVNULL, timeout=function.timeout + 60)
         measured = json.loads(out.read_text())
     check_answer(function_id, measured["result"])
-    return {"import_s": measured["import_s"], "invoke_s": measured["invoke_s"]}
+    return {key: measured[key] for key in ("import_s", "import_cpu_s", "invoke_s")}
 
 
-def bare_boto3(python: str) -> float:
+def bare_boto3(python: str) -> dict[str, float]:
     done = subprocess.run([python, "-c", BARE_BOTO3], check=True, capture_output=True, text=True,
                           env={name: os.environ[name] for name in HOST_VARIABLES if name in os.environ})
-    return float(done.stdout)
+    return json.loads(done.stdout)
 
 
 def one_run(python: str) -> dict[str, Any]:
@@ -141,32 +146,36 @@ def one_run(python: str) -> dict[str, Any]:
             order_events = json.loads((EVENTS / FIRST_EVENTS["PushFunction"]).read_text())["Records"]
             embedded.wiz.load(orders=[json.loads(record["body"])["data"] for record in order_events
                                       if json.loads(record["body"])["event_type"].startswith("order.")][-1:])
-            run = {"boto3_import_s": bare_boto3(python)}
-            for function_id in FIRST_EVENTS:
-                run[function_id] = cold_start(python, runtime, function_id)
-            return run
+            # The bare boto3 import right before each function's: both see the same machine load.
+            return {function_id: {**cold_start(python, runtime, function_id),
+                                   **{f"boto3_{key}": value for key, value in bare_boto3(python).items()}}
+                    for function_id in FIRST_EVENTS}
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    median = statistics.median
-    table = {"boto3_import_s": round(median(run["boto3_import_s"] for run in runs), 3)}
-    for function_id in FIRST_EVENTS:
-        imports = [run[function_id]["import_s"] for run in runs]
-        table[function_id] = {
-            "import_s": round(median(imports), 3),
-            "import_vs_boto3": round(median(run[function_id]["import_s"] / run["boto3_import_s"] for run in runs), 2),
-            "first_invoke_s": round(median(run[function_id]["invoke_s"] for run in runs), 3),
-        }
-    return table
+    def median(function_id: str, value: Any) -> float:
+        return round(statistics.median(value(run[function_id]) for run in runs), 3)
+
+    return {function_id: {
+        "import_s": median(function_id, lambda m: m["import_s"]),
+        "boto3_import_s": median(function_id, lambda m: m["boto3_import_s"]),
+        "import_vs_boto3": median(function_id, lambda m: m["import_s"] / m["boto3_import_s"]),
+        "import_cpu_s": median(function_id, lambda m: m["import_cpu_s"]),
+        "boto3_import_cpu_s": median(function_id, lambda m: m["boto3_import_cpu_s"]),
+        "import_cpu_vs_boto3": median(function_id, lambda m: m["import_cpu_s"] / m["boto3_import_cpu_s"]),
+        "first_invoke_s": median(function_id, lambda m: m["invoke_s"]),
+    } for function_id in FIRST_EVENTS}
 
 
 def markdown(table: dict[str, Any]) -> str:
-    lines = ["| function | import (s) | import ÷ bare `import boto3` | first invocation (s) |", "|---|---:|---:|---:|",
-             f"| bare `import boto3` | {table['boto3_import_s']:.3f} | 1 | – |"]
-    for function_id in FIRST_EVENTS:
-        row = table[function_id]
+    lines = ["| function | import, wall (s) | ÷ bare `import boto3` | import, CPU (s) | ÷ bare `import boto3` "
+             "| first invocation (s) |", "|---|---:|---:|---:|---:|---:|"]
+    for function_id, row in table.items():
         lines.append(f"| {function_id} | {row['import_s']:.3f} | {row['import_vs_boto3']:.2f} | "
-                     f"{row['first_invoke_s']:.3f} |")
+                     f"{row['import_cpu_s']:.3f} | {row['import_cpu_vs_boto3']:.2f} | {row['first_invoke_s']:.3f} |")
+    boto3_wall = statistics.median(row["boto3_import_s"] for row in table.values())
+    boto3_cpu = statistics.median(row["boto3_import_cpu_s"] for row in table.values())
+    lines.append(f"| bare `import boto3` | {boto3_wall:.3f} | 1 | {boto3_cpu:.3f} | 1 | – |")
     return "\n".join(lines)
 
 
@@ -182,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = []
     for number in range(1, args.runs + 1):
         runs.append(one_run(args.python))
-        print(f"run {number}/{args.runs}: boto3 {runs[-1]['boto3_import_s']:.3f} s", file=sys.stderr)
+        print(f"run {number}/{args.runs} done", file=sys.stderr)
     table = summarise(runs)
     print(f"Python {python_version} on {platform.machine()}, {os.cpu_count()} cores, median of {args.runs} runs")
     print(markdown(table))
