@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="interpreter of the children (needs the project's dependencies)")
     parser.add_argument("--json", type=Path, help="write the runs and the medians here")
     args = parser.parse_args(argv)
+    args.python = os.path.abspath(args.python)  # the children run in the functions' folders; a venv's link stays
     python_version = subprocess.run([args.python, "-c", "import platform; print(platform.python_version())"],
                                     check=True, capture_output=True, text=True).stdout.strip()
     runs = []
