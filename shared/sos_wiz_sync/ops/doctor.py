@@ -285,9 +285,9 @@ def check_changes_arrive(ctx: DoctorContext) -> Iterator[Check]:
     yield Check("WizCommerce changes arrive", False,
                 f"no webhook within {_span(WEBHOOK_FRESH)} and no WC change poll within {_span(POLL_FRESH)} "
                 f"({', '.join(said)})",
-                f"in WizCommerce (Settings → Webhooks) point the webhook at {webhook_url} with a secret from "
-                "WizSecret's webhook_secrets, then save any customer there; `sos-wiz-ops failures` shows refused "
-                "pushes")
+                f"in WizCommerce's webhook settings (production, not sandbox) point the webhook at {webhook_url} "
+                "with a secret from WizSecret's webhook_secrets, then save any customer there; if the WC change "
+                "poll is deployed, check its schedule (line 'schedules')")
 
 
 # -- 6. first sync -------------------------------------------------------------------------------
