@@ -28,7 +28,8 @@ def test_a_stack_gives_its_outputs_and_the_pull_functions_environment():
     values = stack_values(cloudformation, lambda_client, "sos-wiz-sync")
 
     assert values == {"STATE_TABLE": "state-from-output", "PUSH_DLQ_URL": "https://sqs/push-dlq.fifo",
-                      "SOS_SECRET_ID": "arn:sos", "PULL_QUEUE_URL": "https://sqs/pull"}
+                      "WEBHOOK_URL": "https://api/webhooks/wizcommerce", "SOS_SECRET_ID": "arn:sos",
+                      "PULL_QUEUE_URL": "https://sqs/pull"}
 
 
 def test_dead_letter_queues_are_those_configured_and_asking_for_a_missing_one_names_it():

@@ -6,6 +6,7 @@ queues, calls one function of this package, and prints the result as a table or 
     sos-wiz-ops retry <id> | --all        put parked messages back on their queue
     sos-wiz-ops reports [--stream X]      the last run reports
     sos-wiz-ops diff <stream>             what the next pull would change, without writing
+    sos-wiz-ops doctor                    is the setup complete and healthy? each red line says the fix
 
 Where: `--stack <name>` (a deployed stack: its outputs and its PullFunction's environment),
 else the variables of docs/architecture.md (MAPPINGS_TABLE, STATE_TABLE, PUSH_DLQ_URL, …);
@@ -17,8 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,8 +28,12 @@ from ..store.mappings import ENTITIES, Mappings
 from ..store.state import SyncState
 from .dead_letters import start_redrive
 from .failures import Redrive, failures_overview, retry
-from .render import ProgressBar, as_json, render_diff, render_failures, render_reports, render_retry, render_trace
+from .render import (ProgressBar, as_json, render_diff, render_doctor, render_failures, render_reports, render_retry,
+                     render_trace)
 from .targets import DEAD_LETTER_QUEUES, OpsTargets, TargetsError, stack_values
+
+if TYPE_CHECKING:
+    from .doctor import ScheduleView
 from .trace import trace
 
 # flag → the variable it sets
@@ -71,13 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("stream", help="pull stream, e.g. inventory or products")
     command.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                          help="progress bar on stderr (default: when stderr is a terminal)")
+    commands.add_parser("doctor", parents=[common], help="is the setup complete and healthy? (exit 0: all green)")
     return parser
 
 
 def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = None,
-         redrive: Redrive | None = None) -> int:
+         redrive: Redrive | None = None, schedules: Callable[[], ScheduleView] | None = None) -> int:
     """`environ`: where names come from (default os.environ); `redrive`: how `retry --all`
-    moves a whole DLQ (default StartMessageMoveTask; the local runtime passes its own)."""
+    moves a whole DLQ (default StartMessageMoveTask; the local runtime passes its own);
+    `schedules`: how `doctor` sees the schedules (default: EventBridge Scheduler, with --stack)."""
     args = _parser().parse_args(argv)
     for variable, value in (("AWS_PROFILE", args.profile), ("AWS_REGION", args.region),
                             ("AWS_DEFAULT_REGION", args.region)):
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
             os.environ[variable] = value  # every boto3 session made from here on, Powertools' included
     try:
         targets = _targets(args, os.environ if environ is None else environ)
-        result, render, code = _run(args, targets, redrive)
+        result, render, code = _run(args, targets, redrive, schedules)
     except (TargetsError, KeyError) as exc:
         print(f"sos-wiz-ops: {exc.args[0]}", file=sys.stderr)
         return 2
@@ -105,8 +112,11 @@ def _targets(args: argparse.Namespace, environ: Mapping[str, str]) -> OpsTargets
     return OpsTargets(values)
 
 
-def _run(args: argparse.Namespace, targets: OpsTargets, redrive: Redrive | None) -> tuple[Any, Any, int]:
+def _run(args: argparse.Namespace, targets: OpsTargets, redrive: Redrive | None,
+         schedules: Callable[[], ScheduleView] | None) -> tuple[Any, Any, int]:
     """(result, its renderer, exit code) of the chosen command."""
+    if args.command == "doctor":
+        return _doctor(args, targets, schedules)
     if args.command == "diff":
         from .diff import diff_stream  # the whole pull path: imported only when a diff is asked for
 
@@ -129,6 +139,22 @@ def _run(args: argparse.Namespace, targets: OpsTargets, redrive: Redrive | None)
         return failures_overview(state, sqs, dlqs, args.limit), render_failures, 0
     result = retry(state, sqs, dlqs, None if args.all else args.id, redrive=redrive or start_redrive)
     return result, render_retry, 0 if result["moved"] or result["redrives"] else 1
+
+
+def _doctor(args: argparse.Namespace, targets: OpsTargets,
+            schedules: Callable[[], ScheduleView] | None) -> tuple[Any, Any, int]:
+    from .doctor import DoctorContext, aws_schedule_view, doctor  # the API clients: only when asked for
+
+    if schedules is None and args.stack:
+        session = boto3.session.Session()
+        stack = args.stack
+        schedules = lambda: aws_schedule_view(session.client("cloudformation"), session.client("scheduler"), stack)
+    result = doctor(DoctorContext(values=targets.values, secretsmanager=boto3.client("secretsmanager"),
+                                  sqs=boto3.client("sqs"), state=SyncState(targets.state_table),
+                                  dead_letter_queues=targets.dead_letter_queues(), schedules=schedules,
+                                  stack=args.stack))
+    color = sys.stdout.isatty()
+    return result, lambda r: render_doctor(r, color=color), 0 if result["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -147,6 +147,26 @@ def render_diff(preview: dict[str, Any]) -> str:
     return f"{summary}\n\n{table(writes[:DIFF_ROWS], columns, empty='nothing would change')}{more}"
 
 
+# -- doctor ------------------------------------------------------------------------------------------
+GREEN, RED, RESET = "\033[32m", "\033[31m", "\033[0m"
+
+
+def render_doctor(result: dict[str, Any], *, color: bool = False) -> str:
+    """One line per check, green or red; under a red one, what fixes it."""
+    width = max(len(check["name"]) for check in result["checks"])
+    lines = []
+    for check in result["checks"]:
+        mark = "ok  " if check["ok"] else "FAIL"
+        if color:
+            mark = f"{GREEN if check['ok'] else RED}{mark}{RESET}"
+        lines.append(f"{mark}  {check['name'].ljust(width)}  {check['detail']}")
+        if not check["ok"] and check.get("fix"):
+            lines.append(f"      {' ' * width}  fix: {check['fix']}")
+    failed = sum(1 for check in result["checks"] if not check["ok"])
+    lines.append("\nall green" if result["ok"] else f"\n{failed} red: fix them in this order, then run doctor again")
+    return "\n".join(lines)
+
+
 def as_json(result: Any) -> str:
     return json.dumps(result, indent=2, default=str)
 

@@ -23,6 +23,10 @@ STACK_OUTPUTS = {
     "PullDLQUrl": "PULL_DLQ_URL",
     "InventoryHookQueueUrl": "INVENTORY_HOOK_QUEUE_URL",
     "InventoryHookDLQUrl": "INVENTORY_HOOK_DLQ_URL",
+    # what `doctor` checks besides: the hook's token secret and the URLs WizCommerce and SOS call
+    "SosHookSecretArn": "SOS_HOOK_SECRET_ID",
+    "HttpApiUrl": "HTTP_API_URL",
+    "WebhookUrl": "WEBHOOK_URL",
 }
 PULL_FUNCTION = "PullFunction"
 

@@ -35,7 +35,7 @@ from ..rules.push_config import PushConfig
 from ..secrets import SecretStore
 from ..store.leases import Leases
 from ..store.mappings import Mappings
-from ..store.state import SyncState
+from ..store.state import WEBHOOK_HEARTBEAT, SyncState
 from ..wiring import build_sos_client, build_wiz_client
 from .customers import push_customer
 from .deps import PushDeps
@@ -109,6 +109,8 @@ class PushRuntime:
         except ValidationError as exc:  # not from our ingress, which validated it: park it for a look
             return self._park(record, ("event", record.message_id), f"not a push event: {validation_reason(exc)}", {})
         logger.set_correlation_id(event.event_id)
+        if not event.event_id.startswith("reconcile:"):  # reconciliation's own events mean a webhook was missed
+            self._deps.state.record_heartbeat(WEBHOOK_HEARTBEAT)  # `sos-wiz-ops doctor`: webhooks arrive
         key = record_key(event)
         try:
             outcome = self._apply(event=event)

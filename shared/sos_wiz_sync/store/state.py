@@ -20,6 +20,9 @@ BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem maximum
 # busy record stays small; DynamoDB's TTL (`expires_at`) removes older events.
 HISTORY_RETENTION_SECONDS = 90 * 86_400
 INVENTORY_PAGE_TTL_SECONDS = 7 * 86_400
+# Heartbeat sources: a WizCommerce webhook reached the push function; the WC change poll ran.
+WEBHOOK_HEARTBEAT = "webhook"
+WC_CHANGE_POLL_HEARTBEAT = "wc-change-poll"
 
 
 def utc_now() -> str:
@@ -231,6 +234,20 @@ class SyncState:
         """SOS payment id → amount, of every payment recorded for the order."""
         items = self._query_all(KeyConditionExpression=Key("pk").eq(f"PAID#{sos_order_id}"), ConsistentRead=True)
         return {item["sk"]: from_dynamo(item["amount"]) for item in items}
+
+    # -- heartbeats: when WizCommerce's changes last reached us (`sos-wiz-ops doctor`) ----------
+    def record_heartbeat(self, source: str) -> None:
+        """`source` (WEBHOOK_HEARTBEAT, WC_CHANGE_POLL_HEARTBEAT) was just heard from."""
+        self._table.put_item(Item={"pk": f"HEARTBEAT#{source}", "sk": "HEARTBEAT", "source": source, "at": utc_now()})
+
+    def heartbeats(self, sources: Iterable[str] = (WEBHOOK_HEARTBEAT, WC_CHANGE_POLL_HEARTBEAT)) -> dict[str, str]:
+        """source → when it was last heard from (ISO, UTC); sources never heard from are absent."""
+        found = {}
+        for source in sources:
+            item = self._table.get_item(Key={"pk": f"HEARTBEAT#{source}", "sk": "HEARTBEAT"}).get("Item")
+            if item:
+                found[source] = item["at"]
+        return found
 
     # -- first sync (R-TIME-2) -----------------------------------------------------------------
     def first_sync_status(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ..store.state import SyncState
 from ..wiring import build_sos_client, build_wiz_client
 from .engine import LambdaContext, SyncEngine, continuation_message
 from .first_sync import FIRST_SYNC, FirstSync
+from .first_sync_gate import first_sync_before
 from .streams import PullDeps, build_streams
 
 
@@ -69,4 +70,6 @@ class PullRuntime:
         stream = self.streams.get(request.stream)
         if stream is None:
             raise ValueError(f"unknown pull stream {request.stream!r}; known: {sorted(self.streams)}")
-        return self.engine.run(stream, context, run_id=request.run_id)
+        first_sync = None if request.run_id else first_sync_before(stream, self.deps, self.first_sync, context)
+        report = self.engine.run(stream, context, run_id=request.run_id)
+        return {**report, "first_sync": first_sync} if first_sync else report
