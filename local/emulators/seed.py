@@ -186,7 +186,8 @@ class _SeedBuilder:
                 "on_order_details": [{"quantity": on_po, "date": None, "identifier": "SOS"}] if on_po else [],
                 "in_stock_quantity": max(0, item["onhand"]), "reserved_quantity": 0,
                 "inventory_status": "IN_STOCK" if sellable > 0 else "BACK_ORDER" if on_po else "OUT_OF_STOCK",
-                "track_inventory": True, "created_at": changed, "updated_at": changed}
+                "track_inventory": True, "out_of_stock_threshold": 0, "in_transit_details": [],
+                "created_at": changed, "updated_at": changed}
 
     def customers(self, sos: dict, wiz: dict, summary: dict) -> None:
         rng = self.rng
@@ -223,7 +224,7 @@ class _SeedBuilder:
                 wiz["customers"].append({
                     "id": f"cust_{number}", "reference_id": str(sos["customers"][-1]["id"]) if in_sos else "",
                     "display_id": f"C-{number:05d}", "name": company, "display_name": company,
-                    "company_name": company, "first_name": given, "last_name": family, "email": email,
+                    "first_name": given, "last_name": family, "email": email,
                     "phone": phone, "status": "active", "payment_term": "Net 30",
                     "assigned_sales_reps": [{"id": f"rep_{rep}", "email": f"{rep_given}.{rep_family}@seller.example"
                                              .lower(), "first_name": rep_given, "last_name": rep_family}],
