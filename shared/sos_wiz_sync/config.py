@@ -7,7 +7,7 @@ not with a KeyError deep inside a request.
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -61,16 +61,32 @@ class PullSettings(_Env):
     reconciliation_lag_seconds: int = Field(default=900, ge=0)
 
 
+PaymentRoute = Literal["deposit", "payment"]
+
+
 class PushSettings(_Env):
     push_dlq_url: str
     idempotency_table: str
     idempotency_ttl_seconds: int = Field(default=14 * 24 * 3600, gt=0)
     order_number_prefix: str = ""
     order_number_suffix: str = ""
-    line_notes_to_memo: bool = True
+    line_notes_to_comment: bool = True
+    # R-PAY-1: "deposit" sets the SOS sales order's depositAmount (documented); "payment" posts
+    # to /payment, which only some SOS accounts answer.
+    payment_route: PaymentRoute = "deposit"
     sales_rep_map: JsonMap = Field(default_factory=dict)
     default_sales_rep_id: str = ""
     price_tier_map: JsonMap = Field(default_factory=dict)
+
+
+class WizPollSettings(_Env):
+    """The WC change poll (R-PUSH-1): where it keeps its cursors and sends its messages."""
+
+    state_table: str
+    push_queue_url: str
+    wc_poll_overlap_seconds: int = Field(default=120, ge=1)
+    # With no cursor yet (a new deployment), how far back the first poll looks.
+    wc_poll_first_lookback_seconds: int = Field(default=3600, ge=0)
 
 
 class IngressSettings(_Env):

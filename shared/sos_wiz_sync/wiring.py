@@ -23,8 +23,8 @@ def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretSt
 
 
 def wiz_session(concurrency: int) -> requests.Session:
-    # Every WizCommerce write is safe to replay: inventories upsert by sku, creates meet a 409
-    # on their reference_id, PATCH/PUT set fields.
+    # Every WizCommerce POST/PATCH is safe to replay: inventories upsert by sku, a create that
+    # is refused is looked up by its reference_id (WizClient.create), PATCH sets fields.
     return build_session(safe_write_methods=("POST", "PATCH"), pool_size=concurrency + 2)
 
 

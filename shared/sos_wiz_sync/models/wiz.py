@@ -106,11 +106,6 @@ class WizLineItem(WizModel):
     note: str | None = None
 
 
-class WizAttribute(WizModel):
-    name: str
-    value: Any = None
-
-
 class WizOrder(WizModel):
     id: str
     reference_id: str | None = None
@@ -121,6 +116,7 @@ class WizOrder(WizModel):
     amount: float | None = None
     amount_paid: float | None = None
     payment_status: str | None = None
+    payment_method: str | None = None
     discount_value: float | None = None
     tax_value: float | None = None
     shipping_charge: float | None = None

@@ -100,7 +100,7 @@ FAILURE_COLUMNS: list[Column] = [
     ("disposition", lambda f: (f.get("details") or {}).get("disposition")), ("reason", "reason")]
 PARKED_COLUMNS: list[Column] = [
     ("sent (UTC)", at("sent_at")), ("queue", "queue"), ("entity", "entity"), ("id", "record_id"),
-    ("event", "event_type"), ("reason", "reason")]
+    ("trigger", "trigger"), ("reason", "reason")]
 
 
 def render_failures(result: dict[str, Any]) -> str:
@@ -110,7 +110,7 @@ def render_failures(result: dict[str, Any]) -> str:
 
 
 def render_retry(result: dict[str, Any]) -> str:
-    lines = [f"moved back to its queue: {m['queue']} {m['entity']} {m['record_id']} ({m['event_type'] or '-'})"
+    lines = [f"moved back to its queue: {m['queue']} {m['entity']} {m['record_id']} ({m['trigger'] or '-'})"
              for m in result["moved"]]
     lines += [f"redrive of {r['queue']}: " + ", ".join(f"{k} {v}" for k, v in r.items() if k != "queue")
               for r in result["redrives"]]
