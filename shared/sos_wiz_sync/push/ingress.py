@@ -131,12 +131,9 @@ class WebhookIngress:
         if not is_authentic(headers, body, auth):
             raise WebhookRejected(401, "missing or wrong webhook signature or key")
         try:
-            text = body.decode("utf-8")
-            payload = json.loads(text)
+            payload = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise WebhookRejected(400, f"body is not JSON: {type(exc).__name__}") from None
-        if _NOT_QUEUEABLE.search(text):
-            raise WebhookRejected(400, "body holds characters SQS cannot carry")
         try:
             envelope = WebhookEnvelope.model_validate(payload)
         except ValidationError as exc:
@@ -150,6 +147,8 @@ class WebhookIngress:
             return answer(200, status="ignored", reason=reason, id=envelope.id)
         message = queued(RecordChanged(id=envelope.id, entity="customer", wc_id=envelope.data.id, source="webhook",
                                        event=envelope.event))
+        if _NOT_QUEUEABLE.search(message.body):
+            raise WebhookRejected(400, "ids hold characters SQS cannot carry")
         self._sqs.send_message(QueueUrl=self._settings.push_queue_url, MessageBody=message.body,
                                MessageGroupId=message.group, MessageDeduplicationId=message.dedup)
         logger.info("webhook queued", extra={"event": envelope.event, "wc_id": envelope.data.id,
