@@ -32,7 +32,11 @@ class SosApiSettings(_Env):
     sos_api_base_url: str = "https://api.sosinventory.com/api/v2"
     sos_token_url: str = "https://api.sosinventory.com/oauth2/token"
     sos_secret_id: str
-    sos_max_rps: float = Field(default=2.0, gt=0)
+    sos_max_rps: float = Field(default=2.0, gt=0)  # one request per 500 ms (the contract)
+    # The zone SOS reads `updatedsince` in (undocumented: the account's zone) and how far each
+    # window reaches back before the previous run's start.
+    sos_timezone: str = "UTC"
+    sos_updatedsince_overlap_seconds: int = Field(default=300, ge=0)
     sos_max_concurrency: int = Field(default=2, ge=1)
     http_timeout_seconds: float = Field(default=20.0, gt=0)
 

@@ -64,8 +64,8 @@ def _trace_record(record: dict[str, Any]) -> str:
     lines = [title, "-" * len(title)]
     if mapping:
         lines.append(f"mapping: origin {mapping['origin']}, number {mapping.get('number') or '-'}, "
-                     f"WC version {mapping.get('wc_version') or '-'}, SOS lastModified "
-                     f"{mapping.get('sos_last_modified') or '-'}, updated {_at(mapping.get('updated_at'))}")
+                     f"WC version {mapping.get('wc_version') or '-'}, SOS syncToken "
+                     f"{mapping.get('sos_sync_token') or '-'}, updated {_at(mapping.get('updated_at'))}")
         if mapping.get("edit_blocked"):
             lines.append(f"EDIT-BLOCKED: {mapping.get('edit_blocked_reason')} (edits are made in SOS, R-ORD-2)")
     elif record["entity"] == "product":

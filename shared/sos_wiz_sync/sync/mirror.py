@@ -6,7 +6,7 @@ change — to WizCommerce, the mappings, the pending records — is a write, don
 write is self-contained: it carries what it needs (e.g. the customer to create before its
 order), so the engine can run a page's writes in parallel and replay a page after a kill.
 
-Per record (R-REF-3): linked and unchanged since the last pull (`sos_last_modified`) → nothing,
+Per record (R-REF-3): linked and unchanged since the last pull (same `syncToken`) → nothing,
 not even a read. Otherwise WizCommerce's current record (one list call per 100, by Reference
 ID) is compared with what SOS says, and only the fields that differ are written. A WC record
 that already carries the SOS id but has no mapping (a create whose answer or link was lost) is
@@ -68,7 +68,7 @@ class WcWrite:
     origin: Origin = "sos"
     wc_version: int | None = None         # for a new link: the WC version SOS already matches (push guard)
     number: str | None = None             # SOS document number, kept on the mapping
-    sos_last_modified: str | None = None
+    sos_sync_token: int | None = None     # the SOS record's version this write brings (applied once)
     parent: WcWrite | None = None         # a record to write first; its WC id goes into `parent_field`
     parent_field: str | None = None
     was_pending: bool = False
@@ -104,10 +104,10 @@ class WcWrite:
         echo = ECHO_VERSIONS[self.resource](record) if self.changes_wc and self.resource in ECHO_VERSIONS else None
         if self.link:
             deps.mappings.link(Link(entity=self.entity, wc_id=record["id"], sos_id=self.record_id, origin=self.origin,
-                                    number=self.number, sos_last_modified=self.sos_last_modified,
+                                    number=self.number, sos_sync_token=self.sos_sync_token,
                                     wc_version=self.wc_version if echo is None else echo, wc_echo_version=echo))
         else:
-            fields = {"sos_last_modified": self.sos_last_modified, "wc_version": echo, "wc_echo_version": echo}
+            fields = {"sos_sync_token": self.sos_sync_token, "wc_version": echo, "wc_echo_version": echo}
             deps.mappings.update(self.entity, record["id"], **{k: v for k, v in fields.items() if v is not None})
         if self.held:
             deps.state.release_hold(self.entity, "sos", self.record_id)  # linked now: nothing left to decide
@@ -235,7 +235,7 @@ def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prep
             decisions[sos_id] = _wait(spec, sos_id, reason, row)
         elif reason:
             decisions[sos_id] = _skip(spec, sos_id, reason, prepared)
-        elif link and link.sos_last_modified == row.get("lastModified"):
+        elif link and link.sos_sync_token is not None and link.sos_sync_token == row.get("syncToken"):
             decisions[sos_id] = Decision(sos_id, unchanged=True)  # this version is in WizCommerce already
         else:
             todo.append((row, record, link))
@@ -262,7 +262,7 @@ def _decide_one(deps: PullDeps, spec: MirrorSpec[R], row: dict[str, Any], record
         return _wait(spec, sos_id, desired, row)
     pending = sos_id in prepared.pending
     common = {"record_id": sos_id, "entity": spec.entity, "resource": spec.wc_resource, "row": row,
-              "link": link is None, "number": spec.number(record), "sos_last_modified": row.get("lastModified"),
+              "link": link is None, "number": spec.number(record), "sos_sync_token": row.get("syncToken"),
               "was_pending": pending, "held": prepared.is_held(spec.entity, sos_id),
               "parent": spec.parent(record, lookups), "parent_field": spec.parent_field}
     if wc is None:
