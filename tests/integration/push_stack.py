@@ -1,7 +1,8 @@
-"""The push path on the local stack: template.yaml's WebhookIngressFunction and PushFunction run
-by local/runner.py on moto server (API Gateway HTTP API front, the FIFO PushQueue event source
-with partial batch failures, PushDLQ and its redrive), talking to the SOS and WizCommerce
-emulators over HTTP. WizCommerce's webhooks are taken from its outbox and posted to the route."""
+"""The push path on the local stack: template.yaml's WebhookIngressFunction, WcPollFunction (fired
+through its schedule) and PushFunction run by local/runner.py on moto server (API Gateway HTTP
+API front, the FIFO PushQueue event source with partial batch failures, PushDLQ and its
+redrive), talking to the SOS and WizCommerce emulators over HTTP. WizCommerce's webhooks (for
+customers only) are taken from its outbox and posted to the route; orders come by the poll."""
 
 from __future__ import annotations
 
@@ -123,12 +124,17 @@ class PushStack:
         """Post events as WizCommerce sent them (signed body, headers); the answers' status codes."""
         return [self.post(event["body"], event["headers"]) for event in events]
 
+    def poll(self) -> None:
+        """One scheduled WC change poll (WcPollSchedule → WcPollFunction → PushQueue)."""
+        self.runtime.fire_schedule("WcPollSchedule")
+
     def sync(self) -> list[int]:
-        """Deliver what WizCommerce emitted and drain the push queue, until our own writes' echoes
-        are through too; returns the webhook answers."""
+        """Deliver what WizCommerce emitted, run the WC change poll and drain the push queue,
+        until our own writes' echoes are through too; returns the webhook answers."""
         answers = []
         while True:
             answers += self.deliver(self.new_events())
+            self.poll()
             self.runtime.drain("PushQueue")
             if len(self.wiz.outbox) == self.outbox_read:
                 return answers
@@ -177,6 +183,9 @@ class PushStack:
                     *self.seeded["archived_item_ids"]}
         return [item["id"] for item in self.sos.items.values()
                 if item["type"] == "Inventory Item" and item["id"] not in excluded]
+
+    def change_message(self, entity: str, wc_id: str, message_id: str, source: str = "poll") -> str:
+        return json.dumps({"id": message_id, "entity": entity, "wc_id": wc_id, "source": source})
 
     def place_order(self, items: list[int], *, customer: str = "cust_2", **fields: Any) -> dict:
         """A WC order of two of each item at 12.50 (confirmed unless `status` says otherwise)."""

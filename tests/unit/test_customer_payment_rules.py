@@ -80,7 +80,7 @@ def test_a_payment_record_pays_the_rise_under_a_number_derived_from_the_order_an
     order = paid_order(amount_paid=25.5, payment_method="card")
     body = sos_payment(order, paid_before=10, customer_id=4, sales_order_id=8)
     assert body == {"number": "WCP-SO-1001@25.50", "customer": {"id": 4}, "amount": 15.5, "salesOrder": {"id": 8},
-                    "comment": "WizCommerce online payment on order SO-1001", "method": "card"}
+                    "comment": "WizCommerce online payment on order SO-1001"}
     assert sos_payment(order, paid_before=10, customer_id=4, sales_order_id=8)["number"] == body["number"]
 
 

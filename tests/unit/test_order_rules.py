@@ -181,7 +181,7 @@ def test_the_sales_order_body_carries_rep_customer_nested_addresses_po_and_numbe
                                     "postalCode": "78701", "country": None}}
     assert body["billing"] is None and body["date"] == "2026-05-01" and body["customerPO"] == "PO-77"
     assert "memo" not in body
-    assert body["lines"] == [{"lineNumber": 1, "item": {"id": 8}, "quantity": 2, "unitprice": 10.0, "amount": 20.0}]
+    assert body["lines"] == [{"lineNumber": 1, "item": {"id": 8}, "quantity": 2, "unitPrice": 10.0, "amount": 20.0}]
 
 
 # -- R-ORD-3: line notes --------------------------------------------------------------------------

@@ -116,7 +116,6 @@ class WizOrder(WizModel):
     amount: float | None = None
     amount_paid: float | None = None
     payment_status: str | None = None
-    payment_method: str | None = None
     discount_value: float | None = None
     tax_value: float | None = None
     shipping_charge: float | None = None

@@ -27,6 +27,9 @@ def push_payment(deps: PushDeps, order: WizOrder, mapping: Mapping) -> None:
     if route == "deposit":
         deps.sos.update_sales_order(int(mapping.sos_id), sos_deposit(order))
     else:
+        if not deps.sos.payment_endpoint_available():
+            raise PermanentPushFailure("PaymentRoute is payment, but this SOS account does not answer /payment: "
+                                       "set PaymentRoute to deposit")
         body = sos_payment(order, paid_before=mapping.pushed_amount_paid, sales_order_id=int(mapping.sos_id),
                            customer_id=sos_customer_id(deps, order.customer_id))
         if deps.sos.find_payment_by_number(body["number"]) is None:
@@ -45,9 +48,6 @@ def _create(deps: PushDeps, body: dict) -> None:
     try:
         deps.sos.create_payment(body)
     except ApiError as exc:
-        if exc.status == 404:
-            raise PermanentPushFailure("this SOS account does not answer /payment: set PaymentRoute to deposit") \
-                from exc
         if exc.status != 400:
             raise  # 5xx/timeout: it may have been applied; the retry finds it by number first
         raise PermanentPushFailure(f"SOS refused the payment: {exc.message[:200]}") from exc

@@ -77,7 +77,8 @@ class WcChangePoll:
         for batch in self._batches(self._wiz.iter_pages(resource, updated_after=after, **filters)):
             self._send([queued(RecordChanged.seen("poll", entity, record)) for record in batch])
             sent += len(batch)
-            newest = max([newest or "", *(str(r["updated_at"]) for r in batch if r.get("updated_at"))]) or None
+            newest = max([newest, *(str(r["updated_at"]) for r in batch if r.get("updated_at"))],
+                         key=lambda stamp: _time(stamp) if stamp else datetime.min.replace(tzinfo=timezone.utc))
         if newest != cursor:
             self._state.save_stream(stream, cursor={"updated_at": newest}, run=None)
         logger.info("WC change poll", extra={"entity": entity, "updated_after": after, "enqueued": sent})

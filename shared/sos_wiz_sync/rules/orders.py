@@ -77,7 +77,7 @@ def sos_order_lines(lines: Sequence[WizLineItem], item_ids: Sequence[int]) -> li
     for number, (line, item_id) in enumerate(zip(lines, item_ids, strict=True), start=1):
         unit_price = charged_unit_price(line)
         built.append({"lineNumber": number, "item": {"id": item_id}, "quantity": line.quantity,
-                      "unitprice": unit_price, "amount": round(unit_price * line.quantity, MONEY_DECIMALS)})
+                      "unitPrice": unit_price, "amount": round(unit_price * line.quantity, MONEY_DECIMALS)})
     return built
 
 

@@ -44,5 +44,4 @@ def sos_payment(order: WizOrder, *, paid_before: float | None, customer_id: int,
         "amount": _money(total - _money(paid_before)),
         "salesOrder": sos_ref(sales_order_id),
         "comment": f"WizCommerce online payment on order {order.display_id}",
-        "method": order.payment_method,
     }
