@@ -6,8 +6,10 @@ their payments (`amount_paid`) reach SOS within a minute; for customers it catch
 - Window: `updated_after` = the newest `updated_at` seen last time, less an overlap (the filter
   takes whole seconds, and a write may become visible in a list a little after its stamp), listed
   oldest first (`sort_by=updated_at&sort=asc`).
-- A record seen again unchanged gives the same message id: SQS deduplicates it within five
-  minutes, the push function's idempotency after that, and the push itself finds nothing new.
+- A record the overlap lists again unchanged is not sent again: the cursor keeps the messages of
+  the overlap window it already queued. Were it sent, it would be the same message id (SQS
+  deduplicates within five minutes, the push's idempotency after that, and the push itself finds
+  nothing new) — but a change parked in the DLQ would be parked again every few minutes.
 - The cursor is saved after every record of the window is on the queue: a poll killed half-way
   lists the window again (duplicates, never a gap).
 """
@@ -38,6 +40,10 @@ SQS_BATCH = 10  # SendMessageBatch maximum
 
 def _time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _sort_key(stamp: str | None) -> datetime:
+    return _time(stamp) if stamp else datetime.min.replace(tzinfo=timezone.utc)
 
 
 def updated_after(cursor: str | None, now: datetime, overlap: timedelta, first_lookback: timedelta) -> str:
@@ -71,16 +77,22 @@ class WcChangePoll:
 
     def _poll(self, entity: PushedEntity, resource: str, filters: dict[str, str], now: datetime) -> int:
         stream = f"wc-poll-{entity}"
-        cursor = (self._state.load_stream(stream).get("cursor") or {}).get("updated_at")
-        after = updated_after(cursor, now, self._overlap, self._first_lookback)
-        newest, sent = cursor, 0
+        cursor = self._state.load_stream(stream).get("cursor") or {}
+        after = updated_after(cursor.get("updated_at"), now, self._overlap, self._first_lookback)
+        already = set(cursor.get("queued") or [])
+        queued_now: dict[str, str] = {}  # message id → updated_at, of what this poll listed
         for batch in self._batches(self._wiz.iter_pages(resource, updated_after=after, **filters)):
-            self._send([queued(RecordChanged.seen("poll", entity, record)) for record in batch])
-            sent += len(batch)
-            newest = max([newest, *(str(r["updated_at"]) for r in batch if r.get("updated_at"))],
-                         key=lambda stamp: _time(stamp) if stamp else datetime.min.replace(tzinfo=timezone.utc))
-        if newest != cursor:
-            self._state.save_stream(stream, cursor={"updated_at": newest}, run=None)
+            seen = [(RecordChanged.seen("poll", entity, r), str(r.get("updated_at") or "")) for r in batch]
+            self._send([queued(message) for message, _ in seen if message.id not in already])
+            queued_now |= {message.id: stamp for message, stamp in seen}
+        sent = len(set(queued_now) - already)
+        if queued_now:
+            newest = max(queued_now.values(), key=_sort_key)
+            floor = _time(newest) - self._overlap if newest else None
+            keep = [m for m, stamp in queued_now.items() if stamp and floor and _time(stamp) >= floor]
+            self._state.save_stream(stream, cursor={"updated_at": max([newest, cursor.get("updated_at")],
+                                                                         key=_sort_key),
+                                                    "queued": sorted(keep)}, run=None)
         logger.info("WC change poll", extra={"entity": entity, "updated_after": after, "enqueued": sent})
         return sent
 
@@ -91,6 +103,8 @@ class WcChangePoll:
                 yield page[start:start + SQS_BATCH]
 
     def _send(self, messages: list) -> None:
+        if not messages:
+            return
         entries = [{"Id": str(n), "MessageBody": m.body, "MessageGroupId": m.group, "MessageDeduplicationId": m.dedup}
                    for n, m in enumerate(messages)]
         failed = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries).get("Failed") or []
