@@ -157,6 +157,16 @@ class SqsTrigger:
     enabled: bool
 
 
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_RATE_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+
+
+def _rate_minutes(expression: str) -> float | None:
+    """Minutes between firings of a `rate(N unit)` schedule expression; None for any other."""
+    match = _RATE.match(expression.strip())
+    return int(match[1]) * _RATE_UNIT_MINUTES[match[2].rstrip("s")] if match else None
+
+
 @dataclass(frozen=True)
 class Schedule:
     logical_id: str
@@ -277,6 +287,8 @@ class LocalRuntime:
         self._http_thread: threading.Thread | None = None
         self.http_url: str | None = None
         self._pollers: list[threading.Thread] = []
+        self._schedulers: list[threading.Thread] = []
+        self._stop_schedules = threading.Event()
         self._stop_polling = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -298,6 +310,7 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        self.stop_scheduler()
         self.stop_pollers()
         self.stop_http()
         if self._moto is not None:
@@ -950,6 +963,35 @@ class LocalRuntime:
         if schedule.message_group_id:
             request["MessageGroupId"] = schedule.message_group_id
         return self.sqs.send_message(**request)["MessageId"]
+
+    def start_scheduler(self, *, seconds_per_minute: float = 60.0) -> None:
+        """Fire every enabled `rate(...)` schedule on its interval in the background, as
+        EventBridge Scheduler does (other expressions are fired by hand with `fire_schedule`).
+        `seconds_per_minute` compresses time for tests: 1.0 fires `rate(1 minute)` every second.
+        A firing that raises is logged and the schedule goes on, like Scheduler's async invoke."""
+        if self._schedulers:
+            return
+        self._stop_schedules.clear()
+        for schedule in self.schedules.values():
+            minutes = _rate_minutes(schedule.expression)
+            if schedule.enabled and minutes:
+                thread = threading.Thread(target=self._tick, args=(schedule.logical_id, minutes * seconds_per_minute),
+                                          name=f"scheduler-{schedule.logical_id}", daemon=True)
+                thread.start()
+                self._schedulers.append(thread)
+
+    def stop_scheduler(self) -> None:
+        self._stop_schedules.set()
+        for thread in self._schedulers:
+            thread.join()
+        self._schedulers.clear()
+
+    def _tick(self, logical_id: str, interval_seconds: float) -> None:
+        while not self._stop_schedules.wait(interval_seconds):
+            try:
+                self.fire_schedule(logical_id)
+            except Exception:  # moto gone during shutdown, or the target failed: keep the schedule
+                log.exception("schedule %s failed", logical_id)
 
     # -- DLQ redrive ----------------------------------------------------------------------------
 
