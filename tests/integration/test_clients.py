@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from local.emulators import WizEmulator, seed
+from sos_wiz_sync.clients.http import ApiError
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.wiring import wiz_session
 
@@ -24,14 +25,42 @@ def wiz_emulator() -> Iterator[WizEmulator]:
 
 def test_wiz_create_with_a_known_reference_id_returns_the_existing_record(wiz_emulator):
     client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
-    body = {"name": "Ridge Supply", "reference_id": "sos-900001", "email": "ops@example.com"}
+    body = {"company_name": "Ridge Supply", "display_name": "Ridge Supply", "reference_id": "sos-900001",
+            "email": "ops@example.com"}
     first = client.create("customers", body)
     wiz_emulator.inject_write_then_5xx(count=1, method="POST", path="/v1/customers")
-    second = client.create("customers", {**body, "reference_id": "sos-900002"})  # applied, 5xx, replayed → 409
+    # applied, answered 5xx, replayed → a 400 (no duplicate answer is documented) → found by reference_ids
+    second = client.create("customers", {**body, "reference_id": "sos-900002"})
     again = client.create("customers", body)
     assert again["id"] == first["id"]
     assert sum(c.get("reference_id") == "sos-900002" for c in wiz_emulator.customers.values()) == 1
     assert second["reference_id"] == "sos-900002"
+
+
+def test_wiz_create_refused_for_another_reason_raises(wiz_emulator):
+    client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
+    with pytest.raises(ApiError) as refused:
+        client.create("customers", {"company_name": "No Display Name", "reference_id": "sos-900003"})
+    assert refused.value.status == 400 and "display_name" in refused.value.message
+
+
+def test_wiz_update_order_sends_the_whole_order_back_because_put_replaces_it(wiz_emulator):
+    client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
+    product = next(p for p in wiz_emulator.products.values() if p["reference_id"])
+    order = wiz_emulator.create_order(next(iter(wiz_emulator.customers)), [
+        {"product_id": product["id"], "quantity": 2, "unit_price": 4.0, "note": "keep me"}],
+        internal_note="keep this too", po_number="PO-5", amount_paid=3.0)
+    updated = client.update_order(order["id"], {"reference_id": "77"})
+    assert updated.reference_id == "77"
+    kept = wiz_emulator.orders[order["id"]]
+    assert (kept["internal_note"], kept["po_number"], kept["amount_paid"]) == ("keep this too", "PO-5", 3.0)
+    assert kept["line_items"][0]["note"] == "keep me" and kept["status"] == "confirmed"
+
+
+def test_wiz_lists_stop_at_the_last_page_whatever_next_page_says(wiz_emulator):
+    client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
+    pages = list(client.iter_pages("products"))
+    assert sum(len(page) for page in pages) == len(wiz_emulator.products) and all(pages)
 
 
 def test_wiz_full_product_pass_reads_each_page_once_in_parallel(wiz_emulator):
