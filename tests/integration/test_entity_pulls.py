@@ -46,7 +46,7 @@ def test_first_sync_then_two_runs_link_everything_once_and_nothing_comes_back(pu
     wc_twin = existing_wc_record(stack, wiz.create_customer, name="Twin", email=SHARED_EMAIL)
     pushed = stack.push.place_order(items[2:4])
     stack.push.sync()
-    wiz.emit_payment(pushed["id"], 5.0)
+    wiz.record_payment(pushed["id"], 5.0)
     stack.push.sync()
     pushed_sos = stack.push.the_sos_order(pushed)
     # ... and in SOS: an order of an SOS-only customer, shipped and paid; the known order invoiced
@@ -154,13 +154,13 @@ def test_sos_edits_reach_wc_once_and_pushed_orders_stay_where_they_are_edited(pu
     sos.update_sales_order(pushed_sos["id"], memo="packed by SOS")
     sos.update_sales_order(pulled["id"], lines=stack.sos_lines(items[1:2], quantity=5))
     sos.update_customer(3, phone="+1-555-000-0000")
-    version_of_pushed = wiz.orders[pushed["id"]]["version"]
+    pushed_as_it_was = wiz.orders[pushed["id"]]["updated_at"]
     reports = stack.run_all()
 
     # Then the SOS-origin order and the customer change in WC; the pushed order does not (R-ORD-7)
     assert [line["quantity"] for line in wiz.orders[pulled_wc]["line_items"]] == [5]
     assert wiz.customers[stack.mappings.by_sos("customer", 3).wc_id]["phone"] == "+1-555-000-0000"
-    assert wiz.orders[pushed["id"]]["version"] == version_of_pushed
+    assert wiz.orders[pushed["id"]]["updated_at"] == pushed_as_it_was
     assert reports["orders"]["skipped"] == {"pushed-from-wc": 1}
     # ... and the webhooks those writes caused were dropped by the push as our echo: SOS kept its edits
     assert sos.sales_orders[pulled["id"]]["lines"][0]["quantity"] == 5

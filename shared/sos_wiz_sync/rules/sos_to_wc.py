@@ -111,7 +111,7 @@ def wc_customer(customer: SosCustomer, current: Mapping[str, Any] | None) -> dic
     billing, shipping = (wc_address(customer.billing, "billing"), wc_address(customer.shipping, "shipping"))
     return {
         "reference_id": str(customer.id), "name": customer.name, "display_name": customer.name,
-        "company_name": customer.companyName, **contact,
+        "company_name": customer.companyName or customer.name, **contact,  # WC requires it; reads it as `name`
         "addresses": merged_addresses((current or {}).get("addresses") or [],
                                       billing and {**billing, **contact}, shipping and {**shipping, **contact}),
     }
