@@ -14,6 +14,7 @@ from ..models.sos import SosCustomer
 from ..models.wiz import WizCustomer
 from ..rules.customers import sos_customer
 from ..rules.push_config import sos_id_from_reference
+from ..rules.versions import is_our_write
 from ..store.mappings import Mapping, Origin
 from .deps import PushDeps
 from .outcome import PushOutcome, Status
@@ -45,6 +46,10 @@ def _push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
     if _digest(body) == mapping.pushed_digest:
         return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", sos_id=mapping.sos_id,
                            reason="nothing SOS receives changed")
+    if is_our_write(customer.updated_at, mapping.wc_echo_version):
+        deps.mappings.update("customer", customer.id, pushed_digest=_digest(body))  # SOS has this state
+        return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", sos_id=mapping.sos_id,
+                           reason="our own write to WizCommerce (its content came from SOS)")
     deps.sos.update_customer(int(mapping.sos_id), body)
     deps.mappings.update("customer", customer.id, pushed_digest=_digest(body))
     return PushOutcome(entity="customer", wc_id=customer.id, status="updated", sos_id=mapping.sos_id)

@@ -28,6 +28,7 @@ from ..rules.orders import (
 )
 from ..rules.payments import sos_deposit
 from ..rules.push_config import sos_id_from_reference
+from ..rules.versions import is_our_write
 from ..store.mappings import Mapping
 from .customers import sos_customer_id
 from .deps import PushDeps
@@ -48,7 +49,11 @@ def push_order(deps: PushDeps, wc_id: str) -> PushOutcome:
     if mapping is None:
         return _create(deps, order)
     outcome = _edit(deps, order, mapping)
-    push_payment(deps, order, mapping)
+    if is_our_write(order.updated_at, mapping.wc_echo_version):
+        # The payments pull wrote amount_paid from what SOS has (R-PAY-2): not a payment to push back.
+        deps.mappings.update("order", order.id, pushed_amount_paid=order.amount_paid)
+    else:
+        push_payment(deps, order, mapping)
     return outcome
 
 

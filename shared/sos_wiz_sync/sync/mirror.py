@@ -36,10 +36,11 @@ R = TypeVar("R", bound=BaseModel)
 # WizCommerce replaces an order with PUT; the other records take PATCH (../shared/api/wizcommerce.md).
 UPDATE_METHODS = {"orders": "PUT"}
 # Our own writes come back as webhooks for these: the version they produce is the echo the push drops.
+# WC records have no version: the `updated_at` our write gave the record stands for it.
 ECHO_VERSIONS: dict[str, Callable[[dict], int | None]] = {
-    "orders": lambda record: record.get("version"),
-    "customers": lambda record: timestamp_version(datetime.fromisoformat(record["updated_at"]))
-    if record.get("updated_at") else None,
+    resource: lambda record: timestamp_version(datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00")))
+    if record.get("updated_at") else None
+    for resource in ("orders", "customers")
 }
 
 
