@@ -79,6 +79,11 @@ ORDER_FIELDS = {"number": None, "date": None, "customer": None, "location": None
                 "taxAmount": 0, "shippingAmount": 0, "depositAmount": 0, "linkedTransaction": None,
                 "customFields": [], "lines": []}
 ORDER_LINKS = ("linkedInvoices", "linkedShipments", "linkedPayments")  # kept by SOS, not by the writer
+# What a write may carry besides the writable fields: the read-only ones a GET returns (so a
+# record read, changed and PUT back is accepted; they are ignored). Anything else is refused
+# with its name: a field SOS does not have (an order `memo`, `priceTier`) would be lost there.
+READ_ONLY = {"customer": {"id", "syncToken", "fullname", "archived"},
+             "salesorder": {"id", "syncToken", "subTotal", "total", "closed", "archived", *ORDER_LINKS}}
 STALE_MESSAGE = "This record has been modified by someone else since you retrieved it. Please reload it."
 THROTTLE_MESSAGE = "Throttle limit exceeded"
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
@@ -654,6 +659,7 @@ class SosEmulator(Emulator):
 
     def _customer_record(self, body: dict) -> dict:
         """PUT and POST alike: every writable field from the body, the ones left out cleared."""
+        _refuse_unknown(body, CUSTOMER_FIELDS, READ_ONLY["customer"], "customer")
         record = {key: body.get(key, empty) for key, empty in CUSTOMER_FIELDS.items()}
         if not isinstance(record["name"], str) or not record["name"].strip():
             raise ApiError(400, "name is required")
@@ -711,9 +717,8 @@ class SosEmulator(Emulator):
 
     def _order_record(self, body: dict) -> dict:
         """PUT and POST alike: every writable field from the body, the ones left out cleared."""
+        _refuse_unknown(body, ORDER_FIELDS, READ_ONLY["salesorder"], "sales order")
         record = {key: body.get(key, empty) for key, empty in ORDER_FIELDS.items()}
-        if "priceTier" in body:
-            raise ApiError(400, "priceTier is not a sales order field")
         record["number"] = str(record["number"] or "").strip()
         record["date"] = record["date"] or self._today()
         customer_ref = self._ref(self.customers, record["customer"], "customer", required=True)
@@ -939,6 +944,12 @@ QUERY_FIELDS = {
     "invoice": ("number", "comment", "customerPO", "customer.name"),
     "shipment": ("number", "comment", "customerPO", "customer.name", "trackingNumber", "location.name"),
 }
+
+
+def _refuse_unknown(body: dict, writable: dict, read_only: set[str], what: str) -> None:
+    unknown = sorted(set(body) - set(writable) - read_only)
+    if unknown:
+        raise ApiError(400, f"not {what} fields: {', '.join(unknown)}")
 
 
 def _text(row: dict, path: str) -> str:

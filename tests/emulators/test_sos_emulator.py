@@ -260,6 +260,12 @@ def test_a_sales_order_post_returns_the_documented_record(sos: SosEmulator, sos_
     assert new_order(sos_api, sos, number="auto").json()["data"]["number"].isdigit()
 
 
+def test_fields_sos_does_not_have_are_refused_by_name(sos: SosEmulator, sos_api: Client) -> None:
+    response = new_order(sos_api, sos, memo="x", priceTier={"id": 1})
+    assert response.status_code == 400 and response.json()["message"].endswith("memo, priceTier")
+    assert sos_api("POST", "/customer", json={"name": "X", "firstName": "Ann"}).status_code == 400
+
+
 def test_flat_addresses_on_a_transaction_are_refused(sos: SosEmulator, sos_api: Client) -> None:
     response = new_order(sos_api, sos, billing={"line1": "1 Main St", "city": "X"})
     assert response.status_code == 400 and "billing.address" in response.json()["message"]

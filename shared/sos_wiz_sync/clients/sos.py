@@ -161,16 +161,17 @@ class SosClient:
         return payload
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> dict[str, Any]:
-        """A call with SOS's errors handled: throttling (429 or HTTP 200 + "Throttle limit
-        exceeded") is retried with backoff for any method (nothing was applied); other errors
-        are retried for reads only; then the error is raised, never returned as data."""
+        """A call with SOS's errors handled. HTTP 429 and 5xx are retried by the session
+        (urllib3 Retry: backoff with jitter; POST only on 429). What urllib3 cannot see is
+        retried here with the same kind of backoff: a throttle answered with HTTP 200 (any
+        method: nothing was applied) and a read answered HTTP 200 with status error/failed.
+        Then the error is raised, never returned as data."""
         for attempt in range(self.backoff.attempts):
             try:
                 return self._answer(method, path, params, body)
             except SosError as exc:
-                retry = exc.throttled or (method == "GET" and exc.status >= 500)
-                if method == "GET" and exc.http_status == 200 and exc.sos_status in ("error", "failed"):
-                    retry = True  # an error page is not an empty page: ask again
+                retry = exc.http_status == 200 and (
+                    exc.throttled or (method == "GET" and exc.sos_status in ("error", "failed")))
                 if not retry or attempt == self.backoff.attempts - 1:
                     raise
                 log.info("SOS %s %s: %s; retrying", method, path, exc.message)

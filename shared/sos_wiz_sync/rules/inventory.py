@@ -9,8 +9,9 @@ from ..models.wiz import OnOrderDetail, WizInventory
 
 # The one on-order entry we own in WizCommerce's on_order_details (R-INV-3).
 SOS_ON_ORDER_IDENTIFIER = "SOS Inventory"
-# Item types whose quantities SOS does not track: their zeros would mark products out of stock.
-UNTRACKED_ITEM_TYPES = frozenset({"Non-inventory Item", "Service"})
+# Item types whose quantities SOS does not track (the documented types other than stock items,
+# assemblies and kits/item groups): their zeros would mark products out of stock.
+UNTRACKED_ITEM_TYPES = frozenset({"Non-inventory", "Service", "Labor", "Overhead", "Other", "Expense", "Category"})
 QUANTITY_DECIMALS = 4  # SOS quantities may be fractional; round away float noise before comparing
 
 

@@ -215,5 +215,13 @@ def payment_status(amount: float | None, paid: float) -> str:
     return "PARTIALLY_PAID"
 
 
+def order_paid(order: SosSalesOrder, invoices: list[SosInvoice]) -> float:
+    """What SOS says is paid on an order: its deposit, or what its invoices' balances say is
+    paid, whichever is more. [assumed] SOS may carry a deposit onto the invoice (its balance
+    then already counts it), so the two are not added: a payment is never counted twice."""
+    on_invoices = sum(invoice_paid(invoice) for invoice in invoices if not invoice.voided)
+    return max(order.depositAmount or 0.0, on_invoices)
+
+
 def wc_order_payment(amount: float | None, paid: float) -> dict[str, Any]:
     return {"amount_paid": round(paid, MONEY_DECIMALS), "payment_status": payment_status(amount, paid)}

@@ -20,8 +20,8 @@ from ..rules.sos_to_wc import (
     PULLED_ORDER_SOURCE,
     Waiting,
     changed_fields,
-    invoice_paid,
     is_pushed_order_number,
+    order_paid,
     wc_customer,
     wc_invoice,
     wc_order,
@@ -244,14 +244,6 @@ class OrderPaid:
     def event(self) -> dict[str, Any]:
         return {"entity": "order", "action": "pulled-payments", "wc_id": self.wc_order_id,
                 "fields": sorted(self.body)}
-
-
-def order_paid(order: SosSalesOrder, invoices: list[SosInvoice]) -> float:
-    """What SOS says is paid on an order: its deposit, or what its invoices' balances say is
-    paid, whichever is more. [assumed] SOS may carry a deposit onto the invoice (its balance
-    then already counts it), so the two are not added: a payment is never counted twice."""
-    on_invoices = sum(invoice_paid(invoice) for invoice in invoices if not invoice.voided)
-    return max(order.depositAmount or 0.0, on_invoices)
 
 
 def order_payment_writes(deps: PullDeps, orders: list[SosSalesOrder], counts: RunCounts) -> list[Write]:
