@@ -217,13 +217,16 @@ def test_retrying_a_record_moves_back_every_parked_event_of_it_even_more_than_on
                                                                                                   monkeypatch):
     stack = make_stack().stack
     compress_backoff(monkeypatch, BACKOFF_FACTOR)
-    # Given SOS down while an order is confirmed and edited a dozen times: 13 events parked in one
-    # FIFO group, more than one SQS receive hands out (10)
+    # Given SOS down while an order is confirmed and edited a dozen times, each state announced (as
+    # the WC change poll does): 13 changes parked in one FIFO group, more than one SQS receive
+    # hands out (10)
     stack.sos.inject_5xx(count=None, seconds=3600, status=503, path=SOS_API)
     order = stack.place_order(stack.mapped_items()[:1], internal_note="rev 1")
-    for rev in range(2, 14):
-        stack.wiz.update_order(order["id"], internal_note=f"rev {rev}")
-    stack.deliver(stack.new_events())
+    stamps = [order["updated_at"]] + [stack.wiz.update_order(order["id"], internal_note=f"rev {rev}")["updated_at"]
+                                      for rev in range(2, 14)]
+    for stamp in stamps:
+        stack.send_to_push_queue(stack.change_message("order", order["id"], f"poll:order:{order['id']}:{stamp}"),
+                                 f"order#{order['id']}")
     stack.runtime.drain("PushQueue")
     assert count_dlq(stack) == 13
     # When SOS is back and the operator retries that order with sos-wiz-ops
@@ -233,4 +236,4 @@ def test_retrying_a_record_moves_back_every_parked_event_of_it_even_more_than_on
     stack.sync()
     # Then all 13 went back and were applied: SOS has the last revision, nothing is left parked
     assert count_dlq(stack) == 0
-    assert stack.the_sos_order(order)["memo"] == "rev 13"
+    assert stack.the_sos_order(order)["comment"] == "rev 13"
