@@ -37,6 +37,16 @@ def test_wiz_create_with_a_known_reference_id_returns_the_existing_record(wiz_em
     assert second["reference_id"] == "sos-900002"
 
 
+def test_wiz_create_finds_an_existing_confirmed_order_although_order_lists_default_to_drafts(wiz_emulator):
+    client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
+    product = next(p for p in wiz_emulator.products.values() if p["reference_id"])
+    body = {"reference_id": "sos-so-1", "customer_id": next(iter(wiz_emulator.customers)), "status": "confirmed",
+            "line_items": [{"product_id": product["id"], "quantity": 1, "unit_price": 2.0}]}
+    first = client.create("orders", body)
+    assert client.create("orders", body)["id"] == first["id"]
+    assert len([o for o in wiz_emulator.orders.values() if o["reference_id"] == "sos-so-1"]) == 1
+
+
 def test_wiz_create_refused_for_another_reason_raises(wiz_emulator):
     client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
     with pytest.raises(ApiError) as refused:

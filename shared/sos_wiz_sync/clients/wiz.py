@@ -13,6 +13,9 @@ from .http import ApiError, CallCounter, map_bounded
 PAGE_SIZE = 100  # WizCommerce's maximum `page_size`
 # What a GET returns that is not part of the order body (R/orders/create-order).
 READ_ONLY_ORDER_FIELDS = frozenset({"id", "created_at", "updated_at", "amount"})
+# List filters by status, and their values (the lists' defaults hide the others).
+STATUS_FILTERS = {"orders": ("order_status", ("confirmed", "draft", "cancelled")),
+                  "customers": ("status", ("active", "inactive"))}
 
 
 class WizClient:
@@ -87,9 +90,17 @@ class WizClient:
                 raise
             return existing
 
-    def by_reference_id(self, resource: str, reference_id: str, **filters: Any) -> dict[str, Any] | None:
-        rows = self.request("GET", f"/v1/{resource}", params={"reference_ids": reference_id, **filters}).get("data")
-        return next((row for row in rows or [] if str(row.get("reference_id")) == reference_id), None)
+    def by_reference_id(self, resource: str, reference_id: str) -> dict[str, Any] | None:
+        """The record with this reference_id, whatever its status: lists show one status at a
+        time (orders default to draft, customers to active), so each is asked for in turn."""
+        name, statuses = STATUS_FILTERS.get(resource, (None, (None,)))
+        for status in statuses:
+            params = {"reference_ids": reference_id, **({name: status} if name else {})}
+            rows = self.request("GET", f"/v1/{resource}", params=params).get("data") or []
+            found = next((row for row in rows if str(row.get("reference_id")) == reference_id), None)
+            if found is not None:
+                return found
+        return None
 
     def patch(self, resource: str, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", f"/v1/{resource}/{record_id}", body=fields)["data"]
@@ -131,13 +142,15 @@ class WizClient:
         return self.get("orders", order_id)
 
     def update_order(self, order_id: str, fields: dict[str, Any]) -> WizOrder:
-        """Change `fields` of an order. `PUT /orders/{id}` replaces the whole order (omitted
-        fields are removed), so the order is read, the fields merged in, and all of it sent."""
-        return self.replace_order(order_id, {**self.get_order_record(order_id), **fields})
+        return WizOrder.model_validate(self.merge_order(order_id, fields))
 
-    def replace_order(self, order_id: str, record: dict[str, Any]) -> WizOrder:
+    def merge_order(self, order_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Change `fields` of an order; the order as WizCommerce answers. `PUT /orders/{id}`
+        replaces the whole order (omitted fields are removed), so the order is read, the fields
+        merged in, and all of it sent."""
+        record = {**self.get_order_record(order_id), **fields}
         body = {key: value for key, value in record.items() if key not in READ_ONLY_ORDER_FIELDS}
-        return WizOrder.model_validate(self.request("PUT", f"/v1/orders/{order_id}", body=body)["data"])
+        return self.request("PUT", f"/v1/orders/{order_id}", body=body)["data"]
 
     def get_customer(self, customer_id: str) -> WizCustomer:
         return WizCustomer.model_validate(self.get("customers", customer_id))

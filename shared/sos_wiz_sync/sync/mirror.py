@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from .streams import PullDeps
 
 R = TypeVar("R", bound=BaseModel)
-# WizCommerce replaces an order with PUT; the other records take PATCH (../shared/api/wizcommerce.md).
-UPDATE_METHODS = {"orders": "PUT"}
 # Our own writes come back as webhooks for these: the version they produce is the echo the push drops.
 # WC records have no version: the `updated_at` our write gave the record stands for it.
 ECHO_VERSIONS: dict[str, Callable[[dict], int | None]] = {
@@ -117,8 +115,9 @@ class WcWrite:
         return record["id"]
 
     def _update(self, deps: PullDeps, wc_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        method = UPDATE_METHODS.get(self.resource, "PATCH")
-        return deps.wiz.request(method, f"/v1/{self.resource}/{wc_id}", body=fields)["data"]
+        if self.resource == "orders":  # PUT replaces the whole order: read, merge, send it all
+            return deps.wiz.merge_order(wc_id, fields)
+        return deps.wiz.request("PATCH", f"/v1/{self.resource}/{wc_id}", body=fields)["data"]
 
     def event(self) -> dict[str, Any]:
         action = "created" if self.wc_id is None else "updated" if self.body else "adopted"
