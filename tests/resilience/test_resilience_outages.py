@@ -40,9 +40,9 @@ HTTP_TIMEOUT_SECONDS = 1
 HANG_MS = 1500                   # SOS answers (and applies) after the client has given up
 RETRY_AFTER_SECONDS = 1
 # SOS writes applied but answered with a 500, and requests answered only after the client gave up
-APPLIED_THEN_500 = (("POST", "/salesorder", 3), ("PUT", "/salesorder", 2), ("POST", "/customer", 1),
-                    ("POST", "/payment", 2))
-HANGS = (("POST", "/salesorder", 2), ("POST", "/payment", 1))
+# PUT /salesorder: order edits and online payments (the SOS order's deposit, R-PAY-1)
+APPLIED_THEN_500 = (("POST", "/salesorder", 3), ("PUT", "/salesorder", 4), ("POST", "/customer", 1))
+HANGS = (("POST", "/salesorder", 2), ("PUT", "/salesorder", 1))
 SOS_API = "/api/v2"
 
 

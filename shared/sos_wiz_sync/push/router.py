@@ -53,7 +53,7 @@ from .parking import DeadLetterParking
 # or messages applied before a deploy would be applied again after it.
 IDEMPOTENCY_KEY_PREFIX = "push-change"
 # Redeliveries come in bursts (a webhook retried, a DLQ redriven): a container answers the
-# ones it applied recently from memory, the rest from the idempotency table.
+# ones it applied recently from its own cache, the rest from the idempotency table.
 LOCAL_CACHE_EVENTS = 1024
 # Waiting for another invocation is not a failure worth a state record: the retry just waits.
 WAITS = (RecordBusy, IdempotencyAlreadyInProgressError)
