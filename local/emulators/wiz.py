@@ -47,7 +47,7 @@ PUBLIC_RETRY_DELAYS = (30.0, 60.0, 120.0, 240.0, 480.0)
 PRODUCT_STATUSES = ("active", "inactive")
 ORDER_STATUSES = ("draft", "quote", "confirmed", "cancelled")
 INVENTORY_STATUSES = ("IN_STOCK", "OUT_OF_STOCK", "BACK_ORDER")
-INVOICE_STATUSES = ("PAID", "UNPAID")
+INVOICE_STATUSES = ("PAID", "PENDING", "PARTIALLY_PAID", "OVERPAID")  # wizcommerce.md
 SHIPMENT_STATUSES = ("created", "shipped", "fulfilled")
 ADDRESS_FIELDS = ("id", "reference_id", "type", "is_default", "first_name", "last_name", "address_line_1",
                   "address_line_2", "city", "state", "country", "zip_code", "phone", "email")
@@ -519,7 +519,7 @@ class WizEmulator(Emulator):
     def _create_invoice(self, body: dict) -> dict:
         now = self.clock.stamp()
         defaults = {key: None for key in INVOICE_EDITABLE} | {
-            "reference_id": "", "paid_amount": 0, "status": "UNPAID", "items": [], "created_at": now}
+            "reference_id": "", "paid_amount": 0, "status": "PENDING", "items": [], "created_at": now}
         record = self._document_record(self.invoices, defaults, body, INVOICE_EDITABLE, own_id=None)
         return self.invoices.put({"id": self.invoices.new_id(), **record, "updated_at": now})
 

@@ -26,8 +26,8 @@ def test_the_order_batch_creates_the_order_applies_its_edit_once_and_links_the_p
     assert stack.runtime.invoke("PushFunction", batch) == {"batchItemFailures": []}
     [sos_order] = stack.sos_orders_numbered(f"WC-{confirmed['display_id']}")
     assert [line["quantity"] for line in sos_order["lines"]] == [3, 12]          # the edit, applied once
-    assert sos_order["lines"][0]["unitprice"] == 134.1                          # 149.00 less 10 %
-    assert "Line 1 (TBL-10011): Deliver assembled" in sos_order["memo"]
+    assert sos_order["lines"][0]["unitPrice"] == 134.1                          # 149.00 less 10 %
+    assert "Line 1 (TBL-10011): Deliver assembled" in sos_order["comment"]
     [sos_payment] = stack.sos.payments.values()
     assert (sos_payment["number"], sos_payment["salesOrder"]["id"]) == (f"WCP-{payment['id']}", sos_order["id"])
 

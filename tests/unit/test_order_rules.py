@@ -172,11 +172,12 @@ def test_the_sales_order_body_carries_rep_tier_customer_addresses_and_number():
                created_at="2026-05-01T17:03:11Z")
     body = sos_sales_order(wc, number="WC-SO-1001", customer_id=4, item_ids=[8], config=cfg)
     assert body["number"] == "WC-SO-1001" and body["customer"] == {"id": 4}
-    assert body["salesRep"] == {"id": 3} and body["priceTier"] == {"id": 2} and body["discountAmount"] == 5
-    assert body["shipping"] == {"line1": "1 Main St", "line2": None, "city": "Austin", "stateProvince": "TX",
-                                "postalCode": "78701", "country": None}
+    # SOS orders have no priceTier (the contract): the line prices carry what was charged
+    assert body["salesRep"] == {"id": 3} and "priceTier" not in body and body["discountAmount"] == 5
+    assert body["shipping"] == {"address": {"line1": "1 Main St", "line2": None, "city": "Austin",
+                                            "stateProvince": "TX", "postalCode": "78701", "country": None}}
     assert body["billing"] is None and body["date"] == "2026-05-01"
-    assert body["lines"] == [{"lineNumber": 1, "item": {"id": 8}, "quantity": 2, "unitprice": 10.0, "amount": 20.0}]
+    assert body["lines"] == [{"lineNumber": 1, "item": {"id": 8}, "quantity": 2, "unitPrice": 10.0, "amount": 20.0}]
 
 
 # -- R-ORD-3: line notes --------------------------------------------------------------------------
@@ -186,13 +187,13 @@ def test_line_notes_are_appended_to_the_memo_by_default():
                line_items=[{"product_id": "p1", "sku": "A-1", "quantity": 1, "unit_price": 1, "note": "gift wrap"},
                            {"product_id": "p2", "sku": "B-2", "quantity": 1, "unit_price": 1, "note": "  "},
                            {"product_id": "p3", "quantity": 1, "unit_price": 1, "note": "blue"}])
-    assert order_notes(wc, True) == {"memo": "call first\nLine 1 (A-1): gift wrap\nLine 3 (p3): blue",
-                                     "customerNotes": "thanks"}
+    assert order_notes(wc, True) == {"comment": "call first\nLine 1 (A-1): gift wrap\nLine 3 (p3): blue",
+                                     "customerMessage": "thanks"}
 
 
 def test_switched_off_line_notes_go_to_the_customer_notes_never_nowhere():
     wc = order(line_items=[{"product_id": "p1", "sku": "A-1", "quantity": 1, "unit_price": 1, "note": "gift"}])
-    assert order_notes(wc, False) == {"memo": "", "customerNotes": "Line 1 (A-1): gift"}
+    assert order_notes(wc, False) == {"comment": "", "customerMessage": "Line 1 (A-1): gift"}
 
 
 @given(notes=st.lists(st.text(max_size=30), max_size=6), to_memo=st.booleans())

@@ -15,6 +15,11 @@ def sos_address(address: WizAddress | None) -> dict[str, str | None] | None:
             "stateProvince": address.state, "postalCode": address.zip_code, "country": address.country}
 
 
+def sos_transaction_address(address: WizAddress | None) -> dict | None:
+    """A sales order's billing/shipping: SOS nests the address in a transaction address."""
+    return None if address is None else {"address": sos_address(address)}
+
+
 def default_address(addresses: list[WizAddress], kind: Literal["billing", "shipping"]) -> WizAddress | None:
     """The customer's default address of a kind, else its first one of that kind."""
     of_kind = [address for address in addresses if address.type == kind]
@@ -39,8 +44,7 @@ def sos_customer(customer: WizCustomer, config: PushConfig) -> dict[str, Any]:
     return {
         "name": sos_customer_name(customer),
         "companyName": customer.company_name,
-        "firstName": customer.first_name,
-        "lastName": customer.last_name,
+        "contact": {"firstName": customer.first_name, "lastName": customer.last_name},
         "email": customer.email,
         "phone": customer.phone,
         "billing": sos_address(default_address(customer.addresses, "billing")),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models.wiz import WizLineItem, WizOrder
-from .customers import sos_address
+from .customers import sos_transaction_address
 from .push_config import PushConfig, sos_id_from_reference, sos_ref
 
 PUSHED_ORDER_STATUS = "confirmed"
@@ -78,7 +78,7 @@ def sos_order_lines(lines: Sequence[WizLineItem], item_ids: Sequence[int]) -> li
     for number, (line, item_id) in enumerate(zip(lines, item_ids, strict=True), start=1):
         unit_price = charged_unit_price(line)
         built.append({"lineNumber": number, "item": {"id": item_id}, "quantity": line.quantity,
-                      "unitprice": unit_price, "amount": round(unit_price * line.quantity, MONEY_DECIMALS)})
+                      "unitPrice": unit_price, "amount": round(unit_price * line.quantity, MONEY_DECIMALS)})
     return built
 
 
@@ -98,8 +98,8 @@ def order_notes(order: WizOrder, line_notes_to_memo: bool) -> dict[str, str]:
     memo (LINE_NOTES_TO_MEMO=true, the default) or else to the customer notes."""
     notes = "\n".join(line_notes(order.line_items))
     if line_notes_to_memo:
-        return {"memo": _joined(order.internal_note, notes), "customerNotes": _joined(order.customer_note)}
-    return {"memo": _joined(order.internal_note), "customerNotes": _joined(order.customer_note, notes)}
+        return {"comment": _joined(order.internal_note, notes), "customerMessage": _joined(order.customer_note)}
+    return {"comment": _joined(order.internal_note), "customerMessage": _joined(order.customer_note, notes)}
 
 
 # -- the order -----------------------------------------------------------------------------
@@ -110,12 +110,11 @@ def sos_sales_order(order: WizOrder, *, number: str, customer_id: int, item_ids:
     body: dict[str, Any] = {
         "number": number,
         "customer": {"id": customer_id},
-        "billing": sos_address(order.billing_address),
-        "shipping": sos_address(order.shipping_address),
+        "billing": sos_transaction_address(order.billing_address),
+        "shipping": sos_transaction_address(order.shipping_address),
         "lines": sos_order_lines(order.line_items, item_ids),
         "discountAmount": round(order.discount_value or 0.0, MONEY_DECIMALS),
         "salesRep": sos_ref(config.sales_rep_for(order.sales_rep_id)),
-        "priceTier": sos_ref(config.price_tier_for(order.price_list_id)),
         **order_notes(order, config.line_notes_to_memo),
     }
     if order.created_at is not None:
