@@ -4,7 +4,7 @@ up exactly right — shared by the redelivery and the outage scenarios.
 - `StoreActivity` confirms and edits orders, creates and edits customers and takes online
   payments in the WizCommerce emulator; each action emits exactly one webhook event. Every
   edit carries its revision in a field SOS receives (the order's internal note becomes the SOS
-  memo "rev N", the customer's phone ends in N), so the SOS request journal shows the order in
+  comment "rev N", the customer's phone ends in N), so the SOS request journal shows the order in
   which revisions reached SOS.
 - `Deliveries` posts every event WizCommerce emitted (the users' and the echoes of our own
   writes) `times` times through the webhook route, at random rounds from the one it was emitted
@@ -214,10 +214,10 @@ def _orders(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> None
         wc = stack.wiz.orders[wc_id]
         want = [(int(stack.wiz.products[line["product_id"]]["reference_id"]), line["quantity"], line["unit_price"])
                 for line in wc["line_items"]]
-        got = [(line["item"]["id"], line["quantity"], line["unitprice"]) for line in sos["lines"]]
-        if note_rev(sos["memo"]) != note_rev(wc["internal_note"]) or got != want:
+        got = [(line["item"]["id"], line["quantity"], line["unitPrice"]) for line in sos["lines"]]
+        if note_rev(sos["comment"]) != note_rev(wc["internal_note"]) or got != want:
             outcome.problem("not_latest",
-                            f"SOS order {number}: {sos['memo']!r} {got} ≠ WC {wc['internal_note']!r} {want}")
+                            f"SOS order {number}: {sos['comment']!r} {got} ≠ WC {wc['internal_note']!r} {want}")
 
 
 def _customers(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> None:
@@ -270,7 +270,7 @@ def _stale_writes(sos_requests: RequestJournal, outcome: Outcome) -> None:
         if write.method not in ("POST", "PUT") or not isinstance(write.body, dict):
             continue
         if write.path.startswith("/api/v2/salesorder"):
-            key, rev = ("order", str(write.body.get("number"))), note_rev(write.body.get("memo"))
+            key, rev = ("order", str(write.body.get("number"))), note_rev(write.body.get("comment"))
         elif write.path.startswith("/api/v2/customer") and str(write.body.get("name", "")).startswith("Resilient"):
             key, rev = ("customer", write.body["name"]), phone_rev(write.body.get("phone"))
         else:

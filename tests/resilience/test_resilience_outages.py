@@ -233,4 +233,4 @@ def test_retrying_a_record_moves_back_every_parked_event_of_it_even_more_than_on
     stack.sync()
     # Then all 13 went back and were applied: SOS has the last revision, nothing is left parked
     assert count_dlq(stack) == 0
-    assert stack.the_sos_order(order)["memo"] == "rev 13"
+    assert stack.the_sos_order(order)["comment"] == "rev 13"
