@@ -852,25 +852,30 @@ class SosEmulator(Emulator):
         return self._payment(body, via_api=True)
 
     def _payment(self, body: dict, *, via_api: bool) -> dict:
+        """A payment (the `/payment` record shape is unseen in every source: [assumed] here
+        {customer, amount, invoice?, salesOrder?, number, date, paymentMethod, comment}). On an
+        invoice it lowers the balance; else on a sales order it raises the deposit; both link it."""
         amount = _number(body.get("amount"), "amount")
         if amount <= 0:
             raise ApiError(400, "amount must be positive")
         invoice = self._ref(self.invoices, body.get("invoice"), "invoice", name_field="number")
         order = self._ref(self.sales_orders, body.get("salesOrder"), "sales order", name_field="number")
-        if (invoice is None) == (order is None):
-            raise ApiError(400, "a payment is for one invoice or one sales order")
-        target = self.invoices[invoice["id"]] if invoice else self.sales_orders[order["id"]]
-        customer = self._ref(self.customers, body.get("customer") or target["customer"], "customer")
+        target = self.invoices[invoice["id"]] if invoice else self.sales_orders[order["id"]] if order else None
+        customer = self._ref(self.customers, body.get("customer") or (target or {}).get("customer"), "customer",
+                             required=True)
         payment_id = self.payments.new_id()
         record = {"id": payment_id, "number": str(body.get("number") or payment_id),
                   "date": body.get("date") or self._today(), "customer": customer, "amount": amount,
                   "paymentMethod": body.get("paymentMethod"), "comment": body.get("comment") or "",
-                  "linkedTransaction": _link(target, "Invoice" if invoice else "SalesOrder")}
+                  "invoice": invoice, "salesOrder": order,
+                  "linkedTransaction": _link(target, "Invoice" if invoice else "SalesOrder") if target else None}
         self._write(self.payments, record, new=True)
+        if target is None:
+            return record
         updated = dict(target)
         updated["linkedPayments"] = [*target["linkedPayments"], _link(record, "Payment")]
         if invoice:
-            updated["balance"] = round(max(0.0, target["balance"] - amount), 2)
+            updated["balance"] = round(target["balance"] - amount, 2)  # below 0: overpaid
             updated["status"] = "Paid" if updated["balance"] <= 0 else "Open"
             self._write(self.invoices, updated)
         else:

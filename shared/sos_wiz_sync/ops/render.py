@@ -136,8 +136,9 @@ def render_diff(preview: dict[str, Any]) -> str:
     if preview["blocked"]:
         return f"{preview['stream']}: the next run would not start: {preview['blocked']}"
     writes = preview["writes"]
+    since = (preview["from"] or {}).get("since")
     start = "an unfinished run's checkpoint" if preview["resumes_run"] else \
-        "the last run's cursor" if preview["from"] else "the beginning"
+        f"SOS changes since {since} (SOS's zone)" if since else "the beginning"
     summary = (f"{preview['stream']}: from {start}, {preview['seen']} seen, {len(writes)} would change, "
                f"{preview['unchanged']} unchanged, skipped {_cell(preview['skipped'])}")
     columns: list[Column] = [

@@ -58,10 +58,15 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def changed_fields(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+# An invoice's status is SOS's to say (from its balance, R-PAY-2): it follows every change.
+INVOICE_CREATE_ONLY_FIELDS = CREATE_ONLY_FIELDS - {"status"}
+
+
+def changed_fields(current: Mapping[str, Any], desired: Mapping[str, Any],
+                   create_only: frozenset[str] = CREATE_ONLY_FIELDS) -> dict[str, Any]:
     """The fields of `desired` to send to bring an existing WC record up to date."""
     return {key: value for key, value in desired.items()
-            if key not in CREATE_ONLY_FIELDS and differs(current.get(key), value)}
+            if key not in create_only and differs(current.get(key), value)}
 
 
 # -- customers (R-CUS-3) -------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..clients.http import ApiError
 from ..models.sos import SosCustomer, SosInvoice, SosSalesOrder, SosShipment
 from ..rules.sos_to_wc import (
+    INVOICE_CREATE_ONLY_FIELDS,
     PULLED_ORDER_SOURCE,
     Waiting,
     changed_fields,
@@ -134,6 +135,7 @@ def invoices_spec(deps: PullDeps) -> MirrorSpec[SosInvoice]:
 
     return MirrorSpec(stream="invoices", entity="invoice", sos_resource="invoice", wc_resource="invoices",
                       model=SosInvoice, desired=desired, skip=no_order, number=lambda invoice: invoice.number,
+                      create_only=INVOICE_CREATE_ONLY_FIELDS,
                       lookups=lambda invoices, prepared, counts: document_lookups(
                           deps, invoices, [line["item"]["id"] for i in invoices for line in i.lines if line.get("item")]))
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from ..clients.http import ApiError
 from ..clients.wiz import PAGE_SIZE as WIZ_PAGE_SIZE
-from ..rules.sos_to_wc import Waiting, changed_fields
+from ..rules.sos_to_wc import CREATE_ONLY_FIELDS, Waiting, changed_fields
 from ..rules.versions import timestamp_version
 from ..store.mappings import Entity, Mapping as Link, Origin
 from .report import RunCounts, failure_reason
@@ -210,6 +210,8 @@ class MirrorSpec(Generic[R]):
     # A record to write first whose WC id the body needs in `parent_field` (an order's new customer).
     parent: Callable[[R, Any], WcWrite | None] = lambda record, lookups: None
     parent_field: str | None = None
+    # WC fields set at create and left to WizCommerce afterwards.
+    create_only: frozenset[str] = CREATE_ONLY_FIELDS
 
 
 def prepare(deps: PullDeps, entity: Entity) -> Prepared:
@@ -267,7 +269,7 @@ def _decide_one(deps: PullDeps, spec: MirrorSpec[R], row: dict[str, Any], record
               "parent": spec.parent(record, lookups), "parent_field": spec.parent_field}
     if wc is None:
         return Decision(sos_id, WcWrite(body=desired, **common))
-    changes = changed_fields(wc, desired)
+    changes = changed_fields(wc, desired, spec.create_only)
     if changes or link is None:  # an update, or an adoption (WC has it, the mapping does not)
         return Decision(sos_id, WcWrite(body=changes, wc_id=wc["id"], **common), unchanged=not changes)
     return Decision(sos_id, EndPending(sos_id, spec.entity, "up to date") if pending else None, unchanged=True)
