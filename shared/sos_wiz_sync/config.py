@@ -89,8 +89,6 @@ class WizPollSettings(_Env):
     state_table: str
     push_queue_url: str
     wc_poll_overlap_seconds: int = Field(default=120, ge=1)
-    # With no cursor yet (a new deployment), how far back the first poll looks.
-    wc_poll_first_lookback_seconds: int = Field(default=3600, ge=0)
 
 
 class IngressSettings(_Env):

@@ -64,7 +64,7 @@ class PullStack:
 @pytest.fixture
 def pull_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[PullStack]:
     # Reconciliation without a lag: records made by a test are at once "missed" webhooks.
-    push = started_push_stack(monkeypatch, parameters={"ReconciliationLagSeconds": "0"})
+    push = started_push_stack(monkeypatch, first_sync_done=False, parameters={"ReconciliationLagSeconds": "0"})
     yield PullStack(push)
     push.stop()
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -197,11 +198,17 @@ class PushStack:
         return self.wiz.create_order(customer, lines, **fields)
 
 
-def started_push_stack(monkeypatch: pytest.MonkeyPatch, **options: Any) -> PushStack:
+def started_push_stack(monkeypatch: pytest.MonkeyPatch, *, first_sync_done: bool = True, **options: Any) -> PushStack:
+    """A started stack; by default as a deployment whose first sync is done (the WC change poll
+    waits for it, R-TIME-2), all WC records made by the test being new since."""
     monkeypatch.setattr(moto_dynamodb_models, "copy", _TransactionBackupByReference())
     stack = PushStack(**options)
     stack.wiz.set_webhook_target(None, secret=LOCAL_WEBHOOK_SECRET)  # events land in the outbox, signed
-    return stack.start(monkeypatch)
+    stack.start(monkeypatch)
+    if first_sync_done:
+        stack.state.save_first_sync_status({"status": "done", "run_id": "before-the-test",
+                                            "finished_at": datetime.now(timezone.utc).isoformat()})
+    return stack
 
 
 @pytest.fixture

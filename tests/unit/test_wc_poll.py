@@ -1,16 +1,17 @@
 """The WC change poll (R-PUSH-1): what it asks WizCommerce for, what it queues, where its cursor
-goes — a window overlapping the last one, each change queued once, nothing skipped."""
+goes — a window overlapping the last one, each change queued once, nothing skipped; nothing
+before the first sync (R-TIME-2)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from fake_aws import FakeSqs
 
 from sos_wiz_sync.push.poll import WcChangePoll, updated_after
 
-NOW = datetime(2026, 5, 1, 12, 0, 30, tzinfo=timezone.utc)
+FIRST_SYNC_DONE = "2026-05-01T11:58:00.000000Z"
 OVERLAP = timedelta(seconds=120)
 
 
@@ -35,6 +36,10 @@ class FakeWiz:
 class FakeState:
     def __init__(self):
         self.streams: dict[str, dict] = {}
+        self.first_sync = {"status": "done", "finished_at": FIRST_SYNC_DONE}
+
+    def first_sync_status(self) -> dict:
+        return self.first_sync
 
     def load_stream(self, stream: str) -> dict:
         return self.streams.get(stream, {})
@@ -49,17 +54,31 @@ def order(n: int, stamp: str, status: str = "confirmed") -> dict:
 
 def make_poll(wiz: FakeWiz) -> tuple[WcChangePoll, FakeSqs, FakeState]:
     sqs, state = FakeSqs(), FakeState()
-    return WcChangePoll(wiz=wiz, state=state, sqs=sqs, queue_url="https://sqs/push.fifo", overlap=OVERLAP,
-                        first_lookback=timedelta(hours=1)), sqs, state
+    return WcChangePoll(wiz=wiz, state=state, sqs=sqs, queue_url="https://sqs/push.fifo", overlap=OVERLAP), sqs, state
 
 
 def queued_ids(sqs: FakeSqs) -> list[str]:
     return [json.loads(m["MessageBody"])["wc_id"] for m in sqs.sent]
 
 
-def test_the_filter_is_whole_seconds_utc_rounded_down_less_the_overlap():
-    assert updated_after("2026-05-01T12:00:05.999999Z", NOW, OVERLAP, timedelta(hours=1)) == "2026-05-01T11:58:05Z"
-    assert updated_after(None, NOW, OVERLAP, timedelta(hours=1)) == "2026-05-01T11:00:30Z"
+def test_the_filter_is_whole_seconds_utc_rounded_down_less_the_overlap_and_first_starts_at_the_first_sync():
+    assert updated_after("2026-05-01T12:00:05.999999Z", FIRST_SYNC_DONE, OVERLAP) == "2026-05-01T11:58:05Z"
+    assert updated_after(None, "2026-05-01T11:58:00.5Z", OVERLAP) == "2026-05-01T11:58:00Z"
+
+
+def test_nothing_is_polled_before_the_first_sync_is_done():
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:00Z")], "customers": []})
+    poll, sqs, state = make_poll(wiz)
+    state.first_sync = {"status": "running"}
+    assert poll.run()["status"] == "blocked"
+    assert wiz.asked == [] and sqs.sent == []
+
+
+def test_what_changed_before_the_first_sync_finished_is_not_pushed_as_new():
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:57:59Z"), order(2, "2026-05-01T11:58:01Z")], "customers": []})
+    poll, sqs, _ = make_poll(wiz)
+    poll.run()
+    assert queued_ids(sqs) == ["ord_2"]
 
 
 def test_confirmed_orders_and_customers_are_asked_for_oldest_first_and_queued_once_each():
@@ -67,7 +86,7 @@ def test_confirmed_orders_and_customers_are_asked_for_oldest_first_and_queued_on
                    + [order(n, f"2026-05-01T11:59:{20 + n}Z") for n in range(3, 9)],
                    "customers": [{"id": "cust_1", "updated_at": "2026-05-01T11:59:59Z"}]})
     poll, sqs, state = make_poll(wiz)
-    assert poll.run(NOW) == {"order": 7, "customer": 1}
+    assert poll.run() == {"order": 7, "customer": 1}
     assert [(resource, filters.get("order_status")) for resource, filters in wiz.asked] == [
         ("orders", "confirmed"), ("customers", None)]
     assert queued_ids(sqs) == ["ord_1", *(f"ord_{n}" for n in range(3, 9)), "cust_1"]
@@ -81,33 +100,33 @@ def test_confirmed_orders_and_customers_are_asked_for_oldest_first_and_queued_on
 def test_the_overlap_lists_again_but_queues_only_what_changed_since():
     wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:00Z"), order(2, "2026-05-01T11:59:30Z")], "customers": []})
     poll, sqs, _ = make_poll(wiz)
-    poll.run(NOW)
+    poll.run()
     # Given order 2 edited again (a payment, say) and order 3 confirmed
     wiz.records["orders"][1] = order(2, "2026-05-01T12:00:40Z")
     wiz.records["orders"].append(order(3, "2026-05-01T12:00:41Z"))
     sqs.sent.clear()
     # When the next poll runs: its window reaches back over orders 1 and 2's old state
-    poll.run(NOW + timedelta(minutes=1))
+    poll.run()
     # Then only the changes are queued, order 1 not again
     assert queued_ids(sqs) == ["ord_2", "ord_3"]
     sqs.sent.clear()
-    poll.run(NOW + timedelta(minutes=2))
+    poll.run()
     assert sqs.sent == []
 
 
 def test_a_change_stamped_before_the_cursor_but_listed_late_is_still_queued():
     wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:50Z")], "customers": []})
     poll, sqs, _ = make_poll(wiz)
-    poll.run(NOW)
+    poll.run()
     # A write stamped before the newest one seen, visible only now (inside the overlap)
     wiz.records["orders"].append(order(2, "2026-05-01T11:59:20Z"))
     sqs.sent.clear()
-    poll.run(NOW + timedelta(minutes=1))
+    poll.run()
     assert queued_ids(sqs) == ["ord_2"]
 
 
 def test_with_nothing_changed_the_cursor_stays():
     wiz = FakeWiz({"orders": [], "customers": []})
     poll, sqs, state = make_poll(wiz)
-    assert poll.run(NOW) == {"order": 0, "customer": 0}
+    assert poll.run() == {"order": 0, "customer": 0}
     assert sqs.sent == [] and state.streams == {}

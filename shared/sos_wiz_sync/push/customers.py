@@ -39,6 +39,8 @@ def push_customer(deps: PushDeps, wc_id: str) -> PushOutcome:
 
 def _push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
     mapping = deps.mappings.by_wc("customer", customer.id)
+    if mapping is None and customer.id in deps.state.held("customer", "wc"):
+        return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", reason=HELD)
     if mapping is None:
         sos_id, status = _link(deps, customer)
         return PushOutcome(entity="customer", wc_id=customer.id, status=status, sos_id=str(sos_id))
@@ -53,6 +55,9 @@ def _push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
     deps.sos.update_customer(int(mapping.sos_id), body)
     deps.mappings.update("customer", customer.id, pushed_digest=_digest(body))
     return PushOutcome(entity="customer", wc_id=customer.id, status="updated", sos_id=mapping.sos_id)
+
+
+HELD = "held: the first sync found it ambiguous; an operator links or releases it (R-TIME-2)"
 
 
 def _digest(body: dict) -> str:

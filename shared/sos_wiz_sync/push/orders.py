@@ -30,7 +30,7 @@ from ..rules.payments import sos_deposit
 from ..rules.push_config import sos_id_from_reference
 from ..rules.versions import is_our_write
 from ..store.mappings import Mapping
-from .customers import sos_customer_id
+from .customers import HELD, sos_customer_id
 from .deps import PushDeps
 from .failures import PermanentPushFailure
 from .outcome import PushOutcome
@@ -74,6 +74,8 @@ def _create(deps: PushDeps, order: WizOrder) -> PushOutcome:
     skip = order_skip_reason(order)
     if skip:
         return _outcome(order, "ignored", reason=skip)
+    if order.id in deps.state.held("order", "wc"):
+        return _outcome(order, "ignored", reason=HELD)
     try:
         number = deps.config.order_number(order.display_id)
     except ValueError as exc:  # an empty WC number: no unique SOS number can be made from it

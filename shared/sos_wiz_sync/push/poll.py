@@ -12,6 +12,9 @@ their payments (`amount_paid`) reach SOS within a minute; for customers it catch
   nothing new) — but a change parked in the DLQ would be parked again every few minutes.
 - The cursor is saved after every record of the window is on the queue: a poll killed half-way
   lists the window again (duplicates, never a gap).
+- Like every stream that may create records, it waits for the first sync (R-TIME-2), and its
+  first window starts when the first sync finished: what existed before was matched by it, not
+  pushed as new.
 """
 
 from __future__ import annotations
@@ -46,39 +49,40 @@ def _sort_key(stamp: str | None) -> datetime:
     return _time(stamp) if stamp else datetime.min.replace(tzinfo=timezone.utc)
 
 
-def updated_after(cursor: str | None, now: datetime, overlap: timedelta, first_lookback: timedelta) -> str:
+def updated_after(cursor: str | None, first_sync_finished: str, overlap: timedelta) -> str:
     """The filter value, in the documented `2006-01-02T15:04:05Z` form (UTC, whole seconds,
     rounded down so nothing on the boundary second is lost)."""
-    start = (_time(cursor) - overlap) if cursor else now - first_lookback
+    start = (_time(cursor) - overlap) if cursor else _time(first_sync_finished)
     return start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class WcChangePoll:
-    def __init__(self, *, wiz: WizClient, state: SyncState, sqs: Any, queue_url: str, overlap: timedelta,
-                 first_lookback: timedelta):
+    def __init__(self, *, wiz: WizClient, state: SyncState, sqs: Any, queue_url: str, overlap: timedelta):
         self._wiz = wiz
         self._state = state
         self._sqs = sqs
         self._queue_url = queue_url
         self._overlap = overlap
-        self._first_lookback = first_lookback
 
     @classmethod
     def from_environment(cls) -> "WcChangePoll":
         settings, secrets = WizPollSettings(), SecretStore()
         return cls(wiz=build_wiz_client(WizApiSettings(), secrets=secrets), state=SyncState(settings.state_table),
                    sqs=boto3.client("sqs"), queue_url=settings.push_queue_url,
-                   overlap=timedelta(seconds=settings.wc_poll_overlap_seconds),
-                   first_lookback=timedelta(seconds=settings.wc_poll_first_lookback_seconds))
+                   overlap=timedelta(seconds=settings.wc_poll_overlap_seconds))
 
-    def run(self, now: datetime | None = None) -> dict[str, int]:
-        now = now or datetime.now(timezone.utc)
-        return {entity: self._poll(entity, resource, filters, now) for entity, resource, filters in POLLED}
+    def run(self) -> dict[str, Any]:
+        first_sync = self._state.first_sync_status()
+        if first_sync.get("status") != "done":
+            logger.info("WC change poll waits for the first sync (R-TIME-2)")
+            return {"status": "blocked", "reason": "first sync not done"}
+        return {entity: self._poll(entity, resource, filters, first_sync["finished_at"])
+                for entity, resource, filters in POLLED}
 
-    def _poll(self, entity: PushedEntity, resource: str, filters: dict[str, str], now: datetime) -> int:
+    def _poll(self, entity: PushedEntity, resource: str, filters: dict[str, str], first_sync_finished: str) -> int:
         stream = f"wc-poll-{entity}"
         cursor = self._state.load_stream(stream).get("cursor") or {}
-        after = updated_after(cursor.get("updated_at"), now, self._overlap, self._first_lookback)
+        after = updated_after(cursor.get("updated_at"), first_sync_finished, self._overlap)
         already = set(cursor.get("queued") or [])
         queued_now: dict[str, str] = {}  # message id → updated_at, of what this poll listed
         for batch in self._batches(self._wiz.iter_pages(resource, updated_after=after, **filters)):
