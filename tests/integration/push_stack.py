@@ -69,9 +69,6 @@ class PushStack:
     def __init__(self, *, parameters: dict[str, str] | None = None, wiz_secret: dict[str, Any] | None = None):
         """`parameters`: template parameter overrides; `wiz_secret`: keys added to the WC secret."""
         self.embedded = EmbeddedStack(items=SEED_ITEMS, customers=SEED_CUSTOMERS)
-        # The push sends online payments to /payment: an account that answers it (the contract's
-        # [assumed] reading; tests of the deposit route switch it off).
-        self.embedded.sos.configure(payment_endpoint=True)
         self._parameters = {"OrderNumberPrefix": "WC-", "PushMaxReceiveCount": str(MAX_RECEIVE_COUNT),
                             **(parameters or {})}
         self._wiz_secret = wiz_secret or {}
