@@ -18,6 +18,12 @@ STATUS_FILTERS = {"orders": ("order_status", ("confirmed", "draft", "cancelled")
                   "customers": ("status", ("active", "inactive"))}
 
 
+def _each_order_status(resource: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    if resource != "orders" or "order_status" in filters:
+        return [filters]
+    return [{**filters, "order_status": status} for status in STATUS_FILTERS["orders"][1]]
+
+
 class WizClient:
     def __init__(self, *, base_url: str, api_key: str, session: requests.Session, timeout: float = 20.0,
                  calls: CallCounter | None = None):
@@ -42,9 +48,15 @@ class WizClient:
 
     def iter_pages(self, resource: str, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         """Pages of `/v1/<resource>` oldest update first (the API's default is newest first).
+        Orders of every status unless `order_status` names one (the API lists drafts only by
+        default): one status after the other, each oldest first.
 
         Stops at `current_page >= total_pages`: what `next_page` says on the last page is
         not documented ([assumed] 0), so it only ends a list early, never extends it."""
+        for status_filters in _each_order_status(resource, filters):
+            yield from self._iter_pages(resource, **status_filters)
+
+    def _iter_pages(self, resource: str, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         page = 1
         while True:
             payload = self.request("GET", f"/v1/{resource}", params={
@@ -56,7 +68,12 @@ class WizClient:
             page += 1
 
     def iter_pages_parallel(self, resource: str, concurrency: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
-        """All pages of a list, pages 2..N fetched with bounded concurrency (a full pass)."""
+        """All pages of a list, pages 2..N fetched with bounded concurrency (a full pass); orders
+        of every status unless `order_status` names one, as `iter_pages`."""
+        for status_filters in _each_order_status(resource, filters):
+            yield from self._iter_pages_parallel(resource, concurrency, **status_filters)
+
+    def _iter_pages_parallel(self, resource: str, concurrency: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         def fetch(page: int) -> dict[str, Any]:
             return self.request("GET", f"/v1/{resource}", params={
                 "page": page, "page_size": PAGE_SIZE, "sort_by": "updated_at", "sort": "asc", **filters})

@@ -62,11 +62,15 @@ def _number(value: Any) -> bool:
 INVOICE_CREATE_ONLY_FIELDS = CREATE_ONLY_FIELDS - {"status"}
 
 
+# WC write names whose value reads back under another name (a customer's `company_name` is `name`).
+READ_NAMES = {"company_name": "name"}
+
+
 def changed_fields(current: Mapping[str, Any], desired: Mapping[str, Any],
                    create_only: frozenset[str] = CREATE_ONLY_FIELDS) -> dict[str, Any]:
     """The fields of `desired` to send to bring an existing WC record up to date."""
     return {key: value for key, value in desired.items()
-            if key not in create_only and differs(current.get(key), value)}
+            if key not in create_only and differs(current.get(READ_NAMES.get(key, key)), value)}
 
 
 # -- customers (R-CUS-3) -------------------------------------------------------------------
