@@ -17,7 +17,6 @@ import pytest
 from local.aws import use_local_aws
 from local.runner import LocalRuntime
 from local.stack import LOCAL_WEBHOOK_SECRET, EmbeddedStack
-from sos_wiz_sync.store.state import SyncState
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS_PER_MINUTE = 2.0   # the poll's rate(1 minute), compressed
@@ -34,8 +33,9 @@ def running() -> Iterator[tuple[LocalRuntime, EmbeddedStack]]:
                                secret_values=embedded.secret_values(), endpoint_url=embedded.endpoints.aws)
         runtime.start()
         # A deployment whose first sync is done: the WC change poll waits for it (R-TIME-2)
-        SyncState(runtime.ref("StateTable")).save_first_sync_status(
-            {"status": "done", "run_id": "e2e", "finished_at": datetime.now(timezone.utc).isoformat()})
+        runtime.dynamodb.put_item(TableName=runtime.ref("StateTable"), Item={
+            "pk": {"S": "FIRSTSYNC"}, "sk": {"S": "FIRSTSYNC"}, "status": {"S": "done"},
+            "finished_at": {"S": datetime.now(timezone.utc).isoformat()}})
         runtime.start_pollers()
         runtime.start_scheduler(seconds_per_minute=SECONDS_PER_MINUTE)
         try:
