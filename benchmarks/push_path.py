@@ -1,12 +1,14 @@
-"""Push path benchmark (issue 5): webhook ingress warm time per request, and how long a burst of
-confirmed orders takes to drain from the push queue into SOS.
+"""Push path benchmark (issues 5, 12): webhook ingress warm time per request, and how long a burst
+of confirmed orders takes from one WC change poll, through the push queue, into SOS.
 
 The embedded stack (moto + emulators) runs in a child process (`python -m local.serve`); this
-process holds the runner with the real WebhookIngressFunction and PushFunction. WizCommerce's
-order.confirmed events are taken from its outbox and posted to the webhook route: in-process
-(`invoke_http`: the handler's own time, what Lambda bills) and over the runner's HTTP front (a
-round trip on localhost). Then the push queue is drained, one invocation at a time as the runner
-does (on AWS up to the event source's MaximumConcurrency run at once).
+process holds the runner with the real WebhookIngressFunction, WcPollFunction and PushFunction.
+WizCommerce sends webhooks for customers only: new customers' (thin) `customer.created` events
+are taken from its outbox and posted to the webhook route, in-process (`invoke_http`: the
+handler's own time, what Lambda bills) and over the runner's HTTP front (a round trip on
+localhost). Orders have no webhook: after the burst is placed, the WC change poll's schedule
+fires once and the push queue is drained, one invocation at a time as the runner does (on AWS up
+to the event source's MaximumConcurrency run at once).
 
     python -m benchmarks.push_path                          # 500 orders, SOS unpaced
     python -m benchmarks.push_path --orders 60 --sos-max-rps 2 --latency-ms 50   # production pacing
@@ -18,6 +20,7 @@ import argparse
 import statistics
 import time
 import uuid
+from datetime import datetime, timezone
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -37,19 +40,26 @@ def admin(stack: StackProcess, emulator: str, action: str, **arguments) -> dict:
     return answer.json()["data"]
 
 
-def place_orders(stack: StackProcess, count: int) -> list[dict]:
-    """`count` confirmed WC orders of the seeded customers and mapped products; their events."""
+def new_customers(stack: StackProcess, count: int) -> list[dict]:
+    """`count` customers created in WizCommerce; their (thin, signed) customer.created events."""
     wiz = stack.endpoints.wiz
     admin(stack, wiz, "set_webhook_target", url=None, secret=LOCAL_WEBHOOK_SECRET)
+    start = stack.http.get(f"{wiz}/_admin/outbox").json()["total"]
+    for n in range(count):
+        admin(stack, wiz, "create_customer", name=f"Bench Buyer {n}", email=f"buyer{n}@bench.example")
+    return stack.http.get(f"{wiz}/_admin/outbox", params={"start": start}).json()["data"]
+
+
+def place_orders(stack: StackProcess, count: int) -> None:
+    """`count` confirmed WC orders of the seeded customers and mapped products (no event is sent)."""
+    wiz = stack.endpoints.wiz
     products = stack.http.get(f"{wiz}/v1/products", headers={"X-API-Key": stack.wiz_api_key},
                               params={"page_size": 100, "reference_ids": ",".join(map(str, stack.stocked_ids[:100]))}
                               ).json()["data"]
-    start = stack.http.get(f"{wiz}/_admin/outbox").json()["total"]
     for n in range(count):
         lines = [{"product_id": products[(n + k) % len(products)]["id"], "quantity": 1 + k, "unit_price": 10.0}
                  for k in range(3)]
         admin(stack, wiz, "create_order", customer_id=f"cust_{1 + n % 40}", line_items=lines)
-    return stack.http.get(f"{wiz}/_admin/outbox", params={"start": start}).json()["data"]
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -76,6 +86,7 @@ def post_all(runtime: LocalRuntime, events: list[dict], base_url: str | None) ->
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--customers", type=int, default=200, help="new customers whose webhooks are timed")
     parser.add_argument("--sos-max-rps", default="1000", help="SosMaxRps (the template's default is 2)")
     parser.add_argument("--latency-ms", type=int, default=0, help="emulator latency per request")
     args = parser.parse_args(argv)
@@ -89,37 +100,49 @@ def main(argv: list[str] | None = None) -> None:
                                            "OrderNumberPrefix": "WC-", "LogLevel": "WARNING"},
                                secret_values=secret_values(stack.sos_credentials, stack.wiz_api_key))
         with runtime, redirect_stdout(log):
-            events = place_orders(stack, args.orders)
+            # a deployment whose first sync is done: the WC change poll waits for it (R-TIME-2)
+            runtime.dynamodb.put_item(TableName=runtime.ref("StateTable"), Item={
+                "pk": {"S": "FIRSTSYNC"}, "sk": {"S": "FIRSTSYNC"}, "status": {"S": "done"},
+                "finished_at": {"S": datetime.now(timezone.utc).isoformat()}})
+            events = new_customers(stack, args.customers)
             stack.set_latency(args.latency_ms)
             post_all(runtime, events[:1], None)  # the cold start is not what is measured
             in_process = post_all(runtime, events[1:], None)
             over_http = post_all(runtime, events, runtime.start_http())  # repeats: SQS deduplicates them
+            runtime.drain("PushQueue", wait_seconds=0.2)  # the customers, not measured
+            runtime.fire_schedule("WcPollSchedule")  # the customers' own reference writes, not measured
+            runtime.drain("PushQueue", wait_seconds=0.2)
+            place_orders(stack, args.orders)
             stack.reset_counters()
             started = time.perf_counter()
+            runtime.fire_schedule("WcPollSchedule")
+            poll_s = time.perf_counter() - started
             drained = runtime.drain("PushQueue", wait_seconds=0.2)
             drain_s = time.perf_counter() - started
             sos, wiz = stack.counters(stack.endpoints.sos), stack.counters(stack.endpoints.wiz)
             in_sos = stack.http.get(f"{stack.endpoints.sos}/_admin/state").json()["counts"]["salesorder"]
     finally:
         stack.stop()
-    print(render(args, in_process, over_http, drain_s, drained.batches, in_sos, sos, wiz))
+    print(render(args, in_process, over_http, poll_s, drain_s, drained.batches, in_sos, sos, wiz))
 
 
-def render(args, in_process: list[float], over_http: list[float], drain_s: float, batches: int, in_sos: int,
-           sos: dict[str, int], wiz: dict[str, int]) -> str:
+def render(args, in_process: list[float], over_http: list[float], poll_s: float, drain_s: float, batches: int,
+           in_sos: int, sos: dict[str, int], wiz: dict[str, int]) -> str:
     handler, http = percentiles(in_process), percentiles(over_http)
     orders = args.orders
     return "\n".join([
-        f"{orders} confirmed orders of 3 lines, SosMaxRps {args.sos_max_rps}, emulator latency {args.latency_ms} ms",
+        f"{orders} confirmed orders of 3 lines, {args.customers} customer webhooks, SosMaxRps {args.sos_max_rps}, "
+        f"emulator latency {args.latency_ms} ms",
         "",
-        "| webhook → 202 (warm) | p50 | p95 | mean | max |", "|---|---|---|---|---|",
+        "| customer webhook → 202 (warm) | p50 | p95 | mean | max |", "|---|---|---|---|---|",
         f"| handler, in-process ({len(in_process)} posts) | {handler['p50']:.1f} ms | {handler['p95']:.1f} ms "
         f"| {handler['mean']:.1f} ms | {handler['max']:.1f} ms |",
         f"| over the local HTTP front ({len(over_http)} posts) | {http['p50']:.1f} ms | {http['p95']:.1f} ms "
         f"| {http['mean']:.1f} ms | {http['max']:.1f} ms |",
         "",
-        f"burst drain: {orders} orders in {drain_s:.1f} s ({orders / drain_s:.1f} orders/s, "
-        f"{drain_s * 1000 / orders:.0f} ms an order, {batches} invocations); SOS sales orders: {in_sos}",
+        f"burst: one WC change poll ({poll_s:.1f} s) and the drain: {orders} orders in {drain_s:.1f} s "
+        f"({orders / drain_s:.1f} orders/s, {drain_s * 1000 / orders:.0f} ms an order, {batches} invocations); "
+        f"SOS sales orders: {in_sos}",
         f"calls per order: SOS {sum(sos.values()) / orders:.2f} ({dict(sorted(sos.items()))}), "
         f"WizCommerce {sum(wiz.values()) / orders:.2f} ({dict(sorted(wiz.items()))})",
     ])

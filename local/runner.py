@@ -157,6 +157,16 @@ class SqsTrigger:
     enabled: bool
 
 
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_RATE_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+
+
+def _rate_minutes(expression: str) -> float | None:
+    """Minutes between firings of a `rate(N unit)` schedule expression; None for any other."""
+    match = _RATE.match(expression.strip())
+    return int(match[1]) * _RATE_UNIT_MINUTES[match[2].rstrip("s")] if match else None
+
+
 @dataclass(frozen=True)
 class Schedule:
     logical_id: str
@@ -165,7 +175,8 @@ class Schedule:
     expression: str
     timezone: str
     enabled: bool
-    queue_id: str
+    queue_id: str | None     # the target is a queue of the template...
+    function_id: str | None  # ...or one of its functions (invoked, as Scheduler does, asynchronously)
     input: str
     message_group_id: str | None
 
@@ -276,6 +287,8 @@ class LocalRuntime:
         self._http_thread: threading.Thread | None = None
         self.http_url: str | None = None
         self._pollers: list[threading.Thread] = []
+        self._schedulers: list[threading.Thread] = []
+        self._stop_schedules = threading.Event()
         self._stop_polling = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -297,6 +310,7 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        self.stop_scheduler()
         self.stop_pollers()
         self.stop_http()
         if self._moto is not None:
@@ -582,12 +596,14 @@ class LocalRuntime:
         prop = self.template.prop
         where = f"Resources.{logical_id}.Properties"
         # Only what the local scheduler uses: RoleArn and the like name IAM, which is not emulated.
-        queue = self._queue_by_arn(prop(logical_id, "Target", "Arn"), f"{where}.Target.Arn")
+        target_arn = prop(logical_id, "Target", "Arn")
+        function = next((f for f in self.functions.values() if f.arn == target_arn), None)
+        queue = None if function else self._queue_by_arn(target_arn, f"{where}.Target.Arn")
         body = prop(logical_id, "Target", "Input")
         if body is None:
             raise TemplateError(f"{where}.Target.Input: missing; give the message body explicitly")
         group_id = prop(logical_id, "Target", "SqsParameters", "MessageGroupId")
-        if queue.fifo and not (group_id and queue.content_based_deduplication):
+        if queue and queue.fifo and not (group_id and queue.content_based_deduplication):
             raise TemplateError(f"{where}.Target: a FIFO queue target needs SqsParameters.MessageGroupId "
                                 "and ContentBasedDeduplication on the queue")
         name = prop(logical_id, "Name") or self._physical_name(logical_id)
@@ -598,14 +614,16 @@ class LocalRuntime:
             expression=prop(logical_id, "ScheduleExpression", default=""),
             timezone=prop(logical_id, "ScheduleExpressionTimezone", default="UTC"),
             enabled=prop(logical_id, "State", default="ENABLED") == "ENABLED",
-            queue_id=queue.logical_id, input=body, message_group_id=group_id)
+            queue_id=queue and queue.logical_id, function_id=function and function.logical_id, input=body,
+            message_group_id=group_id)
         self.template.register(logical_id, name, Arn=arn)
 
     def _queue_by_arn(self, arn: Any, where: str) -> LocalQueue:
         for queue in self.queues.values():
             if queue.arn == arn:
                 return queue
-        raise TemplateError(f"{where}: {arn!r} is not a queue of this template (the only targets emulated)")
+        raise TemplateError(f"{where}: {arn!r} is not a queue or function of this template "
+                            "(the only targets emulated)")
 
     def _local_dir(self, logical_id: str, key: str, uri: Any) -> Path:
         if not isinstance(uri, str):
@@ -916,9 +934,12 @@ class LocalRuntime:
     # -- EventBridge Scheduler ----------------------------------------------------------------
 
     def fire_schedule(self, logical_id: str, *, scheduled_time: datetime | None = None) -> str:
-        """Send the schedule's Target.Input to its queue, as EventBridge Scheduler does when the
-        schedule fires (context attributes such as <aws.scheduler.scheduled-time> filled in).
-        Returns the SQS message id. A DISABLED schedule never fires: RuntimeError."""
+        """Send the schedule's Target.Input to its queue, or invoke its function with it, as
+        EventBridge Scheduler does when the schedule fires (context attributes such as
+        <aws.scheduler.scheduled-time> filled in). Returns the SQS message id, or for a function
+        the execution id (Scheduler invokes asynchronously: the result goes nowhere; locally the
+        invocation runs before this returns, and its exception propagates).
+        A DISABLED schedule never fires: RuntimeError."""
         try:
             schedule = self.schedules[logical_id]
         except KeyError:
@@ -927,18 +948,50 @@ class LocalRuntime:
         if not schedule.enabled:
             raise RuntimeError(f"{logical_id}: State is DISABLED, EventBridge Scheduler would not fire it")
         when = scheduled_time or datetime.now(timezone.utc)
-        body = schedule.input
+        body, execution_id = schedule.input, random_tokens.token_hex(8)
         for attribute, value in {
             "schedule-arn": schedule.arn,
             "scheduled-time": when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "execution-id": random_tokens.token_hex(8),
+            "execution-id": execution_id,
             "attempt-number": "1",
         }.items():
             body = body.replace(f"<aws.scheduler.{attribute}>", value)
+        if schedule.function_id:
+            self.invoke(schedule.function_id, json.loads(body))
+            return execution_id
         request = {"QueueUrl": self.queues[schedule.queue_id].url, "MessageBody": body}
         if schedule.message_group_id:
             request["MessageGroupId"] = schedule.message_group_id
         return self.sqs.send_message(**request)["MessageId"]
+
+    def start_scheduler(self, *, seconds_per_minute: float = 60.0) -> None:
+        """Fire every enabled `rate(...)` schedule on its interval in the background, as
+        EventBridge Scheduler does (other expressions are fired by hand with `fire_schedule`).
+        `seconds_per_minute` compresses time for tests: 1.0 fires `rate(1 minute)` every second.
+        A firing that raises is logged and the schedule goes on, like Scheduler's async invoke."""
+        if self._schedulers:
+            return
+        self._stop_schedules.clear()
+        for schedule in self.schedules.values():
+            minutes = _rate_minutes(schedule.expression)
+            if schedule.enabled and minutes:
+                thread = threading.Thread(target=self._tick, args=(schedule.logical_id, minutes * seconds_per_minute),
+                                          name=f"scheduler-{schedule.logical_id}", daemon=True)
+                thread.start()
+                self._schedulers.append(thread)
+
+    def stop_scheduler(self) -> None:
+        self._stop_schedules.set()
+        for thread in self._schedulers:
+            thread.join()
+        self._schedulers.clear()
+
+    def _tick(self, logical_id: str, interval_seconds: float) -> None:
+        while not self._stop_schedules.wait(interval_seconds):
+            try:
+                self.fire_schedule(logical_id)
+            except Exception:  # moto gone during shutdown, or the target failed: keep the schedule
+                log.exception("schedule %s failed", logical_id)
 
     # -- DLQ redrive ----------------------------------------------------------------------------
 

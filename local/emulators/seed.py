@@ -28,7 +28,7 @@ ANCHOR = parse_stamp("2025-01-01T00:00:00Z")
 SPAN = 300 * 86_400 * 1_000_000  # seeded records were last changed within 300 days of ANCHOR
 STALE_INVENTORY_FRACTION = 0.1
 LINKED_CUSTOMERS, SOS_ONLY_CUSTOMERS = 0.6, 0.2  # the rest exist in WizCommerce only
-OTHER_TYPES = (("Service", 0.02), ("Non-inventory Item", 0.03), ("Assembly", 0.05))
+OTHER_TYPES = (("Service", 0.02), ("Non-inventory", 0.03), ("Assembly", 0.05), ("Labor", 0.005), ("Other", 0.005))
 
 CATEGORIES = (  # (sku prefix, noun, sold in fractions)
     ("CHR", "Chair", False), ("TBL", "Table", False), ("LMP", "Lamp", False), ("RUG", "Rug", False),
@@ -40,7 +40,7 @@ MATERIALS = ("Oak", "Walnut", "Steel", "Brass", "Linen", "Cotton", "Bamboo", "Gl
 VARIANTS = ("Small", "Medium", "Large", "XL", "Black", "White", "Sage", "Navy", "Sand", "Charcoal")
 SALES_REPS = (("Dana", "Whitfield"), ("Marco", "Alvarez"), ("Priya", "Natarajan"), ("Tom", "Becker"))
 PRICE_TIERS = ("Retail", "Wholesale", "Distributor")
-LOCATIONS = (("Main Warehouse", True), ("Overflow Warehouse", True), ("Returns & Quarantine", False))
+LOCATIONS = (("Main Warehouse", False), ("Overflow Warehouse", False), ("Returns & Quarantine", True))  # nonNettable
 COMPANY_WORDS = (("Acme", "Blue Ridge", "Cedar", "Summit", "Harbor", "Pioneer", "Lakeside", "Northwind", "Redwood",
                   "Juniper"), ("Trading", "Supply", "Interiors", "Outfitters", "Home", "Hardware", "Design Co."))
 FIRST_NAMES = ("Alex", "Jordan", "Sam", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn")
@@ -85,11 +85,14 @@ class _SeedBuilder:
     def build(self) -> dict[str, Any]:
         first = format_stamp(ANCHOR)
         sos: dict[str, Any] = {
-            "locations": [{"id": n, "name": name, "nettable": nettable, "lastModified": first}
-                          for n, (name, nettable) in enumerate(LOCATIONS, start=1)],
-            "sales_reps": [{"id": n, "name": f"{given} {family}", "lastModified": first}
+            "locations": [{"id": n, "syncToken": 1, "name": name, "nonNettable": non_nettable,
+                           "defaultLocation": n == 1, "binTracking": False, "address": None, "_modified": first}
+                          for n, (name, non_nettable) in enumerate(LOCATIONS, start=1)],
+            "sales_reps": [{"id": n, "syncToken": 1, "firstName": given, "lastName": family, "commissionRate": 0,
+                            "user": None, "_modified": first}
                            for n, (given, family) in enumerate(SALES_REPS, start=1)],
-            "price_tiers": [{"id": n, "name": name, "lastModified": first}
+            "price_tiers": [{"id": n, "syncToken": 1, "name": name, "percentDiscount": 0, "flatDiscount": 0,
+                             "_modified": first}
                             for n, name in enumerate(PRICE_TIERS, start=1)],
         }
         wiz: dict[str, Any] = {
@@ -125,9 +128,10 @@ class _SeedBuilder:
             record = {"id": item_id, "name": name, "fullname": f"{noun}s:{name}", "sku": f"{code}-{10000 + item_id}",
                       "description": f"{adjective} {material.lower()} {noun.lower()}, {variant.lower()}",
                       "type": "Kit" if item_id in kits else self.item_type(),
-                      "onhand": 0, "available": 0, "onSO": 0, "onPO": 0, "onWO": 0,
-                      "salesPrice": round(rng.uniform(1.5, 900), 2), "archived": item_id in archived,
-                      "lastModified": self.stamp()}
+                      "category": None, "onhand": 0, "available": 0, "onSO": 0, "onSR": 0, "onPO": 0, "onWO": 0,
+                      "onRMA": 0, "rented": 0, "salesPrice": round(rng.uniform(1.5, 900), 2),
+                      "archived": item_id in archived, "syncToken": 1, "_modified": self.stamp()}
+            record["baseSalesPrice"], record["minimumPrice"], record["priceTiers"] = record["salesPrice"], None, []
             if record["type"] in ("Inventory Item", "Assembly"):
                 self.quantities(record, fractional)
             elif item_id in kits:
@@ -144,7 +148,7 @@ class _SeedBuilder:
             if item["id"] in unmapped:
                 continue
             product_id = f"prod_{len(wiz['products']) + 1}"
-            changed = item["lastModified"]
+            changed = item["_modified"]
             wiz["products"].append({
                 "id": product_id, "reference_id": "" if item["id"] in no_reference else str(item["id"]),
                 "sku": item["sku"], "name": item["name"], "status": "inactive" if item["archived"] else "active",
@@ -186,7 +190,8 @@ class _SeedBuilder:
                 "on_order_details": [{"quantity": on_po, "date": None, "identifier": "SOS"}] if on_po else [],
                 "in_stock_quantity": max(0, item["onhand"]), "reserved_quantity": 0,
                 "inventory_status": "IN_STOCK" if sellable > 0 else "BACK_ORDER" if on_po else "OUT_OF_STOCK",
-                "track_inventory": True, "created_at": changed, "updated_at": changed}
+                "track_inventory": True, "out_of_stock_threshold": 0, "in_transit_details": [],
+                "created_at": changed, "updated_at": changed}
 
     def customers(self, sos: dict, wiz: dict, summary: dict) -> None:
         rng = self.rng
@@ -204,15 +209,18 @@ class _SeedBuilder:
             changed = self.stamp()
             in_sos, in_wiz = n <= linked + sos_only, n <= linked or n > linked + sos_only
             if in_sos:
-                address = {"line1": line1, "line2": None, "city": city, "stateProvince": state,
+                address = {"line1": line1, "line2": None, "line3": None, "line4": None, "line5": None,
+                           "city": city, "stateProvince": state,
                            "postalCode": postal, "country": "US"}
                 sos["customers"].append({
-                    "id": len(sos["customers"]) + 1, "name": company, "companyName": company, "firstName": given,
-                    "lastName": family, "email": email, "phone": phone, "billing": address,
-                    "shipping": dict(address), "notes": "",
+                    "id": len(sos["customers"]) + 1, "syncToken": 1, "name": company, "fullname": company,
+                    "companyName": company, "email": email, "phone": phone, "mobile": None,
+                    "contact": {"title": None, "firstName": given, "middleName": None, "lastName": family,
+                                "suffix": None},
+                    "billing": address, "shipping": dict(address), "altAddresses": [], "notes": "",
                     "salesRep": {"id": rep, "name": " ".join(SALES_REPS[rep - 1])},
-                    "priceTier": {"id": tier, "name": PRICE_TIERS[tier - 1]}, "archived": False,
-                    "lastModified": changed})
+                    "priceTier": {"id": tier, "name": PRICE_TIERS[tier - 1]}, "terms": None, "paymentMethod": None,
+                    "customFields": [], "archived": False, "_modified": changed})
             if in_wiz:
                 number = len(wiz["customers"]) + 1
                 addresses = [{"id": f"addr_{number}_{kind}", "reference_id": "", "type": kind, "is_default": True,
@@ -223,7 +231,7 @@ class _SeedBuilder:
                 wiz["customers"].append({
                     "id": f"cust_{number}", "reference_id": str(sos["customers"][-1]["id"]) if in_sos else "",
                     "display_id": f"C-{number:05d}", "name": company, "display_name": company,
-                    "company_name": company, "first_name": given, "last_name": family, "email": email,
+                    "first_name": given, "last_name": family, "email": email,
                     "phone": phone, "status": "active", "payment_term": "Net 30",
                     "assigned_sales_reps": [{"id": f"rep_{rep}", "email": f"{rep_given}.{rep_family}@seller.example"
                                              .lower(), "first_name": rep_given, "last_name": rep_family}],

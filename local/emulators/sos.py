@@ -1,15 +1,33 @@
-"""SOS Inventory API v2 emulator, following /work/shared/api/sos.md (the contract).
+"""SOS Inventory API v2 emulator, following /work/shared/api/sos.md (the contract) and nothing else.
 
-Choices where the contract is silent (all in one place so tests and clients agree):
-- Sales orders do not move item quantities; shipments do (onhand and available of each
-  shipped stock item drop, and each line fires the quantity hook).
-- A kit's `available` is recomputed from its components (whole kits); a component change
-  fires the hook for the component only, not for the kits that contain it.
-- Hooks fire when `onhand` or `available` change; an `onPO`-only change is silent (the
-  hook payload has no onPO anyway), unless `fire_hook=True` is passed.
-- `additionalData` of a hook is stored but does not filter (quantities are not per location).
-- Refs are `{"id", "name"}`; for documents `name` is their number. Invoices and shipments
-  carry `salesOrder: {"id", "number"}` as the contract shows.
+What the contract says, the emulator does: no modification timestamp in any answer (it keeps
+one privately, `_modified`, for `updatedsince`), a `syncToken` per record bumped on every
+write, 1-based `start`, at most 200 rows a page, the list envelope {count, totalCount, data,
+status, message}, unknown query parameters silently ignored, PUT as a full replace that needs
+the current `syncToken` (stale: 400 {"status": "invalid", "...modified by someone else..."}),
+nested transaction addresses, `linked*` fields, invoice `balance`, shipment `shippingMethod`.
+
+Switchable where the contract says [assumed] or names two readings (`configure(...)`):
+- `throttle_http_status`: throttling answers 429 (M) or HTTP 200 (A); both say "Throttle limit
+  exceeded" with a non-ok status and no Retry-After.
+- `validation_http_status`: validation errors as HTTP 400 or as HTTP 200 with status "invalid".
+- `refresh_returns_token`: whether a refresh answers a new refresh token (then the old one dies).
+- `payment_endpoint`: `/payment` answers, or 404 as on accounts without it (the documented case).
+- `kit_type`: what a kit's `type` reads ("Kit" or "Item Group").
+- `wrap_single`: one record comes as {"status","message","data"} or unwrapped.
+- `timezone`: the zone `updatedsince`/`createdsince` are read in (SOS does not document it).
+- `order`: list row order, "modified" (an edited record moves to the end: rows shift under an
+  offset pager, the adversarial case) or "id".
+
+Choices where the contract is silent:
+- Row order defaults to modification order (see above). Quantity changes move neither the
+  modification time nor the syncToken ([assumed] in the contract: they do not match updatedsince).
+- Sales orders do not move item quantities; shipments do (onhand and available of each shipped
+  stock item drop, and each line fires the quantity hook).
+- A kit's `available` is recomputed from its components (whole kits); its onhand is 0.
+- Hooks fire when `onhand` or `available` change (or as `fire_hook` says).
+- Creating an invoice, shipment or payment for an order appends to the order's `linked*` list
+  and so is a write of the order (new syncToken, modified now).
 """
 
 from __future__ import annotations
@@ -18,7 +36,10 @@ import json
 import math
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Response, request
 
@@ -29,35 +50,66 @@ from .base import (
     Emulator,
     RecordStore,
     clamp_int,
+    endpoint_key,
+    format_stamp,
     json_body,
     json_response,
-    stamp_param,
+    parse_stamp,
 )
 
 API = "/api/v2"
 PAGE_MAX = 200
-NUMBER_MAX_LENGTH = 21
+NUMBER_MAX_LENGTH = 21  # [assumed] in the contract; kept as the strictest reading
 HOOK_EVENT = "item.quantity_updated"
 HOOK_FIELDS = ("id", "name", "fullname", "description", "sku", "onhand", "available")
-QUANTITY_FIELDS = ("onhand", "available", "onSO", "onPO", "onWO")
+QUANTITY_FIELDS = ("onhand", "available", "onSO", "onSR", "onPO", "onWO", "onRMA", "rented")
+ITEM_TYPES = ("Inventory Item", "Non-inventory", "Category", "Expense", "Assembly", "Kit", "Service", "Labor",
+              "Overhead", "Other")
 STOCK_TYPES = frozenset({"Inventory Item", "Assembly"})  # types whose stock a shipment moves
-ITEM_TYPES = ("Inventory Item", "Non-inventory Item", "Service", "Assembly", "Kit")
-ITEM_EDITABLE = ("name", "fullname", "sku", "description", "type", "salesPrice", "archived")
-CUSTOMER_EDITABLE = ("name", "companyName", "firstName", "lastName", "email", "phone", "billing", "shipping",
-                     "notes", "salesRep", "priceTier", "archived")
-ORDER_EDITABLE = ("number", "date", "customer", "location", "billing", "shipping", "lines", "discountAmount",
-                  "memo", "customerNotes", "salesRep", "priceTier", "closed")
-ADDRESS_FIELDS = ("line1", "line2", "city", "stateProvince", "postalCode", "country")
+ADDRESS_FIELDS = ("line1", "line2", "line3", "line4", "line5", "city", "stateProvince", "postalCode", "country")
+TRANSACTION_ADDRESS_FIELDS = ("company", "phone", "email", "addressName", "addressType")
+CONTACT_FIELDS = ("title", "firstName", "middleName", "lastName", "suffix")
+# Writable fields (what PUT replaces: left out = cleared) and their empty values.
+CUSTOMER_FIELDS = {"name": None, "companyName": None, "email": None, "phone": None, "mobile": None, "contact": None,
+                   "billing": None, "shipping": None, "altAddresses": [], "notes": None, "salesRep": None,
+                   "priceTier": None, "terms": None, "paymentMethod": None, "customFields": []}
+ORDER_FIELDS = {"number": None, "date": None, "customer": None, "location": None, "salesRep": None, "terms": None,
+                "channel": None, "orderStage": None, "billing": None, "shipping": None, "comment": None,
+                "customerMessage": None, "customerNotes": None, "customerPO": None, "discountAmount": 0,
+                "taxAmount": 0, "shippingAmount": 0, "depositAmount": 0, "linkedTransaction": None,
+                "customFields": [], "lines": []}
+ORDER_LINKS = ("linkedInvoices", "linkedShipments", "linkedPayments")  # kept by SOS, not by the writer
+# What a write may carry besides the writable fields: the read-only ones a GET returns (so a
+# record read, changed and PUT back is accepted; they are ignored). Anything else is refused
+# with its name: a field SOS does not have (an order `memo`, `priceTier`) would be lost there.
+READ_ONLY = {"customer": {"id", "syncToken", "fullname", "archived"},
+             "salesorder": {"id", "syncToken", "subTotal", "total", "closed", "archived", *ORDER_LINKS}}
+STALE_MESSAGE = "This record has been modified by someone else since you retrieved it. Please reload it."
+THROTTLE_MESSAGE = "Throttle limit exceeded"
+SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
+            "kit_type", "wrap_single", "timezone", "order")
 
 
 def _copy(record: Any) -> Any:
     """A detached copy for programmatic callers (store records stay private to the lock)."""
-    return json.loads(json.dumps(record))
+    return json.loads(json.dumps(_public(record)))
+
+
+def _public(record: Any) -> Any:
+    """What SOS sends: the record without the emulator's private `_` fields."""
+    if isinstance(record, dict):
+        return {key: value for key, value in record.items() if not key.startswith("_")}
+    return record
 
 
 def _number(value: Any, name: str, *, default: float | None = None) -> float:
     if value is None and default is not None:
         return default
+    if isinstance(value, str):  # SOS's own samples quote numbers: lenient, like its parser
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, f"{name} must be a number")
     return value
@@ -76,6 +128,46 @@ def _address(value: Any, name: str) -> dict | None:
     return {key: value.get(key) for key in ADDRESS_FIELDS}
 
 
+def _transaction_address(value: Any, name: str) -> dict | None:
+    """{company, phone, email, addressName, addressType, address: {...}} (the contract's shape)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or ("address" in value and not isinstance(value["address"], (dict, type(None)))):
+        raise ApiError(400, f"{name} must be a transaction address object")
+    flat = set(value) & set(ADDRESS_FIELDS)
+    if flat:
+        raise ApiError(400, f"{name}: address fields belong in {name}.address, not at its top level ({sorted(flat)})")
+    return {**{key: value.get(key) for key in TRANSACTION_ADDRESS_FIELDS},
+            "address": _address(value.get("address"), f"{name}.address")}
+
+
+def _link(record: dict, transaction_type: str, line_number: int | None = None) -> dict:
+    return {"id": record["id"], "transactionType": transaction_type, "refNumber": record["number"],
+            "linenumber": line_number}
+
+
+def _line_price(line: dict) -> Any:
+    """Line price under either casing the contract reports (unitPrice / unitprice)."""
+    return line.get("unitPrice", line.get("unitprice"))
+
+
+@dataclass
+class _Fault:
+    """An injected SOS-style answer for the next `count` matching requests: a throttle, or an
+    error with a non-ok status (both as the contract shows them, with HTTP 200 by default)."""
+
+    kind: str  # "throttle" | "status_error"
+    count: int
+    method: str = "*"
+    path: str = "*"
+    http_status: int = 200
+    status: str = "error"
+    message: str = ""
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.count > 0 and self.method in ("*", method) and (self.path == "*" or path.startswith(self.path))
+
+
 class SosEmulator(Emulator):
     """The SOS Inventory API on a local port: `start()` → base URL; the API is under `/api/v2`,
     the token endpoint is `/oauth2/token`."""
@@ -83,31 +175,46 @@ class SosEmulator(Emulator):
     SEED_ROLE = "sos"
     ADMIN_ACTIONS = frozenset({
         "set_item_quantities", "update_item", "add_item", "create_customer", "update_customer",
-        "create_sales_order", "update_sales_order", "create_invoice", "create_shipment", "create_payment",
-        "expire_tokens", "set_token_lifetime", "credentials",
+        "create_sales_order", "update_sales_order", "archive_record", "create_invoice", "create_shipment",
+        "record_payment", "create_payment", "expire_tokens", "set_token_lifetime", "credentials", "configure",
+        "advance_clock",
     })
 
     def __init__(self, *, client_id: str = "sos-emulator-client", client_secret: str | None = None,
                  access_token: str | None = None, refresh_token: str | None = None, expires_in: int = 3600,
-                 rate_limit_rps: float | None = None, host: str = "127.0.0.1", port: int = 0):
+                 rate_limit_rps: float | None = None, host: str = "127.0.0.1", port: int = 0, **switches: Any):
         super().__init__(host=host, port=port, rate_limit_rps=rate_limit_rps)
         self.client_id = client_id
         self.client_secret = client_secret or secrets.token_urlsafe(24)
         self.expires_in = expires_in
+        self.throttle_http_status = 429
+        self.validation_http_status = 400
+        self.refresh_returns_token = True
+        self.payment_endpoint = False
+        self.kit_type = "Kit"
+        self.wrap_single = True
+        self.timezone = "UTC"
+        self.order = "modified"
+        self.configure(**switches)
         self._access_tokens: dict[str, float] = {}  # token → expiry on self.clock
         self._refresh_tokens: set[str] = set()
         self._current_pair = self._issue_tokens(access_token, refresh_token)
+        self._sos_faults: list[_Fault] = []
 
-        self.items = RecordStore("lastModified")
-        self.locations = RecordStore("lastModified")
-        self.customers = RecordStore("lastModified")
-        self.sales_orders = RecordStore("lastModified", unique=("number",))
-        self.invoices = RecordStore("lastModified")
-        self.shipments = RecordStore("lastModified")
-        self.payments = RecordStore("lastModified")
-        self.sales_reps = RecordStore("lastModified")
-        self.price_tiers = RecordStore("lastModified")
-        self.hooks = RecordStore("lastModified")
+        def store(**kwargs: Any) -> RecordStore:
+            return RecordStore("_modified", **kwargs)
+
+        self.items = store()
+        self.locations = store()
+        self.customers = store()
+        self.sales_orders = store(unique=("number",))
+        self.invoices = store()
+        self.shipments = store()
+        self.payments = store()
+        self.sales_reps = store()
+        self.price_tiers = store()
+        self.shipping_methods = store()
+        self.hooks = store()
         self._kit_components: dict[int, list[tuple[int, float]]] = {}  # kit id → (component id, per kit)
         self._kits_using: dict[int, set[int]] = {}  # component id → kit ids
         self.hook_deliverer = Deliverer(timeout=10.0)
@@ -123,8 +230,34 @@ class SosEmulator(Emulator):
             "payment": (self.payments, {"POST": self._create_payment}),
             "salesrep": (self.sales_reps, {}),
             "pricetier": (self.price_tiers, {}),
+            "shippingmethod": (self.shipping_methods, {}),
             "hook": (self.hooks, {"POST": self._create_hook, "DELETE": self._delete_hook}),
         }
+
+    # -- switches --------------------------------------------------------------------------------
+    def configure(self, **switches: Any) -> dict:
+        """Pick the readings of the contract's open points (see the module docstring)."""
+        unknown = set(switches) - set(SWITCHES)
+        if unknown:
+            raise ApiError(400, f"unknown switches {sorted(unknown)}; known: {list(SWITCHES)}")
+        if switches.get("throttle_http_status", 429) not in (200, 429):
+            raise ApiError(400, "throttle_http_status must be 200 or 429")
+        if switches.get("validation_http_status", 400) not in (200, 400):
+            raise ApiError(400, "validation_http_status must be 200 or 400")
+        if switches.get("kit_type", "Kit") not in ("Kit", "Item Group"):
+            raise ApiError(400, "kit_type must be 'Kit' or 'Item Group'")
+        if switches.get("order", "modified") not in ("modified", "id"):
+            raise ApiError(400, "order must be 'modified' or 'id'")
+        if "timezone" in switches:
+            ZoneInfo(switches["timezone"])  # raises on an unknown zone
+        for name, value in switches.items():
+            setattr(self, name, value)
+        return {name: getattr(self, name) for name in SWITCHES}
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock (what `updatedsince` compares with) forward."""
+        self.clock.advance(seconds)
+        return self.clock.now()
 
     # -- auth ----------------------------------------------------------------------------------
     def credentials(self) -> dict[str, str]:
@@ -144,14 +277,58 @@ class SosEmulator(Emulator):
         self.expires_in = expires_in
 
     def add_fault(self, spec: dict) -> None:
-        """Adds the SOS token faults to the common ones: {"type": "expire_tokens", "seconds"?}
-        and {"type": "token_lifetime", "expires_in"}."""
-        if spec.get("type") == "expire_tokens":
+        """Adds SOS's own faults to the common ones: {"type": "expire_tokens", "seconds"?},
+        {"type": "token_lifetime", "expires_in"}, {"type": "throttle", "count", "http_status"?
+        (200|429; default the throttle switch), "method"?, "path"?} and {"type": "status_error",
+        "count", "status"? ("error"|"invalid"|"failed"), "http_status"? (default 200), "message"?,
+        "method"?, "path"?}."""
+        kind = spec.get("type")
+        if kind == "expire_tokens":
             self.expire_tokens(spec.get("seconds", 0))
-        elif spec.get("type") == "token_lifetime":
+        elif kind == "token_lifetime":
             self.set_token_lifetime(int(spec["expires_in"]))
+        elif kind == "throttle":
+            self.inject_throttle(int(spec.get("count", 1)), http_status=spec.get("http_status"),
+                                 method=spec.get("method", "*"), path=spec.get("path", "*"))
+        elif kind == "status_error":
+            self.inject_status_error(int(spec.get("count", 1)), status=spec.get("status", "error"),
+                                     http_status=int(spec.get("http_status", 200)), message=spec.get("message", ""),
+                                     method=spec.get("method", "*"), path=spec.get("path", "*"))
         else:
             super().add_fault(spec)
+
+    def inject_throttle(self, count: int = 1, *, http_status: int | None = None, method: str = "*",
+                        path: str = "*") -> None:
+        """The next `count` matching requests answer "Throttle limit exceeded" (HTTP 200 or 429)."""
+        with self.lock:
+            self._sos_faults.append(_Fault("throttle", count, method.upper(), path,
+                                           http_status or self.throttle_http_status, "error", THROTTLE_MESSAGE))
+
+    def inject_status_error(self, count: int = 1, *, status: str = "error", http_status: int = 200,
+                            message: str = "", method: str = "*", path: str = "*") -> None:
+        """The next `count` matching requests answer a non-ok `status` (by default with HTTP 200)."""
+        if status == "ok":
+            raise ValueError("a status error needs a non-ok status")
+        with self.lock:
+            self._sos_faults.append(_Fault("status_error", count, method.upper(), path, http_status, status,
+                                           message or f"Injected {status}"))
+
+    def clear_faults(self) -> None:
+        super().clear_faults()
+        with self.lock:
+            self._sos_faults.clear()
+
+    def _take_sos_fault(self) -> Response | None:
+        if request.path.startswith(ADMIN_PREFIX) or request.path == "/oauth2/token":
+            return None
+        with self.lock:
+            fault = next((f for f in self._sos_faults if f.matches(request.method, request.path)), None)
+            if fault is None:
+                return None
+            fault.count -= 1
+            self._sos_faults = [f for f in self._sos_faults if f.count > 0]
+        self._counters.fault(endpoint_key(request.method, request.path))
+        return json_response({"status": fault.status, "message": fault.message}, fault.http_status)
 
     def _issue_tokens(self, access_token: str | None = None, refresh_token: str | None = None) -> dict[str, str]:
         access = access_token or secrets.token_urlsafe(32)
@@ -185,15 +362,27 @@ class SosEmulator(Emulator):
             if refresh not in self._refresh_tokens:
                 return json_response({"error": "invalid_grant",
                                       "error_description": "refresh token is invalid, expired or already used"}, 400)
-            self._refresh_tokens.discard(refresh)  # rotation: a refresh token works once
-            pair = self._issue_tokens()
-            return json_response({**pair, "expires_in": self.expires_in, "token_type": "bearer"})
+            if self.refresh_returns_token:
+                self._refresh_tokens.discard(refresh)  # [assumed] rotation: a refresh token works once
+                pair = self._issue_tokens()
+            else:  # the other reading: only a new access token; the refresh token lives on
+                pair = {"access_token": self._issue_tokens(refresh_token=refresh)["access_token"]}
+            return json_response({**pair, "expires_in": self.expires_in, "refresh_expires_in": 86_400 * 100})
 
     # -- HTTP ----------------------------------------------------------------------------------
     def error_body(self, error: ApiError) -> dict:
-        return {"status": "error", "message": error.message}
+        if error.code == "rate_limited":
+            return {"status": "error", "message": THROTTLE_MESSAGE}
+        return {"status": "invalid" if error.status == 400 else "error", "message": error.message}
+
+    def _error_response(self, error: ApiError) -> Response:
+        if error.code == "rate_limited":  # SOS's throttle: no Retry-After, 429 or HTTP 200
+            return json_response(self.error_body(error), self.throttle_http_status)
+        status = self.validation_http_status if error.status == 400 else error.status
+        return json_response(self.error_body(error), status, error.headers)
 
     def _register_routes(self) -> None:
+        self.app.before_request(self._take_sos_fault)
         route = self.app.add_url_rule
         route("/oauth2/token", "token", self._token, methods=["POST"])
         route(f"{API}/<resource>", "collection", self._collection, methods=["GET", "POST"])
@@ -201,66 +390,121 @@ class SosEmulator(Emulator):
         route(f"{ADMIN_PREFIX}/items/<int:item_id>/quantities", "admin_quantities", self._admin_quantities,
               methods=["POST"])
 
+    def _resource(self, name: str) -> tuple[RecordStore, dict[str, Any]]:
+        if name == "payment" and not self.payment_endpoint:
+            raise ApiError(404, "Not found")  # the documented API has no /payment
+        return super()._resource(name)
+
     def _collection(self, resource: str) -> Response:
         store = self._resource(resource)[0]
         if request.method == "GET":
             with self.lock:
-                return self._list(store)
+                return self._list(resource, store)
         writer, body = self._writer(resource), json_body()
         with self.lock:
-            return self._one(writer(body))
+            return self._one(self._out(resource, writer(body)))
 
     def _record(self, resource: str, record_id: int) -> Response:
         store = self._resource(resource)[0]
         if request.method == "GET":
             with self.lock:
-                return self._one(self._get(store, record_id))
+                return self._one(self._out(resource, self._get(store, record_id)))
         writer = self._writer(resource)
         args = (record_id, json_body()) if request.method == "PUT" else (record_id,)
         with self.lock:
-            return self._one(writer(*args))
+            return self._one(self._out(resource, writer(*args)))
 
     def _admin_quantities(self, item_id: int) -> Response:
         body = json_body()
         fields = {key: body[key] for key in (*QUANTITY_FIELDS, "fire_hook") if key in body}
         return json_response({"data": self.set_item_quantities(item_id, **fields)})
 
-    @staticmethod
-    def _one(record: dict) -> Response:
-        return json_response({"status": "ok", "message": "", "data": record})
+    def _one(self, record: dict) -> Response:
+        return json_response({"status": "ok", "message": "", "data": record} if self.wrap_single else record)
 
-    def _list(self, store: RecordStore) -> Response:
+    def _out(self, resource: str, record: dict) -> dict:
+        out = _public(record)
+        if resource == "item" and out.get("type") == "Kit":
+            out = {**out, "type": self.kit_type}
+        return out
+
+    # -- lists -----------------------------------------------------------------------------------
+    def _since(self, name: str) -> str | None:
+        """A `…since` parameter read as a local time in the account's zone, whole seconds."""
+        raw = request.args.get(name)
+        if not raw:
+            return None
+        try:
+            moment = datetime.fromisoformat(raw.strip())
+        except ValueError as exc:
+            raise ApiError(400, f"{name} must be a date/time such as 2025-01-31T13:45:00") from exc
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(self.timezone))
+        return format_stamp(parse_stamp(moment.replace(microsecond=0).isoformat()))
+
+    def _list(self, resource: str, store: RecordStore) -> Response:
         args = request.args
-        start = clamp_int(args.get("start"), default=0, low=0, high=2**31, name="start")
+        start = clamp_int(args.get("start"), default=1, low=1, high=2**31, name="start")
         size = clamp_int(args.get("maxresults"), default=PAGE_MAX, low=1, high=PAGE_MAX, name="maxresults")
-        since = stamp_param("updatedsince")
-        query = args.get("query", "").lower()
-        order_id = clamp_int(args.get("salesorderid"), default=0, low=0, high=2**63, name="salesorderid")
-
+        updated, created = self._since("updatedsince"), self._since("createdsince")
+        if resource not in ("item", "customer", "salesorder", "invoice", "shipment"):
+            updated = created = None  # not offered there: ignored, like every unknown parameter
         rows = store.ordered()
-        first = store.first_index(since, inclusive=True) if since else 0
-        if query or order_id:
-            rows = [row for row in rows[first:]
-                    if (not query or any(query in str(row.get(f) or "").lower() for f in ("number", "name", "sku")))
-                    and (not order_id or (row.get("salesOrder") or {}).get("id") == order_id)]
-            first = 0
-        page = rows[first + start:first + start + size]
-        return json_response({"status": "ok", "message": "", "count": len(page),
-                              "totalCount": len(rows) - first, "data": page})
+        if updated:
+            rows = rows[store.first_index(updated, inclusive=True):]
+        if self.order == "id":
+            rows = sorted(rows, key=lambda row: row["id"])
+        predicates = self._filters(resource, created)
+        if predicates:
+            rows = [row for row in rows if all(keep(row) for keep in predicates)]
+        page = [self._out(resource, row) for row in rows[start - 1:start - 1 + size]]
+        return json_response({"status": "ok", "message": "", "count": len(page), "totalCount": len(rows),
+                              "data": page})
+
+    def _filters(self, resource: str, created: str | None) -> list:
+        """The documented filters of `resource` that the request sets; any other parameter is
+        ignored, as SOS does (a misspelt filter returns everything)."""
+        args, keep = request.args, []
+        if created:
+            keep.append(lambda row: row["_created"] >= created)
+        archived = args.get("archived", "").lower()
+        if archived in ("yes", "no") and resource in ("item", "customer", "salesorder", "invoice", "shipment"):
+            keep.append(lambda row: bool(row.get("archived")) == (archived == "yes"))
+        query = args.get("query", "").strip().lower()
+        fields = QUERY_FIELDS.get(resource)
+        if query and fields:
+            keep.append(lambda row: any(query in _text(row, field).lower() for field in fields))
+        if resource == "item":
+            if args.get("ids"):
+                wanted = {part.strip() for part in args["ids"].split(",")}
+                keep.append(lambda row: str(row["id"]) in wanted)
+            if args.get("sku"):
+                keep.append(lambda row: (row.get("sku") or "") == args["sku"])
+        if resource == "customer":
+            for name in ("name", "email"):
+                if args.get(name):
+                    keep.append(lambda row, name=name: (row.get(name) or "").lower() == args[name].lower())
+        if resource == "salesorder" and args.get("status", "").lower() in ("open", "closed"):
+            keep.append(lambda row: bool(row.get("closed")) == (args["status"].lower() == "closed"))
+        if resource == "shipment" and args.get("customerId"):
+            keep.append(lambda row: str((row.get("customer") or {}).get("id")) == args["customerId"])
+        return keep
 
     # -- lookups and validation ----------------------------------------------------------------
     @staticmethod
     def _get(store: RecordStore, record_id: Any) -> dict:
         record = store.get(record_id)
         if record is None:
-            raise ApiError(404, f"Record {record_id} not found")
+            raise ApiError(404, f"Record {record_id} not found")  # [assumed] in the contract
         return record
 
     @staticmethod
     def _ref(store: RecordStore, value: Any, what: str, *, required: bool = False, where: str = "",
              name_field: str = "name") -> dict | None:
-        """Resolve a ref given as {"id": n} (or a bare id) to {"id", "name"}; 400 naming it if unknown."""
+        """Resolve a ref given as {"id": n}, a one-element list of it, or a bare id, to {"id", "name"}."""
         suffix = f" ({where})" if where else ""
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
         if value is None:
             if required:
                 raise ApiError(400, f"{what} is required{suffix}")
@@ -269,47 +513,83 @@ class SosEmulator(Emulator):
         record = store.get(ref_id) if isinstance(ref_id, int) and not isinstance(ref_id, bool) else None
         if record is None:
             raise ApiError(400, f"Unknown {what} id {ref_id}{suffix}")
-        return {"id": record["id"], "name": record[name_field]}
+        return {"id": record["id"], "name": _display_name(record, name_field)}
 
     def _today(self) -> str:
-        return self.clock.stamp()[:10]
+        return self.clock.stamp()[:10] + "T00:00:00"
+
+    def _write(self, store: RecordStore, record: dict, *, new: bool = False) -> dict:
+        """Store a write: a new syncToken and modification time (what updatedsince sees)."""
+        stamp = self.clock.stamp()
+        if new:
+            record["_created"] = stamp
+            record["syncToken"] = 0
+        record["syncToken"] = int(record.get("syncToken") or 0) + 1
+        record["_modified"] = stamp
+        return store.put(record)
+
+    def _check_token(self, current: dict, body: dict) -> None:
+        """PUT needs the record's current syncToken: an older one means someone else wrote since."""
+        token = body.get("syncToken")
+        if token is None:
+            raise ApiError(400, "syncToken is required to update a record")
+        if isinstance(token, bool) or not isinstance(token, (int, str)) or str(token) != str(current["syncToken"]):
+            raise ApiError(400, STALE_MESSAGE)
+        if "id" in body and str(body["id"]) != str(current["id"]):
+            raise ApiError(400, "id of posted object is incorrect")
 
     # -- items and quantities ------------------------------------------------------------------
-    def set_item_quantities(self, item_id: int, *, available: float | None = None, onhand: float | None = None,
-                            onPO: float | None = None,  # noqa: N803 - SOS's field names
-                            onSO: float | None = None,  # noqa: N803
-                            onWO: float | None = None,  # noqa: N803
-                            fire_hook: bool | None = None) -> dict:
-        """Quantities change as transactions would change them: lastModified stays, hooks fire
-        when onhand/available moved (or as `fire_hook` says)."""
-        given = {"available": available, "onhand": onhand, "onPO": onPO, "onSO": onSO, "onWO": onWO}
-        changes = {key: _number(value, key) for key, value in given.items() if value is not None}
+    def set_item_quantities(self, item_id: int, *, fire_hook: bool | None = None, **quantities: float) -> dict:
+        """Quantities change as transactions would change them: neither the syncToken nor the
+        modification time moves ([assumed] in the contract); hooks fire when onhand/available
+        moved (or as `fire_hook` says)."""
+        unknown = set(quantities) - set(QUANTITY_FIELDS)
+        if unknown:
+            raise ApiError(400, f"unknown quantity fields {sorted(unknown)}")
+        changes = {key: _number(value, key) for key, value in quantities.items() if value is not None}
         with self.lock:
             item = self._get(self.items, item_id)
             stock_moved = any(item[key] != changes[key] for key in ("onhand", "available") if key in changes)
-            item.update(changes)  # in place: the list position (lastModified, id) does not change
+            item.update(changes)  # in place: the list position does not change
             self._refresh_kits(item_id)
             if fire_hook or (fire_hook is None and stock_moved):
                 self._fire_hooks(item)
             return _copy(item)
 
     def update_item(self, item_id: int, **fields: Any) -> dict:
-        """An edit of the item record (name, sku, price, archived, …): lastModified moves."""
+        """An edit in SOS (name, sku, price, archived...): a write (syncToken, modified)."""
+        editable = ("name", "fullname", "sku", "description", "type", "salesPrice", "baseSalesPrice", "archived",
+                    "category", "minimumPrice")
+        unknown = set(fields) - set(editable)
+        if unknown:
+            raise ApiError(400, f"not editable here: {sorted(unknown)}")
         with self.lock:
-            item = self._get(self.items, item_id)
-            changes = {key: fields[key] for key in ITEM_EDITABLE if key in fields}
-            return _copy(self.items.put({**item, **changes, "lastModified": self.clock.stamp()}))
+            item = dict(self._get(self.items, item_id))
+            item.update(fields)
+            if item["type"] not in ITEM_TYPES:
+                raise ApiError(400, f"type must be one of {ITEM_TYPES}")
+            return _copy(self._write(self.items, item))
 
-    def add_item(self, *, name: str, sku: str = "", type: str = "Inventory Item", **fields: Any) -> dict:
-        """A new item record; quantities default to 0 (set them with set_item_quantities)."""
-        if type not in ITEM_TYPES:
-            raise ApiError(400, f"type must be one of {ITEM_TYPES}")
+    def add_item(self, **fields: Any) -> dict:
         with self.lock:
+            item_type = fields.get("type", "Inventory Item")
+            if item_type not in ITEM_TYPES:
+                raise ApiError(400, f"type must be one of {ITEM_TYPES}")
+            name = fields.get("name") or "New item"
             record = {"id": self.items.new_id(), "name": name, "fullname": fields.get("fullname", name),
-                      "sku": sku, "description": fields.get("description", ""), "type": type,
-                      **{key: 0 for key in QUANTITY_FIELDS}, "salesPrice": fields.get("salesPrice", 0.0),
-                      "archived": bool(fields.get("archived", False)), "lastModified": self.clock.stamp()}
-            return _copy(self.items.put(record))
+                      "sku": fields.get("sku"), "description": fields.get("description", ""), "type": item_type,
+                      "category": None, **{key: _number(fields.get(key, 0), key) for key in QUANTITY_FIELDS},
+                      "salesPrice": fields.get("salesPrice", 0.0), "baseSalesPrice": fields.get("salesPrice", 0.0),
+                      "minimumPrice": None, "priceTiers": [], "archived": bool(fields.get("archived", False))}
+            return _copy(self._write(self.items, record, new=True))
+
+    def archive_record(self, resource: str, record_id: int, archived: bool = True) -> dict:
+        """A user archives (or restores) a record in SOS: a write like any other."""
+        with self.lock:
+            store = self._resource(resource)[0]
+            record = dict(self._get(store, record_id))
+            record["archived"] = archived
+            return _copy(self._write(store, record))
 
     def _refresh_kits(self, component_id: int) -> None:
         for kit_id in self._kits_using.get(component_id, ()):
@@ -357,27 +637,41 @@ class SosEmulator(Emulator):
             return _copy(self._create_customer(fields))
 
     def update_customer(self, customer_id: int, **fields: Any) -> dict:
+        """An edit made in SOS's UI: the given fields change, the rest stay."""
         with self.lock:
-            return _copy(self._update_customer(customer_id, fields))
+            current = self._get(self.customers, customer_id)
+            body = {**{key: current.get(key) for key in CUSTOMER_FIELDS}, **fields,
+                    "syncToken": current["syncToken"]}
+            return _copy(self._update_customer(customer_id, body))
 
     def _create_customer(self, body: dict) -> dict:
-        defaults = {key: None for key in CUSTOMER_EDITABLE} | {"archived": False, "notes": ""}
-        record = self._customer_record(defaults, body)
-        return self.customers.put({"id": self.customers.new_id(), **record, "lastModified": self.clock.stamp()})
+        if body.get("id") is not None:
+            raise ApiError(400, "id must not be sent when creating a customer")
+        record = {"id": self.customers.new_id(), **self._customer_record(body), "archived": False}
+        return self._write(self.customers, record, new=True)
 
     def _update_customer(self, customer_id: int, body: dict) -> dict:
         current = self._get(self.customers, customer_id)
-        return self.customers.put({**self._customer_record(current, body), "lastModified": self.clock.stamp()})
+        self._check_token(current, body)
+        record = {"id": customer_id, "syncToken": current["syncToken"], **self._customer_record(body),
+                  "archived": current["archived"], "_created": current["_created"]}
+        return self._write(self.customers, record)
 
-    def _customer_record(self, current: dict, body: dict) -> dict:
-        record = {**current, **{key: body[key] for key in CUSTOMER_EDITABLE if key in body}}
-        if not isinstance(record.get("name"), str) or not record["name"].strip():
+    def _customer_record(self, body: dict) -> dict:
+        """PUT and POST alike: every writable field from the body, the ones left out cleared."""
+        _refuse_unknown(body, CUSTOMER_FIELDS, READ_ONLY["customer"], "customer")
+        record = {key: body.get(key, empty) for key, empty in CUSTOMER_FIELDS.items()}
+        if not isinstance(record["name"], str) or not record["name"].strip():
             raise ApiError(400, "name is required")
+        contact = record["contact"]
+        if contact is not None and not isinstance(contact, dict):
+            raise ApiError(400, "contact must be an object")
+        record["contact"] = {key: (contact or {}).get(key) for key in CONTACT_FIELDS}
+        record["fullname"] = record["name"]
         record["salesRep"] = self._ref(self.sales_reps, record["salesRep"], "sales rep")
         record["priceTier"] = self._ref(self.price_tiers, record["priceTier"], "price tier")
         record["billing"] = _address(record["billing"], "billing")
         record["shipping"] = _address(record["shipping"], "shipping")
-        record["archived"] = bool(record["archived"])
         return record
 
     # -- sales orders --------------------------------------------------------------------------
@@ -386,24 +680,33 @@ class SosEmulator(Emulator):
             return _copy(self._create_sales_order(fields))
 
     def update_sales_order(self, order_id: int, **fields: Any) -> dict:
+        """An edit made in SOS's UI: the given fields change, the rest stay."""
         with self.lock:
-            return _copy(self._update_sales_order(order_id, fields))
+            current = self._get(self.sales_orders, order_id)
+            body = {**{key: current.get(key) for key in ORDER_FIELDS}, **fields, "syncToken": current["syncToken"]}
+            return _copy(self._update_sales_order(order_id, body))
 
     def _create_sales_order(self, body: dict) -> dict:
-        defaults = {key: None for key in ORDER_EDITABLE} | {
-            "date": self._today(), "lines": [], "discountAmount": 0, "memo": "", "customerNotes": "", "closed": False}
-        record = self._order_record(defaults, body)
+        if body.get("id") is not None:
+            raise ApiError(400, "id must not be sent when creating a sales order")
         order_id = self.sales_orders.new_id()
-        record["number"] = record["number"] or str(order_id)  # SOS numbers an order left without one
+        record = {"id": order_id, **self._order_record(body), **{key: [] for key in ORDER_LINKS},
+                  "closed": bool(body.get("closed", False)), "archived": False}
+        if record["number"] in ("", "auto"):
+            record["number"] = str(order_id)  # SOS's automatic numbering
         self._check_number(record["number"], order_id)
-        return self.sales_orders.put({"id": order_id, **record, "lastModified": self.clock.stamp()})
+        return self._write(self.sales_orders, record, new=True)
 
     def _update_sales_order(self, order_id: int, body: dict) -> dict:
         current = self._get(self.sales_orders, order_id)
-        record = self._order_record(current, body)
-        record["number"] = record["number"] or current["number"]
+        self._check_token(current, body)
+        record = {"id": order_id, "syncToken": current["syncToken"], **self._order_record(body),
+                  **{key: current[key] for key in ORDER_LINKS}, "closed": bool(body.get("closed", False)),
+                  "archived": current["archived"], "_created": current["_created"]}
+        if record["number"] in ("", "auto"):
+            raise ApiError(400, "number is required")
         self._check_number(record["number"], order_id)
-        return self.sales_orders.put({**record, "lastModified": self.clock.stamp()})
+        return self._write(self.sales_orders, record)
 
     def _check_number(self, number: str, own_id: int | None) -> None:
         if len(number) > NUMBER_MAX_LENGTH:
@@ -412,24 +715,33 @@ class SosEmulator(Emulator):
         if existing is not None and existing["id"] != own_id:
             raise ApiError(400, "Duplicate reference number")
 
-    def _order_record(self, current: dict, body: dict) -> dict:
-        record = {**current, **{key: body[key] for key in ORDER_EDITABLE if key in body}}
+    def _order_record(self, body: dict) -> dict:
+        """PUT and POST alike: every writable field from the body, the ones left out cleared."""
+        _refuse_unknown(body, ORDER_FIELDS, READ_ONLY["salesorder"], "sales order")
+        record = {key: body.get(key, empty) for key, empty in ORDER_FIELDS.items()}
         record["number"] = str(record["number"] or "").strip()
+        record["date"] = record["date"] or self._today()
         customer_ref = self._ref(self.customers, record["customer"], "customer", required=True)
         customer = self.customers[customer_ref["id"]]
         record["customer"] = customer_ref
         record["location"] = self._ref(self.locations, record["location"], "location")
         record["salesRep"] = self._ref(self.sales_reps, record["salesRep"], "sales rep")
-        record["priceTier"] = self._ref(self.price_tiers, record["priceTier"], "price tier")
-        record["billing"] = _address(record["billing"], "billing") or customer["billing"]
-        record["shipping"] = _address(record["shipping"], "shipping") or customer["shipping"]
-        record["lines"] = self._lines(record["lines"])
-        record["discountAmount"] = _number(record["discountAmount"], "discountAmount", default=0)
-        record["total"] = round(sum(line["amount"] for line in record["lines"]) - record["discountAmount"], 2)
-        record["closed"] = bool(record["closed"])
+        for side in ("billing", "shipping"):
+            given = _transaction_address(record[side], side)
+            record[side] = given or {"company": customer.get("companyName"), "phone": customer.get("phone"),
+                                     "email": customer.get("email"), "addressName": None, "addressType": None,
+                                     "address": customer.get(side)}
+        record["lines"] = self._lines(record["lines"], "unitPrice")
+        for key in ("discountAmount", "taxAmount", "shippingAmount", "depositAmount"):
+            record[key] = _number(record[key], key, default=0)
+        record["subTotal"] = round(sum(line["amount"] for line in record["lines"]), 2)
+        record["total"] = round(record["subTotal"] - record["discountAmount"] + record["taxAmount"]
+                                + record["shippingAmount"], 2)
         return record
 
-    def _lines(self, lines: Any) -> list[dict]:
+    def _lines(self, lines: Any, price_field: str) -> list[dict]:
+        if lines is None:
+            return []
         if not isinstance(lines, list):
             raise ApiError(400, "lines must be a list")
         built = []
@@ -439,12 +751,21 @@ class SosEmulator(Emulator):
             item_ref = self._ref(self.items, line.get("item"), "item", required=True, where=f"line {number}")
             item = self.items[item_ref["id"]]
             quantity = _number(line.get("quantity"), f"quantity (line {number})")
-            unit_price = _number(line.get("unitprice"), f"unitprice (line {number})",
-                                 default=item.get("salesPrice") or 0)
-            built.append({"lineNumber": number, "item": item_ref,
+            unit_price = _number(_line_price(line), f"unitPrice (line {number})", default=item.get("salesPrice") or 0)
+            amount = round(quantity * unit_price, 2)
+            if line.get("amount") is not None and abs(_number(line["amount"], "amount") - amount) > 0.005:
+                raise ApiError(400, f"amount must equal quantity x unit price (line {number})")
+            built.append({"id": number, "lineNumber": number, "item": item_ref,
                           "description": line.get("description") or item.get("description", ""),
-                          "quantity": quantity, "unitprice": unit_price, "amount": round(quantity * unit_price, 2)})
+                          "quantity": quantity, price_field: unit_price, "amount": amount,
+                          "linkedTransaction": line.get("linkedTransaction")})
         return built
+
+    def _link_to_order(self, order: dict, field_name: str, link: dict) -> None:
+        """Documents made for an order show in its linked* lists: a write of the order."""
+        updated = dict(order)
+        updated[field_name] = [*order[field_name], link]
+        self._write(self.sales_orders, updated)
 
     # -- invoices, shipments, payments (made in SOS by its users) ------------------------------
     def create_invoice(self, order_id: int, lines: list[dict] | None = None, *, number: str | None = None,
@@ -454,60 +775,113 @@ class SosEmulator(Emulator):
         with self.lock:
             order = self._get(self.sales_orders, order_id)
             if lines is None:
-                built, total = _copy(order["lines"]), order["total"]
+                built = [{**{k: v for k, v in line.items() if k != "unitPrice"}, "unitprice": line["unitPrice"],
+                          "linkedTransaction": _link(order, "SalesOrder", line["lineNumber"])}
+                         for line in order["lines"]]
+                total = order["total"]
             else:
-                built = self._lines(lines)
+                built = self._lines(lines, "unitprice")
+                for line in built:
+                    line["linkedTransaction"] = _link(order, "SalesOrder")
                 total = round(sum(line["amount"] for line in built), 2)
             invoice_id = self.invoices.new_id()
             record = {"id": invoice_id, "number": number or f"INV-{invoice_id}", "date": date or self._today(),
-                      "customer": order["customer"], "salesOrder": {"id": order["id"], "number": order["number"]},
-                      "lines": built, "total": total, "amountDue": total, "lastModified": self.clock.stamp()}
-            return _copy(self.invoices.put(record))
+                      "dueDate": None, "customer": order["customer"], "salesRep": order["salesRep"],
+                      "terms": order["terms"], "billing": order["billing"], "shipping": order["shipping"],
+                      "customerPO": order["customerPO"], "comment": None, "lines": built,
+                      "subTotal": round(sum(line["amount"] for line in built), 2), "total": total, "balance": total,
+                      "status": "Open", "voided": False, "archived": False,
+                      "linkedTransaction": _link(order, "SalesOrder"), "linkedPayments": [],
+                      "trackingNumber": None, "shipDate": None, "shippingMethod": None}
+            self._write(self.invoices, record, new=True)
+            self._link_to_order(order, "linkedInvoices", _link(record, "Invoice"))
+            return _copy(record)
+
+    def _shipping_method(self, name: str) -> dict | None:
+        if not name:
+            return None
+        found = next((m for m in self.shipping_methods.values() if m["name"] == name), None)
+        if found is None:
+            found = self._write(self.shipping_methods, {"id": self.shipping_methods.new_id(), "name": name}, new=True)
+        return {"id": found["id"], "name": found["name"]}
 
     def create_shipment(self, order_id: int, lines: list[dict] | None = None, *, number: str | None = None,
-                        date: str | None = None, tracking_number: str = "", carrier: str = "") -> dict:
+                        date: str | None = None, tracking_number: str = "", shipping_method: str = "") -> dict:
         """Ship a sales order (all its lines unless `lines` [{"item": {"id"}, "quantity"}]):
         stock of each shipped item drops and each line fires the quantity hook."""
         with self.lock:
             order = self._get(self.sales_orders, order_id)
+            order_lines = {line["item"]["id"]: line["lineNumber"] for line in order["lines"]}
             wanted = lines if lines is not None else [
                 {"item": line["item"], "quantity": line["quantity"]} for line in order["lines"]]
             shipped = []
             for line_number, line in enumerate(wanted, start=1):
                 item_ref = self._ref(self.items, line.get("item"), "item", required=True, where=f"line {line_number}")
                 quantity = _number(line.get("quantity"), f"quantity (line {line_number})")
-                shipped.append({"lineNumber": line_number, "item": item_ref, "quantity": quantity})
+                shipped.append({"lineNumber": line_number, "item": item_ref, "description": None,
+                                "quantity": quantity, "invoiced": False, "backOrdered": 0,
+                                "linkedTransaction": _link(order, "SalesOrder", order_lines.get(item_ref["id"]))})
             shipment_id = self.shipments.new_id()
             record = {"id": shipment_id, "number": number or f"SH-{shipment_id}", "date": date or self._today(),
-                      "customer": order["customer"], "salesOrder": {"id": order["id"], "number": order["number"]},
-                      "lines": shipped, "trackingNumber": tracking_number, "carrier": carrier,
-                      "lastModified": self.clock.stamp()}
-            self.shipments.put(record)
+                      "customer": order["customer"], "location": order["location"],
+                      "shippingMethod": self._shipping_method(shipping_method), "trackingNumber": tracking_number,
+                      "trackingLink": None, "shipBy": None, "customerPO": order["customerPO"], "comment": None,
+                      "billing": order["billing"], "shipping": order["shipping"], "archived": False,
+                      "linkedTransaction": None, "lines": shipped}
+            self._write(self.shipments, record, new=True)
+            self._link_to_order(order, "linkedShipments", _link(record, "Shipment"))
             for line in shipped:
                 self._take_stock(line["item"]["id"], line["quantity"])
             return _copy(record)
+
+    def record_payment(self, amount: float, *, invoice_id: int | None = None, order_id: int | None = None,
+                       number: str | None = None) -> dict:
+        """A payment a user records in SOS (its UI; the documented API has no payment write):
+        on an invoice it lowers its balance; on a sales order it raises its deposit. Both link
+        it in `linkedPayments`."""
+        with self.lock:
+            return _copy(self._payment({"amount": amount, "number": number,
+                                        "invoice": {"id": invoice_id} if invoice_id else None,
+                                        "salesOrder": {"id": order_id} if order_id else None}, via_api=False))
 
     def create_payment(self, **fields: Any) -> dict:
         with self.lock:
             return _copy(self._create_payment(fields))
 
     def _create_payment(self, body: dict) -> dict:
+        return self._payment(body, via_api=True)
+
+    def _payment(self, body: dict, *, via_api: bool) -> dict:
+        """A payment (the `/payment` record shape is unseen in every source: [assumed] here
+        {customer, amount, invoice?, salesOrder?, number, date, paymentMethod, comment}). On an
+        invoice it lowers the balance; else on a sales order it raises the deposit; both link it."""
         amount = _number(body.get("amount"), "amount")
         if amount <= 0:
             raise ApiError(400, "amount must be positive")
-        customer = self._ref(self.customers, body.get("customer"), "customer", required=True)
         invoice = self._ref(self.invoices, body.get("invoice"), "invoice", name_field="number")
         order = self._ref(self.sales_orders, body.get("salesOrder"), "sales order", name_field="number")
+        target = self.invoices[invoice["id"]] if invoice else self.sales_orders[order["id"]] if order else None
+        customer = self._ref(self.customers, body.get("customer") or (target or {}).get("customer"), "customer",
+                             required=True)
         payment_id = self.payments.new_id()
-        record = {"id": payment_id, "number": str(body.get("number") or payment_id), "date": body.get("date") or
-                  self._today(), "customer": customer, "amount": amount, "method": body.get("method") or "",
-                  "invoice": invoice, "salesOrder": order, "memo": body.get("memo") or "",
-                  "lastModified": self.clock.stamp()}
-        if invoice is not None:
-            paid = self.invoices[invoice["id"]]
-            self.invoices.put({**paid, "amountDue": round(max(0.0, paid["amountDue"] - amount), 2),
-                               "lastModified": self.clock.stamp()})
-        return self.payments.put(record)
+        record = {"id": payment_id, "number": str(body.get("number") or payment_id),
+                  "date": body.get("date") or self._today(), "customer": customer, "amount": amount,
+                  "paymentMethod": body.get("paymentMethod"), "comment": body.get("comment") or "",
+                  "invoice": invoice, "salesOrder": order,
+                  "linkedTransaction": _link(target, "Invoice" if invoice else "SalesOrder") if target else None}
+        self._write(self.payments, record, new=True)
+        if target is None:
+            return record
+        updated = dict(target)
+        updated["linkedPayments"] = [*target["linkedPayments"], _link(record, "Payment")]
+        if invoice:
+            updated["balance"] = round(target["balance"] - amount, 2)  # below 0: overpaid
+            updated["status"] = "Paid" if updated["balance"] <= 0 else "Open"
+            self._write(self.invoices, updated)
+        else:
+            updated["depositAmount"] = round(target["depositAmount"] + amount, 2)
+            self._write(self.sales_orders, updated)
+        return record
 
     # -- hooks -----------------------------------------------------------------------------------
     def _create_hook(self, body: dict) -> dict:
@@ -516,9 +890,9 @@ class SosEmulator(Emulator):
         uri = body.get("postUri")
         if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
             raise ApiError(400, "postUri must be an http(s) URL")
-        return self.hooks.put({"id": self.hooks.new_id(), "eventType": HOOK_EVENT, "postUri": uri,
-                               "additionalData": str(body.get("additionalData") or ""),
-                               "enabled": bool(body.get("enabled", True)), "lastModified": self.clock.stamp()})
+        return self._write(self.hooks, {"id": self.hooks.new_id(), "eventType": HOOK_EVENT, "postUri": uri,
+                                        "additionalData": str(body.get("additionalData") or ""),
+                                        "enabled": bool(body.get("enabled", True))}, new=True)
 
     def _delete_hook(self, hook_id: int) -> dict:
         self._get(self.hooks, hook_id)
@@ -529,15 +903,19 @@ class SosEmulator(Emulator):
              locations: Sequence[dict] = (), customers: Sequence[dict] = (), sales_orders: Sequence[dict] = (),
              invoices: Sequence[dict] = (), shipments: Sequence[dict] = (), payments: Sequence[dict] = (),
              sales_reps: Sequence[dict] = (), price_tiers: Sequence[dict] = ()) -> None:
-        """Add records as they are (ids and lastModified included); kits' availability is
-        then derived from `kit_components` {kit id: [(component id, quantity per kit)]}."""
+        """Add records as they are (ids, syncToken and the private `_modified` stamp included;
+        a record without `_modified` counts as modified now); kits' availability is then
+        derived from `kit_components` {kit id: [(component id, quantity per kit)]}."""
         with self.lock:
             for store, records in ((self.items, items), (self.locations, locations), (self.customers, customers),
                                    (self.sales_orders, sales_orders), (self.invoices, invoices),
                                    (self.shipments, shipments), (self.payments, payments),
                                    (self.sales_reps, sales_reps), (self.price_tiers, price_tiers)):
                 if records:
-                    store.load(records)
+                    now = self.clock.stamp()
+                    store.load({"syncToken": 1, "_modified": now, **record,
+                                "_created": record.get("_created") or record.get("_modified") or now}
+                               for record in records)
                     self.clock.observe(store.latest_stamp())
             for kit_id, parts in (kit_components or {}).items():
                 self._kit_components[kit_id] = [(component, per) for component, per in parts]
@@ -559,4 +937,35 @@ class SosEmulator(Emulator):
         with self.lock:
             counts = {name: len(store) for name, (store, _) in self._resources.items()}
         return {"counts": counts, "hook_deliveries": len(self.hook_deliverer.log),
-                "hooks_pending": self.hook_deliverer.pending()}
+                "hooks_pending": self.hook_deliverer.pending(), "switches": self.configure()}
+
+
+# The fields `query` searches, per endpoint (the contract; the match rule is undocumented: here
+# a case-insensitive substring).
+QUERY_FIELDS = {
+    "item": ("fullname", "description", "notes", "barcode", "sku", "vendorPartNumber", "tags"),
+    "customer": ("name", "fullname", "notes"),
+    "salesorder": ("number", "comment", "customerPO", "customer.name"),
+    "invoice": ("number", "comment", "customerPO", "customer.name"),
+    "shipment": ("number", "comment", "customerPO", "customer.name", "trackingNumber", "location.name"),
+}
+
+
+def _refuse_unknown(body: dict, writable: dict, read_only: set[str], what: str) -> None:
+    unknown = sorted(set(body) - set(writable) - read_only)
+    if unknown:
+        raise ApiError(400, f"not {what} fields: {', '.join(unknown)}")
+
+
+def _text(row: dict, path: str) -> str:
+    value: Any = row
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+def _display_name(record: dict, name_field: str) -> str | None:
+    """What a ref to `record` names it: its name/number; a sales rep by first and last name."""
+    if name_field in record:
+        return record[name_field]
+    return " ".join(part for part in (record.get("firstName"), record.get("lastName")) if part) or None

@@ -1,15 +1,26 @@
-"""WizCommerce API emulator, following /work/shared/api/wizcommerce.md (the contract).
+"""WizCommerce API emulator, following /work/shared/api/wizcommerce.md (the contract) and only it.
 
-Choices where the contract is silent:
-- `POST` answers 201, `PUT`/`PATCH` 200; `POST /v1/inventories` (an upsert) answers 201 too.
-- `GET /v1/inventories?sku=a,b` is a list like every other (empty when nothing matches);
-  `POST /v1/inventories` for a sku no product has answers 404 `not_found`.
-- A product's sku is unique too: a second one answers 409 `duplicate_sku` (same details shape).
-- Lists default to `page_size` 20, `sort_by=updated_at`, `sort=asc`; `updated_after` and
-  `created_after` are strict (>), `updated_before` too (<).
-- Order events: creating a confirmed order sends `order.confirmed`; every edit (PUT, status
-  PATCH, the user methods) sends `order.updated`, preceded by `order.confirmed` when the edit
-  confirms it. Payments (`emit_payment`) are events only; they do not edit the order.
+What the contract settles and this emulator enforces:
+- Lists: `{"data", "pagination"}`, `sort` default **desc**, `sort_by` default `updated_at`,
+  `updated_after/_before`, `created_after` (strict); orders filter by `order_status`
+  (default **draft**), customers by `status` (default **active**).
+- `PUT /orders/{id}` is a full replace: fields the body leaves out are removed. Orders have no
+  `version` and their lines no `id`. There is no payment resource: an online payment raises the
+  order's `amount_paid` (a user action, `record_payment`), and sends no event.
+- `POST /inventories` refuses a body without every required field (400 naming them).
+- Customer reads carry `name` (writes send `company_name`); invoice status PAID|PENDING|
+  PARTIALLY_PAID|OVERPAID.
+- Webhooks are thin, `{"id","event","timestamp","data":{"id"}}`, and only for `customer.*`.
+  Authentication is switchable between the two public readings: "signature" (X-Wizcommerce-
+  Signature, one HMAC-SHA256 per active secret, comma-separated, hex or base64 as chosen) and
+  "header" (a custom header carrying the secret).
+
+Choices where the contract is silent ([assumed] readings):
+- `POST` answers 201, `PATCH` 200, `PUT /orders/{id}` 201 (as documented).
+- A duplicate `reference_id` or sku on POST answers 400 `validation_error` (no 409 is documented).
+- `GET /v1/inventories?sku=a,b` is a list like every other; an upsert for a sku no product has
+  answers 404 `not_found`.
+- `next_page` is 0 on the last page.
 - Webhook delivery retries on the public schedule (30 s, 1, 2, 4, 8 min) unless told otherwise.
 """
 
@@ -18,7 +29,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import json
 import math
 import secrets
@@ -45,22 +55,30 @@ PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
 PUBLIC_RETRY_DELAYS = (30.0, 60.0, 120.0, 240.0, 480.0)
 PRODUCT_STATUSES = ("active", "inactive")
-ORDER_STATUSES = ("draft", "quote", "confirmed", "cancelled")
+ORDER_STATUSES = ("draft", "confirmed", "cancelled")
 INVENTORY_STATUSES = ("IN_STOCK", "OUT_OF_STOCK", "BACK_ORDER")
-INVOICE_STATUSES = ("PAID", "UNPAID")
+INVOICE_STATUSES = ("PAID", "PENDING", "PARTIALLY_PAID", "OVERPAID")
+INVENTORY_REQUIRED = ("sku", "available_quantity", "reserved_quantity", "in_stock_quantity", "out_of_stock_threshold",
+                      "inventory_status", "track_inventory", "on_order_details", "in_transit_details")
+CUSTOMER_EVENTS_ONLY = "customer."
 SHIPMENT_STATUSES = ("created", "shipped", "fulfilled")
 ADDRESS_FIELDS = ("id", "reference_id", "type", "is_default", "first_name", "last_name", "address_line_1",
                   "address_line_2", "city", "state", "country", "zip_code", "phone", "email")
-CUSTOMER_EDITABLE = ("reference_id", "display_id", "name", "display_name", "company_name", "first_name",
+# Customer writes use the documented write names; `company_name` is read back as `name`.
+CUSTOMER_EDITABLE = ("reference_id", "display_id", "display_name", "company_name", "first_name",
                      "last_name", "email", "phone", "status", "payment_term", "addresses")
+# The documented order body (R/orders/create-order, get-order); PUT replaces all of it.
 ORDER_EDITABLE = ("reference_id", "display_id", "customer_id", "status", "line_items", "discount_value", "tax_value",
-                  "shipping_charge", "customer_note", "internal_note", "price_list_id", "sales_rep_id",
-                  "billing_address", "shipping_address", "attributes", "source", "amount_paid", "payment_status")
+                  "shipping_charge", "customer_note", "internal_note", "price_list_id", "billing_address",
+                  "shipping_address", "source", "amount_paid", "payment_status", "payment_method_id",
+                  "payment_method", "payment_term", "shipping_method", "freight_term", "shipment_date", "due_date",
+                  "po_number", "fulfillment_status", "primary_contact", "charges", "customer_consent",
+                  "container_info")
 INVOICE_EDITABLE = ("reference_id", "order_id", "invoice_number", "total_amount", "paid_amount", "status",
-                    "due_date", "items")
+                    "due_date", "remarks", "url", "items")
 SHIPMENT_EDITABLE = ("reference_id", "order_id", "shipment_status", "tracking_info", "shipment_items", "note")
 DEFAULT_CODES = {400: "validation_error", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-                 409: "conflict", 429: "rate_limited"}
+                 429: "rate_limited"}
 
 
 def _copy(record: Any) -> Any:
@@ -100,6 +118,12 @@ def _split(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+def _company_name(fields: dict) -> dict:
+    """The user methods take the name as it reads (`name`); the API writes it as `company_name`."""
+    name = fields.pop("name", None)
+    return {"company_name": name, **fields} if name is not None else fields
+
+
 def _sub_id(prefix: str) -> str:
     """Ids of records inside records (line items, addresses)."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
@@ -113,7 +137,7 @@ class WizEmulator(Emulator):
     RESOURCE_PATH = API
     ADMIN_ACTIONS = frozenset({
         "create_product", "update_product", "create_customer", "update_customer", "create_order", "update_order",
-        "set_order_status", "emit_payment", "set_webhook_target",
+        "set_order_status", "record_payment", "set_webhook_target",
     })
 
     def __init__(self, *, api_key: str | None = None, webhook_retry_delays: Sequence[float] = PUBLIC_RETRY_DELAYS,
@@ -131,16 +155,15 @@ class WizEmulator(Emulator):
         self.sales_reps = RecordStore("updated_at", id_prefix="rep")
         self.outbox: list[dict] = []  # every emitted event: {"envelope", "body" (bytes), "headers"}
         self.webhook_deliverer = Deliverer(timeout=webhook_timeout, retry_delays=webhook_retry_delays)
-        self._webhook: dict[str, Any] = {"url": None, "secrets": [], "mode": "signature",
+        self._webhook: dict[str, Any] = {"url": None, "secrets": [], "mode": "signature", "encoding": "hex",
                                          "header_name": "X-Webhook-Key"}
-        self._payment_numbers = itertools.count(1)
 
         # resource → (store, writers by method); a method without a writer answers 405
         self._resources: dict[str, tuple[RecordStore, dict[str, Any]]] = {
             "products": (self.products, {"POST": self._create_product, "PATCH": self._update_product}),
             "inventories": (self.inventories, {"POST": self._upsert_inventory}),
-            "customers": (self.customers, {"POST": self._create_customer, "PATCH": self._update_customer}),
-            "orders": (self.orders, {"POST": self._create_order, "PUT": self._update_order}),
+            "customers": (self.customers, {"POST": self._post_customer, "PATCH": self._update_customer}),
+            "orders": (self.orders, {"POST": self._create_order, "PUT": self._replace_order}),
             "invoices": (self.invoices, {"POST": self._create_invoice, "PATCH": self._update_invoice}),
             "shipments": (self.shipments, {"POST": self._create_shipment, "PATCH": self._update_shipment}),
             "price-lists": (self.price_lists, {}),
@@ -179,7 +202,7 @@ class WizEmulator(Emulator):
                 return json_response({"data": self._get(store, record_id)})
         writer, body = self._writer(resource), json_body()
         with self.lock:
-            return json_response({"data": writer(record_id, body)})
+            return json_response({"data": writer(record_id, body)}, 201 if request.method == "PUT" else 200)
 
     def _order_status(self, order_id: str) -> Response:
         status = json_body().get("status")
@@ -199,13 +222,17 @@ class WizEmulator(Emulator):
         page = clamp_int(args.get("page"), default=1, low=1, high=2**31, name="page")
         size = clamp_int(args.get("page_size"), default=PAGE_SIZE_DEFAULT, low=1, high=PAGE_SIZE_MAX,
                          name="page_size")
-        if args.get("sort_by", "updated_at") != "updated_at":
-            raise _invalid("sort_by", "only updated_at is supported")
-        descending = _choice(args.get("sort", "asc"), ("asc", "desc"), "sort") == "desc"
+        sort_by = _choice(args.get("sort_by", "updated_at"), ("updated_at", "created_at"), "sort_by")
+        descending = _choice(args.get("sort", "desc"), ("asc", "desc"), "sort") == "desc"
         updated_after, updated_before = stamp_param("updated_after"), stamp_param("updated_before")
         created_after = stamp_param("created_after")
-        status = args.get("status")
-        status_field = "shipment_status" if resource == "shipments" else "status"
+        status, status_field = args.get("status"), "status"
+        if resource == "orders":  # `order_status`, default draft (R/orders/get-orders.md)
+            status = _choice(args.get("order_status", "draft"), ORDER_STATUSES, "order_status")
+        elif resource == "customers":  # default active (R/customer)
+            status = args.get("status", "active")
+        elif resource == "shipments":
+            status_field = "shipment_status"
         wanted = {"reference_id": set(_split(args.get("reference_ids"))),
                   "sku": set(_split(args.get("sku_id") or args.get("sku")))}
 
@@ -235,6 +262,8 @@ class WizEmulator(Emulator):
             rows = [row for row in rows[lo:hi] if all(check(row) for check in checks)]
             lo, hi = 0, len(rows)
 
+        if sort_by == "created_at":
+            rows, lo, hi = sorted(rows[lo:hi], key=lambda r: (r.get("created_at") or "", r.get("id"))), 0, hi - lo
         total = hi - lo
         offset = (page - 1) * size
         if descending:
@@ -258,11 +287,10 @@ class WizEmulator(Emulator):
 
     @staticmethod
     def _check_unique(store: RecordStore, field: str, value: str, own_id: str | None) -> None:
-        """409 when another record holds `value`; details name the record that exists."""
+        """A 400 when another record holds `value` (no 409 or duplicate code is documented)."""
         existing = store.find(field, value) if value else None
         if existing is not None and existing["id"] != own_id:
-            raise ApiError(409, f"A record with {field} {value!r} already exists", code=f"duplicate_{field}",
-                           details=[{"field": "id", "reason": existing["id"]}])
+            raise _invalid(field, "already exists")
 
     def _existing(self, store: RecordStore, value: Any, field: str) -> dict | None:
         """The record a `<thing>_id` field names (None if the field is empty); 400 if unknown."""
@@ -320,63 +348,72 @@ class WizEmulator(Emulator):
         return record
 
     def _upsert_inventory(self, body: dict) -> dict:
-        """One SKU per call; fields left out keep their values."""
+        """One SKU per call; every required field must be there (the SDK's list)."""
+        missing = [field for field in INVENTORY_REQUIRED if body.get(field) is None]
+        if missing:
+            raise ApiError(400, f"missing required fields: {', '.join(missing)}", code="validation_error",
+                           details=[{"field": field, "reason": "is required"} for field in missing])
         sku = _text(body.get("sku"), "sku", required=True)
         product = self.products.find("sku", sku)
         if product is None:
             raise ApiError(404, f"No product has sku {sku!r}", code="not_found",
                            details=[{"field": "sku", "reason": "no product with this sku"}])
-        changes: dict[str, Any] = {}
-        for field in ("available_quantity", "back_order_quantity", "in_stock_quantity", "reserved_quantity"):
-            if field in body:
-                changes[field] = _number(body[field], field)
-        for field in ("back_order_allowed", "track_inventory"):
-            if field in body:
-                if not isinstance(body[field], bool):
-                    raise _invalid(field, "must be true or false")
-                changes[field] = body[field]
-        if "inventory_status" in body:
-            changes["inventory_status"] = _choice(body["inventory_status"], INVENTORY_STATUSES, "inventory_status")
-        if "on_order_details" in body:
-            changes["on_order_details"] = self._on_order_details(body["on_order_details"])
+        record: dict[str, Any] = {"sku": sku}
+        for field in ("available_quantity", "reserved_quantity", "in_stock_quantity", "out_of_stock_threshold"):
+            record[field] = _number(body[field], field)
+        record["back_order_quantity"] = _number(body.get("back_order_quantity"), "back_order_quantity", default=0)
+        for field, default in (("track_inventory", None), ("back_order_allowed", False)):
+            value = body.get(field, default)
+            if not isinstance(value, bool):
+                raise _invalid(field, "must be true or false")
+            record[field] = value
+        record["inventory_status"] = _choice(body["inventory_status"], INVENTORY_STATUSES, "inventory_status")
+        record["on_order_details"] = self._on_order_details(body["on_order_details"], "on_order_details")
+        record["in_transit_details"] = self._on_order_details(body["in_transit_details"], "in_transit_details")
+        for field in ("dynamic_details", "notes"):
+            record[field] = _text(body.get(field), field) or None
         now = self.clock.stamp()
-        current = self.inventories.get(sku) or {
-            "sku": sku, "available_quantity": 0, "back_order_quantity": 0, "back_order_allowed": False,
-            "on_order_details": [], "in_stock_quantity": 0, "reserved_quantity": 0, "inventory_status": None,
-            "track_inventory": True, "created_at": now}
-        record = {**current, **changes, "product_id": product["id"], "updated_at": now}
-        if record["inventory_status"] is None:  # a new record without a status: derived like the app does
-            record["inventory_status"] = "IN_STOCK" if record["available_quantity"] > 0 else "OUT_OF_STOCK"
-        return self.inventories.put(record)
+        current = self.inventories.get(sku) or {"created_at": now}
+        return self.inventories.put({**current, **record, "id": current.get("id") or _sub_id("invt"),
+                                     "product_id": product["id"], "status": "active", "updated_at": now})
 
     @staticmethod
-    def _on_order_details(value: Any) -> list[dict]:
+    def _on_order_details(value: Any, name: str) -> list[dict]:
         if not isinstance(value, list):
-            raise _invalid("on_order_details", "must be a list")
+            raise _invalid(name, "must be a list")
         details = []
         for n, entry in enumerate(value):
             if not isinstance(entry, dict):
-                raise _invalid(f"on_order_details[{n}]", "must be an object")
-            details.append({"quantity": _number(entry.get("quantity"), f"on_order_details[{n}].quantity"),
-                            "date": entry.get("date"), "identifier": _text(entry.get("identifier"),
-                                                                           f"on_order_details[{n}].identifier")})
+                raise _invalid(f"{name}[{n}]", "must be an object")
+            date = entry.get("date")  # returned as YYYY-MM-DD
+            details.append({"quantity": _number(entry.get("quantity"), f"{name}[{n}].quantity"),
+                            "date": str(date)[:10] if date else None,
+                            "identifier": _text(entry.get("identifier"), f"{name}[{n}].identifier")})
         return details
 
     # -- customers -----------------------------------------------------------------------------
     def create_customer(self, **fields: Any) -> dict:
-        """A customer created by a user in WizCommerce (sends customer.created)."""
+        """A customer created by a user in WizCommerce (sends customer.created); `name` = company."""
         with self.lock:
-            return _copy(self._create_customer(fields))
+            return _copy(self._create_customer(_company_name(fields)))
 
     def update_customer(self, customer_id: str, **fields: Any) -> dict:
-        """A customer edited by a user in WizCommerce (sends customer.updated)."""
+        """A customer edited by a user in WizCommerce (sends customer.updated); `name` = company."""
         with self.lock:
-            return _copy(self._update_customer(customer_id, fields))
+            return _copy(self._update_customer(customer_id, _company_name(fields)))
+
+    def _post_customer(self, body: dict) -> dict:
+        """POST /customers: company_name, display_name and reference_id are required (SDK)."""
+        missing = [field for field in ("company_name", "display_name", "reference_id") if not body.get(field)]
+        if missing:
+            raise ApiError(400, f"missing required fields: {', '.join(missing)}", code="validation_error",
+                           details=[{"field": field, "reason": "is required"} for field in missing])
+        return self._create_customer(body)
 
     def _create_customer(self, body: dict) -> dict:
         now = self.clock.stamp()
         customer_id = self.customers.new_id()
-        defaults = {key: None for key in CUSTOMER_EDITABLE} | {
+        defaults = {key: None for key in CUSTOMER_EDITABLE if key != "company_name"} | {"name": None} | {
             "reference_id": "", "display_id": f"C-{customer_id.split('_')[1].zfill(5)}", "status": "active",
             "addresses": [], "assigned_sales_reps": [], "assigned_price_list": None, "created_at": now}
         record = self._customer_record(defaults, body, own_id=None)
@@ -396,9 +433,10 @@ class WizEmulator(Emulator):
         record["reference_id"] = _text(record["reference_id"], "reference_id")
         self._check_unique(self.customers, "reference_id", record["reference_id"], own_id)
         full_name = " ".join(filter(None, (record.get("first_name"), record.get("last_name"))))
-        record["name"] = record["name"] or record.get("company_name") or full_name
+        # written as `company_name`, read back as `name`
+        record["name"] = record.pop("company_name", None) or record["name"] or full_name
         if not record["name"]:
-            raise _invalid("name", "is required (or company_name, or first_name/last_name)")
+            raise _invalid("company_name", "is required")
         record["display_name"] = record["display_name"] or record["name"]
         record["addresses"] = self._addresses(record["addresses"], "addresses")
         if "assigned_sales_rep_ids" in body:
@@ -416,13 +454,13 @@ class WizEmulator(Emulator):
     # -- orders --------------------------------------------------------------------------------
     def create_order(self, customer_id: str, line_items: list[dict], status: str = "confirmed",
                      **fields: Any) -> dict:
-        """An order placed by a user: confirmed unless told otherwise (then order.confirmed)."""
+        """An order placed by a user: confirmed unless told otherwise. No event: none is documented."""
         with self.lock:
             return _copy(self._create_order({**fields, "customer_id": customer_id, "line_items": line_items,
                                              "status": status}))
 
     def update_order(self, order_id: str, **fields: Any) -> dict:
-        """An edit by a user, as a PUT would do it (version + 1, order.updated)."""
+        """An edit by a user in the app: the given fields change, the rest stay."""
         with self.lock:
             return _copy(self._update_order(order_id, fields))
 
@@ -430,55 +468,58 @@ class WizEmulator(Emulator):
         with self.lock:
             return _copy(self._update_order(order_id, {"status": status}))
 
+    def record_payment(self, order_id: str, amount: float) -> dict:
+        """An online payment made in WizCommerce: the order's `amount_paid` rises. WizCommerce has
+        no payment resource and documents no payment event, so nothing is sent."""
+        if _number(amount, "amount") <= 0:
+            raise _invalid("amount", "must be positive")
+        with self.lock:
+            order = self._get(self.orders, order_id)
+            return _copy(self._update_order(order_id, {"amount_paid": round(order["amount_paid"] + amount, 2),
+                                                       "payment_method": "card"}))
+
     def _create_order(self, body: dict) -> dict:
         now = self.clock.stamp()
         order_id = self.orders.new_id()
+        record = self._order_record(body, order_id=order_id, created_at=now)
+        return self.orders.put({**record, "updated_at": now})
+
+    def _replace_order(self, order_id: str, body: dict) -> dict:
+        """PUT /orders/{id}: the body replaces the whole order; fields it leaves out are removed."""
+        current = self._get(self.orders, order_id)
+        record = self._order_record(body, order_id=order_id, created_at=current["created_at"])
+        return self.orders.put({**record, "updated_at": self.clock.stamp()})
+
+    def _update_order(self, order_id: str, fields: dict) -> dict:
+        current = self._get(self.orders, order_id)
+        body = {key: current[key] for key in ORDER_EDITABLE if key in current} | fields
+        record = self._order_record(body, order_id=order_id, created_at=current["created_at"])
+        return self.orders.put({**record, "updated_at": self.clock.stamp()})
+
+    def _order_record(self, body: dict, *, order_id: str, created_at: str) -> dict:
         defaults = {key: None for key in ORDER_EDITABLE} | {
             "reference_id": "", "display_id": f"SO-{1000 + int(order_id.split('_')[1])}", "status": "draft",
-            "line_items": [], "discount_value": 0, "tax_value": 0, "shipping_charge": 0, "customer_note": "",
-            "internal_note": "", "attributes": [], "source": "api", "amount_paid": 0, "created_at": now}
-        record = self.orders.put({"id": order_id, **self._order_record(defaults, body, own_id=None),
-                                  "version": 1, "updated_at": now})
-        if record["status"] == "confirmed":
-            self._emit("order.confirmed", record)
-        return record
-
-    def _update_order(self, order_id: str, body: dict) -> dict:
-        current = self._get(self.orders, order_id)
-        record = self._order_record(current, body, own_id=order_id)
-        record = self.orders.put({**record, "version": current["version"] + 1, "updated_at": self.clock.stamp()})
-        if record["status"] == "confirmed" and current["status"] != "confirmed":
-            self._emit("order.confirmed", record)
-        self._emit("order.updated", record)
-        return record
-
-    def _order_record(self, current: dict, body: dict, *, own_id: str | None) -> dict:
-        record = {**current, **{key: body[key] for key in ORDER_EDITABLE if key in body}}
+            "line_items": [], "customer_note": "", "internal_note": "", "source": "api", "charges": []}
+        record = {**defaults, **{key: body[key] for key in ORDER_EDITABLE if key in body and body[key] is not None},
+                  "id": order_id, "created_at": created_at}
         record["reference_id"] = _text(record["reference_id"], "reference_id")
-        self._check_unique(self.orders, "reference_id", record["reference_id"], own_id)
+        self._check_unique(self.orders, "reference_id", record["reference_id"], order_id)
         if self._existing(self.customers, record["customer_id"], "customer_id") is None:
             raise _invalid("customer_id", "is required")
         record["status"] = _choice(record["status"], ORDER_STATUSES, "status")
         self._existing(self.price_lists, record["price_list_id"], "price_list_id")
-        self._existing(self.sales_reps, record["sales_rep_id"], "sales_rep_id")
         record["billing_address"] = self._address(record["billing_address"], "billing_address")
         record["shipping_address"] = self._address(record["shipping_address"], "shipping_address")
         for field in ("discount_value", "tax_value", "shipping_charge", "amount_paid"):
             record[field] = _number(record[field], field, default=0)
-        if "line_items" in body:
-            previous = {line["id"]: line for line in current.get("line_items") or []}
-            record["line_items"] = self._line_items(body["line_items"], previous)
+        record["line_items"] = self._line_items(record["line_items"])
         lines_total = sum(line["quantity"] * line["unit_price"] - self._line_discount(line)
                           for line in record["line_items"])
         record["amount"] = round(lines_total - record["discount_value"] + record["tax_value"]
                                  + record["shipping_charge"], 2)
-        if "payment_status" in body:
-            record["payment_status"] = _choice(body["payment_status"], ("PAID", "UNPAID", "PARTIALLY_PAID"),
-                                               "payment_status")
-        else:
-            paid = record["amount_paid"]
-            record["payment_status"] = "UNPAID" if paid <= 0 else "PAID" if paid >= record["amount"] else \
-                "PARTIALLY_PAID"
+        if "payment_status" not in body or body["payment_status"] is None:
+            # Only "PAID" is documented; an order not paid in full shows none.
+            record["payment_status"] = "PAID" if record["amount"] and record["amount_paid"] >= record["amount"] else None
         return record
 
     @staticmethod
@@ -486,7 +527,8 @@ class WizEmulator(Emulator):
         gross = line["quantity"] * line["unit_price"]
         return gross * line["discount"] / 100 if line["discount_type"] == "percentage" else line["discount"]
 
-    def _line_items(self, value: Any, previous: dict[str, dict]) -> list[dict]:
+    def _line_items(self, value: Any) -> list[dict]:
+        """The documented line fields; lines have no id of their own."""
         if not isinstance(value, list):
             raise _invalid("line_items", "must be a list")
         lines = []
@@ -500,26 +542,27 @@ class WizEmulator(Emulator):
                 product = self.products.find("sku", line.get("sku") or "")
                 if product is None:
                     raise _invalid(f"{field}.sku", f"no product with sku {line.get('sku')!r}")
-            before = previous.get(line.get("id") or "", {})
             quantity = _number(line.get("quantity"), f"{field}.quantity")
             if quantity <= 0:
                 raise _invalid(f"{field}.quantity", "must be positive")
+            discount_type = line.get("discount_type")
+            if discount_type is not None:
+                _choice(discount_type, ("percentage", "value"), f"{field}.discount_type")
             lines.append({
-                "id": before.get("id") or _sub_id("li"), "product_id": product["id"], "sku": product["sku"],
-                "quantity": quantity, "unit_price": _number(line.get("unit_price"), f"{field}.unit_price"),
+                "product_id": product["id"], "sku": product["sku"], "quantity": quantity,
+                "unit_price": _number(line.get("unit_price"), f"{field}.unit_price"),
                 "discount": _number(line.get("discount"), f"{field}.discount", default=0),
-                "discount_type": line.get("discount_type"), "note": line.get("note") or "",
-                "shipped_quantity": _number(line.get("shipped_quantity", before.get("shipped_quantity")),
-                                            f"{field}.shipped_quantity", default=0),
-                "invoiced_quantity": _number(line.get("invoiced_quantity", before.get("invoiced_quantity")),
-                                             f"{field}.invoiced_quantity", default=0)})
+                "discount_type": discount_type, "note": line.get("note") or "",
+                "is_adhoc": bool(line.get("is_adhoc", False)),
+                **{name: _number(line.get(name), f"{field}.{name}", default=0)
+                   for name in ("shipped_quantity", "invoiced_quantity", "cancelled_quantity", "picked_quantity")}})
         return lines
 
     # -- invoices and shipments (written by the sync from SOS) ---------------------------------
     def _create_invoice(self, body: dict) -> dict:
         now = self.clock.stamp()
         defaults = {key: None for key in INVOICE_EDITABLE} | {
-            "reference_id": "", "paid_amount": 0, "status": "UNPAID", "items": [], "created_at": now}
+            "reference_id": "", "paid_amount": 0, "status": "PENDING", "items": [], "created_at": now}
         record = self._document_record(self.invoices, defaults, body, INVOICE_EDITABLE, own_id=None)
         return self.invoices.put({"id": self.invoices.new_id(), **record, "updated_at": now})
 
@@ -562,27 +605,16 @@ class WizEmulator(Emulator):
 
     # -- webhooks ------------------------------------------------------------------------------
     def set_webhook_target(self, url: str | None, secret: str | list[str] = "", mode: str = "signature",
-                           header_name: str = "X-Webhook-Key") -> None:
+                           header_name: str = "X-Webhook-Key", encoding: str = "hex") -> None:
         """Where events go (None: nowhere, they still land in `outbox`) and how they are
-        authenticated: "signature" = X-Wizcommerce-Signature, base64 HMAC-SHA256 of the raw body
-        (one per secret, comma-separated, as during a rotation); "header" = `header_name`
-        carrying the (first) secret."""
+        authenticated, in either public reading: "signature" = X-Wizcommerce-Signature, HMAC-SHA256
+        of the raw body in `encoding` hex|base64, one per secret, comma-separated (a rotation);
+        "header" = `header_name` carrying the (first) secret."""
         _choice(mode, ("signature", "header"), "mode")
+        _choice(encoding, ("hex", "base64"), "encoding")
         with self.lock:
             self._webhook = {"url": url, "secrets": [secret] if isinstance(secret, str) else list(secret),
-                             "mode": mode, "header_name": header_name}
-
-    def emit_payment(self, order_id: str, amount: float, method: str = "card") -> dict:
-        """A payment made online in WizCommerce: sends payment.succeeded, returns its data."""
-        if _number(amount, "amount") <= 0:
-            raise _invalid("amount", "must be positive")
-        with self.lock:
-            order = self._get(self.orders, order_id)
-            payment = {"id": f"pay_{next(self._payment_numbers)}", "order_id": order["id"],
-                       "customer_id": order["customer_id"], "amount": amount, "method": method,
-                       "paid_at": self.clock.stamp()}
-            self._emit("payment.succeeded", payment)
-            return payment
+                             "mode": mode, "encoding": encoding, "header_name": header_name}
 
     def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
         """Block until every queued webhook was delivered or ran out of retries."""
@@ -596,12 +628,15 @@ class WizEmulator(Emulator):
     def _deliverers(self) -> list[Deliverer]:
         return [self.webhook_deliverer]
 
-    def _emit(self, event_type: str, data: dict) -> None:
-        envelope = {"event_id": f"evt_{uuid.uuid4()}", "event_type": event_type,
-                    "occurred_at": self.clock.stamp(), "data": data}
-        body = json.dumps(envelope).encode()  # serialized now: later edits must not change this event
+    def _emit(self, event: str, record: dict) -> None:
+        """A thin event (W/events): only the record's id; the receiver reads the record."""
+        if not event.startswith(CUSTOMER_EVENTS_ONLY):
+            raise AssertionError(f"{event}: only customer events are documented")
+        envelope = {"id": f"webhook_{uuid.uuid4().hex}", "event": event,
+                    "timestamp": self.clock.stamp(), "data": {"id": record["id"]}}
+        body = json.dumps(envelope).encode()
         headers = {"Content-Type": "application/json", **self._auth_headers(body)}
-        self.outbox.append({"envelope": json.loads(body), "body": body, "headers": headers})
+        self.outbox.append({"envelope": envelope, "body": body, "headers": headers})
         if self._webhook["url"]:
             self.webhook_deliverer.submit(self._webhook["url"], body, headers)
 
@@ -611,9 +646,9 @@ class WizEmulator(Emulator):
             return {}
         if self._webhook["mode"] == "header":
             return {self._webhook["header_name"]: keys[0]}
-        signatures = (base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
-                      for key in keys)
-        return {"X-Wizcommerce-Signature": ",".join(signatures)}
+        digests = (hmac.new(key.encode(), body, hashlib.sha256).digest() for key in keys)
+        encode = bytes.hex if self._webhook["encoding"] == "hex" else (lambda d: base64.b64encode(d).decode())
+        return {"X-Wizcommerce-Signature": ",".join(encode(digest) for digest in digests)}
 
     # -- bulk data -----------------------------------------------------------------------------
     def load(self, *, products: Sequence[dict] = (), inventories: Sequence[dict] = (),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -43,7 +43,11 @@ class SosApiSettings(_Env):
     sos_api_base_url: str = "https://api.sosinventory.com/api/v2"
     sos_token_url: str = "https://api.sosinventory.com/oauth2/token"
     sos_secret_id: str
-    sos_max_rps: float = Field(default=2.0, gt=0)
+    sos_max_rps: float = Field(default=2.0, gt=0)  # one request per 500 ms (the contract)
+    # The zone SOS reads `updatedsince` in (undocumented: the account's zone) and how far each
+    # window reaches back before the previous run's start.
+    sos_timezone: str = "UTC"
+    sos_updatedsince_overlap_seconds: int = Field(default=300, ge=0)
     sos_max_concurrency: int = Field(default=2, ge=1)
     http_timeout_seconds: float = Field(default=20.0, gt=0)
 
@@ -72,16 +76,30 @@ class PullSettings(_Env):
     reconciliation_lag_seconds: int = Field(default=900, ge=0)
 
 
+PaymentRoute = Literal["deposit", "payment"]
+
+
 class PushSettings(_Env):
     push_dlq_url: str
     idempotency_table: str
     idempotency_ttl_seconds: int = Field(default=14 * 24 * 3600, gt=0)
     order_number_prefix: str = ""
     order_number_suffix: str = ""
-    line_notes_to_memo: bool = True
+    line_notes_to_comment: bool = True
+    # R-PAY-1: "deposit" sets the SOS sales order's depositAmount (documented); "payment" posts
+    # to /payment, which only some SOS accounts answer.
+    payment_route: PaymentRoute = "deposit"
     sales_rep_map: JsonMap = Field(default_factory=dict)
     default_sales_rep_id: str = ""
     price_tier_map: JsonMap = Field(default_factory=dict)
+
+
+class WizPollSettings(_Env):
+    """The WC change poll (R-PUSH-1): where it keeps its cursors and sends its messages."""
+
+    state_table: str
+    push_queue_url: str
+    wc_poll_overlap_seconds: int = Field(default=120, ge=1)
 
 
 class IngressSettings(_Env):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from .clients.http import Pacer, build_session
-from .clients.sos import SosClient
+from .clients.sos import ChangeWindow, SosClient
 from .clients.sos_auth import SosTokenManager
 from .clients.wiz import WizClient
 from .config import SosApiSettings, WizApiSettings
@@ -19,12 +19,13 @@ def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretSt
                              leases=Leases(state_table), session=build_session(retries=3),
                              timeout=api.http_timeout_seconds)
     return SosClient(base_url=api.sos_api_base_url, tokens=tokens, session=session, pacer=Pacer(api.sos_max_rps),
-                     timeout=api.http_timeout_seconds)
+                     timeout=api.http_timeout_seconds,
+                     window=ChangeWindow(api.sos_timezone, api.sos_updatedsince_overlap_seconds))
 
 
 def wiz_session(concurrency: int) -> requests.Session:
-    # Every WizCommerce write is safe to replay: inventories upsert by sku, creates meet a 409
-    # on their reference_id, PATCH/PUT set fields.
+    # Every WizCommerce POST/PATCH is safe to replay: inventories upsert by sku, a create that
+    # is refused is looked up by its reference_id (WizClient.create), PATCH sets fields.
     return build_session(safe_write_methods=("POST", "PATCH"), pool_size=concurrency + 2)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,12 +43,14 @@ class OpsStack:
         ops.run(self.runtime, list(argv))
         return self._capsys.readouterr().out
 
-    def deliver_webhooks(self) -> None:
-        """What WizCommerce sent since the last call, posted to the HTTP API, then the push queue drained."""
+    def push_changes(self) -> None:
+        """What WizCommerce sent since the last call posted to the HTTP API, the WC change poll run
+        (orders have no webhook), then the push queue drained."""
         for event in self.wiz.outbox[self.delivered:]:
             assert self.runtime.invoke_http("POST", "/webhooks/wizcommerce", event["body"],
                                             headers=event["headers"]).status == 202
         self.delivered = len(self.wiz.outbox)
+        self.runtime.fire_schedule("WcPollSchedule")
         self.runtime.drain("PushQueue")
 
     def order_with_an_unlinked_product(self) -> tuple[dict, dict, int]:
@@ -73,6 +76,10 @@ def stack() -> Iterator[OpsStack]:
                                parameters=embedded.parameter_overrides(), secret_values=embedded.secret_values(),
                                endpoint_url=embedded.endpoints.aws)
         runtime.start()
+        # A deployment whose first sync is done: the WC change poll waits for it (R-TIME-2)
+        runtime.dynamodb.put_item(TableName=runtime.ref("StateTable"), Item={
+            "pk": {"S": "FIRSTSYNC"}, "sk": {"S": "FIRSTSYNC"}, "status": {"S": "done"},
+            "finished_at": {"S": datetime.now(timezone.utc).isoformat()}})
         try:
             yield OpsStack(runtime, embedded)
         finally:
@@ -89,7 +96,7 @@ def test_a_failed_order_is_traced_with_its_reason_and_a_retry_after_the_fix_push
     stack = ops_stack
     # Given an order that fails to push: a line's product has no Reference ID
     order, product, item_id = stack.order_with_an_unlinked_product()
-    stack.deliver_webhooks()
+    stack.push_changes()
 
     # Then trace tells why, naming the line, and failures shows it open and parked
     [record] = stack.ops("trace", order["id"])["records"]
@@ -108,7 +115,7 @@ def test_a_failed_order_is_traced_with_its_reason_and_a_retry_after_the_fix_push
     stack.wiz.update_product(product["id"], reference_id=str(item_id))
     moved = stack.ops("retry", order["id"])["moved"]
     assert [m["record_id"] for m in moved] == [order["id"]]
-    stack.deliver_webhooks()
+    stack.push_changes()
 
     # Then SOS has the order once, linked, and the trace tells the whole story
     [sos_order] = stack.sos_orders_numbered(order["display_id"])
@@ -119,7 +126,7 @@ def test_a_failed_order_is_traced_with_its_reason_and_a_retry_after_the_fix_push
 
     # And a second retry finds nothing parked: nothing more reaches SOS
     assert stack.ops("retry", order["id"], expect=1)["moved"] == []
-    stack.deliver_webhooks()
+    stack.push_changes()
     assert len(stack.sos_orders_numbered(order["display_id"])) == 1
 
 
@@ -127,14 +134,14 @@ def test_retry_all_redrives_every_parked_message_through_the_runtime(ops_stack):
     stack = ops_stack
     first, product, item_id = stack.order_with_an_unlinked_product()
     second = stack.wiz.create_order("cust_2", [{"product_id": product["id"], "quantity": 1, "unit_price": 5}])
-    stack.deliver_webhooks()
+    stack.push_changes()
     parked = {m["record_id"] for m in stack.ops("failures", "--queue", "push")["parked"]}
     assert {first["id"], second["id"]} <= parked
 
     stack.wiz.update_product(product["id"], reference_id=str(item_id))
     result = stack.ops("retry", "--all", "--queue", "push")
     assert result["redrives"] == [{"queue": "push", "moved": len(parked)}]
-    stack.deliver_webhooks()
+    stack.push_changes()
 
     assert stack.ops("failures", "--queue", "push")["parked"] == []
     for order in (first, second):

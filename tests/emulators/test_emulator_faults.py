@@ -34,11 +34,18 @@ def target(request: pytest.FixtureRequest) -> Target:
                   "/products/prod_1", "GET /v1/products/{id}")
 
 
+def retry_hint(target: Target, answer: requests.Response) -> str | None:
+    """WizCommerce says when to retry; SOS only says "Throttle limit exceeded" (its contract)."""
+    if isinstance(target.emulator, SosEmulator):
+        assert answer.json() == {"status": "error", "message": "Throttle limit exceeded"}
+    return answer.headers.get("Retry-After")
+
+
 def test_429_for_the_next_k_requests_with_retry_after(target: Target) -> None:
     target.emulator.inject_429(2, retry_after=7)
     answers = [target.api("GET", target.read_path) for _ in range(3)]
     assert [a.status_code for a in answers] == [429, 429, 200]
-    assert answers[0].headers["Retry-After"] == "7"
+    assert retry_hint(target, answers[0]) == (None if isinstance(target.emulator, SosEmulator) else "7")
     assert target.emulator.counters()[target.read_key] == 3
     assert target.emulator.faulted_counters()[target.read_key] == 2
 
@@ -67,7 +74,8 @@ def test_latency_delays_matching_requests(target: Target) -> None:
 def test_a_fault_hits_only_its_method_and_path(wiz: WizEmulator, wiz_api: Client) -> None:
     wiz.inject_5xx(5, method="POST", path="/v1/orders")
     assert wiz_api("GET", "/orders").status_code == 200
-    assert wiz_api("POST", "/customers", json={"name": "Fine Co"}).status_code == 201
+    assert wiz_api("POST", "/customers", json={"company_name": "Fine Co", "display_name": "Fine Co",
+                                                "reference_id": "S-2"}).status_code == 201
     assert wiz_api("POST", "/orders", json={}).status_code == 503
 
 
@@ -84,19 +92,20 @@ def test_an_sos_write_is_applied_before_the_500(sos: SosEmulator, sos_api: Clien
 def test_a_wiz_write_is_applied_before_the_500(wiz: WizEmulator, wiz_api: Client) -> None:
     wiz.inject_write_then_5xx(1)
     assert wiz_api("GET", "/customers").status_code == 200  # reads are not writes
-    customer = {"name": "Once Co", "reference_id": "S-1"}
+    customer = {"company_name": "Once Co", "display_name": "Once Co", "reference_id": "S-1"}
 
     assert wiz_api("POST", "/customers", json=customer).status_code == 500
     retried = wiz_api("POST", "/customers", json=customer)
-    assert retried.status_code == 409
-    assert wiz.customers[retried.json()["details"][0]["reason"]]["name"] == "Once Co"
+    assert retried.status_code == 400  # no duplicate answer is documented: the record was made once
+    assert [c["name"] for c in wiz.customers.values() if c["reference_id"] == "S-1"] == ["Once Co"]
 
 
 def test_faults_are_driven_over_http(target: Target) -> None:
     rules = [{"type": "429", "count": 1, "retry_after": 3}, {"type": "latency", "latency_ms": 1, "method": "GET"}]
     assert target.admin("POST", "/faults", json=rules).status_code == 200
     assert [rule["kind"] for rule in target.admin("GET", "/faults").json()["faults"]] == ["429", "latency"]
-    assert target.api("GET", target.read_path).headers["Retry-After"] == "3"
+    answer = target.api("GET", target.read_path)
+    assert retry_hint(target, answer) == (None if isinstance(target.emulator, SosEmulator) else "3")
 
     assert target.admin("DELETE", "/faults").json() == {"faults": []}
     assert target.admin("POST", "/faults", json={"type": "meltdown"}).status_code == 400
@@ -118,7 +127,8 @@ def test_the_rate_limit_answers_429_with_retry_after(target: Target) -> None:
     assert target.admin("POST", "/rate-limit", json={"rps": 2, "burst": 3}).ok
     codes = [target.api("GET", target.read_path) for _ in range(6)]
     limited = [answer for answer in codes if answer.status_code == 429]
-    assert len(limited) >= 2 and all(int(answer.headers["Retry-After"]) >= 1 for answer in limited)
+    assert len(limited) >= 2
+    assert all(int(retry_hint(target, answer) or 1) >= 1 for answer in limited)
     assert target.emulator.faulted_counters()[target.read_key] == len(limited)
 
     target.emulator.set_rate_limit(None)
@@ -135,3 +145,17 @@ def test_user_actions_are_callable_over_http(sos: SosEmulator) -> None:
     assert bad.status_code == 400
     state = requests.get(f"{sos.url}/_admin/state", timeout=10).json()
     assert state["counts"]["item"] == len(sos.items)
+
+
+def test_sos_throttles_and_errors_are_injected_over_http(sos: SosEmulator) -> None:
+    api = Client(f"{sos.url}/api/v2", {"Authorization": f"Bearer {sos.credentials()['access_token']}"})
+    rules = [{"type": "throttle", "count": 1, "http_status": 200},
+             {"type": "status_error", "count": 1, "status": "invalid", "path": "/api/v2/customer"}]
+    for rule in rules:
+        assert requests.post(f"{sos.url}/_admin/faults", json=rule, timeout=10).status_code == 200
+    throttled = api("GET", "/item")
+    assert throttled.status_code == 200 and throttled.json()["message"] == "Throttle limit exceeded"
+    assert api("GET", "/item").json()["status"] == "ok"
+    invalid = api("GET", "/customer")
+    assert invalid.status_code == 200 and invalid.json()["status"] == "invalid"
+    assert sos.faulted_counters() == {"GET /api/v2/item": 1, "GET /api/v2/customer": 1}

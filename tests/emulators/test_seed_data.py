@@ -36,7 +36,7 @@ def test_the_seed_covers_the_awkward_cases() -> None:
     assert any(isinstance(item["onhand"], float) and not item["onhand"].is_integer() for item in items)
     assert any(item["onPO"] > 0 for item in items)
     assert sum(item["archived"] for item in items) == len(summary["archived_item_ids"]) == 10
-    assert [loc["nettable"] for loc in sos.locations.values()].count(False) == 1
+    assert [loc["nonNettable"] for loc in sos.locations.values()].count(True) == 1
     assert len(sos.sales_reps) == len(wiz.sales_reps) and len(sos.price_tiers) == len(wiz.price_lists)
 
 

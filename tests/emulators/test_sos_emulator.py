@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import requests
 
 from local.emulators import SosEmulator
@@ -22,7 +25,7 @@ def bearer(sos: SosEmulator, token: str) -> Client:
 
 
 def all_items(api: Client, **params: object) -> list[dict]:
-    rows, start = [], 0
+    rows, start = [], 1
     while True:
         page = api("GET", "/item", params={"start": start, **params}).json()["data"]
         rows += page
@@ -44,7 +47,7 @@ def subscribe(api: Client, receiver: Receiver) -> dict:
 
 def new_order(api: Client, sos: SosEmulator, **fields: object) -> requests.Response:
     customer_id = next(iter(sos.customers))
-    lines = [{"item": {"id": item_id}, "quantity": 2, "unitprice": 10.0} for item_id in stock_item_ids(sos, 3)]
+    lines = [{"item": {"id": item_id}, "quantity": 2, "unitPrice": 10.0} for item_id in stock_item_ids(sos, 3)]
     return api("POST", "/salesorder", json={"customer": {"id": customer_id}, "lines": lines, **fields})
 
 
@@ -64,7 +67,7 @@ def test_refresh_rotates_the_refresh_token(sos: SosEmulator) -> None:
     renewed = refresh(sos, first["refresh_token"])
     assert renewed.status_code == 200
     pair = renewed.json()
-    assert pair["token_type"] == "bearer" and pair["expires_in"] == 3600
+    assert pair["expires_in"] == 3600 and pair["refresh_expires_in"] > 0 and "token_type" not in pair
     assert bearer(sos, pair["access_token"])("GET", "/item/1").status_code == 200
     assert sos.credentials()["refresh_token"] == pair["refresh_token"]
 
@@ -72,6 +75,15 @@ def test_refresh_rotates_the_refresh_token(sos: SosEmulator) -> None:
     assert reused.status_code == 400
     assert reused.json()["error"] == "invalid_grant"
     assert refresh(sos, pair["refresh_token"]).status_code == 200
+
+
+def test_refresh_can_answer_without_a_refresh_token(sos: SosEmulator) -> None:
+    """[assumed] switch: the other reading, where the refresh token lives on."""
+    sos.configure(refresh_returns_token=False)
+    first = sos.credentials()["refresh_token"]
+    pair = refresh(sos, first).json()
+    assert "refresh_token" not in pair and pair["access_token"]
+    assert refresh(sos, first).status_code == 200
 
 
 def test_refresh_needs_the_client_credentials(sos: SosEmulator) -> None:
@@ -99,62 +111,164 @@ def test_tokens_can_be_expired_through_the_admin_endpoint(sos: SosEmulator, sos_
 
 # -- lists ----------------------------------------------------------------------------------------
 
-def test_lists_page_in_last_modified_then_id_order(sos_api: Client) -> None:
+def test_lists_page_by_a_1_based_start_in_the_documented_envelope(sos_api: Client) -> None:
     first = sos_api("GET", "/item", params={"maxresults": 500}).json()
+    assert set(first) == {"count", "totalCount", "data", "status", "message"}
     assert first["status"] == "ok" and first["count"] == 200 and first["totalCount"] == SEED_ITEMS
 
     rows = all_items(sos_api)
     assert len(rows) == SEED_ITEMS == len({row["id"] for row in rows})
-    keys = [(row["lastModified"], row["id"]) for row in rows]
-    assert keys == sorted(keys)
-    last = sos_api("GET", "/item", params={"start": 400}).json()
-    assert last["count"] == SEED_ITEMS - 400
+    assert sos_api("GET", "/item").json()["data"][0] == rows[0]  # no start: row 1
+    assert sos_api("GET", "/item", params={"start": 201}).json()["data"][0] == rows[200]
+    last = sos_api("GET", "/item", params={"start": 401}).json()
+    assert last["count"] == SEED_ITEMS - 400 and last["totalCount"] == SEED_ITEMS
 
 
-def test_updatedsince_includes_records_modified_at_that_time(sos_api: Client) -> None:
-    rows = all_items(sos_api)
-    since = rows[300]["lastModified"]
-    page = sos_api("GET", "/item", params={"updatedsince": since}).json()
-    assert page["totalCount"] == SEED_ITEMS - 300
-    assert page["data"][0]["id"] == rows[300]["id"]
+def test_no_record_carries_a_modification_time(sos: SosEmulator, sos_api: Client) -> None:
+    order = new_order(sos_api, sos).json()["data"]
+    sos.create_invoice(order["id"])
+    sos.create_shipment(order["id"])
+    for resource in ("item", "customer", "salesorder", "invoice", "shipment", "location", "salesrep", "pricetier"):
+        for row in sos_api("GET", f"/{resource}").json()["data"]:
+            assert "lastModified" not in row and not any(key.startswith("_") for key in row), resource
+            assert isinstance(row["syncToken"], int), resource
+
+
+def test_every_write_bumps_the_sync_token(sos: SosEmulator, sos_api: Client) -> None:
+    order = new_order(sos_api, sos).json()["data"]
+    assert order["syncToken"] == 1
+    updated = sos_api("PUT", f"/salesorder/{order['id']}", json={**order, "comment": "x"}).json()["data"]
+    assert updated["syncToken"] == 2
+    sos.create_invoice(order["id"])
+    assert sos_api("GET", f"/salesorder/{order['id']}").json()["data"]["syncToken"] == 3
+    item = sos_api("GET", "/item/3").json()["data"]
+    assert sos.update_item(3, name="Renamed")["syncToken"] == item["syncToken"] + 1
+
+
+def test_updatedsince_is_inclusive_at_whole_seconds_in_the_configured_zone(sos: SosEmulator, sos_api: Client) -> None:
+    sos.advance_clock(5)
+    edited = sos.update_item(7, name="Edited")
+    moment = datetime.fromisoformat(sos.items[7]["_modified"].replace("Z", "+00:00"))
+    utc_text = moment.replace(tzinfo=None, microsecond=0).isoformat()
+    found = sos_api("GET", "/item", params={"updatedsince": utc_text}).json()
+    assert [row["id"] for row in found["data"]] == [edited["id"]] and found["totalCount"] == 1
+    later = (moment + timedelta(seconds=1)).replace(tzinfo=None, microsecond=0).isoformat()
+    assert sos_api("GET", "/item", params={"updatedsince": later}).json()["totalCount"] == 0
+
+    sos.configure(timezone="America/Los_Angeles")
+    local = moment.astimezone(ZoneInfo("America/Los_Angeles")).replace(tzinfo=None, microsecond=0).isoformat()
+    assert sos_api("GET", "/item", params={"updatedsince": local}).json()["totalCount"] == 1
+    assert sos_api("GET", "/item", params={"updatedsince": utc_text}).json()["totalCount"] == 0  # hours later there
     assert sos_api("GET", "/item", params={"updatedsince": "yesterday"}).status_code == 400
+
+
+def test_createdsince_sees_new_records_only(sos: SosEmulator, sos_api: Client) -> None:
+    sos.advance_clock(5)
+    since = sos.clock.stamp()[:19]
+    sos.update_customer(1, notes="edited, not new")
+    created = sos.create_customer(name="Brand New")
+    rows = sos_api("GET", "/customer", params={"createdsince": since}).json()["data"]
+    assert [row["id"] for row in rows] == [created["id"]]
+
+
+def test_unknown_parameters_are_silently_ignored(sos: SosEmulator, sos_api: Client) -> None:
+    everything = sos_api("GET", "/invoice").json()["totalCount"]
+    new_order(sos_api, sos)
+    assert sos_api("GET", "/item", params={"salesorderid": 1, "updatedSinse": "2030-01-01"}).json()[
+        "totalCount"] == SEED_ITEMS
+    assert sos_api("GET", "/invoice", params={"salesorderid": 999}).json()["totalCount"] == everything
+    assert sos_api("GET", "/location", params={"updatedsince": "2999-01-01T00:00:00"}).json()["totalCount"] == 3
 
 
 def test_a_record_edited_while_paging_moves_to_the_end(sos: SosEmulator, sos_api: Client) -> None:
     before = all_items(sos_api)
-    first_page = sos_api("GET", "/item", params={"start": 0}).json()["data"]
-    assert first_page == before[:200]
-
     sos.update_item(before[50]["id"], name="Renamed mid-run")  # a row already read
 
     # Offset paging now skips a row: everything after the edited one moved one place left.
-    assert sos_api("GET", "/item", params={"start": 200}).json()["data"][0]["id"] == before[201]["id"]
-    # Asking again from the last row seen misses nothing; the edited row comes again, last.
-    rest = all_items(sos_api, updatedsince=first_page[-1]["lastModified"])
-    assert [row["id"] for row in rest[:2]] == [before[199]["id"], before[200]["id"]]
-    assert len(rest) == SEED_ITEMS - 199 + 1
-    assert rest[-1]["id"] == before[50]["id"] and rest[-1]["name"] == "Renamed mid-run"
-    assert rest[-1]["lastModified"] > before[-1]["lastModified"]
+    assert sos_api("GET", "/item", params={"start": 201}).json()["data"][0]["id"] == before[201]["id"]
+    assert all_items(sos_api)[-1]["name"] == "Renamed mid-run"
+    sos.configure(order="id")
+    assert [row["id"] for row in all_items(sos_api)] == sorted(row["id"] for row in before)
 
 
-def test_query_matches_number_name_or_sku_ignoring_case(sos: SosEmulator, sos_api: Client) -> None:
+def test_query_searches_the_documented_fields_of_each_endpoint(sos: SosEmulator, sos_api: Client) -> None:
     item = sos.items[7]
     found = sos_api("GET", "/item", params={"query": item["sku"].lower()}).json()["data"]
     assert [row["id"] for row in found] == [7]
+    order = new_order(sos_api, sos, number="Q-77", comment="gift wrap").json()["data"]
+    assert [row["id"] for row in sos_api("GET", "/salesorder", params={"query": "GIFT"}).json()["data"]] == [order["id"]]
+    assert sos_api("GET", "/item", params={"ids": "3,5", "archived": "no"}).json()["totalCount"] <= 2
+
+
+def test_item_types_and_locations_read_as_documented(sos: SosEmulator, sos_api: Client) -> None:
+    types = {row["type"] for row in all_items(sos_api)}
+    assert types <= {"Inventory Item", "Non-inventory", "Service", "Assembly", "Kit", "Labor", "Other"}
+    assert "Non-inventory Item" not in types and "Kit" in types
+    sos.configure(kit_type="Item Group")
+    assert "Item Group" in {row["type"] for row in all_items(sos_api)}
+    locations = sos_api("GET", "/location").json()["data"]
+    assert [row["nonNettable"] for row in locations] == [False, False, True]
+    assert all("nettable" not in row for row in locations)
+
+
+# -- errors and throttling ------------------------------------------------------------------------
+
+def test_throttling_reads_throttle_limit_exceeded_as_429_or_http_200(sos: SosEmulator, sos_api: Client) -> None:
+    sos.inject_throttle(1, http_status=200)
+    throttled = sos_api("GET", "/item")
+    assert throttled.status_code == 200 and throttled.json()["message"] == "Throttle limit exceeded"
+    assert throttled.json()["status"] != "ok" and "data" not in throttled.json()
+    sos.inject_throttle(1, http_status=429)
+    refused = sos_api("GET", "/item")
+    assert refused.status_code == 429 and "Retry-After" not in refused.headers
+    assert sos_api("GET", "/item").json()["status"] == "ok"
+
+    sos.configure(throttle_http_status=200)
+    sos.set_rate_limit(0.5, burst=1)
+    sos_api("GET", "/item/1")
+    limited = sos_api("GET", "/item/1")
+    assert limited.status_code == 200 and limited.json() == {"status": "error", "message": "Throttle limit exceeded"}
+
+
+def test_errors_can_come_with_http_200_and_a_non_ok_status(sos: SosEmulator, sos_api: Client) -> None:
+    requests.post(f"{sos.url}/_admin/faults", json={"type": "status_error", "status": "failed", "count": 1},
+                  timeout=10)
+    failed = sos_api("GET", "/item")
+    assert failed.status_code == 200 and failed.json()["status"] == "failed"
+    sos.configure(validation_http_status=200)
+    invalid = sos_api("POST", "/customer", json={"name": ""})
+    assert invalid.status_code == 200 and invalid.json()["status"] == "invalid"
 
 
 # -- sales orders ---------------------------------------------------------------------------------
 
-def test_a_sales_order_post_returns_the_record_with_id_and_totals(sos: SosEmulator, sos_api: Client) -> None:
-    response = new_order(sos_api, sos, number="WC-1001", discountAmount=5)
+def test_a_sales_order_post_returns_the_documented_record(sos: SosEmulator, sos_api: Client) -> None:
+    response = new_order(sos_api, sos, number="WC-1001", discountAmount=5, depositAmount=12.5)
     assert response.status_code == 200
     order = response.json()["data"]
-    assert order["id"] and order["lastModified"] and order["number"] == "WC-1001"
-    assert order["total"] == 3 * 2 * 10.0 - 5
+    assert order["id"] and order["number"] == "WC-1001" and order["syncToken"] == 1
+    assert order["total"] == 3 * 2 * 10.0 - 5 and order["depositAmount"] == 12.5
     assert [line["lineNumber"] for line in order["lines"]] == [1, 2, 3]
+    assert order["lines"][0]["unitPrice"] == 10.0
     assert order["lines"][0]["item"]["name"] == sos.items[order["lines"][0]["item"]["id"]]["name"]
+    assert set(order["billing"]) == {"company", "phone", "email", "addressName", "addressType", "address"}
+    assert order["billing"]["address"]["line1"]
+    assert order["linkedInvoices"] == order["linkedShipments"] == order["linkedPayments"] == []
+    assert "memo" not in order and "priceTier" not in order
     found = sos_api("GET", "/salesorder", params={"query": "wc-1001"}).json()["data"]
     assert [row["id"] for row in found] == [order["id"]]
+    assert new_order(sos_api, sos, number="auto").json()["data"]["number"].isdigit()
+
+
+def test_fields_sos_does_not_have_are_refused_by_name(sos: SosEmulator, sos_api: Client) -> None:
+    response = new_order(sos_api, sos, memo="x", priceTier={"id": 1})
+    assert response.status_code == 400 and response.json()["message"].endswith("memo, priceTier")
+    assert sos_api("POST", "/customer", json={"name": "X", "firstName": "Ann"}).status_code == 400
+
+
+def test_flat_addresses_on_a_transaction_are_refused(sos: SosEmulator, sos_api: Client) -> None:
+    response = new_order(sos_api, sos, billing={"line1": "1 Main St", "city": "X"})
+    assert response.status_code == 400 and "billing.address" in response.json()["message"]
 
 
 def test_order_numbers_are_unique_and_at_most_21_characters(sos: SosEmulator, sos_api: Client) -> None:
@@ -164,10 +278,10 @@ def test_order_numbers_are_unique_and_at_most_21_characters(sos: SosEmulator, so
 
     duplicate = new_order(sos_api, sos, number="X" * 21)
     assert duplicate.status_code == 400
-    assert duplicate.json() == {"status": "error", "message": "Duplicate reference number"}
+    assert duplicate.json() == {"status": "invalid", "message": "Duplicate reference number"}
 
     other = new_order(sos_api, sos, number="OTHER").json()["data"]
-    renamed = sos_api("PUT", f"/salesorder/{other['id']}", json={"number": "X" * 21})
+    renamed = sos_api("PUT", f"/salesorder/{other['id']}", json={**other, "number": "X" * 21})
     assert renamed.status_code == 400 and renamed.json()["message"] == "Duplicate reference number"
 
 
@@ -181,30 +295,63 @@ def test_unknown_references_are_named_in_the_400(sos: SosEmulator, sos_api: Clie
     assert sos_api("GET", "/salesorder/424242").status_code == 404
 
 
-def test_put_replaces_only_the_fields_given(sos: SosEmulator, sos_api: Client) -> None:
-    order = new_order(sos_api, sos, memo="first").json()["data"]
-    updated = sos_api("PUT", f"/salesorder/{order['id']}", json={"memo": "second"}).json()["data"]
-    assert updated["memo"] == "second" and updated["lines"] == order["lines"]
-    assert updated["lastModified"] > order["lastModified"]
+def test_put_replaces_the_whole_record_and_needs_the_current_sync_token(sos: SosEmulator, sos_api: Client) -> None:
+    order = new_order(sos_api, sos, comment="first", customerPO="PO-9").json()["data"]
+    partial = sos_api("PUT", f"/salesorder/{order['id']}",
+                      json={"syncToken": order["syncToken"], "number": order["number"], "customer": order["customer"],
+                            "comment": "second"}).json()["data"]
+    assert partial["comment"] == "second" and partial["lines"] == [] and partial["customerPO"] is None
+
+    stale = sos_api("PUT", f"/salesorder/{order['id']}", json={**order, "comment": "third"})
+    assert stale.status_code == 400
+    assert stale.json()["status"] == "invalid" and "modified by someone else" in stale.json()["message"]
+    missing = sos_api("PUT", f"/salesorder/{order['id']}", json={k: v for k, v in order.items() if k != "syncToken"})
+    assert missing.status_code == 400
 
 
-def test_customers_are_created_and_edited(sos_api: Client) -> None:
-    created = sos_api("POST", "/customer", json={"name": "New Co", "salesRep": {"id": 2}}).json()["data"]
+def test_customers_have_a_contact_and_plain_addresses(sos_api: Client) -> None:
+    created = sos_api("POST", "/customer", json={"name": "New Co", "salesRep": {"id": 2},
+                                                 "contact": {"firstName": "Ann", "lastName": "Lee"},
+                                                 "billing": {"line1": "1 Main St", "city": "Austin"}}).json()["data"]
     assert created["salesRep"] == {"id": 2, "name": "Marco Alvarez"}
-    edited = sos_api("PUT", f"/customer/{created['id']}", json={"email": "a@b.example"}).json()["data"]
-    assert edited["email"] == "a@b.example" and edited["name"] == "New Co"
+    assert created["contact"]["firstName"] == "Ann" and created["billing"]["line1"] == "1 Main St"
+    edited = sos_api("PUT", f"/customer/{created['id']}", json={**created, "email": "a@b.example"}).json()["data"]
+    assert edited["email"] == "a@b.example" and edited["name"] == "New Co" and edited["syncToken"] == 2
+    cleared = sos_api("PUT", f"/customer/{created['id']}", json={"name": "New Co", "syncToken": 2}).json()["data"]
+    assert cleared["email"] is None and cleared["contact"]["firstName"] is None
     assert sos_api("POST", "/customer", json={"name": "X", "priceTier": {"id": 99}}).status_code == 400
+    assert sos_api("POST", "/customer", json={"name": "X", "id": 5}).status_code == 400
 
 
-def test_a_payment_lowers_the_invoice_amount_due(sos: SosEmulator, sos_api: Client) -> None:
+def test_invoices_link_to_their_order_and_carry_a_balance(sos: SosEmulator, sos_api: Client) -> None:
     order = new_order(sos_api, sos).json()["data"]
     invoice = sos.create_invoice(order["id"])
-    assert sos_api("GET", "/invoice", params={"salesorderid": order["id"]}).json()["data"][0]["id"] == invoice["id"]
+    assert invoice["linkedTransaction"] == {"id": order["id"], "transactionType": "SalesOrder",
+                                            "refNumber": order["number"], "linenumber": None}
+    assert invoice["balance"] == invoice["total"] and invoice["status"] == "Open"
+    linked = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]["linkedInvoices"]
+    assert [link["id"] for link in linked] == [invoice["id"]]
 
-    payment = sos_api("POST", "/payment", json={"customer": order["customer"], "amount": 20,
-                                                "invoice": {"id": invoice["id"]}, "method": "card"})
-    assert payment.status_code == 200
-    assert sos_api("GET", f"/invoice/{invoice['id']}").json()["data"]["amountDue"] == invoice["total"] - 20
+    sos.record_payment(20, invoice_id=invoice["id"])
+    paid = sos_api("GET", f"/invoice/{invoice['id']}").json()["data"]
+    assert paid["balance"] == invoice["total"] - 20 and len(paid["linkedPayments"]) == 1
+    sos.record_payment(5, order_id=order["id"])
+    assert sos_api("GET", f"/salesorder/{order['id']}").json()["data"]["depositAmount"] == 5
+
+
+def test_payment_endpoint_is_absent_unless_switched_on(sos: SosEmulator, sos_api: Client) -> None:
+    order = new_order(sos_api, sos).json()["data"]
+    assert sos_api("GET", "/payment").status_code == 404
+    assert sos_api("POST", "/payment", json={"amount": 5, "salesOrder": {"id": order["id"]}}).status_code == 404
+    sos.configure(payment_endpoint=True)
+    assert sos_api("POST", "/payment", json={"amount": 5, "salesOrder": {"id": order["id"]}}).status_code == 200
+    assert sos_api("GET", "/payment").json()["totalCount"] == 1
+
+
+def test_single_records_may_come_unwrapped(sos: SosEmulator, sos_api: Client) -> None:
+    sos.configure(wrap_single=False)
+    record = sos_api("GET", "/item/1").json()
+    assert record["id"] == 1 and "data" not in record
 
 
 def test_read_only_resources_refuse_writes(sos_api: Client) -> None:
@@ -223,7 +370,7 @@ def test_hooks_can_be_listed_read_and_deleted(sos_api: Client, receiver: Receive
     assert sos_api("POST", "/hook", json={"eventType": "item.created", "postUri": receiver.url}).status_code == 400
 
 
-def test_a_quantity_change_fires_the_hook_but_keeps_last_modified(
+def test_a_quantity_change_fires_the_hook_but_is_no_write(
         sos: SosEmulator, sos_api: Client, receiver: Receiver) -> None:
     subscribe(sos_api, receiver)
     item_id = stock_item_ids(sos, 1)[0]
@@ -234,7 +381,7 @@ def test_a_quantity_change_fires_the_hook_but_keeps_last_modified(
 
     after = sos_api("GET", f"/item/{item_id}").json()["data"]
     assert after["available"] == before["available"] + 7.5 and after["onPO"] == 12
-    assert after["lastModified"] == before["lastModified"]
+    assert after["syncToken"] == before["syncToken"]
     [payload] = receiver.payloads()
     assert set(payload) == HOOK_KEYS and payload["id"] == item_id and payload["available"] == after["available"]
     assert receiver.calls[0]["path"] == "/hook/secret-token"
@@ -264,15 +411,17 @@ def test_a_shipment_moves_stock_and_fires_one_hook_per_line(
     order = new_order(sos_api, sos).json()["data"]
     onhand = {line["item"]["id"]: sos.items[line["item"]["id"]]["onhand"] for line in order["lines"]}
 
-    shipment = sos.create_shipment(order["id"], tracking_number="1Z999", carrier="UPS")
+    shipment = sos.create_shipment(order["id"], tracking_number="1Z999", shipping_method="UPS Ground")
     assert sos.wait_for_hooks()
 
     assert len(receiver.calls) == len(order["lines"]) == 3
     for item_id, quantity in onhand.items():
         assert sos.items[item_id]["onhand"] == quantity - 2
-    listed = sos_api("GET", "/shipment", params={"salesorderid": order["id"]}).json()["data"]
-    assert [row["id"] for row in listed] == [shipment["id"]]
-    assert listed[0]["salesOrder"] == {"id": order["id"], "number": order["number"]}
+    links = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]["linkedShipments"]
+    assert [link["id"] for link in links] == [shipment["id"]]
+    listed = sos_api("GET", f"/shipment/{shipment['id']}").json()["data"]
+    assert listed["shippingMethod"]["name"] == "UPS Ground" and listed["linkedTransaction"] is None
+    assert {line["linkedTransaction"]["id"] for line in listed["lines"]} == {order["id"]}
 
 
 def test_a_kit_is_available_as_far_as_its_components_allow(sos: SosEmulator, sos_api: Client) -> None:

@@ -1,5 +1,6 @@
-"""The WizCommerce emulator over real HTTP: auth, lists, duplicates, inventory upserts,
-order versions and the outgoing webhooks."""
+"""The WizCommerce emulator over real HTTP, held to ../shared/api/wizcommerce.md: auth, lists and
+their defaults, duplicates, the inventory upsert's required fields, full-replace order PUT,
+payments as amount_paid, and the thin customer webhooks in both authentication readings."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ SECRET = "whsec-test"
 
 
 def signature(body: bytes, secret: str = SECRET) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def b64_signature(body: bytes, secret: str = SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
@@ -53,14 +58,14 @@ def test_lists_page_in_updated_at_order_until_next_page_is_zero(wiz: WizEmulator
         page = body["pagination"]["next_page"]
     assert len(rows) == total == len({row["id"] for row in rows})
     stamps = [row["updated_at"] for row in rows]
-    assert stamps == sorted(stamps)
-    newest = wiz_api("GET", "/products", params={"page_size": 1, "sort": "desc"}).json()["data"]
-    assert newest == rows[-1:]
+    assert stamps == sorted(stamps, reverse=True)  # the default sort is desc
+    oldest = wiz_api("GET", "/products", params={"page_size": 1, "sort": "asc"}).json()["data"]
+    assert oldest == rows[-1:]
 
 
 def test_lists_filter_by_time_reference_ids_and_sku(wiz: WizEmulator, wiz_api: Client) -> None:
     rows = sorted(wiz.products.values(), key=lambda row: (row["updated_at"], row["id"]))
-    after = wiz_api("GET", "/products", params={"updated_after": rows[-3]["updated_at"]}).json()
+    after = wiz_api("GET", "/products", params={"updated_after": rows[-3]["updated_at"], "sort": "asc"}).json()
     assert [row["id"] for row in after["data"]] == [row["id"] for row in rows[-2:]]
 
     wanted = [rows[5], rows[9]]
@@ -72,58 +77,107 @@ def test_lists_filter_by_time_reference_ids_and_sku(wiz: WizEmulator, wiz_api: C
     assert wiz_api("GET", "/products", params={"updated_after": "soon"}).status_code == 400
 
 
-def test_a_second_post_with_the_same_reference_id_is_a_409_naming_the_first(wiz_api: Client) -> None:
+def test_a_second_post_with_the_same_reference_id_is_refused(wiz_api: Client) -> None:
     body = {"sku": "NEW-1", "name": "New", "reference_id": str(SEED_ITEMS + 1)}
-    created = wiz_api("POST", "/products", json=body)
-    assert created.status_code == 201
+    assert wiz_api("POST", "/products", json=body).status_code == 201
     duplicate = wiz_api("POST", "/products", json={**body, "sku": "NEW-2"})
-    assert duplicate.status_code == 409
-    assert duplicate.json()["code"] == "duplicate_reference_id"
-    assert duplicate.json()["details"] == [{"field": "id", "reason": created.json()["data"]["id"]}]
+    assert duplicate.status_code == 400  # no 409 is documented
+    assert duplicate.json()["details"] == [{"field": "reference_id", "reason": "already exists"}]
 
-    customer = {"name": "Twice Ltd", "reference_id": "S-77"}
+    customer = {"company_name": "Twice Ltd", "display_name": "Twice", "reference_id": "S-77"}
     assert wiz_api("POST", "/customers", json=customer).status_code == 201
-    assert wiz_api("POST", "/customers", json=customer).status_code == 409
+    assert wiz_api("POST", "/customers", json=customer).status_code == 400
 
 
-def test_inventory_upserts_by_sku_and_keeps_fields_left_out(wiz: WizEmulator, wiz_api: Client) -> None:
+def test_customers_are_written_as_company_name_and_read_as_name(wiz_api: Client) -> None:
+    missing = wiz_api("POST", "/customers", json={"name": "Old Field Co"})
+    assert missing.status_code == 400
+    assert {d["field"] for d in missing.json()["details"]} == {"company_name", "display_name", "reference_id"}
+    created = wiz_api("POST", "/customers", json={"company_name": "Acme", "display_name": "Acme",
+                                                   "reference_id": "S-1"}).json()["data"]
+    assert created["name"] == "Acme" and "company_name" not in created
+    inactive = wiz_api("PATCH", f"/customers/{created['id']}", json={"status": "inactive"}).json()["data"]
+    listed = wiz_api("GET", "/customers", params={"page_size": 100, "reference_ids": "S-1"}).json()["data"]
+    assert listed == []  # customer lists default to status=active
+    assert wiz_api("GET", "/customers", params={"reference_ids": "S-1", "status": "inactive"}).json()["data"] == [
+        inactive]
+
+
+INVENTORY = {"available_quantity": 5, "reserved_quantity": 0, "in_stock_quantity": 7, "out_of_stock_threshold": 0,
+             "inventory_status": "IN_STOCK", "track_inventory": True, "back_order_quantity": 2,
+             "back_order_allowed": True, "on_order_details": [{"quantity": 9, "date": None, "identifier": "SOS"}],
+             "in_transit_details": []}
+
+
+def test_inventory_upsert_refuses_a_body_without_its_required_fields(wiz: WizEmulator, wiz_api: Client) -> None:
     sku = a_product(wiz)["sku"]
-    full = {"sku": sku, "available_quantity": 5, "back_order_quantity": 2, "back_order_allowed": True,
-            "on_order_details": [{"quantity": 9, "date": None, "identifier": "SOS"}]}
-    assert wiz_api("POST", "/inventories", json=full).status_code == 201
-    assert wiz_api("POST", "/inventories", json={"sku": sku, "available_quantity": 1}).ok
+    partial = wiz_api("POST", "/inventories", json={"sku": sku, "available_quantity": 1, "back_order_quantity": 0})
+    assert partial.status_code == 400
+    assert [d["field"] for d in partial.json()["details"]] == [
+        "reserved_quantity", "in_stock_quantity", "out_of_stock_threshold", "inventory_status", "track_inventory",
+        "on_order_details", "in_transit_details"]
 
+    assert wiz_api("POST", "/inventories", json={"sku": sku, **INVENTORY}).status_code == 201
     [record] = wiz_api("GET", "/inventories", params={"sku": sku}).json()["data"]
-    assert record["available_quantity"] == 1 and record["back_order_quantity"] == 2
-    assert record["on_order_details"] == full["on_order_details"] and record["back_order_allowed"] is True
-    assert wiz.inventories[sku]["available_quantity"] == 1
+    assert record["available_quantity"] == 5 and record["in_stock_quantity"] == 7
+    assert record["on_order_details"] == INVENTORY["on_order_details"] and record["product_id"]
 
-    unknown = wiz_api("POST", "/inventories", json={"sku": "NO-SUCH-SKU", "available_quantity": 1})
+    unknown = wiz_api("POST", "/inventories", json={**INVENTORY, "sku": "NO-SUCH-SKU"})
     assert unknown.status_code == 404 and unknown.json()["details"][0]["field"] == "sku"
     assert wiz_api("GET", "/inventories", params={"sku": "NO-SUCH-SKU"}).json()["data"] == []
-    assert wiz_api("POST", "/inventories", json={"sku": sku, "available_quantity": "lots"}).status_code == 400
+    bad = wiz_api("POST", "/inventories", json={**INVENTORY, "sku": sku, "inventory_status": "PLENTY"})
+    assert bad.status_code == 400
 
 
-def test_every_order_edit_bumps_version_and_updated_at(wiz: WizEmulator, wiz_api: Client) -> None:
-    order = new_order(wiz_api, wiz).json()["data"]
-    assert order["version"] == 1 and order["status"] == "draft" and order["amount"] == 25.0
-    assert order["display_id"] and order["line_items"][0]["sku"] == a_product(wiz)["sku"]
+def test_order_put_replaces_the_whole_order_and_there_is_no_version(wiz: WizEmulator, wiz_api: Client) -> None:
+    order = new_order(wiz_api, wiz, internal_note="keep?", po_number="PO-1").json()["data"]
+    assert "version" not in order and order["status"] == "draft" and order["amount"] == 25.0
+    assert "id" not in order["line_items"][0] and order["line_items"][0]["sku"] == a_product(wiz)["sku"]
 
-    linked = wiz_api("PUT", f"/orders/{order['id']}", json={"reference_id": "123"}).json()["data"]
-    assert linked["version"] == 2 and linked["updated_at"] > order["updated_at"]
-    assert linked["line_items"] == order["line_items"]
+    replaced = wiz_api("PUT", f"/orders/{order['id']}", json={
+        "customer_id": order["customer_id"], "line_items": order["line_items"], "reference_id": "123"})
+    assert replaced.status_code == 201
+    replaced = replaced.json()["data"]
+    assert replaced["reference_id"] == "123" and replaced["updated_at"] > order["updated_at"]
+    assert replaced["internal_note"] == "" and replaced["po_number"] is None  # omitted: removed
+    assert wiz_api("PUT", f"/orders/{order['id']}", json={"reference_id": "5"}).status_code == 400  # no customer
+
     confirmed = wiz_api("PATCH", f"/orders/{order['id']}/status", json={"status": "confirmed"}).json()["data"]
-    assert confirmed["version"] == 3 and confirmed["status"] == "confirmed"
-    assert wiz_api("PATCH", f"/orders/{order['id']}/status", json={"status": "shipped?"}).status_code == 400
-    assert wiz_api("GET", "/orders", params={"status": "confirmed"}).json()["data"][0]["id"] == order["id"]
+    assert confirmed["status"] == "confirmed"
+    assert wiz_api("PATCH", f"/orders/{order['id']}/status", json={"status": "quote"}).status_code == 400
+
+
+def test_order_lists_default_to_drafts_newest_first(wiz: WizEmulator, wiz_api: Client) -> None:
+    customer, sku = a_customer(wiz), a_product(wiz)["sku"]
+    drafts = [wiz.create_order(customer, [{"sku": sku, "quantity": 1, "unit_price": 1}], status="draft")
+              for _ in range(2)]
+    confirmed = [wiz.create_order(customer, [{"sku": sku, "quantity": 1, "unit_price": 1}]) for _ in range(3)]
+    listed = wiz_api("GET", "/orders").json()["data"]
+    assert [o["id"] for o in listed] == [o["id"] for o in reversed(drafts)]
+    ascending = wiz_api("GET", "/orders", params={"order_status": "confirmed", "sort_by": "updated_at",
+                                                   "sort": "asc", "updated_after": confirmed[0]["updated_at"]})
+    assert [o["id"] for o in ascending.json()["data"]] == [o["id"] for o in confirmed[1:]]
+    assert wiz_api("GET", "/orders", params={"order_status": "quote"}).status_code == 400
+
+
+def test_a_payment_raises_amount_paid_and_sends_no_event(wiz: WizEmulator, receiver: Receiver) -> None:
+    wiz.set_webhook_target(receiver.url, secret=SECRET)
+    order = wiz.create_order(a_customer(wiz), [{"sku": a_product(wiz)["sku"], "quantity": 2, "unit_price": 5}])
+    paid = wiz.record_payment(order["id"], 4.0)
+    assert paid["amount_paid"] == 4.0 and paid["payment_status"] is None and paid["updated_at"] > order["updated_at"]
+    assert wiz.record_payment(order["id"], 6.0)["payment_status"] == "PAID"
+    assert wiz.wait_for_webhooks()
+    assert receiver.calls == [] and wiz.outbox == []  # no order or payment event is documented
 
 
 def test_invoices_and_shipments_link_to_orders(wiz: WizEmulator, wiz_api: Client) -> None:
     order = new_order(wiz_api, wiz).json()["data"]
     invoice = wiz_api("POST", "/invoices", json={"reference_id": "9", "order_id": order["id"], "total_amount": 25})
-    assert invoice.status_code == 201
-    paid = wiz_api("PATCH", f"/invoices/{invoice.json()['data']['id']}", json={"status": "PAID", "paid_amount": 25})
-    assert paid.json()["data"]["status"] == "PAID"
+    assert invoice.status_code == 201 and invoice.json()["data"]["status"] == "PENDING"
+    invoice_id = invoice.json()["data"]["id"]
+    for status in ("PARTIALLY_PAID", "OVERPAID", "PAID"):
+        assert wiz_api("PATCH", f"/invoices/{invoice_id}", json={"status": status}).json()["data"]["status"] == status
+    assert wiz_api("PATCH", f"/invoices/{invoice_id}", json={"status": "UNPAID"}).status_code == 400
     shipment = wiz_api("POST", "/shipments", json={
         "reference_id": "4", "order_id": order["id"], "shipment_status": "shipped",
         "shipment_items": [{"product_id": order["line_items"][0]["product_id"], "quantity": 2}]})
@@ -133,28 +187,29 @@ def test_invoices_and_shipments_link_to_orders(wiz: WizEmulator, wiz_api: Client
 
 # -- webhooks -------------------------------------------------------------------------------------
 
-def test_events_are_signed_over_the_raw_body(wiz: WizEmulator, wiz_api: Client, receiver: Receiver) -> None:
+def test_customer_events_are_thin_and_signed_in_hex_over_the_raw_body(
+        wiz: WizEmulator, wiz_api: Client, receiver: Receiver) -> None:
     wiz.set_webhook_target(receiver.url, secret=SECRET)
-    order = wiz.create_order(a_customer(wiz), [{"sku": a_product(wiz)["sku"], "quantity": 1, "unit_price": 3}])
-    wiz_api("PUT", f"/orders/{order['id']}", json={"reference_id": "555"})  # our own write comes back too
+    customer = wiz.create_customer(name="Thin Co")
+    wiz_api("PATCH", f"/customers/{customer['id']}", json={"reference_id": "555"})  # our own write comes back too
     assert wiz.wait_for_webhooks()
 
-    assert [payload["event_type"] for payload in receiver.payloads()] == ["order.confirmed", "order.updated"]
+    created, updated = receiver.payloads()
+    assert set(created) == {"id", "event", "timestamp", "data"} and created["data"] == {"id": customer["id"]}
+    assert [created["event"], updated["event"]] == ["customer.created", "customer.updated"]
+    assert created["id"] != updated["id"] and created["id"].startswith("webhook_")
     for call in receiver.calls:
         assert call["headers"]["X-Wizcommerce-Signature"] == signature(call["body"])
-    confirmed, updated = receiver.payloads()
-    assert confirmed["data"]["version"] == 1 and updated["data"]["version"] == 2
-    assert updated["data"]["reference_id"] == "555" and updated["event_id"].startswith("evt_")
-    assert confirmed["data"] == order  # the record as it was when the event was sent
 
 
-def test_during_a_rotation_every_secret_signs(wiz: WizEmulator, receiver: Receiver) -> None:
-    wiz.set_webhook_target(receiver.url, secret=["old-secret", "new-secret"])
+def test_the_signature_can_be_base64_and_every_secret_signs_during_a_rotation(
+        wiz: WizEmulator, receiver: Receiver) -> None:
+    wiz.set_webhook_target(receiver.url, secret=["old-secret", "new-secret"], encoding="base64")
     wiz.create_customer(name="Rotating Co")
     assert wiz.wait_for_webhooks()
     [call] = receiver.calls
     assert call["headers"]["X-Wizcommerce-Signature"].split(",") == [
-        signature(call["body"], "old-secret"), signature(call["body"], "new-secret")]
+        b64_signature(call["body"], "old-secret"), b64_signature(call["body"], "new-secret")]
 
 
 def test_header_mode_sends_the_secret_in_the_configured_header(wiz: WizEmulator, receiver: Receiver) -> None:
@@ -162,27 +217,16 @@ def test_header_mode_sends_the_secret_in_the_configured_header(wiz: WizEmulator,
     customer = wiz.create_customer(name="Header Co")
     wiz.update_customer(customer["id"], email="h@co.example")
     assert wiz.wait_for_webhooks()
-    assert [p["event_type"] for p in receiver.payloads()] == ["customer.created", "customer.updated"]
+    assert [p["event"] for p in receiver.payloads()] == ["customer.created", "customer.updated"]
     assert all(call["headers"]["X-Webhook-Key"] == "shared" for call in receiver.calls)
     assert "X-Wizcommerce-Signature" not in receiver.calls[0]["headers"]
-
-
-def test_a_payment_event_carries_the_order_and_customer(wiz: WizEmulator, receiver: Receiver) -> None:
-    wiz.set_webhook_target(receiver.url, secret=SECRET)
-    order = wiz.create_order(a_customer(wiz), [{"sku": a_product(wiz)["sku"], "quantity": 1, "unit_price": 3}])
-    payment = wiz.emit_payment(order["id"], 3.0, "card")
-    assert wiz.wait_for_webhooks()
-    event = receiver.payloads()[-1]
-    assert event["event_type"] == "payment.succeeded" and event["data"] == payment
-    assert set(payment) == {"id", "order_id", "customer_id", "amount", "method", "paid_at"}
-    assert payment["customer_id"] == order["customer_id"]
 
 
 def test_events_are_kept_in_the_outbox_even_without_a_target(wiz: WizEmulator) -> None:
     customer = wiz.create_customer(name="Quiet Co")
     assert wiz.webhook_deliveries == []
     [event] = wiz.outbox
-    assert event["envelope"]["event_type"] == "customer.created"
+    assert event["envelope"]["event"] == "customer.created"
     assert json.loads(event["body"]) == event["envelope"] and event["envelope"]["data"]["id"] == customer["id"]
     served = requests.get(f"{wiz.url}/_admin/outbox", timeout=10).json()
     assert served["total"] == 1 and served["data"][0]["envelope"] == event["envelope"]
@@ -195,4 +239,4 @@ def test_a_refused_delivery_is_retried(wiz: WizEmulator, receiver: Receiver) -> 
     assert wiz.wait_for_webhooks()
     assert [entry["status"] for entry in wiz.webhook_deliveries] == [500, 200]
     first, second = receiver.calls
-    assert first["body"] == second["body"]  # the same event (same event_id), sent again
+    assert first["body"] == second["body"]  # the same event (same envelope id), sent again

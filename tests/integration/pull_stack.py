@@ -57,14 +57,14 @@ class PullStack:
     def wc_references(self, store) -> Counter:
         return Counter(record["reference_id"] for record in store.values() if record.get("reference_id"))
 
-    def sos_lines(self, items: list[int], quantity: float = 2, unitprice: float = 10.0) -> list[dict]:
-        return [{"item": {"id": item}, "quantity": quantity, "unitprice": unitprice} for item in items]
+    def sos_lines(self, items: list[int], quantity: float = 2, unit_price: float = 10.0) -> list[dict]:
+        return [{"item": {"id": item}, "quantity": quantity, "unitPrice": unit_price} for item in items]
 
 
 @pytest.fixture
 def pull_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[PullStack]:
     # Reconciliation without a lag: records made by a test are at once "missed" webhooks.
-    push = started_push_stack(monkeypatch, parameters={"ReconciliationLagSeconds": "0"})
+    push = started_push_stack(monkeypatch, first_sync_done=False, parameters={"ReconciliationLagSeconds": "0"})
     yield PullStack(push)
     push.stop()
 

@@ -1,7 +1,8 @@
-"""The push path on the local stack: template.yaml's WebhookIngressFunction and PushFunction run
-by local/runner.py on moto server (API Gateway HTTP API front, the FIFO PushQueue event source
-with partial batch failures, PushDLQ and its redrive), talking to the SOS and WizCommerce
-emulators over HTTP. WizCommerce's webhooks are taken from its outbox and posted to the route."""
+"""The push path on the local stack: template.yaml's WebhookIngressFunction, WcPollFunction (fired
+through its schedule) and PushFunction run by local/runner.py on moto server (API Gateway HTTP
+API front, the FIFO PushQueue event source with partial batch failures, PushDLQ and its
+redrive), talking to the SOS and WizCommerce emulators over HTTP. WizCommerce's webhooks (for
+customers only) are taken from its outbox and posted to the route; orders come by the poll."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -123,12 +125,17 @@ class PushStack:
         """Post events as WizCommerce sent them (signed body, headers); the answers' status codes."""
         return [self.post(event["body"], event["headers"]) for event in events]
 
+    def poll(self) -> None:
+        """One scheduled WC change poll (WcPollSchedule → WcPollFunction → PushQueue)."""
+        self.runtime.fire_schedule("WcPollSchedule")
+
     def sync(self) -> list[int]:
-        """Deliver what WizCommerce emitted and drain the push queue, until our own writes' echoes
-        are through too; returns the webhook answers."""
+        """Deliver what WizCommerce emitted, run the WC change poll and drain the push queue,
+        until our own writes' echoes are through too; returns the webhook answers."""
         answers = []
         while True:
             answers += self.deliver(self.new_events())
+            self.poll()
             self.runtime.drain("PushQueue")
             if len(self.wiz.outbox) == self.outbox_read:
                 return answers
@@ -178,6 +185,9 @@ class PushStack:
         return [item["id"] for item in self.sos.items.values()
                 if item["type"] == "Inventory Item" and item["id"] not in excluded]
 
+    def change_message(self, entity: str, wc_id: str, message_id: str, source: str = "poll") -> str:
+        return json.dumps({"id": message_id, "entity": entity, "wc_id": wc_id, "source": source})
+
     def place_order(self, items: list[int], *, customer: str = "cust_2", **fields: Any) -> dict:
         """A WC order of two of each item at 12.50 (confirmed unless `status` says otherwise)."""
         lines = [{"product_id": self.product_for_item(item)["id"], "quantity": 2, "unit_price": 12.5}
@@ -185,11 +195,17 @@ class PushStack:
         return self.wiz.create_order(customer, lines, **fields)
 
 
-def started_push_stack(monkeypatch: pytest.MonkeyPatch, **options: Any) -> PushStack:
+def started_push_stack(monkeypatch: pytest.MonkeyPatch, *, first_sync_done: bool = True, **options: Any) -> PushStack:
+    """A started stack; by default as a deployment whose first sync is done (the WC change poll
+    waits for it, R-TIME-2), all WC records made by the test being new since."""
     monkeypatch.setattr(moto_dynamodb_models, "copy", _TransactionBackupByReference())
     stack = PushStack(**options)
     stack.wiz.set_webhook_target(None, secret=LOCAL_WEBHOOK_SECRET)  # events land in the outbox, signed
-    return stack.start(monkeypatch)
+    stack.start(monkeypatch)
+    if first_sync_done:
+        stack.state.save_first_sync_status({"status": "done", "run_id": "before-the-test",
+                                            "finished_at": datetime.now(timezone.utc).isoformat()})
+    return stack
 
 
 @pytest.fixture

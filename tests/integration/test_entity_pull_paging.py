@@ -1,6 +1,7 @@
 """Incremental paging of an entity pull under failure and change: a run killed mid-page resumes
 from its checkpoint with nothing skipped and nothing created twice; records modified while the
-run pages (they move to the end of SOS's ordering) are picked up, each version applied once.
+run pages (rows shift under the offset pager) are picked up by the run or by the next run's
+overlapping window, each version applied once (its syncToken).
 In this process (the runtime the pull function builds), with 20-row SOS pages to keep it small."""
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ def many_customers(pull_stack: PullStack, monkeypatch: pytest.MonkeyPatch) -> Pu
     return pull_stack
 
 
-def sos_customers_in_wc_once(stack: PullStack) -> None:
+def sos_customers_in_wc_once(stack: PullStack, archived: frozenset[int] = frozenset()) -> None:
+    """Every SOS customer is in WC once, except those archived before they ever got there."""
     references = stack.wc_references(stack.wiz.customers)
-    assert set(references) == {str(customer_id) for customer_id in stack.sos.customers}
+    assert set(references) == {str(customer_id) for customer_id in stack.sos.customers if customer_id not in archived}
     assert set(references.values()) == {1}
 
 
@@ -87,35 +89,47 @@ def test_a_run_killed_mid_page_resumes_with_nothing_skipped_or_created_twice(man
     assert stack.mappings.by_sos("customer", lost.sos_id).wc_id == lost.wc_id  # adopted, not re-created
 
 
-def test_records_modified_while_the_run_pages_are_picked_up_and_applied_once(many_customers, monkeypatch):
+def test_records_created_edited_and_archived_while_the_run_pages_are_applied_once(many_customers, monkeypatch):
     stack = many_customers
     runtime = stack.in_process(monkeypatch)
     stream = runtime.streams["customers"]
-    ordered = sorted(stack.sos.customers.values(), key=lambda c: (c["lastModified"], c["id"]))
-    seen_already, not_seen_yet = ordered[3]["id"], ordered[-5]["id"]
-    sos, read_page = runtime.deps.sos, runtime.deps.sos.page_after
-    pages = 0
+    ordered = sorted(stack.sos.customers.values(), key=lambda c: (c["_modified"], c["id"]))  # SOS's row order
+    seen_already, not_seen_yet, archived = ordered[3]["id"], ordered[-5]["id"], ordered[-8]["id"]
+    sos, read_page = runtime.deps.sos, runtime.deps.sos.page
+    pages, created = 0, []
 
-    def page_after(resource, cursor, **filters):
+    def page(resource, cursor, **filters):
         nonlocal pages
         pages += 1
-        if pages == 2:  # page 1 is read: one of its customers and a later one change in SOS
-            stack.sos.update_customer(seen_already, phone="+1-555-111-1111")
+        if pages == 2:  # page 1 is read: customers change in SOS while the run pages
+            stack.sos.update_customer(seen_already, phone="+1-555-111-1111")  # rows shift left
             stack.sos.update_customer(not_seen_yet, phone="+1-555-222-2222")
+            stack.sos.archive_record("customer", archived)
+            created.append(stack.sos.create_customer(name="Arrived Mid-Run", email="mid@example.com")["id"])
         return read_page(resource, cursor, **filters)
 
-    monkeypatch.setattr(sos, "page_after", page_after)
+    monkeypatch.setattr(sos, "page", page)
+    stack.sos.advance_clock(2)  # the run starts a clear second after the first sync
     report = runtime.engine.run(stream, context())
 
-    sos_customers_in_wc_once(stack)
+    # Nothing skipped: every customer is in WC once, the late ones with their new values; the
+    # one archived before it reached WC is not created (R-CUS-3 skips archived SOS customers).
+    sos_customers_in_wc_once(stack, archived=frozenset({archived}))
     phones = {c["reference_id"]: c["phone"] for c in stack.wiz.customers.values()}
-    assert phones[str(seen_already)] == "+1-555-111-1111" and phones[str(not_seen_yet)] == "+1-555-222-2222"
-    # The one seen before its edit is seen again (its new version), the other once, at the end
-    assert report["seen"] == len(stack.sos.customers) + 1
-    # Created once each; the edited one seen already was updated once more, nothing else
-    assert stack.wiz.counters()[CREATE] == report["changed"] - 1
-    assert stack.wiz.counters()[UPDATE] == 1
-    # The next run starts after both: nothing to do
+    assert phones[str(not_seen_yet)] == "+1-555-222-2222" and str(created[0]) in phones
+    # Each row handed on once within the run; the one read before its edit waits for the window.
+    assert report["seen"] == len(stack.sos.customers)
+    assert phones[str(seen_already)] != "+1-555-111-1111"
+
+    # The next run's window reaches back before this run's start: it reads what changed while
+    # this one paged, and applies only what is new (the syncToken on each mapping).
+    stack.wiz.reset_counters()
+    again = runtime.engine.run(stream, context())
+    phones = {c["reference_id"]: c["phone"] for c in stack.wiz.customers.values()}
+    assert phones[str(seen_already)] == "+1-555-111-1111"
+    assert again["seen"] >= 4 and again["changed"] == 1
+    assert stack.wiz.counters().get(UPDATE, 0) == 1 and stack.wiz.counters().get(CREATE, 0) == 0
+    # ... and a third run, still overlapping those edits, applies nothing twice.
     assert runtime.engine.run(stream, context())["changed"] == 0
 
 

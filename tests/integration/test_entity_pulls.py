@@ -15,7 +15,7 @@ def snapshot(stack: PullStack) -> dict[str, dict]:
     stores = {"sos.customers": sos.customers, "sos.orders": sos.sales_orders, "sos.invoices": sos.invoices,
               "sos.shipments": sos.shipments, "sos.payments": sos.payments, "wc.customers": wiz.customers,
               "wc.orders": wiz.orders, "wc.invoices": wiz.invoices, "wc.shipments": wiz.shipments}
-    return {name: {key: record.get("lastModified") or record.get("updated_at") for key, record in store.items()}
+    return {name: {key: record.get("syncToken") or record.get("updated_at") for key, record in store.items()}
             for name, store in stores.items()}
 
 
@@ -29,6 +29,7 @@ def existing_wc_record(stack: PullStack, create, *args, **fields) -> dict:
 def test_first_sync_then_two_runs_link_everything_once_and_nothing_comes_back(pull_stack):
     stack = pull_stack
     sos, wiz = stack.sos, stack.wiz
+    sos.configure(payment_endpoint=True)  # an account that answers /payment ([assumed] reading)
     items = stack.push.mapped_items()
     sos_only = stack.push.seeded["sos_only_customer_ids"]  # [8, 9]
 
@@ -45,17 +46,19 @@ def test_first_sync_then_two_runs_link_everything_once_and_nothing_comes_back(pu
     twins = [sos.create_customer(name=f"Twin {n}", email=SHARED_EMAIL) for n in (1, 2)]
     wc_twin = existing_wc_record(stack, wiz.create_customer, name="Twin", email=SHARED_EMAIL)
     pushed = stack.push.place_order(items[2:4])
-    stack.push.sync()
-    wiz.emit_payment(pushed["id"], 5.0)
+    wiz.record_payment(pushed["id"], 5.0)
+    # (the WC change poll waits for the first sync: the order is announced as a redelivery would)
+    stack.push.send_to_push_queue(stack.push.change_message("order", pushed["id"], "before-first-sync"),
+                                  f"order#{pushed['id']}")
     stack.push.sync()
     pushed_sos = stack.push.the_sos_order(pushed)
     # ... and in SOS: an order of an SOS-only customer, shipped and paid; the known order invoiced
     # and partly paid on its invoice; an order with an item WizCommerce has no product for.
     new = sos.create_sales_order(customer={"id": sos_only[0]}, lines=stack.sos_lines(items[4:6]))
-    shipment = sos.create_shipment(new["id"], tracking_number="1Z999", carrier="UPS")
-    sos.create_payment(customer={"id": sos_only[0]}, amount=15.0, salesOrder={"id": new["id"]})
+    shipment = sos.create_shipment(new["id"], tracking_number="1Z999", shipping_method="UPS")
+    sos.record_payment(15.0, order_id=new["id"])  # a deposit on the order
     invoice = sos.create_invoice(known["id"])
-    sos.create_payment(customer={"id": 1}, amount=12.5, invoice={"id": invoice["id"]})
+    sos.record_payment(12.5, invoice_id=invoice["id"])  # lowers the invoice's balance
     unmapped_item = stack.push.seeded["unmapped_item_ids"][0]
     waiting = sos.create_sales_order(customer={"id": 2}, lines=stack.sos_lines([items[6], unmapped_item]))
     waiting_invoice = sos.create_invoice(waiting["id"])
@@ -94,20 +97,23 @@ def test_first_sync_then_two_runs_link_everything_once_and_nothing_comes_back(pu
     assert new_wc["customer_id"] == stack.mappings.by_sos("customer", sos_only[0]).wc_id
     assert [line["quantity"] for line in new_wc["line_items"]] == [2, 2]
     assert stack.wc_references(wiz.orders) == {str(known["id"]): 1, str(new["id"]): 1, str(pushed_sos["id"]): 1}
-    # R-DOC-1: documents on their WC order, the shipment with tracking number and carrier
+    # R-DOC-1: documents on their WC order (found through their linkedTransaction), the
+    # shipment with tracking number and shipping method
     [wc_shipment] = wiz.shipments.values()
     assert wc_shipment["order_id"] == new_wc["id"] and wc_shipment["reference_id"] == str(shipment["id"])
     assert wc_shipment["tracking_info"]["tracking_number"] == "1Z999"
     assert wc_shipment["tracking_info"]["delivery_partner"] == "UPS"
     [wc_invoice] = wiz.invoices.values()
     assert wc_invoice["order_id"] == wc_known["id"] and wc_invoice["reference_id"] == str(invoice["id"])
-    # R-PAY-2: SOS payments show as paid amounts; the payment we pushed is not pulled back
-    assert (wc_invoice["paid_amount"], wc_invoice["status"]) == (12.5, "UNPAID")
+    # R-PAY-2: SOS payments show as paid amounts (invoice balance, order deposit); the payment
+    # we pushed is not pulled back
+    assert (wc_invoice["paid_amount"], wc_invoice["status"]) == (12.5, "PARTIALLY_PAID")
     assert (wiz.orders[wc_known["id"]]["amount_paid"], wiz.orders[wc_known["id"]]["payment_status"]) == (
         12.5, "PARTIALLY_PAID")
     assert (new_wc["amount_paid"], new_wc["payment_status"]) == (15.0, "PARTIALLY_PAID")
-    assert wiz.orders[pushed["id"]]["amount_paid"] == 0
-    assert first_run["payments"]["skipped"] == {"pushed-from-wc": 1}
+    # (SOS has the pushed 5.00 on the order: WC shows it once, never added to itself)
+    assert wiz.orders[pushed["id"]]["amount_paid"] == 5.0
+    assert "payment_endpoint_missing" not in first_run["payments"]["gauges"]  # this account answers it
     # R-DOC-1: the order with an item WC lacks, and its invoice, wait with their reasons
     pending = {(p["entity"], p["sos_id"]): p["reason"] for p in stack.state.pending()}
     assert set(pending) == {("order", str(waiting["id"])), ("invoice", str(waiting_invoice["id"])),
@@ -131,7 +137,10 @@ def test_first_sync_then_two_runs_link_everything_once_and_nothing_comes_back(pu
     # When the missing product gets its Reference ID, the waiting order and its invoice follow
     wiz.create_product(sku="NEW-1", name="New", reference_id=str(unmapped_item))
     third_run = stack.run_all()
-    assert third_run["orders"]["changed"] == 1 and third_run["invoices"]["changed"] == 1
+    # (the invoices run also sets the new WC order's amount_paid/payment_status: WizCommerce shows
+    # no payment status on an unpaid order, only "PAID" is documented)
+    assert third_run["orders"]["changed"] == 1 and third_run["invoices"]["changed"] == 2
+    assert third_run["invoices"]["notes"]["order_payments_updated"] == 1
     assert {p["entity"] for p in stack.state.pending()} == {"customer"}  # only the held twins wait
     waiting_wc = stack.mappings.by_sos("order", waiting["id"]).wc_id
     assert next(i for i in wiz.invoices.values() if i["reference_id"] == str(waiting_invoice["id"]))[
@@ -151,16 +160,16 @@ def test_sos_edits_reach_wc_once_and_pushed_orders_stay_where_they_are_edited(pu
     pulled_wc = stack.mappings.by_sos("order", pulled["id"]).wc_id
 
     # When SOS users edit both orders and a customer
-    sos.update_sales_order(pushed_sos["id"], memo="packed by SOS")
+    sos.update_sales_order(pushed_sos["id"], comment="packed by SOS")
     sos.update_sales_order(pulled["id"], lines=stack.sos_lines(items[1:2], quantity=5))
     sos.update_customer(3, phone="+1-555-000-0000")
-    version_of_pushed = wiz.orders[pushed["id"]]["version"]
+    pushed_as_it_was = wiz.orders[pushed["id"]]["updated_at"]
     reports = stack.run_all()
 
     # Then the SOS-origin order and the customer change in WC; the pushed order does not (R-ORD-7)
     assert [line["quantity"] for line in wiz.orders[pulled_wc]["line_items"]] == [5]
     assert wiz.customers[stack.mappings.by_sos("customer", 3).wc_id]["phone"] == "+1-555-000-0000"
-    assert wiz.orders[pushed["id"]]["version"] == version_of_pushed
+    assert wiz.orders[pushed["id"]]["updated_at"] == pushed_as_it_was
     assert reports["orders"]["skipped"] == {"pushed-from-wc": 1}
     # ... and the webhooks those writes caused were dropped by the push as our echo: SOS kept its edits
     assert sos.sales_orders[pulled["id"]]["lines"][0]["quantity"] == 5
@@ -194,7 +203,8 @@ def test_an_ambiguous_match_is_resolved_by_the_reference_id_an_operator_sets(pul
     wc_twin = existing_wc_record(stack, wiz.create_customer, name="Twin", email=SHARED_EMAIL)
     stack.first_sync()
     assert stack.run("customers")["skipped"] == {"held-ambiguous-first-sync-match": 4}  # kept pending and paged
-    assert stack.run("customers")["skipped"] == {"held-ambiguous-first-sync-match": 2}  # kept pending
+    # kept pending, and paged again: the window overlaps the previous run by a margin
+    assert stack.run("customers")["skipped"] == {"held-ambiguous-first-sync-match": 4}
 
     # When the operator links the WC customer to the first twin (quietly, as an import would)
     # and releases the second, which is a customer of its own
@@ -236,3 +246,32 @@ def test_reconciliation_pushes_what_webhooks_missed_through_the_push_path_once(p
     again = stack.run("reconciliation")
     assert again["changed"] == 0 and again["skipped"] == {"open-push-failure": 1}
     assert len(stack.push.sos_orders_numbered(f"WC-{missed['display_id']}")) == 1
+
+
+def test_payments_pull_from_balances_and_deposits_and_notes_a_missing_payment_endpoint(pull_stack):
+    stack = pull_stack
+    sos, wiz = stack.sos, stack.wiz
+    sos.configure(payment_endpoint=False)  # the documented API: no /payment
+    stack.first_sync()
+    order = sos.create_sales_order(customer={"id": 3}, lines=stack.sos_lines(stack.push.mapped_items()[:2]))
+    stack.run_all()
+    wc_id = stack.mappings.by_sos("order", order["id"]).wc_id
+    assert wiz.orders[wc_id]["amount_paid"] == 0
+
+    # When the order takes a deposit in SOS: the payments stream sees the order change
+    sos.record_payment(10.0, order_id=order["id"])
+    reports = stack.run_all()
+    assert (wiz.orders[wc_id]["amount_paid"], wiz.orders[wc_id]["payment_status"]) == (10.0, "PARTIALLY_PAID")
+    assert reports["payments"]["gauges"] == {"payment_endpoint_missing": 1} and reports["payments"]["status"] == "ok"
+
+    # When it is invoiced and the invoice paid in full (the order itself is not written again)
+    invoice = sos.create_invoice(order["id"])
+    stack.run_all()
+    sos.record_payment(invoice["total"], invoice_id=invoice["id"])
+    reports = stack.run_all()
+    wc_invoice = next(i for i in wiz.invoices.values() if i["reference_id"] == str(invoice["id"]))
+    assert (wc_invoice["paid_amount"], wc_invoice["status"]) == (invoice["total"], "PAID")
+    assert (wiz.orders[wc_id]["amount_paid"], wiz.orders[wc_id]["payment_status"]) == (invoice["total"], "PAID")
+    assert reports["invoices"]["notes"]["order_payments_updated"] == 1
+    # ... and once more: everything read again in the overlapping window, nothing written twice
+    assert {name: r["changed"] for name, r in stack.run_all().items()} == dict.fromkeys(reports, 0)

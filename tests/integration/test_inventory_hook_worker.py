@@ -12,6 +12,7 @@ import pytest
 
 from local.emulators import SosEmulator, WizEmulator, seed
 from sos_wiz_sync.clients.http import build_session
+from sos_wiz_sync.clients.sos import Backoff
 from sos_wiz_sync.clients.sos import SosClient
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
 from sos_wiz_sync.clients.wiz import WizClient
@@ -54,7 +55,8 @@ def world(emulators, state_table, make_secret) -> Iterator[HookWorld]:
                              secrets=SecretStore(), leases=Leases(state_table), session=build_session(retries=0))
     # No client-side retries: the worker's own decision (retry the record or not) is under test.
     worker = InventoryHookWorker(
-        sos=SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0)),
+        sos=SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0),
+                      backoff=Backoff(attempts=2, base_seconds=0.01)),
         wiz=WizClient(base_url=wiz.url, api_key=wiz.api_key, session=build_session(retries=0)),
         state=SyncState(state_table), sos_concurrency=2, wiz_concurrency=4)
     sos.clear_faults()
@@ -152,7 +154,7 @@ def test_a_transient_sos_failure_fails_only_that_items_records(world):
     failing, fine = mapped_stock_items(sos, summary)[4:6]
     assert not str(fine).startswith(str(failing))  # the fault matches a path prefix
     sos.set_item_quantities(fine, available=9, onPO=1)
-    sos.inject_5xx(count=1, method="GET", path=f"/api/v2/item/{failing}")
+    sos.inject_5xx(count=2, method="GET", path=f"/api/v2/item/{failing}")  # beyond the client's own retries
     response = worker.handle_batch(sqs_event(failing, fine, failing), context=None)
     assert response == {"batchItemFailures": [{"itemIdentifier": "0"}, {"itemIdentifier": "2"}]}
     assert wc_levels(wiz, sos, fine) == (8, 1, 1)
@@ -169,11 +171,15 @@ def test_a_wizcommerce_outage_fails_the_write_for_a_retry_and_records_nothing(wo
     assert wc_levels(wiz, sos, item_id) == (31, 0, 0)
 
 
-def test_a_rate_limited_sos_read_is_retried(world):
+def test_a_throttled_sos_read_is_retried_and_never_read_as_an_item(world):
     worker, sos, summary = world.worker, world.sos, world.summary
     item_id = mapped_stock_items(sos, summary)[7]
-    sos.inject_429(count=1, method="GET", path=f"/api/v2/item/{item_id}")
-    assert list(worker.sync([item_id])) == [item_id]
+    sos.inject_throttle(1, http_status=200, method="GET", path=f"/api/v2/item/{item_id}")
+    assert worker.sync([item_id]) == {}  # the client backed off and read it
+    sos.inject_throttle(2, http_status=200, method="GET", path=f"/api/v2/item/{item_id}")
+    assert list(worker.sync([item_id])) == [item_id]  # still throttled: back to the queue
+    sos.inject_throttle(1, http_status=429, method="GET", path=f"/api/v2/item/{item_id}")
+    assert list(worker.sync([item_id])) == [item_id]  # this session retries nothing (retries=0)
 
 
 def test_a_malformed_message_fails_on_its_own(world):

@@ -1,12 +1,14 @@
 """Customers and online payments WizCommerce → SOS on moto server and the emulators over HTTP,
-through the real ingress and push handlers (R-CUS-1, R-PAY-1, R-REF-3)."""
+through the real ingress, WC change poll and push handlers (R-CUS-1, R-PAY-1, R-REF-3).
+WizCommerce has no payment resource or event: a payment is the order's `amount_paid` rising."""
 
 from __future__ import annotations
 
-from push_stack import PushStack, push_stack  # noqa: F401 - fixture
+from push_stack import PushStack, push_stack, started_push_stack  # noqa: F401 - fixture
 
 POST_CUSTOMER = "POST /api/v2/customer"
 POST_PAYMENT = "POST /api/v2/payment"
+PUT_ORDER = "PUT /api/v2/salesorder/{id}"
 
 
 def sos_customers_named(stack: PushStack, name: str) -> list[dict]:
@@ -21,17 +23,19 @@ def test_a_new_wc_customer_is_created_in_sos_and_gets_the_sos_id_as_reference(pu
         assigned_price_list_id="pl_2",
         addresses=[{"type": "billing", "is_default": True, "address_line_1": "1 Quay St", "city": "Portland",
                     "state": "OR", "zip_code": "97205", "country": "US"}])
-    # When customer.created (and our reference write's echo) go through
-    stack.sync()
+    # When customer.created (and our reference write's customer.updated) go through
+    assert stack.sync() == [202, 202]
     # Then SOS has it once, and WC knows its SOS id
     [sos_customer] = sos_customers_named(stack, "Fjord Outfitters")
     assert sos_customer["email"] == "buyer@fjord.example" and sos_customer["billing"]["line1"] == "1 Quay St"
+    assert sos_customer["companyName"] == "Fjord Outfitters"
     assert stack.wiz.customers[customer["id"]]["reference_id"] == str(sos_customer["id"])
     mapping = stack.mappings.by_wc("customer", customer["id"])
     assert mapping.sos_id == str(sos_customer["id"]) and mapping.origin == "wc"
     # And an edit updates that SOS customer, never a second one
-    stack.wiz.update_customer(customer["id"], phone="+1-555-0100")
+    stack.wiz.update_customer(customer["id"], phone="+1-555-0100", first_name="Ida", last_name="Berg")
     stack.sync()
+    assert [c["contact"]["firstName"] for c in sos_customers_named(stack, "Fjord Outfitters")] == ["Ida"]
     assert [c["phone"] for c in sos_customers_named(stack, "Fjord Outfitters")] == ["+1-555-0100"]
     assert stack.sos.counters()[POST_CUSTOMER] == 1
 
@@ -69,31 +73,73 @@ def test_a_customer_create_answered_with_a_5xx_after_sos_applied_it_is_found_not
     assert stack.mappings.by_wc("customer", customer["id"]).sos_id == str(sos_customer["id"])
 
 
-def test_an_online_payment_reaches_sos_linked_to_customer_order_and_invoice_once(push_stack):
+def test_an_online_payment_reaches_the_sos_order_as_its_deposit_once_and_shows_in_trace(push_stack):
     stack = push_stack
     order = stack.place_order(stack.mapped_items()[:1])
     stack.sync()
-    [sos_order] = stack.sos_orders_numbered(f"WC-{order['display_id']}")
-    invoice = stack.sos.create_invoice(sos_order["id"])
-    # Given a payment SOS applies but answers with a 500, and WizCommerce sending its webhook twice
-    stack.sos.inject_write_then_5xx(count=1, method="POST", path="/api/v2/payment")
-    payment = stack.wiz.emit_payment(order["id"], 25.0)
-    [event] = stack.new_events()
-    assert stack.deliver([event, event]) == [202, 202]
+    sos_order = stack.the_sos_order(order)
+    assert sos_order["depositAmount"] == 0
+    stack.sos.reset_counters()
+    # Given a payment made online in WizCommerce (amount_paid rises; no event is sent)
+    stack.wiz.record_payment(order["id"], 20.0)
+    # When the poll finds the order, and the change is announced three more times
     stack.sync()
-    # Then SOS has exactly one payment, linked to the customer, the order and its invoice
-    [sos_payment] = [p for p in stack.sos.payments.values() if p["number"] == f"WCP-{payment['id']}"]
-    assert (sos_payment["customer"]["id"], sos_payment["salesOrder"]["id"], sos_payment["invoice"]["id"]) == \
-        (2, sos_order["id"], invoice["id"])
-    assert sos_payment["amount"] == 25.0 and len(stack.sos.payments) == 1
-    assert stack.mappings.by_wc("payment", payment["id"]).sos_id == str(sos_payment["id"])
+    for n in range(3):
+        stack.send_to_push_queue(stack.change_message("order", order["id"], f"again-{n}"), f"order#{order['id']}")
+    stack.runtime.drain("PushQueue")
+    # Then the SOS order's deposit is what was paid, written once
+    assert stack.the_sos_order(order)["depositAmount"] == 20.0
+    assert stack.sos.counters().get(PUT_ORDER) == 1 and stack.sos.counters().get(POST_PAYMENT) is None
+    # And a second payment raises it to the total paid
+    stack.wiz.record_payment(order["id"], 5.0)
+    stack.sync()
+    assert stack.the_sos_order(order)["depositAmount"] == 25.0
+    # And the order's story says which route each payment took
+    pushed = [e for e in stack.state.history("order", order["id"]) if e["action"] == "payment-pushed"]
+    assert [(e["route"], float(e["amount_paid"])) for e in pushed] == [("deposit", 25.0), ("deposit", 20.0)]
 
 
-def test_a_payment_for_an_order_not_in_sos_is_linked_to_the_customer(push_stack):
+def test_what_was_paid_before_the_order_reached_sos_goes_in_with_it(push_stack):
     stack = push_stack
-    draft = stack.place_order(stack.mapped_items()[:1], status="draft")
-    payment = stack.wiz.emit_payment(draft["id"], 10.0)
+    order = stack.place_order(stack.mapped_items()[:1], status="draft")
+    stack.wiz.record_payment(order["id"], 12.5)
+    stack.wiz.set_order_status(order["id"], "confirmed")
     stack.sync()
-    [sos_payment] = stack.sos.payments.values()
-    assert sos_payment["number"] == f"WCP-{payment['id']}" and sos_payment["customer"]["id"] == 2
-    assert sos_payment["salesOrder"] is None and sos_payment["invoice"] is None
+    assert stack.the_sos_order(order)["depositAmount"] == 12.5
+    assert stack.sos.counters().get(PUT_ORDER, 0) == 0  # in the create, not a second write
+    assert stack.mappings.by_wc("order", order["id"]).pushed_amount_paid == 12.5
+
+
+def test_the_payment_route_posts_one_sos_payment_per_rise_where_the_account_answers_it(monkeypatch):
+    stack = started_push_stack(monkeypatch, parameters={"PaymentRoute": "payment"})
+    try:
+        stack.sos.configure(payment_endpoint=True)
+        order = stack.place_order(stack.mapped_items()[:1])
+        stack.sync()
+        sos_order = stack.the_sos_order(order)
+        # Given a payment SOS applies but answers with a 500
+        stack.sos.inject_write_then_5xx(count=1, method="POST", path="/api/v2/payment")
+        stack.wiz.record_payment(order["id"], 25.0)
+        stack.sync()
+        stack.sync()
+        # Then SOS has exactly one payment, on the order, numbered from the order and the total paid
+        [sos_payment] = stack.sos.payments.values()
+        assert sos_payment["number"] == f"WCP-{order['display_id']}@25.00" and sos_payment["amount"] == 25.0
+        assert sos_payment["linkedTransaction"]["id"] == sos_order["id"]
+    finally:
+        stack.stop()
+
+
+def test_the_payment_route_on_an_account_without_payment_parks_the_change_with_its_reason(monkeypatch):
+    stack = started_push_stack(monkeypatch, parameters={"PaymentRoute": "payment"})
+    try:
+        order = stack.place_order(stack.mapped_items()[:1])
+        stack.sync()
+        stack.wiz.record_payment(order["id"], 5.0)
+        stack.sync()
+        assert len(stack.sos.payments) == 0
+        failure = stack.state.get_failure("order", order["id"])
+        assert "does not answer /payment" in failure["reason"] and failure["status"] == "open"
+        assert stack.dlq_messages()
+    finally:
+        stack.stop()

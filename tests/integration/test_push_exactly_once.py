@@ -1,13 +1,13 @@
-"""Exactly once (R-ORD-4, R-OPS-1): every order event delivered five times, in shuffled order,
-gives one SOS order per WC order — through the webhook route and the FIFO queue, and also when
-the repeats come later than SQS's five-minute deduplication window and reach the push function
-as new messages."""
+"""Exactly once (R-PUSH-1, R-ORD-4, R-OPS-1): every order announced five times — by the WC change
+poll, reconciliation, redelivery — in shuffled order, gives one SOS order per WC order: through
+the poll and the FIFO queue, and also when the repeats come later than SQS's five-minute
+deduplication window and reach the push function as new messages."""
 
 from __future__ import annotations
 
 import random
 
-from push_stack import PushStack, delivered_record, event_body, push_stack  # noqa: F401 - fixture
+from push_stack import PushStack, delivered_record, push_stack  # noqa: F401 - fixture
 
 DELIVERIES = 5
 BATCH = 10  # PushFunction's BatchSize
@@ -33,23 +33,30 @@ def assert_each_order_once(stack: PushStack, orders: list[dict]) -> None:
     assert stack.state.open_failures() == [] and stack.dlq_messages() == []
 
 
-def test_repeats_through_the_webhook_route_and_the_fifo_queue_give_one_sos_order_each(push_stack):
+def announcements(stack: PushStack, orders: list[dict]) -> list[tuple[str, str]]:
+    """(message body, group) of each order announced DELIVERIES times under different ids."""
+    sources = ("poll", "reconcile", "redelivery-1", "redelivery-2", "redelivery-3")
+    return [(stack.change_message("order", order["id"], f"{source}:order:{order['id']}:{order['updated_at']}"),
+             f"order#{order['id']}") for order in orders for source in sources[:DELIVERIES]]
+
+
+def test_repeats_through_the_poll_and_the_fifo_queue_give_one_sos_order_each(push_stack):
     stack = push_stack
     orders = confirmed_orders(stack, 100)
-    deliveries = stack.new_events() * DELIVERIES
-    random.Random(5).shuffle(deliveries)
-    assert set(stack.deliver(deliveries)) == {202}
-    stack.sync()
+    repeats = announcements(stack, orders)
+    random.Random(5).shuffle(repeats)
+    for body, group in repeats:
+        stack.send_to_push_queue(body, group)
+    stack.sync()  # and the poll announces each once more
     assert_each_order_once(stack, orders)
 
 
 def test_1000_orders_delivered_5_times_each_in_shuffled_order_give_exactly_1000_sos_orders(push_stack):
     stack = push_stack
     orders = confirmed_orders(stack, 1000)
-    # Given each order.confirmed delivered five times, shuffled, as new SQS messages (repeats
-    # hours apart: the queue's deduplication has long forgotten them)
-    records = [delivered_record(event["body"], f"order#{event_body(event)['data']['id']}", stack.queue_arn)
-               for event in stack.new_events() for _ in range(DELIVERIES)]
+    # Given each order announced five times, shuffled, as new SQS messages (repeats hours apart:
+    # the queue's deduplication has long forgotten them)
+    records = [delivered_record(body, group, stack.queue_arn) for body, group in announcements(stack, orders)]
     random.Random(7).shuffle(records)
     # When PushFunction gets them in batches, in a new container now and then
     failed = set()

@@ -1,10 +1,11 @@
 """Orders and order edits WizCommerce → SOS on moto server and the emulators over HTTP, through
-the real ingress and push handlers (R-ORD-1..6, R-REF-1..3)."""
+the real WC change poll and push handlers (R-PUSH-1, R-ORD-1..6, R-REF-1..3). WizCommerce sends
+no order webhooks: the poll finds confirmed orders and their edits."""
 
 from __future__ import annotations
 
 import pytest
-from push_stack import PushStack, event_body, push_stack, started_push_stack  # noqa: F401 - fixture
+from push_stack import PushStack, push_stack, started_push_stack  # noqa: F401 - fixture
 
 SOS_ORDER_WRITES = ("POST /api/v2/salesorder", "PUT /api/v2/salesorder/{id}")
 
@@ -19,86 +20,95 @@ def test_a_confirmed_order_becomes_one_sos_order_linked_both_ways(push_stack):
     items = stack.mapped_items()[:2]
     # Given a confirmed WC order of a customer linked to SOS by Reference ID
     order = stack.place_order(items)
-    # When its webhook is delivered and the queue drained
-    assert stack.sync() == [202, 202]
+    # When the poll runs and the queue is drained (WizCommerce sends no order webhook)
+    assert stack.sync() == []
     # Then SOS has one order with our number, for that customer, its lines by Reference ID
-    # (the second answer is for the echo of our reference_id write to WC)
     sos_order = stack.the_sos_order(order)
     assert sos_order["customer"]["id"] == 2
-    assert [(line["item"]["id"], line["quantity"], line["unitprice"]) for line in sos_order["lines"]] == \
+    assert [(line["item"]["id"], line["quantity"], line["unitPrice"]) for line in sos_order["lines"]] == \
         [(items[0], 2, 12.5), (items[1], 2, 12.5)]
-    # And both sides know each other; the echo of our own write to WC changed nothing in SOS
+    # And both sides know each other; the poll seeing our own write to WC changed nothing in SOS
+    stack.sync()
     assert stack.wc_order(order["id"])["reference_id"] == str(sos_order["id"])
     assert stack.mappings.by_wc("order", order["id"]).sos_id == str(sos_order["id"])
     assert sos_writes(stack) == 1
 
 
-def test_prices_rep_tier_and_line_notes_follow_the_configuration(monkeypatch):
-    stack = started_push_stack(monkeypatch, parameters={
-        "SalesRepMap": '{"rep_3": "3"}', "DefaultSalesRepId": "1", "PriceTierMap": '{"pl_2": "2"}'})
+def test_prices_rep_addresses_and_line_notes_follow_the_configuration(monkeypatch):
+    stack = started_push_stack(monkeypatch, parameters={"SalesRepMap": '{"rep_1": "3"}', "DefaultSalesRepId": "1"})
     item = stack.mapped_items()[0]
     product = stack.product_for_item(item)["id"]
+    customer = stack.wiz.update_customer("cust_2", assigned_sales_rep_ids=["rep_1"])
+    stack.wiz.update_customer("cust_3", assigned_sales_rep_ids=["rep_2"])
     try:
-        # Given an order on the Wholesale catalog, by a mapped rep, with a discounted line and line notes
+        # Given an order of a customer whose WC rep maps to SOS rep 3, with a discounted line and notes
         mapped = stack.wiz.create_order("cust_2", [
             {"product_id": product, "quantity": 4, "unit_price": 25.0, "discount": 10, "discount_type": "percentage",
              "note": "gift wrap"},
             {"product_id": product, "quantity": 2, "unit_price": 10.0, "discount": 3, "note": "fragile"}],
-            price_list_id="pl_2", sales_rep_id="rep_3", internal_note="call before delivery")
-        # And one by an unmapped rep on a catalog without a tier
-        unmapped = stack.place_order([item], sales_rep_id="rep_2", price_list_id="pl_1")
+            internal_note="call before delivery", po_number="PO-9", shipping_address={
+                "address_line_1": "9 Dock Rd", "city": "Duluth", "state": "MN", "zip_code": "55802",
+                "first_name": "Sam", "last_name": "Lee"})
+        # And one of a customer whose rep is not mapped
+        unmapped = stack.place_order([item], customer="cust_3")
         stack.sync()
-        # Then SOS has the prices charged in WC, the mapped tier and rep, and every note in the memo
+        # Then SOS has the prices charged in WC, and every note in the internal comment
         sos_order = stack.the_sos_order(mapped)
-        assert [(line["unitprice"], line["amount"]) for line in sos_order["lines"]] == [(22.5, 90.0), (8.5, 17.0)]
-        assert sos_order["priceTier"]["id"] == 2 and sos_order["salesRep"]["id"] == 3
-        assert sos_order["memo"] == "call before delivery\nLine 1 (%s): gift wrap\nLine 2 (%s): fragile" % (
+        assert [(line["unitPrice"], line["amount"]) for line in sos_order["lines"]] == [(22.5, 90.0), (8.5, 17.0)]
+        assert sos_order["comment"] == "call before delivery\nLine 1 (%s): gift wrap\nLine 2 (%s): fragile" % (
             (stack.product_for_item(item)["sku"],) * 2)
-        # And the unmapped rep falls back to the default, the unmapped catalog sets no tier
-        other = stack.the_sos_order(unmapped)
-        assert other["salesRep"]["id"] == 1 and other["priceTier"] is None
+        # And the address nested as SOS transactions have it, the PO, no order price tier
+        assert sos_order["shipping"]["address"]["line1"] == "9 Dock Rd"
+        assert sos_order["shipping"]["company"] == customer["name"] and sos_order["customerPO"] == "PO-9"
+        assert "priceTier" not in sos_order or sos_order["priceTier"] is None
+        # And the customer's WC rep is mapped to SOS's; an unmapped one gets the default (R-ORD-6)
+        assert sos_order["salesRep"]["id"] == 3
+        assert stack.the_sos_order(unmapped)["salesRep"]["id"] == 1
     finally:
         stack.stop()
 
 
-@pytest.mark.parametrize("status", ["draft", "quote"])
-def test_drafts_and_quotes_do_not_push_until_confirmed(push_stack, status):
+def test_drafts_do_not_push_until_confirmed(push_stack):
     stack = push_stack
-    # Given a draft (or quote) that is edited
-    order = stack.place_order(stack.mapped_items()[:1], status=status)
+    # Given a draft that is edited
+    order = stack.place_order(stack.mapped_items()[:1], status="draft")
     stack.wiz.update_order(order["id"], internal_note="still deciding")
     stack.sync()
     # Then nothing reached SOS
     assert stack.sos_orders_numbered(f"WC-{order['display_id']}") == []
-    # When it is confirmed (WC sends order.confirmed and order.updated for the same version)
+    # When it is confirmed
     stack.wiz.set_order_status(order["id"], "confirmed")
-    assert stack.sync() == [202, 202, 202]  # order.confirmed, order.updated, our write's echo
+    stack.sync()
+    stack.sync()
     # Then it is in SOS once
-    assert stack.the_sos_order(order)["memo"] == "still deciding"
+    assert stack.the_sos_order(order)["comment"] == "still deciding"
     assert stack.sos.counters()["POST /api/v2/salesorder"] == 1
 
 
-def test_an_edit_reaches_sos_and_an_older_version_never_overwrites_it(push_stack):
+def test_an_edit_reaches_sos_and_an_announcement_of_an_older_state_changes_nothing(push_stack):
     stack = push_stack
     items = stack.mapped_items()[:3]
     order = stack.place_order(items[:1])
     stack.sync()
-    # Given two edits whose webhooks arrive newest first
+    # Given two edits, announced newest first and then an announcement of the first one again
     product = stack.product_for_item(items[1])["id"]
     stack.wiz.update_order(order["id"], line_items=[{"product_id": product, "quantity": 5, "unit_price": 3.0}])
+    first = stack.wiz.orders[order["id"]]["updated_at"]
     stack.wiz.update_order(order["id"], line_items=[{"product_id": product, "quantity": 7, "unit_price": 3.0}],
                            shipping_address={"address_line_1": "9 New Rd", "city": "Denver"})
-    older, newer = stack.new_events()
-    stack.deliver([newer, older])
     stack.sync()
-    # Then SOS has the newest edit, not the older one delivered after it
+    stack.send_to_push_queue(stack.change_message("order", order["id"], f"poll:order:{order['id']}:{first}"),
+                             f"order#{order['id']}")
+    stack.sos.reset_counters()
+    stack.runtime.drain("PushQueue")
+    # Then SOS has the newest edit, and the late announcement wrote nothing
     sos_order = stack.the_sos_order(order)
     assert [(line["item"]["id"], line["quantity"]) for line in sos_order["lines"]] == [(items[1], 7)]
-    assert sos_order["shipping"]["line1"] == "9 New Rd"
-    assert stack.mappings.by_wc("order", order["id"]).wc_version == event_body(newer)["data"]["version"]
+    assert sos_order["shipping"]["address"]["line1"] == "9 New Rd"
+    assert sos_writes(stack) == 0
 
 
-def test_edits_stop_once_sos_shipped_and_the_block_shows_in_wc_and_in_our_state(push_stack):
+def test_edits_stop_once_sos_shipped_and_the_block_shows_in_our_state(push_stack):
     stack = push_stack
     items = stack.mapped_items()[:2]
     order = stack.place_order(items[:1])
@@ -111,16 +121,14 @@ def test_edits_stop_once_sos_shipped_and_the_block_shows_in_wc_and_in_our_state(
     product = stack.product_for_item(items[1])["id"]
     stack.wiz.update_order(order["id"], line_items=[{"product_id": product, "quantity": 1, "unit_price": 1.0}])
     stack.sync()
-    # Then SOS is not written, and the block with its reason is visible in WC and in our state
+    # Then SOS is not written, and the block with its reason is visible in our state
     assert sos_writes(stack) == 0
     assert stack.the_sos_order(order)["lines"] == sos_order["lines"]
-    [attribute] = [a for a in stack.wc_order(order["id"])["attributes"] if a["name"] == "sos_sync"]
-    assert attribute["value"].startswith("edit-blocked: SOS already has shipment")
     mapping = stack.mappings.by_wc("order", order["id"])
     assert mapping.edit_blocked and "shipment" in mapping.edit_blocked_reason
     failure = stack.state.get_failure("order", order["id"])
     assert failure["status"] == "open" and failure["details"]["disposition"] == "edit-blocked"
-    # And the echo of our attribute write, and later edits, are not pushed either
+    # And later edits are not pushed either
     stack.wiz.update_order(order["id"], internal_note="another edit")
     stack.sync()
     assert sos_writes(stack) == 0
@@ -132,13 +140,12 @@ def test_a_change_sos_does_not_receive_is_not_an_edit_and_does_not_block(push_st
     stack.sync()
     stack.sos.create_invoice(stack.the_sos_order(order)["id"])
     stack.sos.reset_counters()
-    # When only the payment status changes in WC (an order.updated with nothing SOS gets)
-    stack.wiz.update_order(order["id"], amount_paid=25.0)
+    # When only the fulfilment status changes in WC (nothing SOS gets)
+    stack.wiz.update_order(order["id"], fulfillment_status="IN_PROGRESS")
     stack.sync()
     # Then nothing is written and the order is not edit-blocked
     assert sos_writes(stack) == 0
     assert not stack.mappings.by_wc("order", order["id"]).edit_blocked
-    assert not any(a["name"] == "sos_sync" for a in stack.wc_order(order["id"])["attributes"])
 
 
 def test_a_long_wc_number_gets_the_documented_short_unique_sos_number(push_stack):

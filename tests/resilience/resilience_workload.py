@@ -1,14 +1,16 @@
-"""WizCommerce users at work, their webhooks delivered over and over, and the check that SOS ends
+"""WizCommerce users at work, their changes announced over and over, and the check that SOS ends
 up exactly right — shared by the redelivery and the outage scenarios.
 
 - `StoreActivity` confirms and edits orders, creates and edits customers and takes online
-  payments in the WizCommerce emulator; each action emits exactly one webhook event. Every
-  edit carries its revision in a field SOS receives (the order's internal note becomes the SOS
-  memo "rev N", the customer's phone ends in N), so the SOS request journal shows the order in
-  which revisions reached SOS.
-- `Deliveries` posts every event WizCommerce emitted (the users' and the echoes of our own
-  writes) `times` times through the webhook route, at random rounds from the one it was emitted
-  in, shuffled with everything else due then.
+  payments (the order's `amount_paid` rises) in the WizCommerce emulator. Every edit carries its
+  revision in a field SOS receives (the order's internal note becomes the SOS comment "rev N",
+  the customer's phone ends in N), so the SOS request journal shows the order in which revisions
+  reached SOS.
+- `Deliveries` announces every change `times` times, at random rounds from the one it happened
+  in, shuffled with everything else due then: the customer webhooks WizCommerce sent (the users'
+  and those our own writes cause) through the webhook route, and each changed order — which no
+  webhook announces — as the change message the WC poll, reconciliation or a redelivery puts on
+  the push queue.
 - `sos_outcome` compares SOS with WizCommerce's final state: duplicates, missing records,
   records not at their latest revision, and writes of an older revision after a newer one.
 """
@@ -26,7 +28,6 @@ from resilience_stack import RequestJournal
 
 DELIVERIES = 5
 ORDER_PREFIX = "WC-"  # the push stack's OrderNumberPrefix
-PAYMENT_PREFIX = "WCP-"
 _REV = re.compile(r"rev (\d+)")
 
 
@@ -44,14 +45,6 @@ def note_rev(note: str | None) -> int:
 
 
 @dataclass
-class Payment:
-    id: str
-    order_id: str
-    customer_id: str
-    amount: float
-
-
-@dataclass
 class StoreActivity:
     """What WizCommerce users did. Orders go to seeded customers linked to SOS and to customers
     created here; lines are mapped items at unit prices WizCommerce charged."""
@@ -60,8 +53,8 @@ class StoreActivity:
     rng: random.Random
     orders: list[str] = field(default_factory=list)          # WC order ids
     customers: list[str] = field(default_factory=list)       # WC customer ids created here
-    payments: list[Payment] = field(default_factory=list)
-    user_events: Counter = field(default_factory=Counter)   # by event type
+    paid_orders: set[str] = field(default_factory=set)      # WC order ids paid online
+    user_events: Counter = field(default_factory=Counter)   # by kind of change
 
     def __post_init__(self) -> None:
         self._items = self.stack.mapped_items()[:20]
@@ -69,7 +62,7 @@ class StoreActivity:
         self._revs: dict[str, int] = {}
 
     def act(self, count: int) -> None:
-        """`count` user actions, each one webhook event."""
+        """`count` user actions, each one change."""
         for _ in range(count):
             action = self.rng.choices(
                 (self._confirm_order, self._edit_order, self._create_customer, self._edit_customer, self._pay),
@@ -119,11 +112,10 @@ class StoreActivity:
     def _pay(self) -> None:
         if not self.orders:
             return self._confirm_order()
-        order = self.stack.wiz.orders[self.rng.choice(self.orders)]
-        amount = round(self.rng.uniform(1, 200), 2)
-        paid = self.stack.wiz.emit_payment(order["id"], amount)
-        self.payments.append(Payment(paid["id"], order["id"], order["customer_id"], amount))
-        self.user_events["payment.succeeded"] += 1
+        order_id = self.rng.choice(self.orders)
+        self.stack.wiz.record_payment(order_id, round(self.rng.uniform(1, 200), 2))
+        self.paid_orders.add(order_id)
+        self.user_events["order.paid"] += 1
 
     @property
     def event_count(self) -> int:
@@ -131,8 +123,9 @@ class StoreActivity:
 
 
 class Deliveries:
-    """At-least-once, out of order, replayed later: each event WizCommerce emitted is posted
-    `times` times through the webhook route, at rounds drawn from [emitted, emitted + spread]."""
+    """At-least-once, out of order, replayed later: each change is announced `times` times, at
+    rounds drawn from [changed, changed + spread] — customer webhooks through the webhook route,
+    changed orders as change messages on the push queue (what the WC poll sends)."""
 
     def __init__(self, stack: PushStack, rng: random.Random, *, times: int = DELIVERIES, spread: int = 3):
         self.stack = stack
@@ -140,24 +133,37 @@ class Deliveries:
         self.times = times
         self.spread = spread
         self.schedule: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        self.posted = 0
+        self.posted = 0          # announcements: webhook posts and queued change messages
+        self.webhooks_posted = 0
         self.answers: Counter = Counter()
-        self.events = 0
+        self.events = 0          # changes announced (each `times` times)
+        self._seen_orders: dict[str, str] = {}  # WC order id → updated_at last announced
 
     def collect(self, now: int) -> int:
-        """Schedule what WizCommerce emitted since the last call; how many events that was."""
-        events = self.stack.new_events()
-        for event in events:
-            for _ in range(self.times):
-                self.schedule[now + self.rng.randint(0, self.spread)].append(event)
-        self.events += len(events)
-        return len(events)
+        """Schedule what changed since the last call; how many changes that was."""
+        changes = [{"webhook": event} for event in self.stack.new_events()]
+        for order in self.stack.wiz.orders.values():
+            if order["status"] == "confirmed" and self._seen_orders.get(order["id"]) != order["updated_at"]:
+                self._seen_orders[order["id"]] = order["updated_at"]
+                changes.append({"order": order["id"], "updated_at": order["updated_at"]})
+        for change in changes:
+            for copy in range(self.times):
+                self.schedule[now + self.rng.randint(0, self.spread)].append({**change, "copy": copy})
+        self.events += len(changes)
+        return len(changes)
 
     def post_due(self, now: int) -> int:
         due = self.schedule.pop(now, [])
         self.rng.shuffle(due)
-        for status in self.stack.deliver(due):
-            self.answers[status] += 1
+        for change in due:
+            if "webhook" in change:
+                self.answers[self.stack.post(change["webhook"]["body"], change["webhook"]["headers"])] += 1
+                self.webhooks_posted += 1
+            else:
+                wc_id = change["order"]
+                message_id = f"announce-{change['copy']}:order:{wc_id}:{change['updated_at']}"
+                self.stack.send_to_push_queue(self.stack.change_message("order", wc_id, message_id),
+                                              f"order#{wc_id}")
         self.posted += len(due)
         return len(due)
 
@@ -214,10 +220,10 @@ def _orders(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> None
         wc = stack.wiz.orders[wc_id]
         want = [(int(stack.wiz.products[line["product_id"]]["reference_id"]), line["quantity"], line["unit_price"])
                 for line in wc["line_items"]]
-        got = [(line["item"]["id"], line["quantity"], line["unitprice"]) for line in sos["lines"]]
-        if note_rev(sos["memo"]) != note_rev(wc["internal_note"]) or got != want:
+        got = [(line["item"]["id"], line["quantity"], line["unitPrice"]) for line in sos["lines"]]
+        if note_rev(sos["comment"]) != note_rev(wc["internal_note"]) or got != want:
             outcome.problem("not_latest",
-                            f"SOS order {number}: {sos['memo']!r} {got} ≠ WC {wc['internal_note']!r} {want}")
+                            f"SOS order {number}: {sos['comment']!r} {got} ≠ WC {wc['internal_note']!r} {want}")
 
 
 def _customers(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> None:
@@ -241,26 +247,18 @@ def _customers(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> N
 
 
 def _payments(stack: PushStack, activity: StoreActivity, outcome: Outcome) -> None:
-    numbers = Counter(payment["number"] for payment in stack.sos.payments.values())
-    for payment in activity.payments:
+    """R-PAY-1: each paid order's SOS deposit is what WizCommerce shows paid; no SOS payment record."""
+    for wc_id in activity.paid_orders:
         outcome.records += 1
-        number = f"{PAYMENT_PREFIX}{payment.id}"
-        if numbers[number] == 0:
-            outcome.problem("missing", f"WC payment {payment.id} is not in SOS")
-            continue
-        if numbers[number] > 1:
-            outcome.problem("duplicates", f"SOS has {numbers[number]} payments numbered {number}")
-        [sos] = [p for p in stack.sos.payments.values() if p["number"] == number][:1]
-        customer = stack.mappings.by_wc("customer", payment.customer_id)
-        order = stack.mappings.by_wc("order", payment.order_id)
-        linked_order = sos["salesOrder"] is None or (order is not None and sos["salesOrder"]["id"] == int(order.sos_id))
-        right = (sos["amount"] == payment.amount and customer is not None
-                 and sos["customer"]["id"] == int(customer.sos_id) and linked_order)
-        if not right:
-            outcome.problem("not_latest", f"SOS payment {number} does not match WC payment {payment.id}")
-    expected = {f"{PAYMENT_PREFIX}{payment.id}" for payment in activity.payments}
-    for number in set(numbers) - expected:
-        outcome.problem("duplicates", f"SOS payment {number} belongs to no WC payment")
+        wc = stack.wiz.orders[wc_id]
+        in_sos = [o for o in stack.sos.sales_orders.values() if o["number"] == f"{ORDER_PREFIX}{wc['display_id']}"]
+        if not in_sos:
+            continue  # counted missing with the orders
+        if in_sos[0]["depositAmount"] != round(wc["amount_paid"], 2):
+            outcome.problem("not_latest", f"SOS order {in_sos[0]['number']}: deposit {in_sos[0]['depositAmount']} "
+                            f"≠ WC amount_paid {wc['amount_paid']}")
+    for payment in stack.sos.payments.values():
+        outcome.problem("duplicates", f"SOS payment {payment['number']}: the deposit route makes none")
 
 
 def _stale_writes(sos_requests: RequestJournal, outcome: Outcome) -> None:
@@ -270,7 +268,7 @@ def _stale_writes(sos_requests: RequestJournal, outcome: Outcome) -> None:
         if write.method not in ("POST", "PUT") or not isinstance(write.body, dict):
             continue
         if write.path.startswith("/api/v2/salesorder"):
-            key, rev = ("order", str(write.body.get("number"))), note_rev(write.body.get("memo"))
+            key, rev = ("order", str(write.body.get("number"))), note_rev(write.body.get("comment"))
         elif write.path.startswith("/api/v2/customer") and str(write.body.get("name", "")).startswith("Resilient"):
             key, rev = ("customer", write.body["name"]), phone_rev(write.body.get("phone"))
         else:

@@ -40,9 +40,9 @@ HTTP_TIMEOUT_SECONDS = 1
 HANG_MS = 1500                   # SOS answers (and applies) after the client has given up
 RETRY_AFTER_SECONDS = 1
 # SOS writes applied but answered with a 500, and requests answered only after the client gave up
-APPLIED_THEN_500 = (("POST", "/salesorder", 3), ("PUT", "/salesorder", 2), ("POST", "/customer", 1),
-                    ("POST", "/payment", 2))
-HANGS = (("POST", "/salesorder", 2), ("POST", "/payment", 1))
+# PUT /salesorder: order edits and online payments (the SOS order's deposit, R-PAY-1)
+APPLIED_THEN_500 = (("POST", "/salesorder", 3), ("PUT", "/salesorder", 4), ("POST", "/customer", 1))
+HANGS = (("POST", "/salesorder", 2), ("PUT", "/salesorder", 1))
 SOS_API = "/api/v2"
 
 
@@ -84,11 +84,11 @@ def test_sos_down_then_flaky_wc_throttling_and_token_expiry_lose_and_duplicate_n
     deliveries.post_due(0)
     attempts_down = drain_until_settled(stack, wait_seconds=RETRY_VISIBILITY_SECONDS + 1)
     # Then every webhook was accepted at once (the ingress never calls SOS), nothing reached SOS,
-    # and every push is parked in the DLQ after maxReceiveCount attempts, its reason recorded
-    assert dict(deliveries.answers) == {202: down}
+    # and every change is parked in the DLQ after maxReceiveCount attempts, its reason recorded
+    assert dict(deliveries.answers) == {202: deliveries.webhooks_posted}
     assert sos.counters().get("POST /api/v2/salesorder", 0) == 0 and len(sos.sales_orders) == 0
     parked = count_dlq(stack)
-    assert parked == down and attempts_down == MAX_RECEIVE_COUNT * down
+    assert parked == deliveries.posted and attempts_down == MAX_RECEIVE_COUNT * deliveries.posted
     assert {failure["reason"] for failure in stack.state.open_failures(limit=1000)} == {"sos-503"}
 
     # Given SOS back but flaky, WizCommerce throttling, and the SOS token about to expire
@@ -117,7 +117,7 @@ def test_sos_down_then_flaky_wc_throttling_and_token_expiry_lose_and_duplicate_n
     parked_messages = []
     redriven = redrive_keeping_copies(stack, parked_messages)
     now = 2
-    while True:  # the echoes of our own writes reach the webhook route too, as WizCommerce sends them
+    while True:  # the changes our own writes make are announced too, as WizCommerce and the poll do
         drain_until_settled(stack, wait_seconds=RETRY_VISIBILITY_SECONDS + 1)
         now += 1
         if not deliveries.collect(now):
@@ -132,7 +132,7 @@ def test_sos_down_then_flaky_wc_throttling_and_token_expiry_lose_and_duplicate_n
     assert redriven == len(parked_messages) >= parked
     # ... and Retry-After was waited out each time
     faulted = sos.faulted_counters()
-    assert sum(faulted.values()) >= down * MAX_RECEIVE_COUNT
+    assert sum(faulted.values()) >= parked * MAX_RECEIVE_COUNT
     waits = waits_after_429(watched.wiz_requests)
     assert len(waits) == 6 and min(waits) >= RETRY_AFTER_SECONDS - 0.05
     # ... and the expired token was refreshed and the new pair written back to Secrets Manager
@@ -217,13 +217,16 @@ def test_retrying_a_record_moves_back_every_parked_event_of_it_even_more_than_on
                                                                                                   monkeypatch):
     stack = make_stack().stack
     compress_backoff(monkeypatch, BACKOFF_FACTOR)
-    # Given SOS down while an order is confirmed and edited a dozen times: 13 events parked in one
-    # FIFO group, more than one SQS receive hands out (10)
+    # Given SOS down while an order is confirmed and edited a dozen times, each state announced (as
+    # the WC change poll does): 13 changes parked in one FIFO group, more than one SQS receive
+    # hands out (10)
     stack.sos.inject_5xx(count=None, seconds=3600, status=503, path=SOS_API)
     order = stack.place_order(stack.mapped_items()[:1], internal_note="rev 1")
-    for rev in range(2, 14):
-        stack.wiz.update_order(order["id"], internal_note=f"rev {rev}")
-    stack.deliver(stack.new_events())
+    stamps = [order["updated_at"]] + [stack.wiz.update_order(order["id"], internal_note=f"rev {rev}")["updated_at"]
+                                      for rev in range(2, 14)]
+    for stamp in stamps:
+        stack.send_to_push_queue(stack.change_message("order", order["id"], f"poll:order:{order['id']}:{stamp}"),
+                                 f"order#{order['id']}")
     stack.runtime.drain("PushQueue")
     assert count_dlq(stack) == 13
     # When SOS is back and the operator retries that order with sos-wiz-ops
@@ -233,4 +236,4 @@ def test_retrying_a_record_moves_back_every_parked_event_of_it_even_more_than_on
     stack.sync()
     # Then all 13 went back and were applied: SOS has the last revision, nothing is left parked
     assert count_dlq(stack) == 0
-    assert stack.the_sos_order(order)["memo"] == "rev 13"
+    assert stack.the_sos_order(order)["comment"] == "rev 13"

@@ -89,7 +89,7 @@ def test_a_busy_day_at_debug_level_logs_no_secret_token_or_personal_data(make_st
         "quantity": 1, "unit_price": 3.0}], billing_address=address)
     stack.sos.expire_tokens()
     stack.sync()
-    stack.wiz.emit_payment(order["id"], 12.0)
+    stack.wiz.record_payment(order["id"], 12.0)
     stack.wiz.update_customer(customer["id"], phone="+1-555-867-5311")
     stack.sync()
     # ... the SOS quantity hook with the right token and a wrong one,

@@ -1,9 +1,14 @@
-"""EventBridge Scheduler: a schedule fires by sending its Target.Input to its queue."""
+"""EventBridge Scheduler: a schedule fires by sending its Target.Input to its queue, or by
+invoking its function with it; `rate(...)` schedules fire on their own once the scheduler runs."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
+
+import boto3
+from boto3.dynamodb.conditions import Key
 
 import pytest
 
@@ -49,3 +54,24 @@ Resources:
 """)
     with pytest.raises(TemplateError, match="Every.Properties.Target: a FIFO queue target needs SqsParameters"):
         make_runtime(path)
+
+
+def ticks(runtime) -> list[str]:
+    table = boto3.resource("dynamodb", endpoint_url=runtime.endpoint_url).Table(runtime.ref("StateTable"))
+    return [item["sk"] for item in table.query(KeyConditionExpression=Key("pk").eq("SEEN#tick"))["Items"]]
+
+
+def test_a_function_target_is_invoked_with_the_input_and_the_execution_id_is_returned(runtime):
+    execution_id = runtime.fire_schedule("TickSchedule")
+    assert ticks(runtime) == [execution_id]
+
+
+def test_the_scheduler_fires_rate_schedules_on_their_interval_compressed_for_tests(runtime):
+    runtime.start_scheduler(seconds_per_minute=0.2)  # rate(1 minute) every 0.2 s
+    time.sleep(1.1)
+    runtime.stop_scheduler()
+    fired = len(ticks(runtime))
+    assert 3 <= fired <= 6
+    assert runtime.sqs.receive_message(QueueUrl=runtime.ref("WorkQueue")).get("Messages") is None  # cron: by hand
+    time.sleep(0.5)
+    assert len(ticks(runtime)) == fired  # stopped

@@ -37,11 +37,12 @@ WHO = {
     "push": ("PushFunction",),
     "pull": ("PullFunction",),
     "hook worker": ("InventoryHookFunction",),
+    "wc poll": ("WcPollFunction",),
     "hook ingress": ("SosHookIngressFunction",),
     "sos hook ingress": ("SosHookIngressFunction",),
     "all sos callers": SOS_CALLERS,
     "all": ("WebhookIngressFunction", "PushFunction", "PullFunction", "SosHookIngressFunction",
-            "InventoryHookFunction"),
+            "InventoryHookFunction", "WcPollFunction"),
 }
 # DESIGN.md's fixed variables have no "who" column: SOS callers need all five, the WizCommerce
 # webhook ingress needs the WC secret (webhook signature secrets).
@@ -49,6 +50,7 @@ DESIGN_VARS = {
     **{fn: {"SOS_API_BASE_URL", "SOS_TOKEN_URL", "WIZ_API_BASE_URL", "SOS_SECRET_ID", "WIZ_SECRET_ID"}
        for fn in SOS_CALLERS},
     "WebhookIngressFunction": {"WIZ_SECRET_ID"},
+    "WcPollFunction": {"WIZ_API_BASE_URL", "WIZ_SECRET_ID"},
 }
 # Where an environment variable is set, this is the resource it must name.
 ENV_REFS = {
@@ -72,7 +74,9 @@ ENV_REFS = {
     "WIZ_MAX_CONCURRENCY": "WizMaxConcurrency",
     "ORDER_NUMBER_PREFIX": "OrderNumberPrefix",
     "ORDER_NUMBER_SUFFIX": "OrderNumberSuffix",
-    "LINE_NOTES_TO_MEMO": "LineNotesToMemo",
+    "LINE_NOTES_TO_COMMENT": "LineNotesToComment",
+    "PAYMENT_ROUTE": "PaymentRoute",
+    "WC_POLL_OVERLAP_SECONDS": "WcPollOverlapSeconds",
     "SALES_REP_MAP": "SalesRepMap",
     "DEFAULT_SALES_REP_ID": "DefaultSalesRepId",
     "PRICE_TIER_MAP": "PriceTierMap",
@@ -577,13 +581,14 @@ def test_the_evaluator_rejects_a_noon_anchored_expression_that_skips_the_night()
 
 
 def schedules() -> dict[str, dict[str, Any]]:
+    """The pull schedules by stream (the WC change poll's schedule invokes its function)."""
     return {json.loads(res["Properties"]["Target"]["Input"])["stream"]: res["Properties"]
-            for res in resources("AWS::Scheduler::Schedule").values()}
+            for name, res in resources("AWS::Scheduler::Schedule").items() if name != "WcPollSchedule"}
 
 
 def test_one_schedule_per_pull_stream():
     assert sorted(schedules()) == sorted(PULL_STREAMS)
-    assert len(resources("AWS::Scheduler::Schedule")) == len(PULL_STREAMS)
+    assert len(resources("AWS::Scheduler::Schedule")) == len(PULL_STREAMS) + 1  # and the WC change poll
 
 
 @pytest.mark.parametrize("stream", PULL_STREAMS)
@@ -614,7 +619,10 @@ def test_schedule_state_follows_its_enable_parameter(stream):
     ("WizApiBaseUrl", "https://api.wizcommerce.com"),
     ("OrderNumberPrefix", ""),
     ("OrderNumberSuffix", ""),
-    ("LineNotesToMemo", "true"),
+    ("LineNotesToComment", "true"),
+    ("PaymentRoute", "deposit"),
+    ("WcPollScheduleExpression", "rate(1 minute)"),
+    ("WcPollOverlapSeconds", "120"),
     ("SalesRepMap", "{}"),
     ("DefaultSalesRepId", ""),
     ("PriceTierMap", "{}"),
@@ -646,3 +654,17 @@ def test_outputs_give_operators_what_they_need():
 
 def test_no_output_reveals_a_secret_value():
     assert "resolve:secretsmanager" not in json.dumps(template()["Outputs"])
+
+
+def test_the_wc_change_poll_runs_every_minute_and_may_only_read_and_enqueue():
+    schedule = props("WcPollSchedule")
+    assert schedule["ScheduleExpression"] == ref("WcPollScheduleExpression")
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["WcPollFunction", "Arn"]}
+    invoke = props("WcPollSchedulerRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    assert invoke == [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                       "Resource": {"Fn::GetAtt": ["WcPollFunction", "Arn"]}}]
+    statements = props("WcPollRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = {statement["Sid"]: statement["Action"] for statement in statements}
+    assert actions["EnqueueChanges"] == "sqs:SendMessage" and actions["Cursors"] == ["dynamodb:GetItem",
+                                                                                      "dynamodb:PutItem"]
+    assert {s["Sid"]: s["Resource"] for s in statements}["EnqueueChanges"] == {"Fn::GetAtt": ["PushQueue", "Arn"]}

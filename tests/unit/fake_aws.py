@@ -22,3 +22,8 @@ class FakeSqs:
     def send_message(self, **message) -> dict:
         self.sent.append(message)
         return {"MessageId": str(len(self.sent))}
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:  # noqa: N803 - boto3's names
+        for entry in Entries:
+            self.sent.append({"QueueUrl": QueueUrl, **{k: v for k, v in entry.items() if k != "Id"}})
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries], "Failed": []}

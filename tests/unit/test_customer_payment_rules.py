@@ -7,12 +7,11 @@ import requests
 from pydantic import ValidationError
 
 from sos_wiz_sync.clients.http import ApiError
-from sos_wiz_sync.models.wiz import WizCustomer, WizPayment
+from sos_wiz_sync.models.wiz import WizCustomer, WizOrder
 from sos_wiz_sync.push.failures import PermanentPushFailure, is_permanent, push_failure_reason
 from sos_wiz_sync.rules.customers import default_address, sos_customer, sos_customer_name
-from sos_wiz_sync.rules.payments import sos_payment
+from sos_wiz_sync.rules.payments import paid_rise, sos_deposit, sos_payment
 from sos_wiz_sync.rules.push_config import PushConfig
-from sos_wiz_sync.rules.versions import timestamp_version
 
 CONFIG = PushConfig(sales_reps={"rep_1": 3}, default_sales_rep=9, price_tiers={"pl_2": 2})
 
@@ -23,7 +22,7 @@ def customer(**fields) -> WizCustomer:
 
 @pytest.mark.parametrize("fields, name", [
     ({"display_name": " Acme ", "name": "x"}, "Acme"),
-    ({"company_name": "Acme Co"}, "Acme Co"),
+    ({"name": "Acme Co"}, "Acme Co"),
     ({"first_name": "Jo", "last_name": "Ng"}, "Jo Ng"),
     ({"email": "jo@ng.example"}, "jo@ng.example"),
     ({}, "WizCommerce customer cust_7"),
@@ -55,19 +54,34 @@ def test_sos_only_fields_are_left_to_sos_users():
     assert not {"notes", "archived"} & set(sos_customer(customer(name="Acme"), CONFIG))
 
 
-def test_customer_versions_follow_updated_at():
-    earlier, later = customer(updated_at="2026-05-01T00:00:00.001Z"), customer(updated_at="2026-05-01T00:00:00.002Z")
-    assert timestamp_version(earlier.updated_at) < timestamp_version(later.updated_at)
-    assert timestamp_version(None) == 0
+def test_names_go_where_sos_keeps_them_the_persons_in_contact():
+    body = sos_customer(customer(name="Acme Co", display_name="Acme", first_name="Jo", last_name="Ng"), CONFIG)
+    assert body["name"] == "Acme" and body["companyName"] == "Acme Co"
+    assert body["contact"] == {"firstName": "Jo", "lastName": "Ng"}
+    assert not {"firstName", "lastName"} & set(body)
 
 
-def test_a_payment_links_customer_order_and_invoice_under_a_number_derived_from_its_id():
-    payment = WizPayment(id="pay_12", order_id="ord_1", customer_id="cust_2", amount=10.005, method="card",
-                         paid_at="2026-05-01T10:00:00Z")
-    body = sos_payment(payment, customer_id=4, sales_order_id=8, invoice_id=None)
-    assert body == {"number": "WCP-pay_12", "customer": {"id": 4}, "amount": 10.01, "method": "card",
-                    "salesOrder": {"id": 8}, "invoice": None, "memo": "WizCommerce online payment pay_12",
-                    "date": "2026-05-01"}
+def paid_order(**fields) -> WizOrder:
+    return WizOrder.model_validate({"id": "ord_1", "display_id": "SO-1001", "customer_id": "cust_2",
+                                    "status": "confirmed", **fields})
+
+
+@pytest.mark.parametrize("paid, pushed, rise", [
+    (10, None, 10), (25.5, 10, 15.5), (10, 10, None), (5, 10, None), (None, None, None), (0.004, 0, None)])
+def test_only_a_rise_of_amount_paid_is_a_payment(paid, pushed, rise):
+    assert paid_rise(paid, pushed) == rise
+
+
+def test_the_deposit_is_everything_paid_so_far():
+    assert sos_deposit(paid_order(amount_paid=40.005)) == {"depositAmount": 40.01}
+
+
+def test_a_payment_record_pays_the_rise_under_a_number_derived_from_the_order_and_total():
+    order = paid_order(amount_paid=25.5, payment_method="card")
+    body = sos_payment(order, paid_before=10, customer_id=4, sales_order_id=8)
+    assert body == {"number": "WCP-SO-1001@25.50", "customer": {"id": 4}, "amount": 15.5, "salesOrder": {"id": 8},
+                    "comment": "WizCommerce online payment on order SO-1001"}
+    assert sos_payment(order, paid_before=10, customer_id=4, sales_order_id=8)["number"] == body["number"]
 
 
 # -- failures -------------------------------------------------------------------------------------------
@@ -90,7 +104,7 @@ def test_everything_else_is_retried_by_sqs(error):
 
 def test_unreadable_data_parks():
     with pytest.raises(ValidationError) as caught:
-        WizPayment.model_validate({"id": "p"})
+        WizOrder.model_validate({"id": "o"})
     assert is_permanent(caught.value)
 
 

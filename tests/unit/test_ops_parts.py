@@ -52,12 +52,15 @@ def sqs_message(body: str, **attributes: str) -> dict:
 
 def test_a_parked_message_says_which_record_it_is_about_and_why():
     push = describe("push", sqs_message(json.dumps(
-        {"event_id": "evt_1", "event_type": "payment.succeeded", "data": {"id": "pay_7", "order_id": "ord_2"}}),
+        {"id": "webhook_1", "entity": "customer", "wc_id": "cust_7", "source": "webhook", "event": "customer.updated"}),
         failure_reason="SOS answered 400: customer missing"))
-    assert (push.entity, push.record_id, push.event_id, push.reason) == (
-        "payment", "pay_7", "evt_1", "SOS answered 400: customer missing")
+    assert (push.entity, push.record_id, push.change_id, push.trigger, push.reason) == (
+        "customer", "cust_7", "webhook_1", "customer.updated", "SOS answered 400: customer missing")
     assert push.sent_at.startswith("2026-01-01T00:00:00") and push.receive_count == 5
-    assert push.matches("pay_7") and push.matches("evt_1") and push.matches("m-1") and not push.matches("ord_2")
+    assert push.matches("cust_7") and push.matches("webhook_1") and push.matches("m-1") and not push.matches("ord_2")
+    polled = describe("push", sqs_message(json.dumps(
+        {"id": "poll:order:ord_2:2026-01-01T00:00:00Z", "entity": "order", "wc_id": "ord_2", "source": "poll"})))
+    assert (polled.entity, polled.record_id, polled.trigger) == ("order", "ord_2", "poll")
 
     assert (describe("pull", sqs_message('{"stream": "orders"}')).entity,
             describe("inventory-hook", sqs_message('{"item_id": 42}')).record_id) == ("stream", "42")

@@ -1,4 +1,5 @@
-"""Order push rules (R-ORD-1..6, R-REF-1..2): numbers, lines, prices, notes, reps, tiers, edits."""
+"""Order push rules (R-ORD-1..6, R-REF-1..2): numbers, lines, prices, notes, reps, tiers, edits,
+and the SOS sales order in its documented shape (nested addresses, `comment`, no price tier)."""
 
 from __future__ import annotations
 
@@ -29,15 +30,14 @@ from sos_wiz_sync.rules.push_config import (
     payment_number,
     sos_id_from_reference,
 )
-from sos_wiz_sync.rules.versions import version_skip_reason
 
 printable = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FFF), min_size=1, max_size=60).filter(str.strip)
 affixes = st.tuples(st.text(max_size=7), st.text(max_size=6))
 
 
 def order(**fields) -> WizOrder:
-    base = {"id": "ord_1", "display_id": "SO-1001", "customer_id": "cust_1", "status": "confirmed", "version": 1,
-            "line_items": [{"id": "li_1", "product_id": "prod_1", "sku": "CHR-1", "quantity": 2, "unit_price": 10.0}]}
+    base = {"id": "ord_1", "display_id": "SO-1001", "customer_id": "cust_1", "status": "confirmed",
+            "line_items": [{"product_id": "prod_1", "sku": "CHR-1", "quantity": 2, "unit_price": 10.0}]}
     return WizOrder.model_validate({**base, **fields})
 
 
@@ -165,48 +165,53 @@ def test_a_non_integer_sos_id_in_a_map_fails_the_cold_start_naming_the_setting()
         config(price_tier_map='{"pl_1": "wholesale"}')
 
 
-def test_the_sales_order_body_carries_rep_tier_customer_addresses_and_number():
+def test_the_sales_order_body_carries_rep_customer_nested_addresses_po_and_number_but_no_tier():
     cfg = config(sales_rep_map='{"rep_1": "3"}', price_tier_map='{"pl_1": "2"}')
-    wc = order(sales_rep_id="rep_1", price_list_id="pl_1", discount_value=5,
-               shipping_address={"address_line_1": "1 Main St", "city": "Austin", "state": "TX", "zip_code": "78701"},
+    wc = order(price_list_id="pl_1", discount_value=5, po_number="PO-77",
+               shipping_address={"address_line_1": "1 Main St", "city": "Austin", "state": "TX", "zip_code": "78701",
+                                 "first_name": "Jo", "last_name": "Ng", "phone": "555", "email": "jo@ng.example"},
                created_at="2026-05-01T17:03:11Z")
-    body = sos_sales_order(wc, number="WC-SO-1001", customer_id=4, item_ids=[8], config=cfg)
+    body = sos_sales_order(wc, number="WC-SO-1001", customer_id=4, item_ids=[8], config=cfg, wc_rep_id="rep_1",
+                           company="Acme")
     assert body["number"] == "WC-SO-1001" and body["customer"] == {"id": 4}
-    assert body["salesRep"] == {"id": 3} and body["priceTier"] == {"id": 2} and body["discountAmount"] == 5
-    assert body["shipping"] == {"line1": "1 Main St", "line2": None, "city": "Austin", "stateProvince": "TX",
-                                "postalCode": "78701", "country": None}
-    assert body["billing"] is None and body["date"] == "2026-05-01"
-    assert body["lines"] == [{"lineNumber": 1, "item": {"id": 8}, "quantity": 2, "unitprice": 10.0, "amount": 20.0}]
+    assert body["salesRep"] == {"id": 3} and "priceTier" not in body and body["discountAmount"] == 5
+    assert body["shipping"] == {"company": "Acme", "phone": "555", "email": "jo@ng.example", "addressName": "Jo Ng",
+                                "addressType": "shipping", "address": {
+                                    "line1": "1 Main St", "line2": None, "city": "Austin", "stateProvince": "TX",
+                                    "postalCode": "78701", "country": None}}
+    assert body["billing"] is None and body["date"] == "2026-05-01" and body["customerPO"] == "PO-77"
+    assert "memo" not in body
+    assert body["lines"] == [{"lineNumber": 1, "item": {"id": 8}, "quantity": 2, "unitPrice": 10.0, "amount": 20.0}]
 
 
 # -- R-ORD-3: line notes --------------------------------------------------------------------------
 
-def test_line_notes_are_appended_to_the_memo_by_default():
+def test_line_notes_are_appended_to_the_internal_comment_by_default():
     wc = order(internal_note="call first", customer_note="thanks",
                line_items=[{"product_id": "p1", "sku": "A-1", "quantity": 1, "unit_price": 1, "note": "gift wrap"},
                            {"product_id": "p2", "sku": "B-2", "quantity": 1, "unit_price": 1, "note": "  "},
                            {"product_id": "p3", "quantity": 1, "unit_price": 1, "note": "blue"}])
-    assert order_notes(wc, True) == {"memo": "call first\nLine 1 (A-1): gift wrap\nLine 3 (p3): blue",
-                                     "customerNotes": "thanks"}
+    assert order_notes(wc, True) == {"comment": "call first\nLine 1 (A-1): gift wrap\nLine 3 (p3): blue",
+                                     "customerMessage": "thanks"}
 
 
-def test_switched_off_line_notes_go_to_the_customer_notes_never_nowhere():
+def test_switched_off_line_notes_go_to_the_customer_message_never_nowhere():
     wc = order(line_items=[{"product_id": "p1", "sku": "A-1", "quantity": 1, "unit_price": 1, "note": "gift"}])
-    assert order_notes(wc, False) == {"memo": "", "customerNotes": "Line 1 (A-1): gift"}
+    assert order_notes(wc, False) == {"comment": "", "customerMessage": "Line 1 (A-1): gift"}
 
 
-@given(notes=st.lists(st.text(max_size=30), max_size=6), to_memo=st.booleans())
-def test_no_line_note_is_lost(notes, to_memo):
+@given(notes=st.lists(st.text(max_size=30), max_size=6), to_comment=st.booleans())
+def test_no_line_note_is_lost(notes, to_comment):
     wc = order(line_items=[{"product_id": f"p{i}", "quantity": 1, "unit_price": 1, "note": note}
                            for i, note in enumerate(notes)])
-    written = "\n".join(order_notes(wc, to_memo).values())
+    written = "\n".join(order_notes(wc, to_comment).values())
     assert all(note.strip() in written for note in notes)
     assert len(line_notes(wc.line_items)) == sum(1 for note in notes if note.strip())
 
 
-# -- R-ORD-1, R-ORD-2 and versions -------------------------------------------------------------------
+# -- R-ORD-1, R-ORD-2 and the fingerprint -----------------------------------------------------------
 
-@pytest.mark.parametrize("status", ["draft", "quote", "cancelled"])
+@pytest.mark.parametrize("status", ["draft", "cancelled", "active"])
 def test_only_confirmed_orders_push(status):
     assert order_skip_reason(order(status=status)) and order_skip_reason(order()) is None
 
@@ -216,19 +221,11 @@ def test_edits_are_blocked_once_sos_shipped_or_invoiced():
     assert "shipment SH-1" in edit_block_reason(["SH-1"], []) and "make the edit in SOS" in edit_block_reason([], ["I-1"])
 
 
-@pytest.mark.parametrize("incoming, applied, echo, skipped", [
-    (3, 2, None, None), (2, 2, None, "already pushed"), (1, 2, None, "stale"), (4, 2, 4, "echo"),
-    (3, 2, 4, None),   # an edit made before our own write landed still pushes
-    (1, None, None, None),
-])
-def test_version_decides_what_is_applied(incoming, applied, echo, skipped):
-    reason = version_skip_reason(incoming, applied, echo)
-    assert (reason is None) if skipped is None else (skipped in reason)
-
-
 def test_only_edits_to_pushed_fields_change_the_digest():
     wc = order()
-    assert pushed_content_digest(wc) == pushed_content_digest(
-        wc.model_copy(update={"payment_status": "PAID", "amount_paid": 20, "version": 7}))
+    ours = wc.model_copy(update={"payment_status": "PAID", "amount_paid": 20, "reference_id": "55",
+                                 "updated_at": "2026-05-02T00:00:00Z"})  # our own reference_id write, a payment
+    assert pushed_content_digest(wc) == pushed_content_digest(ours)
     assert pushed_content_digest(wc) != pushed_content_digest(order(line_items=[
-        {"id": "li_1", "product_id": "prod_1", "sku": "CHR-1", "quantity": 3, "unit_price": 10.0}]))
+        {"product_id": "prod_1", "sku": "CHR-1", "quantity": 3, "unit_price": 10.0}]))
+    assert pushed_content_digest(wc) != pushed_content_digest(order(po_number="PO-2"))

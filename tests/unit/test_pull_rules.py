@@ -21,6 +21,7 @@ from sos_wiz_sync.rules.sos_to_wc import (
     differs,
     is_pushed_order_number,
     is_pushed_payment_number,
+    order_paid,
     payment_status,
     wc_customer,
     wc_invoice,
@@ -30,11 +31,14 @@ from sos_wiz_sync.rules.sos_to_wc import (
 
 ADDRESS = {"line1": "1 Main St", "line2": None, "city": "Austin", "stateProvince": "TX", "postalCode": "78701",
            "country": "US"}
+TRANSACTION_ADDRESS = {"company": "Acme Supply", "phone": "555", "email": None, "addressName": None,
+                       "addressType": None, "address": ADDRESS}
 
 
 def sos_customer(**fields) -> SosCustomer:
     return SosCustomer.model_validate({"id": 7, "name": "Acme Supply", "companyName": "Acme Supply",
-                                       "firstName": "Sam", "lastName": "Lee", "email": "sam@acme.example",
+                                       "contact": {"firstName": "Sam", "lastName": "Lee"},
+                                       "email": "sam@acme.example",
                                        "phone": "555", "billing": ADDRESS, "shipping": ADDRESS, **fields})
 
 
@@ -61,6 +65,7 @@ def test_changed_fields_leave_what_wizcommerce_owns_after_create():
 def test_a_new_customer_gets_its_sos_id_names_and_default_addresses():
     body = wc_customer(sos_customer(), None)
     assert body["reference_id"] == "7" and body["name"] == body["display_name"] == "Acme Supply"
+    assert (body["first_name"], body["last_name"]) == ("Sam", "Lee")
     assert [(a["type"], a["is_default"], a["zip_code"], a["email"]) for a in body["addresses"]] == [
         ("billing", True, "78701", "sam@acme.example"), ("shipping", True, "78701", "sam@acme.example")]
 
@@ -88,10 +93,11 @@ def test_an_unchanged_customer_needs_no_write():
 
 def sos_order(**fields) -> SosSalesOrder:
     return SosSalesOrder.model_validate({
-        "id": 31, "number": "1007", "customer": {"id": 7}, "billing": ADDRESS, "shipping": None,
-        "lines": [{"item": {"id": 4}, "quantity": 2, "unitprice": 9.5}, {"item": {"id": 5}, "quantity": 1,
-                                                                          "unitprice": 3}],
-        "discountAmount": 1.5, "memo": "call first", "customerNotes": "", **fields})
+        "id": 31, "number": "1007", "customer": [{"id": 7}], "billing": TRANSACTION_ADDRESS, "shipping": None,
+        # SOS's casing varies: both spellings of the line price and line number are read.
+        "lines": [{"item": {"id": 4}, "quantity": 2, "unitPrice": 9.5, "lineNumber": 1},
+                  {"item": {"id": 5}, "quantity": 1, "unitprice": 3, "linenumber": 2}],
+        "discountAmount": 1.5, "comment": "call first", "customerMessage": "thanks", **fields})
 
 
 def test_an_sos_order_becomes_a_confirmed_wc_order_marked_as_pulled():
@@ -101,6 +107,7 @@ def test_an_sos_order_becomes_a_confirmed_wc_order_marked_as_pulled():
     assert body["line_items"] == [{"product_id": "prod_4", "quantity": 2, "unit_price": 9.5},
                                   {"product_id": "prod_5", "quantity": 1, "unit_price": 3}]
     assert body["discount_value"] == 1.5 and body["internal_note"] == "call first"
+    assert body["customer_note"] == "thanks"
     assert body["billing_address"]["state"] == "TX" and body["shipping_address"] is None
 
 
@@ -119,22 +126,52 @@ def test_pushed_order_numbers_are_recognised_only_when_they_have_a_shape(number,
 
 # -- invoices, shipments, payments ----------------------------------------------------------
 
+def sos_invoice(**fields) -> SosInvoice:
+    return SosInvoice.model_validate({
+        "id": 3, "number": "INV-3", "total": 100.0, "balance": 40.0,
+        "linkedTransaction": {"id": 31, "transactionType": "SalesOrder", "refNumber": "1007"},
+        "lines": [{"item": {"id": 4, "name": "Chair"}, "quantity": 2, "unitprice": 50, "amount": 100}], **fields})
+
+
 def test_an_invoice_shows_what_is_paid_and_its_status():
-    invoice = SosInvoice.model_validate({
-        "id": 3, "number": "INV-3", "salesOrder": {"id": 31}, "total": 100.0, "amountDue": 40.0,
-        "lines": [{"item": {"id": 4, "name": "Chair"}, "quantity": 2, "unitprice": 50, "amount": 100}]})
+    invoice = sos_invoice()
+    assert invoice.sales_order.id == 31
     body = wc_invoice(invoice, order_id="ord_9", skus={4: "CHR-4"})
-    assert (body["order_id"], body["paid_amount"], body["status"]) == ("ord_9", 60.0, "UNPAID")
+    assert (body["order_id"], body["paid_amount"], body["status"]) == ("ord_9", 60.0, "PARTIALLY_PAID")
     assert body["items"] == [{"reference_id": "4", "sku": "CHR-4", "name": "Chair", "quantity": 2, "rate": 50,
                               "amount": 100}]
-    paid = wc_invoice(invoice.model_copy(update={"amountDue": 0.0}), order_id="ord_9", skus={})
-    assert (paid["paid_amount"], paid["status"]) == (100.0, "PAID")
+
+
+@pytest.mark.parametrize("balance, paid, status", [
+    (100.0, 0.0, "PENDING"), (40.0, 60.0, "PARTIALLY_PAID"), (0.0, 100.0, "PAID"), (-20.0, 120.0, "OVERPAID"),
+])
+def test_the_invoice_status_comes_from_its_balance(balance, paid, status):
+    body = wc_invoice(sos_invoice(balance=balance), order_id="ord_9", skus={})
+    assert (body["paid_amount"], body["status"]) == (paid, status)
+
+
+def test_an_invoice_from_a_fulfilment_finds_its_order_through_its_lines():
+    invoice = sos_invoice(linkedTransaction={"id": 8, "transactionType": "Shipment"},
+                          lines=[{"item": {"id": 4}, "quantity": 1, "unitPrice": 5, "amount": 5,
+                                  "linkedTransaction": {"id": 31, "transactionType": "SalesOrder"}}])
+    assert invoice.sales_order.id == 31
+    assert sos_invoice(linkedTransaction=None).sales_order is None
+
+
+def test_an_order_is_paid_its_deposit_or_what_its_invoices_say_never_both():
+    order = sos_order(depositAmount=30)
+    assert order_paid(order, []) == 30
+    assert order_paid(order, [sos_invoice(balance=40.0)]) == 60
+    assert order_paid(order, [sos_invoice(balance=100.0), sos_invoice(balance=90.0, voided=True)]) == 30
 
 
 def test_a_shipment_carries_tracking_and_only_lines_wc_has_products_for():
     shipment = SosShipment.model_validate({
-        "id": 8, "number": "SH-8", "salesOrder": {"id": 31}, "trackingNumber": "1Z999", "carrier": "UPS",
-        "lines": [{"item": {"id": 4}, "quantity": 2}, {"item": {"id": 6}, "quantity": 1}]})
+        "id": 8, "number": "SH-8", "trackingNumber": "1Z999", "shippingMethod": {"id": 2, "name": "UPS"},
+        "linkedTransaction": None,
+        "lines": [{"item": {"id": 4}, "quantity": 2, "linkedTransaction": {"id": 31, "transactionType": "SalesOrder"}},
+                  {"item": {"id": 6}, "quantity": 1}]})
+    assert shipment.sales_order.id == 31
     body = wc_shipment(shipment, order_id="ord_9", product_ids={4: "prod_4"})
     assert body["tracking_info"] == {"tracking_number": "1Z999", "tracking_url": None, "delivery_partner": "UPS"}
     assert body["shipment_items"] == [{"product_id": "prod_4", "quantity": 2}]

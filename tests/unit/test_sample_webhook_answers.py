@@ -12,19 +12,19 @@ from pydantic import ValidationError
 
 from local.stack import LOCAL_WEBHOOK_SECRET
 from sos_wiz_sync.config import IngressSettings
-from sos_wiz_sync.push.events import push_event
+from sos_wiz_sync.push.events import RecordChanged
 from sos_wiz_sync.push.ingress import WebhookIngress
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 ANSWERS = {
-    "webhook_order_confirmed": 202, "webhook_order_updated": 202, "webhook_order_updated_draft": 202,
-    "webhook_customer_created": 202, "webhook_customer_updated": 202, "webhook_payment_succeeded": 202,
-    "webhook_order_confirmed_base64": 202, "webhook_order_confirmed_rotating_secrets": 202,
-    "webhook_order_confirmed_header_auth": 202, "webhook_unknown_event_type": 200,
+    "webhook_customer_created": 202, "webhook_customer_updated": 202,
+    "webhook_customer_updated_base64_signature": 202, "webhook_customer_updated_base64_body": 202,
+    "webhook_customer_updated_rotating_secrets": 202, "webhook_customer_updated_header_auth": 202,
+    "webhook_customer_deleted": 200, "webhook_customer_contact_created": 200, "webhook_unknown_event": 200,
     "webhook_forged_signature": 401, "webhook_missing_signature": 401, "webhook_malformed_json": 400,
-    "webhook_invalid_envelope": 400, "webhook_invalid_order_data": 400,
+    "webhook_invalid_envelope": 400,
 }
-HEADER_MODE = {"webhook_order_confirmed_header_auth"}
+HEADER_MODE = {"webhook_customer_updated_header_auth"}
 
 
 def sample(name: str) -> dict:
@@ -47,14 +47,15 @@ def test_a_webhook_sample_gets_its_documented_answer(name, status):
     assert len(sqs.sent) == (status == 202)
 
 
-@pytest.mark.parametrize("name", ["sqs_push_order_events", "sqs_push_customer_events"])
-def test_sqs_samples_carry_push_events_in_their_groups(name):
+@pytest.mark.parametrize("name", ["sqs_push_order_changes", "sqs_push_customer_changes"])
+def test_sqs_samples_carry_change_messages_in_their_records_group(name):
     for record in sample(name)["Records"]:
-        event = push_event.validate_json(record["body"])
-        assert record["attributes"]["MessageDeduplicationId"] == event.event_id
+        message = RecordChanged.model_validate_json(record["body"])
+        assert record["attributes"]["MessageDeduplicationId"] == message.id
+        assert record["attributes"]["MessageGroupId"] == f"{message.entity}#{message.wc_id}"
 
 
-def test_the_not_an_event_sample_is_not_a_push_event():
-    [record] = sample("sqs_push_not_an_event")["Records"]
+def test_the_not_a_change_sample_is_not_a_change_message():
+    [record] = sample("sqs_push_not_a_change")["Records"]
     with pytest.raises(ValidationError):
-        push_event.validate_json(record["body"])
+        RecordChanged.model_validate_json(record["body"])

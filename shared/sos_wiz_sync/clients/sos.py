@@ -1,10 +1,27 @@
-"""SosClient: the SOS Inventory API v2 as described in ../shared/api/sos.md."""
+"""SosClient: the SOS Inventory API v2 as described in ../shared/api/sos.md.
+
+SOS sends no modification time and pages by a 1-based row number (`start`) over a row order
+it does not document, so:
+- change detection uses `updatedsince` windows (`ChangeWindow`) that start a margin before the
+  previous run started, in the account's zone (a template parameter: SOS does not document it);
+- a list is read by `OffsetCursor` pages that overlap the previous page by one row (the anchor).
+  When the anchor is not where it was, rows moved under us: the pager steps back until it finds
+  a row it read, so a row that slid into the part already read is read again, never skipped.
+  Re-read rows are dropped by id within an invocation; the syncToken stored with each mapping
+  makes a row read in two invocations apply once;
+- every answer's `status` is checked: SOS reports errors and throttling with HTTP 200 too.
+"""
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -12,52 +29,107 @@ from ..models.sos import SosCustomer, SosHook, SosInvoice, SosItem, SosPayment, 
 from .http import ApiError, CallCounter, Pacer
 from .sos_auth import SosTokenManager
 
+log = logging.getLogger(__name__)
+
 PAGE_SIZE = 200  # SOS's maximum `maxresults`
+ANCHORS_KEPT = 20  # ids of a page's tail kept to find our place again when rows move
+THROTTLE_TEXT = "throttle limit exceeded"
+STALE_TEXTS = ("modified by someone else", "id of posted object is incorrect")
+WRITE_RETRIES = 3  # stale syncToken: re-read and write again this many times at most
+
+
+class SosError(ApiError):
+    """SOS said no: HTTP error or a non-ok `status` (SOS answers errors with HTTP 200 too)."""
+
+    def __init__(self, method: str, path: str, http_status: int, status: str, message: str, body: object = None):
+        # An error inside an HTTP 200 keeps a 4xx/5xx-like code for callers that branch on it.
+        code = http_status if http_status >= 400 else (400 if status == "invalid" else 502)
+        super().__init__("SOS", method, path, code, f"[{status}] {message}", body)
+        self.http_status = http_status
+        self.sos_status = status
+        self.throttled = THROTTLE_TEXT in message.lower() or http_status == 429
+
+    @property
+    def transient(self) -> bool:
+        return self.throttled or self.status >= 500
+
+    @property
+    def stale(self) -> bool:
+        return self.sos_status == "invalid" and any(text in self.message.lower() for text in STALE_TEXTS)
 
 
 @dataclass(frozen=True)
-class KeysetCursor:
-    """Position in a list sorted by (lastModified, id): everything up to it has been handled.
+class ChangeWindow:
+    """How `updatedsince` is derived from the previous run's start: a margin earlier, written
+    as SOS reads it (local time in the account's zone, whole seconds, no suffix)."""
 
-    Offsets are not safe cursors: a record modified while we page moves to the end and shifts
-    every later row one place left, so `start += 200` would skip a row. Asking again from the
-    last seen `lastModified` and dropping rows at or before (lastModified, id) skips nothing.
-    """
+    zone: str = "UTC"
+    overlap_seconds: int = 300
 
-    last_modified: str | None = None
-    last_id: int = 0
-    skip: int = 0  # rows already consumed at exactly `last_modified` when a page was all ties
+    def since(self, previous_start_utc: str) -> str:
+        start = datetime.fromisoformat(previous_start_utc)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        local = (start - timedelta(seconds=self.overlap_seconds)).astimezone(ZoneInfo(self.zone))
+        return local.replace(tzinfo=None, microsecond=0).isoformat(timespec="seconds")
 
-    def is_after(self, row: dict[str, Any]) -> bool:
-        if self.last_modified is None:
-            return True
-        return (row["lastModified"], row["id"]) > (self.last_modified, self.last_id)
+
+@dataclass(frozen=True)
+class OffsetCursor:
+    """Where a list read stands: `start` is the 1-based row the next page begins at, `anchors`
+    the ids of the last rows handled (newest last), `since` the run's `updatedsince` (None:
+    everything). Saved in checkpoints, so a killed run resumes here."""
+
+    start: int = 1
+    anchors: tuple[int, ...] = ()
+    since: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"last_modified": self.last_modified, "last_id": self.last_id, "skip": self.skip}
+        return {"start": self.start, "anchors": list(self.anchors), "since": self.since}
 
     @classmethod
-    def from_dict(cls, value: dict[str, Any] | None) -> "KeysetCursor":
-        return cls(**value) if value else cls()
+    def from_dict(cls, value: dict[str, Any] | None) -> OffsetCursor:
+        if not value:
+            return cls()
+        return cls(int(value.get("start") or 1), tuple(value.get("anchors") or ()), value.get("since"))
 
 
 @dataclass(frozen=True)
 class SosPage:
-    rows: list[dict[str, Any]]  # only rows after the cursor the page was asked with
-    cursor: KeysetCursor        # position after this page
+    rows: list[dict[str, Any]]  # rows not handled before on this cursor (may repeat after a step back)
+    cursor: OffsetCursor        # position after this page
     last: bool
-    total: int | None = None    # SOS's totalCount: rows matching the request, this page's included
+    total: int | None = None    # SOS's totalCount: rows matching the request
+    reads: int = 1              # requests this page took (more than one when rows moved)
+    moved: bool = False         # rows moved under us and the pager stepped back
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with jitter for SOS's throttle and errors (no Retry-After exists)."""
+
+    attempts: int = 6
+    base_seconds: float = 0.5
+    max_seconds: float = 30.0
+    sleep: Any = field(default=time.sleep, repr=False)
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_seconds, self.base_seconds * 2 ** attempt) * (0.5 + random.random() / 2)
 
 
 class SosClient:
     def __init__(self, *, base_url: str, tokens: SosTokenManager, session: requests.Session,
-                 pacer: Pacer | None = None, timeout: float = 20.0, calls: CallCounter | None = None):
+                 pacer: Pacer | None = None, timeout: float = 20.0, calls: CallCounter | None = None,
+                 window: ChangeWindow | None = None, backoff: Backoff | None = None):
         self._base = base_url.rstrip("/")
         self._tokens = tokens
         self._session = session
         self._pacer = pacer or Pacer(0)
         self._timeout = timeout
         self.calls = calls or CallCounter()
+        self.window = window or ChangeWindow()
+        self.backoff = backoff or Backoff()
+        self._payment_endpoint: bool | None = None
 
     # -- transport -------------------------------------------------------------------------
     def _send(self, method: str, path: str, token: str, params: dict | None, body: Any) -> requests.Response:
@@ -67,7 +139,8 @@ class SosClient:
                                      headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                                      timeout=self._timeout)
 
-    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> dict[str, Any]:
+    def _answer(self, method: str, path: str, params: dict | None, body: Any) -> dict[str, Any]:
+        """One call: 401 → refresh once; any non-ok answer raises SosError."""
         token = self._tokens.access_token()
         response = self._send(method, path, token, params, body)
         if response.status_code == 401:  # expired token: refresh once, then the call once more
@@ -75,37 +148,89 @@ class SosClient:
         try:
             payload = response.json()
         except ValueError:
-            payload = {"message": response.text[:200]}
-        if response.status_code >= 400:
-            message = payload.get("message", "") if isinstance(payload, dict) else ""
-            raise ApiError("SOS", method, path, response.status_code, message or response.reason, payload)
+            payload = None
+        if not isinstance(payload, dict):
+            text = response.text[:200]
+            if response.status_code >= 400:
+                raise SosError(method, path, response.status_code, "error", text or response.reason, text)
+            raise SosError(method, path, 502, "error", f"answer is not a JSON object: {text!r}", text)
+        status = str(payload.get("status") or ("ok" if response.status_code < 400 else "error")).lower()
+        if response.status_code >= 400 or status != "ok":
+            message = str(payload.get("message") or payload.get("error_description") or response.reason or "")
+            raise SosError(method, path, response.status_code, status, message, payload)
         return payload
 
-    # -- lists -----------------------------------------------------------------------------
-    def page_after(self, resource: str, cursor: KeysetCursor, **filters: Any) -> SosPage:
-        """One page of `resource` after `cursor`, oldest lastModified first."""
-        params = {"maxresults": PAGE_SIZE, "start": cursor.skip, **filters}
-        if cursor.last_modified is not None:
-            params["updatedsince"] = cursor.last_modified
-        payload = self.request("GET", f"/{resource}", params=params)
-        data = payload.get("data") or []
-        rows = [row for row in data if cursor.is_after(row)]
-        last = len(data) < PAGE_SIZE
-        if rows:
-            tail = rows[-1]
-            next_cursor = KeysetCursor(tail["lastModified"], tail["id"], 0)
-        elif data:
-            # A whole page of rows we had already seen: ties on lastModified. Step over them.
-            next_cursor = KeysetCursor(cursor.last_modified, cursor.last_id, cursor.skip + len(data))
-        else:
-            next_cursor = cursor
-        return SosPage(rows=rows, cursor=next_cursor, last=last, total=payload.get("totalCount"))
+    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> dict[str, Any]:
+        """A call with SOS's errors handled. HTTP 429 and 5xx are retried by the session
+        (urllib3 Retry: backoff with jitter; POST only on 429). What urllib3 cannot see is
+        retried here with the same kind of backoff: a throttle answered with HTTP 200 (any
+        method: nothing was applied) and a read answered HTTP 200 with status error/failed.
+        Then the error is raised, never returned as data."""
+        for attempt in range(self.backoff.attempts):
+            try:
+                return self._answer(method, path, params, body)
+            except SosError as exc:
+                retry = exc.http_status == 200 and (
+                    exc.throttled or (method == "GET" and exc.sos_status in ("error", "failed")))
+                if not retry or attempt == self.backoff.attempts - 1:
+                    raise
+                log.info("SOS %s %s: %s; retrying", method, path, exc.message)
+                self.backoff.sleep(self.backoff.delay(attempt))
+        raise AssertionError("unreachable")
 
-    def iter_pages(self, resource: str, cursor: KeysetCursor | None = None, **filters: Any) -> Iterator[SosPage]:
-        cursor = cursor or KeysetCursor()
+    @staticmethod
+    def _record(payload: dict[str, Any]) -> dict[str, Any]:
+        """One record: `data` of the envelope, or the root ([assumed]: both are seen)."""
+        data = payload.get("data")
+        return data if isinstance(data, dict) else {k: v for k, v in payload.items() if k not in ("status", "message")}
+
+    # -- lists -----------------------------------------------------------------------------
+    def page(self, resource: str, cursor: OffsetCursor, **filters: Any) -> SosPage:
+        """The next page of `resource` from `cursor`, overlapping the last page by its final
+        row. If that row is not where it was (rows moved), step back a page at a time until a
+        row we handled shows up, and hand on every row after it: the overlap then holds rows
+        read before (dropped by the caller's dedupe), and no row is skipped."""
+        params = {**filters, "maxresults": PAGE_SIZE}
+        if cursor.since:
+            params["updatedsince"] = cursor.since
+        if not cursor.anchors:
+            payload = self.request("GET", f"/{resource}", params={**params, "start": cursor.start})
+            return self._page(payload, cursor, cursor.start, _rows(payload), reads=1)
+        anchors = set(cursor.anchors)
+        start, reads = cursor.start - 1, 0
         while True:
-            page = self.page_after(resource, cursor, **filters)
-            yield page
+            payload = self.request("GET", f"/{resource}", params={**params, "start": start})
+            reads += 1
+            data = _rows(payload)
+            if data and data[0].get("id") == cursor.anchors[-1] and start == cursor.start - 1:
+                return self._page(payload, cursor, start, data[1:], reads=reads)  # nothing moved
+            if start == 1 or any(row.get("id") in anchors for row in data):
+                # Rows moved: hand on every row of this page but the ones we know were handled.
+                fresh = [row for row in data if row.get("id") not in anchors]
+                return self._page(payload, cursor, start, fresh, reads=reads, moved=True)
+            start = max(1, start - PAGE_SIZE + 1)
+
+    @staticmethod
+    def _page(payload: dict[str, Any], cursor: OffsetCursor, start: int, rows: list[dict[str, Any]], *,
+              reads: int, moved: bool = False) -> SosPage:
+        data = _rows(payload)
+        total = payload.get("totalCount")
+        end = start + len(data)  # the row number after this page
+        last = not data or len(data) < PAGE_SIZE or (isinstance(total, int) and end > total)
+        anchors = tuple(row["id"] for row in data[-ANCHORS_KEPT:]) if data else cursor.anchors
+        next_cursor = OffsetCursor(end if data else cursor.start, anchors, cursor.since)
+        return SosPage(rows=rows, cursor=next_cursor, last=last, total=total if isinstance(total, int) else None,
+                       reads=reads, moved=moved)
+
+    def iter_pages(self, resource: str, cursor: OffsetCursor | None = None, **filters: Any) -> Iterator[SosPage]:
+        """Pages from `cursor` to the end, each row handed on once per call (dedupe by id)."""
+        cursor = cursor or OffsetCursor()
+        seen: set[int] = set()
+        while True:
+            page = self.page(resource, cursor, **filters)
+            fresh = [row for row in page.rows if row.get("id") not in seen]
+            seen.update(row.get("id") for row in fresh)
+            yield SosPage(fresh, page.cursor, page.last, page.total, page.reads, page.moved)
             if page.last:
                 return
             cursor = page.cursor
@@ -115,19 +240,17 @@ class SosClient:
 
     # -- records ---------------------------------------------------------------------------
     def get(self, resource: str, record_id: int | str) -> dict[str, Any]:
-        return self.request("GET", f"/{resource}/{record_id}")["data"]
+        return self._record(self.request("GET", f"/{resource}/{record_id}"))
 
     def get_item(self, item_id: int | str) -> SosItem:
         return SosItem.model_validate(self.get("item", item_id))
 
     def find_by_number(self, resource: str, number: str) -> dict[str, Any] | None:
-        """Exact-number lookup (`query` is a substring match on number/name/sku).
-
-        Every page of matches is read until the exact one: "WC-1" also matches WC-10…WC-19999,
-        and missing the exact row would let a replay create a duplicate.
-        """
+        """Exact-number lookup through `query` (which also searches comments, customer names…,
+        by an undocumented match rule): every page of matches is read until the exact one, so
+        "WC-1" is not missed among WC-10…WC-19999 and a replay cannot create a duplicate."""
         for page in self.iter_pages(resource, query=number):
-            match = next((row for row in page.rows if row.get("number") == number), None)
+            match = next((row for row in page.rows if str(row.get("number") or "") == number), None)
             if match is not None:
                 return match
         return None
@@ -144,35 +267,66 @@ class SosClient:
         return SosSalesOrder.model_validate(row) if row else None
 
     def create_sales_order(self, order: dict[str, Any]) -> SosSalesOrder:
-        return SosSalesOrder.model_validate(self.request("POST", "/salesorder", body=order)["data"])
+        return SosSalesOrder.model_validate(self._record(self.request("POST", "/salesorder", body=order)))
 
     def update_sales_order(self, order_id: int, fields: dict[str, Any]) -> SosSalesOrder:
-        return SosSalesOrder.model_validate(self.request("PUT", f"/salesorder/{order_id}", body=fields)["data"])
+        return SosSalesOrder.model_validate(self.update("salesorder", order_id, fields))
 
     def get_sales_order(self, order_id: int) -> SosSalesOrder:
         return SosSalesOrder.model_validate(self.get("salesorder", order_id))
 
-    def documents_for_order(self, resource: str, order_id: int) -> list[dict[str, Any]]:
-        """Invoices or shipments of one sales order (`salesorderid` filter)."""
-        return self.request("GET", f"/{resource}", params={"salesorderid": order_id, "maxresults": PAGE_SIZE})["data"]
+    def update(self, resource: str, record_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """SOS's PUT replaces the whole record: read it, merge `fields`, write it all back with
+        its current syncToken; when someone wrote in between (stale syncToken), do it again."""
+        for attempt in range(WRITE_RETRIES):
+            current = self.get(resource, record_id)
+            body = {**current, **fields, "syncToken": current.get("syncToken")}
+            try:
+                return self._record(self.request("PUT", f"/{resource}/{record_id}", body=body))
+            except SosError as exc:
+                if not exc.stale or attempt == WRITE_RETRIES - 1:
+                    raise
+                log.info("SOS %s %s changed while we wrote it; reading it again", resource, record_id)
+        raise AssertionError("unreachable")
+
+    def linked_documents(self, order_id: int, link_field: str, resource: str) -> list[dict[str, Any]]:
+        """The invoices or shipments of a sales order, through its `linkedInvoices` /
+        `linkedShipments` (SOS has no filter by order)."""
+        order = self.get("salesorder", order_id)
+        ids = [link["id"] for link in order.get(link_field) or [] if isinstance(link, dict) and link.get("id")]
+        return [self.get(resource, document_id) for document_id in dict.fromkeys(ids)]
 
     def invoices_for_order(self, order_id: int) -> list[SosInvoice]:
-        return [SosInvoice.model_validate(r) for r in self.documents_for_order("invoice", order_id)]
+        return [SosInvoice.model_validate(r) for r in self.linked_documents(order_id, "linkedInvoices", "invoice")]
 
     def shipments_for_order(self, order_id: int) -> list[SosShipment]:
-        return [SosShipment.model_validate(r) for r in self.documents_for_order("shipment", order_id)]
+        return [SosShipment.model_validate(r) for r in self.linked_documents(order_id, "linkedShipments", "shipment")]
 
     def get_customer(self, customer_id: int) -> SosCustomer:
         return SosCustomer.model_validate(self.get("customer", customer_id))
 
     def create_customer(self, customer: dict[str, Any]) -> SosCustomer:
-        return SosCustomer.model_validate(self.request("POST", "/customer", body=customer)["data"])
+        return SosCustomer.model_validate(self._record(self.request("POST", "/customer", body=customer)))
 
     def update_customer(self, customer_id: int, fields: dict[str, Any]) -> SosCustomer:
-        return SosCustomer.model_validate(self.request("PUT", f"/customer/{customer_id}", body=fields)["data"])
+        return SosCustomer.model_validate(self.update("customer", customer_id, fields))
+
+    # -- payments: no documented endpoint ----------------------------------------------------
+    def payment_endpoint_available(self) -> bool:
+        """Whether this account answers `/payment` ([assumed]: undocumented, some accounts do).
+        Probed once per client; 404 means no."""
+        if self._payment_endpoint is None:
+            try:
+                self.request("GET", "/payment", params={"maxresults": 1})
+                self._payment_endpoint = True
+            except SosError as exc:
+                if exc.http_status != 404:
+                    raise
+                self._payment_endpoint = False
+        return self._payment_endpoint
 
     def create_payment(self, payment: dict[str, Any]) -> SosPayment:
-        return SosPayment.model_validate(self.request("POST", "/payment", body=payment)["data"])
+        return SosPayment.model_validate(self._record(self.request("POST", "/payment", body=payment)))
 
     def find_payment_by_number(self, number: str) -> SosPayment | None:
         row = self.find_by_number("payment", number)
@@ -180,11 +334,20 @@ class SosClient:
 
     # -- item quantity hook ------------------------------------------------------------------
     def list_hooks(self) -> list[SosHook]:
-        return [SosHook.model_validate(r) for r in self.request("GET", "/hook")["data"]]
+        return [SosHook.model_validate(r) for r in _rows(self.request("GET", "/hook"))]
 
     def create_hook(self, post_uri: str) -> SosHook:
         body = SosHook(postUri=post_uri).model_dump(exclude={"id"})
-        return SosHook.model_validate(self.request("POST", "/hook", body=body)["data"])
+        return SosHook.model_validate(self._record(self.request("POST", "/hook", body=body)))
 
     def delete_hook(self, hook_id: int) -> None:
         self.request("DELETE", f"/hook/{hook_id}")
+
+
+def _rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    data = payload.get("data")
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise SosError("GET", "list", 502, "error", f"list answer without a data list: {type(data).__name__}", payload)
+    return data

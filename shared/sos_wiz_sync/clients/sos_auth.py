@@ -1,6 +1,6 @@
 """SOS OAuth tokens (R-CFG-1): read from Secrets Manager, refreshed once, written back first.
 
-SOS rotates refresh tokens: the old one stops working once a new pair is issued. So the new
+SOS may rotate refresh tokens ([assumed]: the old one stops working once a new pair is issued). So the new
 pair is written to the secret before it is used, and a lease makes sure two invocations
 never both spend the same refresh token; the loser picks up the winner's pair from the secret.
 """
@@ -92,8 +92,10 @@ class SosTokenManager:
             if response.status_code != 200:
                 raise SosAuthError(f"SOS token refresh answered {response.status_code}")
             body = response.json()
+            # [assumed] SOS rotates refresh tokens; where a refresh answers none, the old one
+            # stays in use (the contract's other reading).
             renewed = creds.model_copy(update={"access_token": body["access_token"],
-                                               "refresh_token": body["refresh_token"]})
+                                               "refresh_token": body.get("refresh_token") or creds.refresh_token})
             # Written back before use: losing this pair would lock the account out.
             self._secrets.write(self._secret_id, renewed.model_dump())
             logger.info("SOS access token refreshed")

@@ -11,17 +11,17 @@ from ..models.wiz import WizCustomer, WizInventory, WizOrder, WizProduct
 from .http import ApiError, CallCounter, map_bounded
 
 PAGE_SIZE = 100  # WizCommerce's maximum `page_size`
+# What a GET returns that is not part of the order body (R/orders/create-order).
+READ_ONLY_ORDER_FIELDS = frozenset({"id", "created_at", "updated_at", "amount"})
+# List filters by status, and their values (the lists' defaults hide the others).
+STATUS_FILTERS = {"orders": ("order_status", ("confirmed", "draft", "cancelled")),
+                  "customers": ("status", ("active", "inactive"))}
 
 
-class DuplicateReferenceId(ApiError):
-    """POST of a record whose reference_id exists: `existing_id` is the record already there."""
-
-    @property
-    def existing_id(self) -> str | None:
-        for detail in (self.body or {}).get("details") or []:
-            if detail.get("field") == "id":
-                return str(detail.get("reason"))
-        return None
+def _each_order_status(resource: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    if resource != "orders" or "order_status" in filters:
+        return [filters]
+    return [{**filters, "order_status": status} for status in STATUS_FILTERS["orders"][1]]
 
 
 class WizClient:
@@ -42,22 +42,38 @@ class WizClient:
         except ValueError:
             payload = {"message": response.text[:200]}
         if response.status_code >= 400:
-            error = DuplicateReferenceId if payload.get("code") == "duplicate_reference_id" else ApiError
-            raise error("WizCommerce", method, path, response.status_code,
-                        payload.get("message") or response.reason, payload)
+            raise ApiError("WizCommerce", method, path, response.status_code,
+                           payload.get("message") or response.reason, payload)
         return payload
 
     def iter_pages(self, resource: str, **filters: Any) -> Iterator[list[dict[str, Any]]]:
-        """Pages of `/v1/<resource>` oldest update first."""
+        """Pages of `/v1/<resource>` oldest update first (the API's default is newest first).
+        Orders of every status unless `order_status` names one (the API lists drafts only by
+        default): one status after the other, each oldest first.
+
+        Stops at `current_page >= total_pages`: what `next_page` says on the last page is
+        not documented ([assumed] 0), so it only ends a list early, never extends it."""
+        for status_filters in _each_order_status(resource, filters):
+            yield from self._iter_pages(resource, **status_filters)
+
+    def _iter_pages(self, resource: str, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         page = 1
-        while page:
+        while True:
             payload = self.request("GET", f"/v1/{resource}", params={
                 "page": page, "page_size": PAGE_SIZE, "sort_by": "updated_at", "sort": "asc", **filters})
             yield payload.get("data") or []
-            page = (payload.get("pagination") or {}).get("next_page") or 0
+            pagination = payload.get("pagination") or {}
+            if not pagination.get("next_page") or page >= (pagination.get("total_pages") or 0):
+                return
+            page += 1
 
     def iter_pages_parallel(self, resource: str, concurrency: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
-        """All pages of a list, pages 2..N fetched with bounded concurrency (a full pass)."""
+        """All pages of a list, pages 2..N fetched with bounded concurrency (a full pass); orders
+        of every status unless `order_status` names one, as `iter_pages`."""
+        for status_filters in _each_order_status(resource, filters):
+            yield from self._iter_pages_parallel(resource, concurrency, **status_filters)
+
+    def _iter_pages_parallel(self, resource: str, concurrency: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         def fetch(page: int) -> dict[str, Any]:
             return self.request("GET", f"/v1/{resource}", params={
                 "page": page, "page_size": PAGE_SIZE, "sort_by": "updated_at", "sort": "asc", **filters})
@@ -76,15 +92,32 @@ class WizClient:
     def create(self, resource: str, body: dict[str, Any]) -> dict[str, Any]:
         """Create, or return the existing record when its reference_id is already there.
 
-        A POST that answered 5xx may have been applied; replaying it then meets a 409, which
-        tells us the id of the record that exists: no duplicate either way.
+        A POST that answered 5xx may have been applied. How WizCommerce answers a duplicate
+        `reference_id` is not documented ([assumed]): on any 4xx the record is looked up by
+        `reference_ids=`, and returned when it is there; otherwise the error stands.
         """
         try:
             return self.request("POST", f"/v1/{resource}", body=body)["data"]
-        except DuplicateReferenceId as exc:
-            if not exc.existing_id:
+        except ApiError as exc:
+            reference_id = str(body.get("reference_id") or "")
+            if not 400 <= exc.status < 500 or exc.status == 429 or not reference_id:
                 raise
-            return self.get(resource, exc.existing_id)
+            existing = self.by_reference_id(resource, reference_id)
+            if existing is None:
+                raise
+            return existing
+
+    def by_reference_id(self, resource: str, reference_id: str) -> dict[str, Any] | None:
+        """The record with this reference_id, whatever its status: lists show one status at a
+        time (orders default to draft, customers to active), so each is asked for in turn."""
+        name, statuses = STATUS_FILTERS.get(resource, (None, (None,)))
+        for status in statuses:
+            params = {"reference_ids": reference_id, **({name: status} if name else {})}
+            rows = self.request("GET", f"/v1/{resource}", params=params).get("data") or []
+            found = next((row for row in rows if str(row.get("reference_id")) == reference_id), None)
+            if found is not None:
+                return found
+        return None
 
     def patch(self, resource: str, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", f"/v1/{resource}/{record_id}", body=fields)["data"]
@@ -106,7 +139,8 @@ class WizClient:
                 for p in self.products(**{list_filter: ",".join(values[start:start + PAGE_SIZE])})]
 
     def upsert_inventory(self, inventory: WizInventory) -> dict[str, Any]:
-        return self.request("POST", "/v1/inventories", body=inventory.model_dump())["data"]
+        """Every required field, always ([assumed]: whether omitted fields persist is unknown)."""
+        return self.request("POST", "/v1/inventories", body=inventory.model_dump(mode="json"))["data"]
 
     def get_inventory(self, sku: str) -> dict[str, Any] | None:
         rows = self.request("GET", "/v1/inventories", params={"sku": sku}).get("data")
@@ -120,8 +154,20 @@ class WizClient:
     def get_order(self, order_id: str) -> WizOrder:
         return WizOrder.model_validate(self.get("orders", order_id))
 
-    def update_order(self, order_id: str, body: dict[str, Any]) -> WizOrder:
-        return WizOrder.model_validate(self.request("PUT", f"/v1/orders/{order_id}", body=body)["data"])
+    def get_order_record(self, order_id: str) -> dict[str, Any]:
+        """The order as read, every field kept (what a full-replace PUT must send back)."""
+        return self.get("orders", order_id)
+
+    def update_order(self, order_id: str, fields: dict[str, Any]) -> WizOrder:
+        return WizOrder.model_validate(self.merge_order(order_id, fields))
+
+    def merge_order(self, order_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Change `fields` of an order; the order as WizCommerce answers. `PUT /orders/{id}`
+        replaces the whole order (omitted fields are removed), so the order is read, the fields
+        merged in, and all of it sent."""
+        record = {**self.get_order_record(order_id), **fields}
+        body = {key: value for key, value in record.items() if key not in READ_ONLY_ORDER_FIELDS}
+        return self.request("PUT", f"/v1/orders/{order_id}", body=body)["data"]
 
     def get_customer(self, customer_id: str) -> WizCustomer:
         return WizCustomer.model_validate(self.get("customers", customer_id))

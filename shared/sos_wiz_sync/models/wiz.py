@@ -27,14 +27,24 @@ class OnOrderDetail(WizModel):
     identifier: str
 
 
+InventoryStatus = Literal["IN_STOCK", "OUT_OF_STOCK", "BACK_ORDER"]
+
+
 class WizInventory(WizModel):
-    """The inventory upsert body; `sku` identifies the record (one SKU per call)."""
+    """The inventory upsert body; `sku` identifies the record (one SKU per call). Every field
+    the SDK marks required is here and always sent ([assumed] full body)."""
 
     sku: str
     available_quantity: float
+    reserved_quantity: float
+    in_stock_quantity: float
     back_order_quantity: float
     back_order_allowed: bool
+    out_of_stock_threshold: float
+    inventory_status: InventoryStatus
+    track_inventory: bool
     on_order_details: list[OnOrderDetail]
+    in_transit_details: list[OnOrderDetail]
 
 
 class WizAddress(WizModel):
@@ -70,9 +80,8 @@ class WizCustomer(WizModel):
     id: str
     reference_id: str | None = None
     display_id: str | None = None
-    name: str | None = None
+    name: str | None = None  # the company; written as `company_name`
     display_name: str | None = None
-    company_name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
@@ -86,7 +95,8 @@ class WizCustomer(WizModel):
 
 
 class WizLineItem(WizModel):
-    id: str | None = None
+    """A line as read: lines have no id of their own."""
+
     product_id: str | None = None
     sku: str | None = None
     quantity: float
@@ -94,11 +104,6 @@ class WizLineItem(WizModel):
     discount: float | None = None
     discount_type: str | None = None
     note: str | None = None
-
-
-class WizAttribute(WizModel):
-    name: str
-    value: Any = None
 
 
 class WizOrder(WizModel):
@@ -117,25 +122,12 @@ class WizOrder(WizModel):
     customer_note: str | None = None
     internal_note: str | None = None
     price_list_id: str | None = None
-    sales_rep_id: str | None = None
+    po_number: str | None = None
     billing_address: WizAddress | None = None
     shipping_address: WizAddress | None = None
-    attributes: list[WizAttribute] = []
     source: str | None = None
-    version: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-
-class WizPayment(WizModel):
-    """payment.succeeded data: WizCommerce has no payment resource of its own."""
-
-    id: str
-    order_id: str | None = None
-    customer_id: str
-    amount: float = Field(gt=0)
-    method: str | None = None
-    paid_at: datetime | None = None
 
 
 class WizInvoice(WizModel):
@@ -155,16 +147,18 @@ class WizShipment(WizModel):
     shipment_status: str | None = None
 
 
-EventType = Literal["order.confirmed", "order.updated", "customer.created", "customer.updated", "payment.succeeded"]
-HANDLED_EVENT_TYPES: frozenset[str] = frozenset(EventType.__args__)  # type: ignore[attr-defined]
+class WebhookData(WizModel):
+    id: str = Field(min_length=1, max_length=128)
 
 
 class WebhookEnvelope(WizModel):
-    """The webhook body. `data` is validated per event type by the push function."""
+    """The webhook body, exactly as W/events shows it: thin, only the record's id."""
 
-    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=128)
+    event: str = Field(min_length=1, max_length=64)
+    timestamp: datetime
+    data: WebhookData
 
-    event_id: str = Field(min_length=1, max_length=128)
-    event_type: str = Field(min_length=1, max_length=64)
-    occurred_at: datetime
-    data: dict[str, Any]
+
+# The documented customer events whose record we re-read and push.
+CUSTOMER_PUSH_EVENTS = frozenset({"customer.created", "customer.updated"})

@@ -29,28 +29,27 @@ class ParkedMessage:
     message_id: str
     entity: str | None      # order/customer/payment for push events, "stream" or "item" otherwise
     record_id: str | None   # the WC id of a push event, the stream name, the SOS item id
-    event_id: str | None
-    event_type: str | None
+    change_id: str | None   # the push message's announcement id (webhook envelope id, poll id)
+    trigger: str | None     # what announced it: a webhook event name, or poll / reconcile
     reason: str | None
     receive_count: int
     sent_at: str
 
     def matches(self, wanted: str) -> bool:
-        return wanted in (self.message_id, self.record_id, self.event_id)
+        return wanted in (self.message_id, self.record_id, self.change_id)
 
 
 def describe(queue: str, message: dict[str, Any]) -> ParkedMessage:
-    """What a parked message is about, read from its body: a WC webhook event (push), a pull
+    """What a parked message is about, read from its body: "WC record X changed" (push), a pull
     request {"stream"} or a hook message {"item_id"}; anything else is shown as it is."""
     try:
         body = json.loads(message["Body"])
     except ValueError:
         body = {}
     body = body if isinstance(body, dict) else {}
-    entity = record_id = None
-    if "event_type" in body:
-        entity = str(body["event_type"]).split(".")[0]
-        record_id = (body.get("data") or {}).get("id")
+    entity = record_id = change_id = None
+    if "wc_id" in body:
+        entity, record_id, change_id = body.get("entity"), body["wc_id"], body.get("id")
     elif "stream" in body:
         entity, record_id = "stream", body["stream"]
     elif "item_id" in body:
@@ -59,8 +58,8 @@ def describe(queue: str, message: dict[str, Any]) -> ParkedMessage:
     reason = message.get("MessageAttributes", {}).get(REASON_ATTRIBUTE, {}).get("StringValue")
     sent = datetime.fromtimestamp(int(attributes.get("SentTimestamp", 0)) / 1000, timezone.utc)
     return ParkedMessage(queue=queue, message_id=message["MessageId"], entity=entity,
-                         record_id=None if record_id is None else str(record_id), event_id=body.get("event_id"),
-                         event_type=body.get("event_type"), reason=reason,
+                         record_id=None if record_id is None else str(record_id), change_id=change_id,
+                         trigger=body.get("event") or body.get("source"), reason=reason,
                          receive_count=int(attributes.get("ApproximateReceiveCount", 0)), sent_at=sent.isoformat())
 
 

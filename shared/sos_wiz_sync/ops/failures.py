@@ -44,4 +44,4 @@ def retry(state: SyncState, sqs: Any, dlqs: list[DeadLetterQueue], record_id: st
 def _note_retries(state: SyncState, messages: list[ParkedMessage]) -> None:
     """The operator's retry goes into each record's history, so `trace` tells why it came back."""
     state.record_events({"entity": m.entity, "record_id": m.record_id, "action": "retry-requested", "source": "ops",
-                         "queue": m.queue, "event_id": m.event_id} for m in messages if m.entity in ENTITIES)
+                         "queue": m.queue, "change_id": m.change_id} for m in messages if m.entity in ENTITIES)

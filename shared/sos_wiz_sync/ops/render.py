@@ -64,8 +64,8 @@ def _trace_record(record: dict[str, Any]) -> str:
     lines = [title, "-" * len(title)]
     if mapping:
         lines.append(f"mapping: origin {mapping['origin']}, number {mapping.get('number') or '-'}, "
-                     f"WC version {mapping.get('wc_version') or '-'}, SOS lastModified "
-                     f"{mapping.get('sos_last_modified') or '-'}, updated {_at(mapping.get('updated_at'))}")
+                     f"WC version {mapping.get('wc_version') or '-'}, SOS syncToken "
+                     f"{mapping.get('sos_sync_token') or '-'}, updated {_at(mapping.get('updated_at'))}")
         if mapping.get("edit_blocked"):
             lines.append(f"EDIT-BLOCKED: {mapping.get('edit_blocked_reason')} (edits are made in SOS, R-ORD-2)")
     elif record["entity"] == "product":
@@ -100,7 +100,7 @@ FAILURE_COLUMNS: list[Column] = [
     ("disposition", lambda f: (f.get("details") or {}).get("disposition")), ("reason", "reason")]
 PARKED_COLUMNS: list[Column] = [
     ("sent (UTC)", at("sent_at")), ("queue", "queue"), ("entity", "entity"), ("id", "record_id"),
-    ("event", "event_type"), ("reason", "reason")]
+    ("trigger", "trigger"), ("reason", "reason")]
 
 
 def render_failures(result: dict[str, Any]) -> str:
@@ -110,7 +110,7 @@ def render_failures(result: dict[str, Any]) -> str:
 
 
 def render_retry(result: dict[str, Any]) -> str:
-    lines = [f"moved back to its queue: {m['queue']} {m['entity']} {m['record_id']} ({m['event_type'] or '-'})"
+    lines = [f"moved back to its queue: {m['queue']} {m['entity']} {m['record_id']} ({m['trigger'] or '-'})"
              for m in result["moved"]]
     lines += [f"redrive of {r['queue']}: " + ", ".join(f"{k} {v}" for k, v in r.items() if k != "queue")
               for r in result["redrives"]]
@@ -136,8 +136,9 @@ def render_diff(preview: dict[str, Any]) -> str:
     if preview["blocked"]:
         return f"{preview['stream']}: the next run would not start: {preview['blocked']}"
     writes = preview["writes"]
+    since = (preview["from"] or {}).get("since")
     start = "an unfinished run's checkpoint" if preview["resumes_run"] else \
-        "the last run's cursor" if preview["from"] else "the beginning"
+        f"SOS changes since {since} (SOS's zone)" if since else "the beginning"
     summary = (f"{preview['stream']}: from {start}, {preview['seen']} seen, {len(writes)} would change, "
                f"{preview['unchanged']} unchanged, skipped {_cell(preview['skipped'])}")
     columns: list[Column] = [

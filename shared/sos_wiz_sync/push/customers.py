@@ -14,42 +14,50 @@ from ..models.sos import SosCustomer
 from ..models.wiz import WizCustomer
 from ..rules.customers import sos_customer
 from ..rules.push_config import sos_id_from_reference
-from ..rules.versions import timestamp_version, version_skip_reason
+from ..rules.versions import is_our_write
 from ..store.mappings import Mapping, Origin
 from .deps import PushDeps
 from .outcome import PushOutcome, Status
 
 
-def push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
-    """customer.created / customer.updated: newer WC data reaches the linked SOS customer, or
-    the customer is linked (and created when missing) first."""
-    version = timestamp_version(customer.updated_at)
+def push_customer(deps: PushDeps, wc_id: str) -> PushOutcome:
+    """A WC customer changed: its current state reaches the linked SOS customer, or the customer
+    is linked (and created when missing) first. What SOS got last is kept as a fingerprint, so an
+    announcement of nothing new — a redelivery, the poll, our own `reference_id` write — is a no-op."""
+    try:
+        customer = deps.wiz.get_customer(wc_id)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return PushOutcome(entity="customer", wc_id=wc_id, status="ignored", reason="not in WizCommerce any more")
     with deps.exclusive(f"customer#{customer.id}"):
-        outcome = _push_customer(deps, customer, version)
-    # Linked, and this event applied or superseded: an earlier failed attempt is over (as for orders).
+        outcome = _push_customer(deps, customer)
+    # Linked, and its current state in SOS: an earlier failed attempt is over (as for orders).
     deps.state.resolve_failure("customer", customer.id)
     return outcome
 
 
-def _push_customer(deps: PushDeps, customer: WizCustomer, version: int) -> PushOutcome:
+def _push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
     mapping = deps.mappings.by_wc("customer", customer.id)
+    if mapping is None and customer.id in deps.state.held("customer", "wc"):
+        return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", reason=HELD)
     if mapping is None:
-        sos_id, status = _link(deps, customer, version)
+        sos_id, status = _link(deps, customer)
         return PushOutcome(entity="customer", wc_id=customer.id, status=status, sos_id=str(sos_id))
     body = sos_customer(customer, deps.config)
-    skip = version_skip_reason(version, mapping.wc_version, mapping.wc_echo_version)
-    tie = version == mapping.wc_version != mapping.wc_echo_version
-    if skip and tie and mapping.pushed_digest not in (None, _digest(body)):
-        # Two edits within one tick of `updated_at` share a version, and this one is not what SOS
-        # got: the event cannot tell which edit is newer, WizCommerce's current record can.
-        customer = deps.wiz.get_customer(customer.id)
-        version, body, skip = timestamp_version(customer.updated_at), sos_customer(customer, deps.config), None
-    if skip:
+    if _digest(body) == mapping.pushed_digest:
         return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", sos_id=mapping.sos_id,
-                           reason=skip)
+                           reason="nothing SOS receives changed")
+    if is_our_write(customer.updated_at, mapping.wc_echo_version):
+        deps.mappings.update("customer", customer.id, pushed_digest=_digest(body))  # SOS has this state
+        return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", sos_id=mapping.sos_id,
+                           reason="our own write to WizCommerce (its content came from SOS)")
     deps.sos.update_customer(int(mapping.sos_id), body)
-    deps.mappings.update("customer", customer.id, wc_version=version, pushed_digest=_digest(body))
+    deps.mappings.update("customer", customer.id, pushed_digest=_digest(body))
     return PushOutcome(entity="customer", wc_id=customer.id, status="updated", sos_id=mapping.sos_id)
+
+
+HELD = "held: the first sync found it ambiguous; an operator links or releases it (R-TIME-2)"
 
 
 def _digest(body: dict) -> str:
@@ -70,12 +78,11 @@ def _linked_or_new_customer(deps: PushDeps, wc_customer_id: str) -> int:
         with deps.exclusive(f"customer#{wc_customer_id}"):
             mapping = deps.mappings.by_wc("customer", wc_customer_id)  # the holder we waited for may have linked it
             if mapping is None:
-                customer = deps.wiz.get_customer(wc_customer_id)
-                return _link(deps, customer, timestamp_version(customer.updated_at))[0]
+                return _link(deps, deps.wiz.get_customer(wc_customer_id))[0]
     return int(mapping.sos_id)
 
 
-def _link(deps: PushDeps, customer: WizCustomer, version: int) -> tuple[int, Status]:
+def _link(deps: PushDeps, customer: WizCustomer) -> tuple[int, Status]:
     """Match, else create; then tell WC the SOS id (its `reference_id`) and store the mapping last,
     so an interrupted run finds its own SOS record again instead of creating another."""
     body = sos_customer(customer, deps.config)
@@ -84,12 +91,10 @@ def _link(deps: PushDeps, customer: WizCustomer, version: int) -> tuple[int, Sta
         sos, status = deps.sos.create_customer(body), "created"
     else:
         sos, status = deps.sos.update_customer(existing.id, body), "adopted"
-    echo = None
     if customer.reference_id != str(sos.id):
-        updated = deps.wiz.update_customer(customer.id, {"reference_id": str(sos.id)})
-        echo = timestamp_version(updated.updated_at)
+        deps.wiz.update_customer(customer.id, {"reference_id": str(sos.id)})  # its echo changes no SOS field
     deps.mappings.link(Mapping(entity="customer", wc_id=customer.id, sos_id=str(sos.id), origin=origin,
-                               wc_version=version, wc_echo_version=echo, pushed_digest=_digest(body)))
+                               pushed_digest=_digest(body)))
     return sos.id, status
 
 

@@ -1,41 +1,59 @@
-"""The webhook events the push path handles, typed per event type, and how they are queued.
+"""The push queue's message: "WC record X changed" — thin, like WizCommerce's webhooks.
 
-Ingress validates with these models (a bad body is a 400 there, not a parked message later)
-and the push function validates again on the way out of the queue.
+The webhook ingress, the scheduled WC change poll and reconciliation all put this on the push
+queue; the push function reads the record's current state from the WC API and acts on that
+(R-PUSH-1), so how often and in which order a change is announced does not matter.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated, Literal, Union
+from dataclasses import dataclass
+from typing import Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
-
-from ..models.wiz import WebhookEnvelope, WizCustomer, WizOrder, WizPayment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_REASON_ERRORS = 5
 # SQS FIFO group and deduplication ids: 1..128 characters of printable ASCII.
 _SQS_TOKEN = re.compile(r"^[\x21-\x7e]{1,128}$")
 
-
-class OrderEvent(WebhookEnvelope):
-    event_type: Literal["order.confirmed", "order.updated"]
-    data: WizOrder
+PushedEntity = Literal["order", "customer"]
+Source = Literal["webhook", "poll", "reconcile"]
 
 
-class CustomerEvent(WebhookEnvelope):
-    event_type: Literal["customer.created", "customer.updated"]
-    data: WizCustomer
+class RecordChanged(BaseModel):
+    """One announcement of a change. `id` is unique per announcement: the webhook envelope id,
+    or `<source>:<entity>:<wc id>:<updated_at>` for what the poll and reconciliation saw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=256)
+    entity: PushedEntity
+    wc_id: str = Field(min_length=1, max_length=128)
+    source: Source
+    event: str | None = Field(default=None, max_length=64)  # the webhook's event name, if any
+
+    @classmethod
+    def seen(cls, source: Source, entity: PushedEntity, record: dict) -> "RecordChanged":
+        """What the poll or reconciliation enqueues for a record it listed: the same record
+        seen again unchanged gives the same id (SQS deduplicates it, idempotency skips it)."""
+        return cls(id=f"{source}:{entity}:{record['id']}:{record.get('updated_at') or ''}", entity=entity,
+                   wc_id=str(record["id"]), source=source)
 
 
-class PaymentEvent(WebhookEnvelope):
-    event_type: Literal["payment.succeeded"]
-    data: WizPayment
+@dataclass(frozen=True)
+class QueuedMessage:
+    body: str
+    group: str
+    dedup: str
 
 
-PushEvent = Annotated[Union[OrderEvent, CustomerEvent, PaymentEvent], Field(discriminator="event_type")]
-push_event = TypeAdapter(PushEvent)
+def queued(message: RecordChanged) -> QueuedMessage:
+    """The SQS FIFO message: one group per WC record (its changes are applied one at a time),
+    deduplicated by the announcement id."""
+    return QueuedMessage(body=message.model_dump_json(exclude_none=True),
+                         group=sqs_token(f"{message.entity}#{message.wc_id}"), dedup=sqs_token(message.id))
 
 
 def sqs_token(value: str) -> str:
@@ -43,22 +61,9 @@ def sqs_token(value: str) -> str:
     return value if _SQS_TOKEN.match(value) else hashlib.sha256(value.encode()).hexdigest()
 
 
-def record_key(event: OrderEvent | CustomerEvent | PaymentEvent) -> tuple[str, str]:
-    """(entity, WC id) of the record an event is about: the key of its failure record."""
-    entity = "order" if isinstance(event, OrderEvent) else "customer" if isinstance(event, CustomerEvent) else "payment"
-    return entity, event.data.id
-
-
-def message_group_id(event: OrderEvent | CustomerEvent | PaymentEvent) -> str:
-    """One FIFO group per WC record, so its events are applied in the order they came.
-
-    A payment joins its order's group: it is applied after the order is in SOS, so it can be
-    linked to it (R-PAY-1).
-    """
-    entity, wc_id = record_key(event)
-    if isinstance(event, PaymentEvent) and event.data.order_id:
-        entity, wc_id = "order", event.data.order_id
-    return sqs_token(f"{entity}#{wc_id}")
+def record_key(message: RecordChanged) -> tuple[str, str]:
+    """(entity, WC id) of the record a message is about: the key of its failure record."""
+    return message.entity, message.wc_id
 
 
 def validation_reason(error: ValidationError) -> str:

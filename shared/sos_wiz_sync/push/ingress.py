@@ -1,9 +1,10 @@
-"""WizCommerce webhook ingress: authenticate, validate, enqueue, answer — no SOS call here.
+"""WizCommerce webhook ingress: authenticate, validate, enqueue, answer — no API call here.
 
-Answers (../shared/api/wizcommerce.md): 413 above 256 KB, 401 for missing or wrong
-authentication, 400 with a reason for a body that is not a valid event, 200 for event types
-we do not handle (ignored with a logged reason), 202 once the event is on the push queue.
-Bad input never gets a 5xx. Only ids from the body reach the logs.
+Webhooks are thin (`{"id","event","timestamp","data":{"id"}}`): the ingress enqueues "WC record
+X changed" and the push function reads the record. Answers (../shared/api/wizcommerce.md):
+413 above 256 KB, 401 for missing or wrong authentication, 400 with a reason for a body that is
+not an envelope, 200 for events we do not act on (ignored with a logged reason), 202 once the
+change is on the push queue. Bad input never gets a 5xx. Only ids from the body reach the logs.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..config import IngressSettings
-from ..models.wiz import HANDLED_EVENT_TYPES, WebhookEnvelope
+from ..models.wiz import CUSTOMER_PUSH_EVENTS, WebhookEnvelope
 from ..observability import logger, metrics
 from ..secrets import SecretStore
-from .events import message_group_id, push_event, sqs_token, validation_reason
+from .events import RecordChanged, queued, validation_reason
 
 MAX_BODY_BYTES = 256 * 1024
 SIGNATURE_HEADER = "x-wizcommerce-signature"
@@ -46,19 +47,32 @@ class WebhookSecrets(BaseModel):
         return [secret.encode() for secret in self.webhook_secrets if secret]  # "" would accept ""
 
 
+def _signature_bytes(value: str) -> bytes | None:
+    """One signature as sent, quotes stripped: hex (the Go sample) or base64 (the page's text)."""
+    value = value.strip().strip('"').strip()
+    if len(value) == 64:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def is_authentic(headers: Mapping[str, str], raw_body: bytes, auth: WebhookSecrets) -> bool:
-    """R-CFG-2: a signature (base64 HMAC-SHA256 of the raw body; several, comma-separated,
-    during rotation) or the configured header matches any active secret. Constant-time compares."""
+    """R-CFG-2, both public readings: with a custom header configured, that header must carry an
+    active secret; otherwise X-Wizcommerce-Signature holds HMAC-SHA256 signatures of the raw body
+    (comma-separated during a rotation), each hex or base64, and one must match an active secret.
+    Constant-time compares."""
     secrets = auth.active()
-    signatures = [s.strip().encode() for s in headers.get(SIGNATURE_HEADER, "").split(",") if s.strip()]
-    if signatures:
-        expected = [base64.b64encode(hmac.new(secret, raw_body, hashlib.sha256).digest()) for secret in secrets]
-        if any(hmac.compare_digest(e, s) for e in expected for s in signatures):
-            return True
     if auth.webhook_auth_header:
         given = headers.get(auth.webhook_auth_header.lower(), "").encode()
         return bool(given) and any(hmac.compare_digest(secret, given) for secret in secrets)
-    return False
+    signatures = [sig for sig in map(_signature_bytes, headers.get(SIGNATURE_HEADER, "").split(",")) if sig]
+    expected = [hmac.new(secret, raw_body, hashlib.sha256).digest() for secret in secrets]
+    return any(hmac.compare_digest(e, s) for e in expected for s in signatures)
 
 
 def answer(status_code: int, **body: Any) -> dict[str, Any]:
@@ -117,28 +131,40 @@ class WebhookIngress:
         if not is_authentic(headers, body, auth):
             raise WebhookRejected(401, "missing or wrong webhook signature or key")
         try:
-            text = body.decode("utf-8")
-            payload = json.loads(text)
+            payload = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise WebhookRejected(400, f"body is not JSON: {type(exc).__name__}") from None
-        if _NOT_QUEUEABLE.search(text):
-            raise WebhookRejected(400, "body holds characters SQS cannot carry")
         try:
             envelope = WebhookEnvelope.model_validate(payload)
         except ValidationError as exc:
             raise WebhookRejected(400, f"not a webhook event: {validation_reason(exc)}") from None
-        logger.set_correlation_id(envelope.event_id)
-        if envelope.event_type not in HANDLED_EVENT_TYPES:
-            logger.info("webhook ignored: event type not handled", extra={"event_type": envelope.event_type[:64]})
+        logger.set_correlation_id(envelope.id)
+        reason = ignore_reason(envelope.event)
+        if reason:
+            logger.info("webhook ignored", extra={"event": envelope.event[:64], "wc_id": envelope.data.id,
+                                                  "reason": reason})
             metrics.add_metric(name="WebhooksIgnored", unit=MetricUnit.Count, value=1)
-            return answer(200, status="ignored", reason="event type not handled", event_id=envelope.event_id)
-        try:
-            push = push_event.validate_python(payload)
-        except ValidationError as exc:
-            raise WebhookRejected(400, f"invalid {envelope.event_type} data: {validation_reason(exc)}") from None
-        group = message_group_id(push)
-        self._sqs.send_message(QueueUrl=self._settings.push_queue_url, MessageBody=text, MessageGroupId=group,
-                               MessageDeduplicationId=sqs_token(push.event_id))
-        logger.info("webhook queued", extra={"event_type": push.event_type, "wc_id": push.data.id, "group": group})
+            return answer(200, status="ignored", reason=reason, id=envelope.id)
+        message = queued(RecordChanged(id=envelope.id, entity="customer", wc_id=envelope.data.id, source="webhook",
+                                       event=envelope.event))
+        if _NOT_QUEUEABLE.search(message.body):
+            raise WebhookRejected(400, "ids hold characters SQS cannot carry")
+        self._sqs.send_message(QueueUrl=self._settings.push_queue_url, MessageBody=message.body,
+                               MessageGroupId=message.group, MessageDeduplicationId=message.dedup)
+        logger.info("webhook queued", extra={"event": envelope.event, "wc_id": envelope.data.id,
+                                             "group": message.group})
         metrics.add_metric(name="WebhooksQueued", unit=MetricUnit.Count, value=1)
-        return answer(202, status="queued", event_id=push.event_id)
+        return answer(202, status="queued", id=envelope.id)
+
+
+def ignore_reason(event: str) -> str | None:
+    """Why a webhook event is not acted on, or None for the customer events we push (W/events).
+    Contact and address events carry only their own id, not the customer's ([assumed]); the
+    customer's next edit or the poll brings whatever they changed."""
+    if event in CUSTOMER_PUSH_EVENTS:
+        return None
+    if event == "customer.deleted":
+        return "customer deleted in WizCommerce: SOS keeps its customer (delete or archive it there)"
+    if event.startswith(("customer.contact.", "customer.address.")):
+        return "contact/address event: it names no customer; the customer poll picks up the change"
+    return "event not handled (WizCommerce documents only customer events)"

@@ -1,5 +1,11 @@
-"""Orders WizCommerce → SOS (R-ORD-1..6, R-REF-1..3): a confirmed order becomes one SOS sales
-order, its edits follow until SOS ships or invoices it, and nothing ever makes a second one.
+"""Orders WizCommerce → SOS (R-ORD-1..6, R-REF-1..3, R-PAY-1): a confirmed order becomes one SOS
+sales order, its edits follow until SOS ships or invoices it, its online payments follow as the
+SOS order's deposit, and nothing ever makes a second one.
+
+Every push reads the order's current state from WizCommerce (R-PUSH-1): announcements only say
+"order X changed", so their number and order do not matter. What SOS got is kept on the mapping
+as a fingerprint (and the amount paid), so a change already pushed — or our own write to WC,
+which touches no field SOS receives — pushes nothing.
 
 Crash safety: SOS is written first, then WC learns the SOS id (its `reference_id`), then the
 mapping is stored. A run interrupted anywhere finds its SOS order again by its unique number
@@ -10,7 +16,7 @@ from __future__ import annotations
 
 from ..clients.http import ApiError
 from ..models.sos import SosSalesOrder
-from ..models.wiz import WizAttribute, WizOrder, WizProduct
+from ..models.wiz import WizOrder, WizProduct
 from ..rules.orders import (
     LineProblem,
     edit_block_reason,
@@ -20,23 +26,35 @@ from ..rules.orders import (
     reference_problem,
     sos_sales_order,
 )
+from ..rules.payments import sos_deposit
 from ..rules.push_config import sos_id_from_reference
-from ..rules.versions import version_skip_reason
+from ..rules.versions import is_our_write
 from ..store.mappings import Mapping
-from .customers import sos_customer_id
+from .customers import HELD, sos_customer_id
 from .deps import PushDeps
 from .failures import PermanentPushFailure
 from .outcome import PushOutcome
+from .payments import push_payment, record_payment
 
-SYNC_ATTRIBUTE = "sos_sync"  # the WC order attribute that shows people why an edit did not reach SOS
 
-
-def push_order(deps: PushDeps, order: WizOrder) -> PushOutcome:
-    """order.confirmed / order.updated: create when not linked yet, else push the edit."""
+def push_order(deps: PushDeps, wc_id: str) -> PushOutcome:
+    """Order X changed: create it in SOS when not linked yet, else push its edit and payment."""
+    try:
+        order = deps.wiz.get_order(wc_id)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return PushOutcome(entity="order", wc_id=wc_id, status="ignored", reason="not in WizCommerce any more")
     mapping = deps.mappings.by_wc("order", order.id)
     if mapping is None:
         return _create(deps, order)
-    return _edit(deps, order, mapping)
+    outcome = _edit(deps, order, mapping)
+    if is_our_write(order.updated_at, mapping.wc_echo_version):
+        # The payments pull wrote amount_paid from what SOS has (R-PAY-2): not a payment to push back.
+        deps.mappings.update("order", order.id, pushed_amount_paid=order.amount_paid)
+    else:
+        push_payment(deps, order, mapping)
+    return outcome
 
 
 def _outcome(order: WizOrder, status, sos_id: object = None, reason: str | None = None) -> PushOutcome:
@@ -44,10 +62,20 @@ def _outcome(order: WizOrder, status, sos_id: object = None, reason: str | None 
                        sos_id=None if sos_id is None else str(sos_id), reason=reason)
 
 
+def _order_body(deps: PushDeps, order: WizOrder, number: str, item_ids: list[int]) -> dict:
+    customer_id = sos_customer_id(deps, order.customer_id)
+    customer = deps.wiz.get_customer(order.customer_id)  # its sales rep (R-ORD-6) and company name
+    rep = customer.assigned_sales_reps[0].id if customer.assigned_sales_reps else None
+    return sos_sales_order(order, number=number, customer_id=customer_id, item_ids=item_ids, config=deps.config,
+                           wc_rep_id=rep, company=customer.name)
+
+
 def _create(deps: PushDeps, order: WizOrder) -> PushOutcome:
     skip = order_skip_reason(order)
     if skip:
         return _outcome(order, "ignored", reason=skip)
+    if order.id in deps.state.held("order", "wc"):
+        return _outcome(order, "ignored", reason=HELD)
     try:
         number = deps.config.order_number(order.display_id)
     except ValueError as exc:  # an empty WC number: no unique SOS number can be made from it
@@ -57,18 +85,23 @@ def _create(deps: PushDeps, order: WizOrder) -> PushOutcome:
         # Linked to an SOS order we did not push (an SOS-origin order the pull wrote to WC): R-ORD-7.
         return _outcome(order, "ignored", order.reference_id, "order carries the id of an SOS order it did not push")
     item_ids = _sos_item_ids(deps, order)
-    customer_id = sos_customer_id(deps, order.customer_id)
-    body = sos_sales_order(order, number=number, customer_id=customer_id, item_ids=item_ids, config=deps.config)
+    body = _order_body(deps, order, number, item_ids)
+    paid = deps.config.payment_route == "deposit" and bool(order.amount_paid)
+    if paid:  # R-PAY-1: what was paid before the order reached SOS goes in with it
+        body |= sos_deposit(order)
     if existing is None:
         sos_order, status = _create_sos_order(deps, order, body, item_ids)
     else:
         sos_order, status = _adopt(deps, order, existing, body, item_ids), "adopted"
-    echo = None
     if order.reference_id != str(sos_order.id):
-        echo = deps.wiz.update_order(order.id, {"reference_id": str(sos_order.id)}).version
-    deps.mappings.link(Mapping(entity="order", wc_id=order.id, sos_id=str(sos_order.id), origin="wc", number=number,
-                               wc_version=order.version, wc_echo_version=echo,
-                               pushed_digest=pushed_content_digest(order)))
+        deps.wiz.update_order(order.id, {"reference_id": str(sos_order.id)})  # its echo changes no pushed field
+    mapping = deps.mappings.link(Mapping(
+        entity="order", wc_id=order.id, sos_id=str(sos_order.id), origin="wc", number=number,
+        pushed_digest=pushed_content_digest(order), pushed_amount_paid=order.amount_paid if paid else None))
+    if paid:
+        record_payment(deps, order, mapping.sos_id, "deposit")
+    else:
+        push_payment(deps, order, mapping)
     deps.state.resolve_failure("order", order.id)
     return _outcome(order, status, sos_order.id)
 
@@ -106,12 +139,11 @@ def _edit(deps: PushDeps, order: WizOrder, mapping: Mapping) -> PushOutcome:
     sos_id = mapping.sos_id
     if mapping.origin == "sos":
         return _outcome(order, "ignored", sos_id, "SOS-origin order: it is edited in SOS (R-ORD-7)")
-    skip = version_skip_reason(order.version, mapping.wc_version, mapping.wc_echo_version) or order_skip_reason(order)
+    skip = order_skip_reason(order)
     if skip:
         return _outcome(order, "ignored", sos_id, skip)
     digest = pushed_content_digest(order)
     if digest == mapping.pushed_digest:
-        deps.mappings.update("order", order.id, wc_version=order.version)
         return _outcome(order, "ignored", sos_id, "nothing SOS receives changed")
     if mapping.edit_blocked:
         return _outcome(order, "ignored", sos_id, f"edit-blocked: {mapping.edit_blocked_reason}")
@@ -120,11 +152,9 @@ def _edit(deps: PushDeps, order: WizOrder, mapping: Mapping) -> PushOutcome:
     if blocked:
         return _block_edit(deps, order, sos_id, blocked)
     item_ids = _sos_item_ids(deps, order)
-    customer_id = sos_customer_id(deps, order.customer_id)
     number = mapping.number or deps.config.order_number(order.display_id)
-    body = sos_sales_order(order, number=number, customer_id=customer_id, item_ids=item_ids, config=deps.config)
-    _update_sos_order(deps, order, int(sos_id), body, item_ids)
-    deps.mappings.update("order", order.id, wc_version=order.version, pushed_digest=digest)
+    _update_sos_order(deps, order, int(sos_id), _order_body(deps, order, number, item_ids), item_ids)
+    deps.mappings.update("order", order.id, pushed_digest=digest)
     deps.state.resolve_failure("order", order.id)
     return _outcome(order, "updated", sos_id)
 
@@ -139,14 +169,11 @@ def _update_sos_order(deps: PushDeps, order: WizOrder, sos_id: int, body: dict, 
 
 
 def _block_edit(deps: PushDeps, order: WizOrder, sos_id: str, reason: str) -> PushOutcome:
-    """R-ORD-2: not pushed; the reason shows in WC (an order attribute) and in our state."""
-    attributes = [a for a in order.attributes if a.name != SYNC_ATTRIBUTE]
-    attributes.append(WizAttribute(name=SYNC_ATTRIBUTE, value=f"edit-blocked: {reason}"))
-    echo = deps.wiz.update_order(order.id, {"attributes": [a.model_dump() for a in attributes]}).version
-    deps.mappings.update("order", order.id, edit_blocked=True, edit_blocked_reason=reason, wc_echo_version=echo)
+    """R-ORD-2: not pushed; the order is marked edit-blocked with the reason in our state (the
+    operator's `failures` and `trace`). WC orders have no field of ours to show it in."""
+    deps.mappings.update("order", order.id, edit_blocked=True, edit_blocked_reason=reason)
     deps.state.record_failure("order", order.id, reason=f"edit-blocked: {reason}",
-                              details={"disposition": "edit-blocked", "sos_order_id": sos_id,
-                                       "wc_version": order.version})
+                              details={"disposition": "edit-blocked", "sos_order_id": sos_id})
     return _outcome(order, "edit-blocked", sos_id, reason)
 
 

@@ -1,11 +1,15 @@
-"""The push function's logic: each SQS record is one webhook event, applied to SOS exactly once.
+"""The push function's logic: each SQS record says "WC record X changed"; the record's current
+state is read from WizCommerce and brought to SOS (R-PUSH-1), exactly once.
 
 - Batch: Powertools' FIFO partial processor with `skip_group_on_error` — a failed record fails
   only the later records of its own message group (one WC record), which keeps that record's
-  events in order while other records go on.
-- Exactly once: Powertools Idempotency keyed on the event id. A failure raises out of the
-  idempotent function, so no "done" record is kept and a redrive after the fix applies it.
-  Beneath that, every SOS create is guarded by a lookup of its unique number.
+  messages in order while other records go on.
+- Exactly once: what was last pushed is kept as a fingerprint on the record's mapping, so a
+  change announced again (webhook redelivery, the poll, reconciliation) or our own write to WC
+  finds nothing new to push. Powertools Idempotency keyed on the announcement id spares a
+  redelivered message even the WC read. A failure raises out of the idempotent function, so no
+  "done" record is kept and a redrive after the fix applies it. Beneath that, every SOS create
+  is guarded by a lookup of its unique number.
 - Failures: permanent ones are recorded with their reason and parked in the DLQ at once;
   transient ones are recorded and raised, so SQS retries and, after maxReceiveCount, parks.
 """
@@ -39,35 +43,31 @@ from ..store.state import WEBHOOK_HEARTBEAT, SyncState
 from ..wiring import build_sos_client, build_wiz_client
 from .customers import push_customer
 from .deps import PushDeps
-from .events import CustomerEvent, OrderEvent, PushEvent, push_event, record_key, validation_reason
+from .events import RecordChanged, record_key, validation_reason
 from .failures import PermanentPushFailure, RecordBusy, is_permanent, push_failure_reason
 from .orders import push_order
 from .outcome import PushOutcome
 from .parking import DeadLetterParking
-from .payments import push_payment
 
 # Stable across refactors: the idempotency key must not change when a function is renamed,
-# or events applied before a deploy would be applied again after it.
-IDEMPOTENCY_KEY_PREFIX = "push-event"
+# or messages applied before a deploy would be applied again after it.
+IDEMPOTENCY_KEY_PREFIX = "push-change"
 # Redeliveries come in bursts (a webhook retried, a DLQ redriven): a container answers the
-# ones it applied recently from memory, the rest from the idempotency table.
+# ones it applied recently from its own cache, the rest from the idempotency table.
 LOCAL_CACHE_EVENTS = 1024
 # Waiting for another invocation is not a failure worth a state record: the retry just waits.
 WAITS = (RecordBusy, IdempotencyAlreadyInProgressError)
 
 
-def apply_event(deps: PushDeps, event: PushEvent) -> PushOutcome:
-    if isinstance(event, OrderEvent):
-        outcome = push_order(deps, event.data)
-    elif isinstance(event, CustomerEvent):
-        outcome = push_customer(deps, event.data)
+def apply_change(deps: PushDeps, message: RecordChanged) -> PushOutcome:
+    if message.entity == "order":
+        outcome = push_order(deps, message.wc_id)
     else:
-        outcome = push_payment(deps, event.data)
+        outcome = push_customer(deps, message.wc_id)
     # The record's story for `sos-wiz-ops trace` (R-OPS-3). Here, inside the idempotent function,
-    # so a replayed event that SOS never sees again does not show up as a second push.
-    deps.state.record_event(outcome.entity, outcome.wc_id, outcome.status, source="push", event_id=event.event_id,
-                            event_type=event.event_type, version=getattr(event.data, "version", None),
-                            sos_id=outcome.sos_id, reason=outcome.reason)
+    # so a redelivered message that SOS never sees again does not show up as a second push.
+    deps.state.record_event(outcome.entity, outcome.wc_id, outcome.status, source="push", message_id=message.id,
+                            trigger=message.event or message.source, sos_id=outcome.sos_id, reason=outcome.reason)
     return outcome
 
 
@@ -76,11 +76,12 @@ class PushRuntime:
                  ttl_seconds: int):
         self._deps = deps
         self._parking = parking
-        self._idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=ttl_seconds,
+        self._idempotency = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=ttl_seconds,
                                               raise_on_no_idempotency_key=True, use_local_cache=True,
                                               local_cache_max_items=LOCAL_CACHE_EVENTS)
         self._apply: Callable[..., PushOutcome] = idempotent_function(
-            lambda event: apply_event(deps, event), data_keyword_argument="event", persistence_store=persistence,
+            lambda message: apply_change(deps, message), data_keyword_argument="message",
+            persistence_store=persistence,
             config=self._idempotency, output_serializer=PydanticSerializer(PushOutcome),
             key_prefix=IDEMPOTENCY_KEY_PREFIX)
         self._processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -105,20 +106,21 @@ class PushRuntime:
 
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
         try:
-            event = push_event.validate_json(record.body)
-        except ValidationError as exc:  # not from our ingress, which validated it: park it for a look
-            return self._park(record, ("event", record.message_id), f"not a push event: {validation_reason(exc)}", {})
-        logger.set_correlation_id(event.event_id)
-        if not event.event_id.startswith("reconcile:"):  # reconciliation's own events mean a webhook was missed
+            message = RecordChanged.model_validate_json(record.body)
+        except ValidationError as exc:  # not from our ingress or poll, which validate: park it for a look
+            return self._park(record, ("message", record.message_id),
+                              f"not a push message: {validation_reason(exc)}", {})
+        logger.set_correlation_id(message.id)
+        if message.source == "webhook":
             self._deps.state.record_heartbeat(WEBHOOK_HEARTBEAT)  # `sos-wiz-ops doctor`: webhooks arrive
-        key = record_key(event)
+        key = record_key(message)
         try:
-            outcome = self._apply(event=event)
+            outcome = self._apply(message=message)
         except WAITS:
             raise
         except Exception as exc:
             reason = push_failure_reason(exc)
-            details = {"event_id": event.event_id, "event_type": event.event_type}
+            details = {"message_id": message.id, "trigger": message.event or message.source}
             if is_permanent(exc):
                 lines = exc.details() if isinstance(exc, PermanentPushFailure) else {}
                 return self._park(record, key, reason, {**details, **lines})

@@ -9,8 +9,9 @@ from ..models.wiz import OnOrderDetail, WizInventory
 
 # The one on-order entry we own in WizCommerce's on_order_details (R-INV-3).
 SOS_ON_ORDER_IDENTIFIER = "SOS Inventory"
-# Item types whose quantities SOS does not track: their zeros would mark products out of stock.
-UNTRACKED_ITEM_TYPES = frozenset({"Non-inventory Item", "Service"})
+# Item types whose quantities SOS does not track (the documented types other than stock items,
+# assemblies and kits/item groups): their zeros would mark products out of stock.
+UNTRACKED_ITEM_TYPES = frozenset({"Non-inventory", "Service", "Labor", "Overhead", "Other", "Expense", "Category"})
 QUANTITY_DECIMALS = 4  # SOS quantities may be fractional; round away float noise before comparing
 
 
@@ -51,14 +52,35 @@ def skip_reason(item: SosItem) -> str | None:
     return None
 
 
+def inventory_status(levels: InventoryLevels) -> str:
+    """IN_STOCK while something is sellable now, BACK_ORDER while only the back-order limit is
+    left, else OUT_OF_STOCK."""
+    if levels.available > 0:
+        return "IN_STOCK"
+    return "BACK_ORDER" if levels.back_order > 0 else "OUT_OF_STOCK"
+
+
 def wiz_inventory(sku: str, levels: InventoryLevels) -> WizInventory:
-    """The WizCommerce upsert body for one SKU."""
+    """The WizCommerce upsert body for one SKU, every required field filled (docs/architecture.md,
+    "Inventory fields", says which SOS value feeds which):
+    - available/back order/on order: R-INV-1..3;
+    - in stock: SOS available clamped at 0 (= available + back order limit);
+    - reserved 0: SOS available already nets out what sales orders hold (onSO), so reserving it
+      again in WizCommerce would count it twice;
+    - threshold 0, tracked, nothing in transit (SOS reports no in-transit figure).
+    """
     return WizInventory(
         sku=sku,
         available_quantity=levels.available,
+        reserved_quantity=0,
+        in_stock_quantity=_q(levels.available + levels.back_order),
         back_order_quantity=levels.back_order,
         back_order_allowed=levels.back_order > 0,
+        out_of_stock_threshold=0,
+        inventory_status=inventory_status(levels),
+        track_inventory=True,
         on_order_details=[OnOrderDetail(quantity=levels.on_order, identifier=SOS_ON_ORDER_IDENTIFIER)],
+        in_transit_details=[],
     )
 
 

@@ -9,19 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models.wiz import WizLineItem, WizOrder
-from .customers import sos_address
+from .customers import sos_transaction_address
 from .push_config import PushConfig, sos_id_from_reference, sos_ref
 
 PUSHED_ORDER_STATUS = "confirmed"
 PERCENT_DISCOUNT_TYPES = frozenset({"percent", "percentage", "%"})
 MONEY_DECIMALS = 2
 UNIT_PRICE_DECIMALS = 4
-# What of a WC order reaches SOS: an edit to anything else (payment status, attributes…) is
-# not an edit SOS sees, so it neither pushes nor trips the edit block (R-ORD-2).
+# What of a WC order reaches SOS as the order: an edit to anything else (our own reference_id,
+# payment, fulfilment…) is not an edit SOS sees, so it neither pushes nor trips the edit block
+# (R-ORD-2). Payments reach SOS on their own path (R-PAY-1).
 PUSHED_ORDER_FIELDS = {
     "display_id": True, "customer_id": True, "discount_value": True, "internal_note": True,
-    "customer_note": True, "price_list_id": True, "sales_rep_id": True, "billing_address": True,
-    "shipping_address": True,
+    "customer_note": True, "po_number": True, "billing_address": True, "shipping_address": True,
     "line_items": {"__all__": {"product_id", "sku", "quantity", "unit_price", "discount", "discount_type", "note"}},
 }
 
@@ -33,13 +33,12 @@ class LineProblem:
     """An order line that keeps the order from pushing (R-REF-2), as the failure record shows it."""
 
     line_number: int
-    line_id: str | None
     product_id: str | None
     sku: str | None
     problem: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line_number, "line_id": self.line_id, "product_id": self.product_id,
+        return {"line": self.line_number, "product_id": self.product_id,
                 "sku": self.sku, "problem": self.problem}
 
 
@@ -53,7 +52,7 @@ def reference_problem(reference_id: str | None) -> str | None:
 
 
 def line_problem(number: int, line: WizLineItem, problem: str) -> LineProblem:
-    return LineProblem(number, line.id, line.product_id, line.sku, problem)
+    return LineProblem(number, line.product_id, line.sku, problem)
 
 
 def charged_unit_price(line: WizLineItem) -> float:
@@ -78,7 +77,7 @@ def sos_order_lines(lines: Sequence[WizLineItem], item_ids: Sequence[int]) -> li
     for number, (line, item_id) in enumerate(zip(lines, item_ids, strict=True), start=1):
         unit_price = charged_unit_price(line)
         built.append({"lineNumber": number, "item": {"id": item_id}, "quantity": line.quantity,
-                      "unitprice": unit_price, "amount": round(unit_price * line.quantity, MONEY_DECIMALS)})
+                      "unitPrice": unit_price, "amount": round(unit_price * line.quantity, MONEY_DECIMALS)})
     return built
 
 
@@ -93,30 +92,34 @@ def _joined(*parts: str | None) -> str:
     return "\n".join(part.strip() for part in parts if part and part.strip())
 
 
-def order_notes(order: WizOrder, line_notes_to_memo: bool) -> dict[str, str]:
+def order_notes(order: WizOrder, line_notes_to_comment: bool) -> dict[str, str]:
     """R-ORD-3: SOS has no line notes, so they are never dropped: they are appended to the
-    memo (LINE_NOTES_TO_MEMO=true, the default) or else to the customer notes."""
+    order's internal `comment` (LINE_NOTES_TO_COMMENT=true, the default) or else to its
+    `customerMessage`. The WC customer's own note goes to `customerMessage` too."""
     notes = "\n".join(line_notes(order.line_items))
-    if line_notes_to_memo:
-        return {"memo": _joined(order.internal_note, notes), "customerNotes": _joined(order.customer_note)}
-    return {"memo": _joined(order.internal_note), "customerNotes": _joined(order.customer_note, notes)}
+    if line_notes_to_comment:
+        return {"comment": _joined(order.internal_note, notes), "customerMessage": _joined(order.customer_note)}
+    return {"comment": _joined(order.internal_note), "customerMessage": _joined(order.customer_note, notes)}
 
 
 # -- the order -----------------------------------------------------------------------------
 
 def sos_sales_order(order: WizOrder, *, number: str, customer_id: int, item_ids: Sequence[int],
-                    config: PushConfig) -> dict[str, Any]:
-    """The SOS sales order body (POST and PUT) of a confirmed WC order."""
+                    config: PushConfig, wc_rep_id: str | None = None,
+                    company: str | None = None) -> dict[str, Any]:
+    """The SOS sales order fields (POST, and merged into the record for a PUT) of a confirmed WC
+    order. WC orders carry no sales rep: `wc_rep_id` is the customer's first assigned one
+    (R-ORD-6). SOS orders have no price tier: each line carries the price charged (R-ORD-5)."""
     body: dict[str, Any] = {
         "number": number,
         "customer": {"id": customer_id},
-        "billing": sos_address(order.billing_address),
-        "shipping": sos_address(order.shipping_address),
+        "billing": sos_transaction_address(order.billing_address, "billing", company),
+        "shipping": sos_transaction_address(order.shipping_address, "shipping", company),
         "lines": sos_order_lines(order.line_items, item_ids),
         "discountAmount": round(order.discount_value or 0.0, MONEY_DECIMALS),
-        "salesRep": sos_ref(config.sales_rep_for(order.sales_rep_id)),
-        "priceTier": sos_ref(config.price_tier_for(order.price_list_id)),
-        **order_notes(order, config.line_notes_to_memo),
+        "salesRep": sos_ref(config.sales_rep_for(wc_rep_id)),
+        "customerPO": order.po_number or None,
+        **order_notes(order, config.line_notes_to_comment),
     }
     if order.created_at is not None:
         body["date"] = order.created_at.date().isoformat()
@@ -133,7 +136,7 @@ def edit_block_reason(shipment_numbers: Sequence[str], invoice_numbers: Sequence
 
 
 def order_skip_reason(order: WizOrder) -> str | None:
-    """R-ORD-1: only confirmed orders push; drafts, quotes (and cancelled orders) do not."""
+    """R-ORD-1: only confirmed orders push; drafts (and cancelled orders) do not."""
     if order.status != PUSHED_ORDER_STATUS:
         return f"status {order.status[:20]!r} is not pushed, only {PUSHED_ORDER_STATUS!r}"
     return None

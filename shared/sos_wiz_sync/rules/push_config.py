@@ -1,5 +1,6 @@
 """What configuration decides for pushed records (R-CFG-3): SOS numbers (R-ORD-4), sales
-reps (R-ORD-6), price tiers (R-ORD-5), where line notes go (R-ORD-3). Pure: no I/O."""
+reps (R-ORD-6), price tiers (R-ORD-5), where line notes go (R-ORD-3), how online payments reach
+SOS (R-PAY-1). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..config import PushSettings
+from ..config import PaymentRoute, PushSettings
 
 SOS_NUMBER_MAX_LENGTH = 21
 DIGEST_LENGTH = 6
@@ -70,7 +71,8 @@ class PushConfig:
 
     number_prefix: str = ""
     number_suffix: str = ""
-    line_notes_to_memo: bool = True
+    line_notes_to_comment: bool = True
+    payment_route: PaymentRoute = "deposit"
     sales_reps: Mapping[str, int] = field(default_factory=dict)   # WC rep id → SOS sales rep id
     default_sales_rep: int | None = None
     price_tiers: Mapping[str, int] = field(default_factory=dict)  # WC price list id → SOS price tier id
@@ -82,7 +84,7 @@ class PushConfig:
     def from_settings(cls, settings: PushSettings) -> "PushConfig":
         return cls(
             number_prefix=settings.order_number_prefix, number_suffix=settings.order_number_suffix,
-            line_notes_to_memo=settings.line_notes_to_memo,
+            line_notes_to_comment=settings.line_notes_to_comment, payment_route=settings.payment_route,
             sales_reps={wc: _sos_id("SALES_REP_MAP", sos) for wc, sos in settings.sales_rep_map.items()},
             default_sales_rep=(_sos_id("DEFAULT_SALES_REP_ID", settings.default_sales_rep_id)
                                if settings.default_sales_rep_id else None),

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..models.sos import Address, SosCustomer, SosInvoice, SosSalesOrder, SosShipment
+from ..models.sos import Address, SosCustomer, SosInvoice, SosSalesOrder, SosShipment, TransactionAddress
 from ..models.wiz import WizAddress
 from .customers import default_address
 from .push_config import PAYMENT_NUMBER_PREFIX
@@ -58,10 +58,19 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def changed_fields(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+# An invoice's status is SOS's to say (from its balance, R-PAY-2): it follows every change.
+INVOICE_CREATE_ONLY_FIELDS = CREATE_ONLY_FIELDS - {"status"}
+
+
+# WC write names whose value reads back under another name (a customer's `company_name` is `name`).
+READ_NAMES = {"company_name": "name"}
+
+
+def changed_fields(current: Mapping[str, Any], desired: Mapping[str, Any],
+                   create_only: frozenset[str] = CREATE_ONLY_FIELDS) -> dict[str, Any]:
     """The fields of `desired` to send to bring an existing WC record up to date."""
     return {key: value for key, value in desired.items()
-            if key not in CREATE_ONLY_FIELDS and differs(current.get(key), value)}
+            if key not in create_only and differs(current.get(READ_NAMES.get(key, key)), value)}
 
 
 # -- customers (R-CUS-3) -------------------------------------------------------------------
@@ -70,10 +79,17 @@ AddressKind = Literal["billing", "shipping"]
 
 
 def wc_address(address: Address | None, kind: AddressKind) -> dict[str, Any] | None:
+    """A WC address from an SOS address; SOS's lines 3-5 (rarely used) join WC's second line."""
     if address is None or not any(address.model_dump().values()):
         return None
-    return {"type": kind, "address_line_1": address.line1, "address_line_2": address.line2, "city": address.city,
+    second = ", ".join(line for line in (address.line2, address.line3, address.line4, address.line5) if line)
+    return {"type": kind, "address_line_1": address.line1, "address_line_2": second or None, "city": address.city,
             "state": address.stateProvince, "zip_code": address.postalCode, "country": address.country}
+
+
+def wc_transaction_address(address: TransactionAddress | None, kind: AddressKind) -> dict[str, Any] | None:
+    """A WC address from an SOS transaction's billing/shipping (the address nests inside)."""
+    return wc_address(address.address if address else None, kind)
 
 
 def merged_addresses(current: Sequence[Mapping[str, Any]], billing: dict | None,
@@ -98,12 +114,13 @@ def merged_addresses(current: Sequence[Mapping[str, Any]], billing: dict | None,
 def wc_customer(customer: SosCustomer, current: Mapping[str, Any] | None) -> dict[str, Any]:
     """The WC customer an SOS customer is: names, contact, default addresses. The SOS name is
     also the display name, which the push sends back as the SOS name: the round trip is stable."""
-    contact = {"first_name": customer.firstName, "last_name": customer.lastName, "email": customer.email,
-               "phone": customer.phone}
+    names = customer.contact
+    contact = {"first_name": names.firstName if names else None, "last_name": names.lastName if names else None,
+               "email": customer.email, "phone": customer.phone}
     billing, shipping = (wc_address(customer.billing, "billing"), wc_address(customer.shipping, "shipping"))
     return {
         "reference_id": str(customer.id), "name": customer.name, "display_name": customer.name,
-        "company_name": customer.companyName, **contact,
+        "company_name": customer.companyName or customer.name, **contact,  # WC requires it; reads it as `name`
         "addresses": merged_addresses((current or {}).get("addresses") or [],
                                       billing and {**billing, **contact}, shipping and {**shipping, **contact}),
     }
@@ -133,11 +150,12 @@ def wc_order(order: SosSalesOrder, *, customer_id: str, product_ids: Mapping[int
         "reference_id": str(order.id), "display_id": order.number, "customer_id": customer_id,
         "status": "confirmed", "source": PULLED_ORDER_SOURCE,
         "line_items": [{"product_id": product_ids[line.item.id], "quantity": line.quantity,
-                        "unit_price": line.unitprice} for line in order.lines],
+                        "unit_price": line.unitPrice} for line in order.lines],
         "discount_value": round(order.discountAmount or 0.0, MONEY_DECIMALS),
-        "billing_address": wc_address(order.billing, "billing"),
-        "shipping_address": wc_address(order.shipping, "shipping"),
-        "customer_note": order.customerNotes or "", "internal_note": order.memo or "",
+        "billing_address": wc_transaction_address(order.billing, "billing"),
+        "shipping_address": wc_transaction_address(order.shipping, "shipping"),
+        # SOS's customerMessage is what the customer sees; `comment` is internal (the contract).
+        "customer_note": order.customerMessage or "", "internal_note": order.comment or "",
     }
 
 
@@ -150,19 +168,41 @@ def wc_invoice(invoice: SosInvoice, *, order_id: str, skus: Mapping[int, str]) -
         item = line.get("item") or {}
         items.append({"reference_id": str(item.get("id", "")), "sku": skus.get(item.get("id")),
                       "name": item.get("name") or line.get("description"), "quantity": line.get("quantity"),
-                      "rate": line.get("unitprice"), "amount": line.get("amount")})
-    paid = round(max(0.0, invoice.total - invoice.amountDue), MONEY_DECIMALS)
+                      "rate": _line_price(line), "amount": line.get("amount")})
+    paid = invoice_paid(invoice)
     return {"reference_id": str(invoice.id), "order_id": order_id, "invoice_number": invoice.number,
-            "total_amount": invoice.total, "paid_amount": paid,
-            "status": "PAID" if invoice.amountDue <= PAID_TOLERANCE else "UNPAID", "items": items}
+            "total_amount": invoice.total, "paid_amount": max(0.0, paid),
+            "status": invoice_status(invoice.total, paid), "items": items}
+
+
+def _line_price(line: Mapping[str, Any]) -> Any:
+    """A line's unit price whatever its casing (SOS writes unitPrice and unitprice)."""
+    return next((value for key, value in line.items() if key.lower() == "unitprice"), None)
+
+
+def invoice_paid(invoice: SosInvoice) -> float:
+    """What is paid on an SOS invoice: its total less its `balance` (unpaid after payments and
+    credits). A negative balance is an overpayment: paid exceeds the total."""
+    return round(invoice.total - invoice.balance, MONEY_DECIMALS)
+
+
+def invoice_status(total: float, paid: float) -> str:
+    """WC's invoice status (PAID|PENDING|PARTIALLY_PAID|OVERPAID) from total and paid (R-PAY-2)."""
+    if paid <= PAID_TOLERANCE:
+        return "PENDING"
+    if paid > total + PAID_TOLERANCE:
+        return "OVERPAID"
+    if paid + PAID_TOLERANCE >= total:
+        return "PAID"
+    return "PARTIALLY_PAID"
 
 
 def wc_shipment(shipment: SosShipment, *, order_id: str, product_ids: Mapping[int, str]) -> dict[str, Any]:
-    """The WC shipment of an SOS shipment, with its tracking number and carrier. Lines whose item
+    """The WC shipment of an SOS shipment, with its tracking number and shipping method. Lines whose item
     has no WC product cannot be listed (WC refuses them); the caller counts them."""
     return {"reference_id": str(shipment.id), "order_id": order_id, "shipment_status": "shipped",
             "tracking_info": {"tracking_number": shipment.trackingNumber or None, "tracking_url": None,
-                              "delivery_partner": shipment.carrier or None},
+                              "delivery_partner": shipment.shippingMethod.name if shipment.shippingMethod else None},
             "shipment_items": [{"product_id": product_ids[line.item.id], "quantity": line.quantity}
                                for line in shipment.lines if line.item.id in product_ids],
             "note": f"SOS shipment {shipment.number or shipment.id}"}
@@ -182,6 +222,14 @@ def payment_status(amount: float | None, paid: float) -> str:
     if paid + PAID_TOLERANCE >= (amount or 0.0):
         return "PAID"
     return "PARTIALLY_PAID"
+
+
+def order_paid(order: SosSalesOrder, invoices: list[SosInvoice]) -> float:
+    """What SOS says is paid on an order: its deposit, or what its invoices' balances say is
+    paid, whichever is more. [assumed] SOS may carry a deposit onto the invoice (its balance
+    then already counts it), so the two are not added: a payment is never counted twice."""
+    on_invoices = sum(invoice_paid(invoice) for invoice in invoices if not invoice.voided)
+    return max(order.depositAmount or 0.0, on_invoices)
 
 
 def wc_order_payment(amount: float | None, paid: float) -> dict[str, Any]:

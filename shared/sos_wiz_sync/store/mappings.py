@@ -24,8 +24,9 @@ class Mapping(BaseModel):
     number: str | None = None
     wc_version: int | None = None           # last WC version applied to SOS (stale-edit guard)
     wc_echo_version: int | None = None      # WC version produced by our own write (echo guard)
-    sos_last_modified: str | None = None    # last SOS lastModified applied to WC (no echo on pull)
+    sos_sync_token: int | None = None       # last SOS syncToken applied to WC: a record seen twice applies once
     pushed_digest: str | None = None        # fingerprint of the WC content last pushed (edits SOS sees)
+    pushed_amount_paid: float | None = None  # WC amount_paid last brought to SOS (R-PAY-1)
     edit_blocked: bool = False
     edit_blocked_reason: str | None = None
     updated_at: str | None = None

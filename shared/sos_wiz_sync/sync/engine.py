@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..clients.sos import KeysetCursor, SosClient, SosPage
+from ..clients.sos import OffsetCursor, SosClient, SosPage
 from ..clients.wiz import WizClient
 from ..observability import logger, metrics
 from ..store.leases import Leases
@@ -54,7 +54,7 @@ class Stream(Generic[P, W]):
     pending: Callable[[], list[dict[str, Any]]] | None = None
     # Why the stream may not run now (e.g. the first sync has not run), or None.
     blocked: Callable[[], str | None] | None = None
-    # Pages from a checkpoint when they do not come from SOS's keyset paging of `resource`;
+    # Pages from a checkpoint when they do not come from SOS's offset paging of `resource`;
     # a page has `rows`, `cursor` (with `to_dict()`), `last` and `total` like an SosPage.
     pages: Callable[[dict | None], Iterator[Any]] | None = None
 
@@ -76,7 +76,7 @@ class _Unmoved:
 
 @dataclass
 class _PendingPage:
-    cursor: KeysetCursor
+    cursor: OffsetCursor
     counts: RunCounts  # what planning this page found; joins the run's counts once settled
     writes: list
     futures: list[Future]
@@ -170,9 +170,15 @@ class SyncEngine:
         return {"stream": stream.name, "run_id": run["run_id"], "status": "continued"}
 
     def _new_run(self, stream: Stream, committed_cursor: dict | None) -> dict[str, Any]:
-        return {"run_id": uuid.uuid4().hex, "started_at": utc_now(), "invocations": 0,
-                "checkpoint": committed_cursor if stream.incremental else None,
-                "counts": RunCounts().to_dict(), "api_calls": {"sos": 0, "wiz": 0}}
+        """An incremental run reads what SOS says changed since the previous run started, less
+        the overlap margin (`updatedsince` in the account's zone); the first run, and every run
+        of a full-pass stream, reads everything."""
+        if stream.pages is not None:  # its own paging: resumes from its own committed cursor
+            checkpoint = committed_cursor if stream.incremental else None
+        else:
+            since = (committed_cursor or {}).get("since_utc") if stream.incremental else None
+            checkpoint = OffsetCursor(since=self._sos.window.since(since) if since else None).to_dict()
+        return {"run_id": uuid.uuid4().hex, "started_at": utc_now(), "invocations": 0, "checkpoint": checkpoint, "counts": RunCounts().to_dict(), "api_calls": {"sos": 0, "wiz": 0}}
 
     def _run_pages(self, stream: Stream, run: dict, committed_cursor: dict | None, context: LambdaContext) -> bool:
         counts = RunCounts.from_dict(run["counts"])
@@ -246,7 +252,7 @@ class SyncEngine:
         with ThreadPoolExecutor(max_workers=1) as preparer:
             preparation = preparer.submit(stream.prepare)
             source = (stream.pages(checkpoint) if stream.pages else
-                      self._sos.iter_pages(stream.resource, KeysetCursor.from_dict(checkpoint), **stream.filters))
+                      self._sos.iter_pages(stream.resource, OffsetCursor.from_dict(checkpoint), **stream.filters))
             pages = _PagePrefetcher(source, self._prefetch)
             try:
                 yield preparation, pages
@@ -272,7 +278,7 @@ class SyncEngine:
         Like the run: nothing when the stream is blocked, and pending rows first."""
         saved = self._state.load_stream(stream.name)
         run = saved.get("run")
-        start = run.get("checkpoint") if run else saved.get("cursor") if stream.incremental else None
+        start = run.get("checkpoint") if run else self._new_run(stream, saved.get("cursor"))["checkpoint"]
         counts, writes, done, total = RunCounts(), [], 0, None
         blocked = stream.blocked() if stream.blocked else None
         if blocked:
@@ -315,7 +321,10 @@ class SyncEngine:
             "invocations": run["invocations"], "api_calls": run["api_calls"], **counts.to_dict(),
         }
         self._state.save_report(report)
-        next_cursor = run.get("checkpoint") if stream.incremental else None
+        # The next window starts where this run started (less the margin): what changed while
+        # it paged is read again, and its syncToken makes it apply once.
+        next_cursor = None if not stream.incremental else (
+            run.get("checkpoint") if stream.pages is not None else {"since_utc": run["started_at"]})
         self._state.save_stream(stream.name, cursor=next_cursor, run=None)
         _emit_metrics(stream.name, counts)
         logger.info("run finished", extra={"stream": stream.name, "run_id": run["run_id"],

@@ -2,8 +2,10 @@
 orders with their customer (R-ORD-7), invoices and shipments linked to their order (R-DOC-1),
 and payments as the order's and invoice's paid amounts (R-PAY-2).
 
-All are incremental (`updatedsince` keyset cursor, a checkpoint per page), wait for the first
-sync (R-TIME-2), and retry at each run's start what earlier runs kept pending.
+All are incremental (`updatedsince` windows overlapping the previous run, offset pages, a
+checkpoint per page, each record's syncToken kept on its mapping so a record read twice is
+applied once), wait for the first sync (R-TIME-2), and retry at each run's start what earlier
+runs kept pending.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..clients.http import ApiError
-from ..models.sos import SosCustomer, SosInvoice, SosPayment, SosSalesOrder, SosShipment
+from ..models.sos import SosCustomer, SosInvoice, SosSalesOrder, SosShipment
 from ..rules.sos_to_wc import (
+    INVOICE_CREATE_ONLY_FIELDS,
     PULLED_ORDER_SOURCE,
     Waiting,
     changed_fields,
     is_pushed_order_number,
-    is_pushed_payment_number,
+    order_paid,
     wc_customer,
     wc_invoice,
     wc_order,
@@ -29,9 +32,6 @@ from ..rules.sos_to_wc import (
 from ..store.mappings import Entity, Mapping as Link
 from .engine import Stream
 from .mirror import (
-    Decision,
-    EndPending,
-    KeepPending,
     MirrorSpec,
     Prepared,
     WcWrite,
@@ -41,7 +41,7 @@ from .mirror import (
     wc_by_reference,
     writes_of,
 )
-from .report import RunCounts, failure_reason
+from .report import RunCounts
 
 if TYPE_CHECKING:
     from .streams import PullDeps
@@ -107,22 +107,22 @@ class DocumentLookups:
 
 def document_lookups(deps: PullDeps, documents: list[SosInvoice] | list[SosShipment],
                      item_ids: list[int]) -> DocumentLookups:
-    order_ids = {str(doc.salesOrder.id) for doc in documents if doc.salesOrder}
+    order_ids = {str(doc.sales_order.id) for doc in documents if doc.sales_order}
     return DocumentLookups(deps.mappings.by_sos_many("order", order_ids), products_for(deps, item_ids))
 
 
 def order_of(document: SosInvoice | SosShipment, lookups: DocumentLookups) -> Link | Waiting:
-    """R-DOC-1: a document is shown on its WC order; while that order is not in WizCommerce the
-    document waits (pending), it is not dropped."""
-    link = lookups.orders.get(str(document.salesOrder.id))
+    """R-DOC-1: a document is shown on its WC order (found through its `linkedTransaction`);
+    while that order is not in WizCommerce the document waits (pending), it is not dropped."""
+    order = document.sales_order
+    link = lookups.orders.get(str(order.id))
     if link is None:
-        number = document.salesOrder.number or document.salesOrder.id
-        return Waiting(f"its order {number} (SOS id {document.salesOrder.id}) is not in WizCommerce yet")
+        return Waiting(f"its order {order.refNumber or order.id} (SOS id {order.id}) is not in WizCommerce yet")
     return link
 
 
 def no_order(document: SosInvoice | SosShipment, link: Link | None) -> str | None:
-    return "no-sales-order" if document.salesOrder is None else None
+    return "no-sales-order" if document.sales_order is None else None
 
 
 # -- invoices and shipments (R-DOC-1) -----------------------------------------------------
@@ -135,6 +135,7 @@ def invoices_spec(deps: PullDeps) -> MirrorSpec[SosInvoice]:
 
     return MirrorSpec(stream="invoices", entity="invoice", sos_resource="invoice", wc_resource="invoices",
                       model=SosInvoice, desired=desired, skip=no_order, number=lambda invoice: invoice.number,
+                      create_only=INVOICE_CREATE_ONLY_FIELDS,
                       lookups=lambda invoices, prepared, counts: document_lookups(
                           deps, invoices, [line["item"]["id"] for i in invoices for line in i.lines if line.get("item")]))
 
@@ -226,126 +227,94 @@ def orders_spec(deps: PullDeps) -> MirrorSpec[SosSalesOrder]:
 
 # -- payments (R-PAY-2) --------------------------------------------------------------------
 
+PAYMENT_ENDPOINT_MISSING = "payment_endpoint_missing"
+
+
 @dataclass(frozen=True)
 class OrderPaid:
-    """SOS payments of one order recorded in our ledger, then the WC order's paid amount and
-    status set from the ledger's total (a set, not an add: replaying it changes nothing)."""
+    """The WC order's paid amount and status, set (not added: a replay changes nothing) from
+    what SOS says is paid on the order."""
 
-    record_id: str                       # the SOS order id
+    record_id: str          # the SOS order id
     wc_order_id: str
-    payments: dict[str, float]           # SOS payment id → amount, recorded before the WC write
-    body: dict[str, Any]                 # the WC order fields that change; empty: ledger only
-    rows: tuple[dict[str, Any], ...]     # SOS-origin payments, kept pending if the write fails
-    ended_pending: tuple[str, ...] = ()
-
-    @property
-    def changes_wc(self) -> bool:
-        return bool(self.body)
+    body: dict[str, Any]    # the WC order fields that change
+    changes_wc = True
 
     def apply(self, deps: PullDeps) -> None:
-        try:
-            for payment_id, amount in self.payments.items():
-                deps.state.record_order_payment(self.record_id, payment_id, amount)
-            if self.body:
-                order = deps.wiz.update_order(self.wc_order_id, self.body)
-                deps.mappings.update("order", self.wc_order_id, wc_echo_version=order.version)  # the push drops it
-        except Exception as exc:
-            for row in self.rows:
-                deps.state.save_pending("payment", str(row["id"]), reason=f"write failed: {failure_reason(exc)}",
-                                        row=row)
-            raise
-        for payment_id in self.ended_pending:
-            deps.state.resolve_pending("payment", payment_id)
+        deps.wiz.update_order(self.wc_order_id, self.body)
 
     def event(self) -> dict[str, Any]:
-        return {"entity": "order", "action": "pulled-payments" if self.body else "payments-recorded",
-                "wc_id": self.wc_order_id, "payments": sorted(self.payments)[:20]}
+        return {"entity": "order", "action": "pulled-payments", "wc_id": self.wc_order_id,
+                "fields": sorted(self.body)}
 
 
-@dataclass(frozen=True)
-class SeenPayment:
-    payment: SosPayment
-    row: dict[str, Any]
-    pushed: bool
+def order_payment_writes(deps: PullDeps, orders: list[SosSalesOrder], counts: RunCounts) -> list[Write]:
+    """One write per linked WC order whose paid amount or status SOS now sees otherwise. An
+    online payment we pushed (R-PAY-1, as the order's deposit) is already in WC's amount_paid:
+    it compares equal and causes no write (not pulled back as something new)."""
+    links = deps.mappings.by_sos_many("order", [str(order.id) for order in orders])
+    current = wc_by_reference(deps, "orders", [str(order.id) for order in orders if str(order.id) in links])
+    writes: list[Write] = []
+    for order in orders:
+        counts.seen += 1
+        link = links.get(str(order.id))
+        if link is None:
+            counts.skip("order-not-in-wizcommerce")  # the orders stream brings it; its payments come then
+            continue
+        invoices = [SosInvoice.model_validate(deps.sos.get("invoice", ref.id))
+                    for ref in dict((ref.id, ref) for ref in order.linkedInvoices).values()]
+        wc = current.get(str(order.id)) or deps.wiz.get("orders", link.wc_id)
+        changes = changed_fields(wc, wc_order_payment(wc.get("amount"), order_paid(order, invoices)))
+        if changes:
+            writes.append(OrderPaid(str(order.id), link.wc_id, changes))
+        else:
+            counts.unchanged += 1
+    return writes
 
 
 def payments_stream(deps: PullDeps) -> Stream:
-    """R-PAY-2: the order's paid amount and status. The invoice's come with the invoice itself:
-    a payment on it changes its `amountDue` (and so its lastModified) in SOS."""
+    """R-PAY-2: each WC order's paid amount and status from its SOS order's deposit and its
+    invoices' balances (each WC invoice's own paid amount comes with the invoices stream). SOS
+    documents no payment endpoint: it is probed, and where it answers 404 the run report says
+    so (a note), which is not a failure."""
 
-    def prepare_run() -> Prepared:
-        return prepare(deps, "payment")
+    def prepare_run() -> bool:
+        return deps.sos.payment_endpoint_available()
+
+    def plan(endpoint: bool, rows: list[dict[str, Any]], counts: RunCounts) -> list[Write]:
+        if not endpoint:
+            counts.gauges[PAYMENT_ENDPOINT_MISSING] = 1
+        return order_payment_writes(deps, [SosSalesOrder.model_validate(row) for row in rows], counts)
+
+    return Stream(name="payments", resource="salesorder", incremental=True, prepare=prepare_run, plan=plan,
+                  send=lambda prepared, write: write.apply(deps), entity="order",
+                  event_details=lambda write: write.event(), blocked=lambda: first_sync_missing(deps))
+
+
+def invoices_stream(deps: PullDeps) -> Stream:
+    """R-DOC-1 and R-PAY-2: the invoices, and for each whose paid amount changed, its order's
+    paid amount too (a payment on an invoice need not touch the sales order in SOS, so the
+    payments stream's window may not see it)."""
+    spec = invoices_spec(deps)
 
     def plan(prepared: Prepared, rows: list[dict[str, Any]], counts: RunCounts) -> list[Write]:
-        payments = [SosPayment.model_validate(row) for row in rows]
-        links = deps.mappings.by_sos_many("payment", [str(p.id) for p in payments])
-        invoice_orders = orders_of_invoices(deps, {p.invoice.id for p in payments if p.invoice and not p.salesOrder})
-        by_order: dict[str, list[SeenPayment]] = {}
-        decisions: list[Decision] = []
-        for payment, row in zip(payments, rows):
-            link = links.get(str(payment.id))
-            pushed = (link is not None and link.origin == "wc") or is_pushed_payment_number(payment.number)
-            order_id = payment.salesOrder.id if payment.salesOrder else invoice_orders.get(
-                payment.invoice.id if payment.invoice else None)
-            if order_id is None:
-                ended = EndPending(str(payment.id), "payment", "no order") if str(payment.id) in prepared.pending \
-                    else None
-                decisions.append(Decision(str(payment.id), ended, skipped="not-for-an-order"))
-                continue
-            by_order.setdefault(str(order_id), []).append(SeenPayment(payment, row, pushed))
-        return writes_of(decisions, counts) + order_payment_writes(deps, by_order, prepared, counts)
+        decisions = decide(deps, spec, rows, prepared, counts)
+        writes = writes_of(decisions, counts)
+        paid_changed = {str(w.record_id) for w in writes if isinstance(w, WcWrite)
+                        and (w.wc_id is None or "paid_amount" in w.body or "status" in w.body)}
+        order_ids = sorted({invoice.sales_order.id for invoice in map(SosInvoice.model_validate, rows)
+                            if str(invoice.id) in paid_changed and invoice.sales_order})
+        if order_ids:
+            orders = [SosSalesOrder.model_validate(deps.sos.get("salesorder", order_id)) for order_id in order_ids]
+            order_writes = order_payment_writes(deps, orders, RunCounts())
+            counts.note("order_payments_updated", len(order_writes))
+            writes += order_writes
+        return writes
 
-    return declared_stream(deps, name="payments", resource="payment", entity="payment",
-                           prepare_run=prepare_run, plan=plan)
-
-
-def orders_of_invoices(deps: PullDeps, invoice_ids: set[int]) -> dict[int, int | None]:
-    """SOS invoice id → its SOS order id. Through WizCommerce where the invoice is there (its
-    `order_id`, then that order's mapping): one call per 100 invoices. SOS is asked only about
-    the others, one read each, against its low request limit."""
-    wc_invoices = wc_by_reference(deps, "invoices", [str(i) for i in invoice_ids])
-    order_links = deps.mappings.by_wc_many("order", {i["order_id"] for i in wc_invoices.values() if i.get("order_id")})
-    found: dict[int, int | None] = {int(sos_id): int(order_links[invoice["order_id"]].sos_id)
-                                    for sos_id, invoice in wc_invoices.items() if invoice.get("order_id") in order_links}
-    for invoice_id in sorted(invoice_ids - set(found)):
-        found[invoice_id] = (deps.sos.get("invoice", invoice_id).get("salesOrder") or {}).get("id")
-    return found
-
-
-def order_payment_writes(deps: PullDeps, by_order: dict[str, list[SeenPayment]], prepared: Prepared,
-                         counts: RunCounts) -> list[Write]:
-    """One write per order whose payments this page saw. Payments we pushed (R-PAY-1) are
-    recorded — they are part of what SOS says is paid — but never cause a write by themselves."""
-    order_links = deps.mappings.by_sos_many("order", by_order)
-    current = wc_by_reference(deps, "orders", [sos_id for sos_id in by_order if sos_id in order_links])
-    writes: list[Write] = []
-    for sos_order_id, seen in by_order.items():
-        counts.seen += len(seen)
-        own = [s for s in seen if not s.pushed]
-        if len(own) < len(seen):
-            counts.skip("pushed-from-wc", len(seen) - len(own))
-        link = order_links.get(sos_order_id)
-        if link is None:
-            reason = f"its order (SOS id {sos_order_id}) is not in WizCommerce yet"
-            writes += [KeepPending(str(s.payment.id), "payment", reason, s.row) for s in own]
-            if own:
-                counts.skip("pending", len(own))
-            continue
-        recorded = deps.state.order_payments(sos_order_id)
-        payments = {str(s.payment.id): s.payment.amount for s in seen}
-        wc = current.get(sos_order_id) or deps.wiz.get("orders", link.wc_id)
-        total = sum({**recorded, **payments}.values())
-        changes = changed_fields(wc, wc_order_payment(wc.get("amount"), total)) if own else {}
-        new = {pid: amount for pid, amount in payments.items() if recorded.get(pid) != amount}
-        ended = tuple(str(s.payment.id) for s in own if str(s.payment.id) in prepared.pending)
-        if changes or new or ended:
-            writes.append(OrderPaid(sos_order_id, link.wc_id, new, changes, tuple(s.row for s in own), ended))
-        if not changes:
-            counts.unchanged += len(own)
-    return writes
+    return declared_stream(deps, name=spec.stream, resource=spec.sos_resource, entity=spec.entity,
+                           prepare_run=lambda: prepare(deps, spec.entity), plan=plan)
 
 
 def entity_streams(deps: PullDeps) -> list[Stream]:
     return [mirror_stream(deps, customers_spec()), mirror_stream(deps, orders_spec(deps)),
-            mirror_stream(deps, invoices_spec(deps)), mirror_stream(deps, shipments_spec(deps)),
-            payments_stream(deps)]
+            invoices_stream(deps), mirror_stream(deps, shipments_spec(deps)), payments_stream(deps)]

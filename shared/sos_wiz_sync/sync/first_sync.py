@@ -175,7 +175,7 @@ class FirstSync:
 
     def _link_write(self, matchable: Matchable, sos: dict[str, Any], wc: dict[str, Any], how: How) -> WcWrite:
         """Store the mapping; give the WC record the SOS id as Reference ID if it lacks it.
-        `sos_last_modified` stays unset: the first regular run compares and writes what differs."""
+        `sos_sync_token` stays unset: the first regular run compares and writes what differs."""
         sos_id = str(sos["id"])
         return WcWrite(record_id=sos_id, entity=matchable.entity, resource=matchable.wc_resource, row=None,
                        body={} if wc.get("reference_id") == sos_id else {"reference_id": sos_id},

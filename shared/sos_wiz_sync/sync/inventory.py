@@ -77,9 +77,11 @@ class PageSeal:
 
 
 def page_key(rows: list[dict]) -> str:
-    """A page of the inventory pass, named by its first row: with keyset paging, the same data
-    gives the same pages, and an item edit (it moves to the end) renames every later page."""
-    return f"{rows[0]['lastModified']}#{rows[0]['id']}"
+    """A page of the inventory pass, named by its first row's id: while SOS's row order holds,
+    the same data gives the same pages; when rows move (an item edit may move it), later pages
+    start elsewhere and their seals miss, so their items are compared one by one (slower, never
+    wrong: a seal is only trusted for the exact ids it was made for)."""
+    return f"first#{rows[0]['id']}"
 
 
 def page_ids(rows: list[dict]) -> str:

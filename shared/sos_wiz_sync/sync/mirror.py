@@ -6,7 +6,7 @@ change — to WizCommerce, the mappings, the pending records — is a write, don
 write is self-contained: it carries what it needs (e.g. the customer to create before its
 order), so the engine can run a page's writes in parallel and replay a page after a kill.
 
-Per record (R-REF-3): linked and unchanged since the last pull (`sos_last_modified`) → nothing,
+Per record (R-REF-3): linked and unchanged since the last pull (same `syncToken`) → nothing,
 not even a read. Otherwise WizCommerce's current record (one list call per 100, by Reference
 ID) is compared with what SOS says, and only the fields that differ are written. A WC record
 that already carries the SOS id but has no mapping (a create whose answer or link was lost) is
@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from ..clients.http import ApiError
 from ..clients.wiz import PAGE_SIZE as WIZ_PAGE_SIZE
-from ..rules.sos_to_wc import Waiting, changed_fields
+from ..rules.sos_to_wc import CREATE_ONLY_FIELDS, Waiting, changed_fields
 from ..rules.versions import timestamp_version
 from ..store.mappings import Entity, Mapping as Link, Origin
 from .report import RunCounts, failure_reason
@@ -33,13 +33,12 @@ if TYPE_CHECKING:
     from .streams import PullDeps
 
 R = TypeVar("R", bound=BaseModel)
-# WizCommerce replaces an order with PUT; the other records take PATCH (../shared/api/wizcommerce.md).
-UPDATE_METHODS = {"orders": "PUT"}
 # Our own writes come back as webhooks for these: the version they produce is the echo the push drops.
+# WC records have no version: the `updated_at` our write gave the record stands for it.
 ECHO_VERSIONS: dict[str, Callable[[dict], int | None]] = {
-    "orders": lambda record: record.get("version"),
-    "customers": lambda record: timestamp_version(datetime.fromisoformat(record["updated_at"]))
-    if record.get("updated_at") else None,
+    resource: lambda record: timestamp_version(datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00")))
+    if record.get("updated_at") else None
+    for resource in ("orders", "customers")
 }
 
 
@@ -68,7 +67,7 @@ class WcWrite:
     origin: Origin = "sos"
     wc_version: int | None = None         # for a new link: the WC version SOS already matches (push guard)
     number: str | None = None             # SOS document number, kept on the mapping
-    sos_last_modified: str | None = None
+    sos_sync_token: int | None = None     # the SOS record's version this write brings (applied once)
     parent: WcWrite | None = None         # a record to write first; its WC id goes into `parent_field`
     parent_field: str | None = None
     was_pending: bool = False
@@ -104,10 +103,10 @@ class WcWrite:
         echo = ECHO_VERSIONS[self.resource](record) if self.changes_wc and self.resource in ECHO_VERSIONS else None
         if self.link:
             deps.mappings.link(Link(entity=self.entity, wc_id=record["id"], sos_id=self.record_id, origin=self.origin,
-                                    number=self.number, sos_last_modified=self.sos_last_modified,
+                                    number=self.number, sos_sync_token=self.sos_sync_token,
                                     wc_version=self.wc_version if echo is None else echo, wc_echo_version=echo))
         else:
-            fields = {"sos_last_modified": self.sos_last_modified, "wc_version": echo, "wc_echo_version": echo}
+            fields = {"sos_sync_token": self.sos_sync_token, "wc_version": echo, "wc_echo_version": echo}
             deps.mappings.update(self.entity, record["id"], **{k: v for k, v in fields.items() if v is not None})
         if self.held:
             deps.state.release_hold(self.entity, "sos", self.record_id)  # linked now: nothing left to decide
@@ -116,8 +115,9 @@ class WcWrite:
         return record["id"]
 
     def _update(self, deps: PullDeps, wc_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        method = UPDATE_METHODS.get(self.resource, "PATCH")
-        return deps.wiz.request(method, f"/v1/{self.resource}/{wc_id}", body=fields)["data"]
+        if self.resource == "orders":  # PUT replaces the whole order: read, merge, send it all
+            return deps.wiz.merge_order(wc_id, fields)
+        return deps.wiz.request("PATCH", f"/v1/{self.resource}/{wc_id}", body=fields)["data"]
 
     def event(self) -> dict[str, Any]:
         action = "created" if self.wc_id is None else "updated" if self.body else "adopted"
@@ -210,6 +210,8 @@ class MirrorSpec(Generic[R]):
     # A record to write first whose WC id the body needs in `parent_field` (an order's new customer).
     parent: Callable[[R, Any], WcWrite | None] = lambda record, lookups: None
     parent_field: str | None = None
+    # WC fields set at create and left to WizCommerce afterwards.
+    create_only: frozenset[str] = CREATE_ONLY_FIELDS
 
 
 def prepare(deps: PullDeps, entity: Entity) -> Prepared:
@@ -235,7 +237,7 @@ def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prep
             decisions[sos_id] = _wait(spec, sos_id, reason, row)
         elif reason:
             decisions[sos_id] = _skip(spec, sos_id, reason, prepared)
-        elif link and link.sos_last_modified == row.get("lastModified"):
+        elif link and link.sos_sync_token is not None and link.sos_sync_token == row.get("syncToken"):
             decisions[sos_id] = Decision(sos_id, unchanged=True)  # this version is in WizCommerce already
         else:
             todo.append((row, record, link))
@@ -262,12 +264,12 @@ def _decide_one(deps: PullDeps, spec: MirrorSpec[R], row: dict[str, Any], record
         return _wait(spec, sos_id, desired, row)
     pending = sos_id in prepared.pending
     common = {"record_id": sos_id, "entity": spec.entity, "resource": spec.wc_resource, "row": row,
-              "link": link is None, "number": spec.number(record), "sos_last_modified": row.get("lastModified"),
+              "link": link is None, "number": spec.number(record), "sos_sync_token": row.get("syncToken"),
               "was_pending": pending, "held": prepared.is_held(spec.entity, sos_id),
               "parent": spec.parent(record, lookups), "parent_field": spec.parent_field}
     if wc is None:
         return Decision(sos_id, WcWrite(body=desired, **common))
-    changes = changed_fields(wc, desired)
+    changes = changed_fields(wc, desired, spec.create_only)
     if changes or link is None:  # an update, or an adoption (WC has it, the mapping does not)
         return Decision(sos_id, WcWrite(body=changes, wc_id=wc["id"], **common), unchanged=not changes)
     return Decision(sos_id, EndPending(sos_id, spec.entity, "up to date") if pending else None, unchanged=True)

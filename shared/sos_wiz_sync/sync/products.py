@@ -69,8 +69,9 @@ def product_event(write: ProductWrite) -> dict[str, Any]:
 
 
 def products_stream(wiz: WizClient) -> Stream[None, ProductWrite]:
-    """Incremental by the items' lastModified: an edit of an item's name or sku moves it, and
-    each run reads only what changed since the last one."""
+    """Incremental by `updatedsince` windows: an edit of an item's name or sku is a write SOS
+    reports as updated, and each run reads what changed since the last one started (less the
+    overlap margin)."""
 
     def plan(_: None, rows: list[dict[str, Any]], counts: RunCounts) -> list[ProductWrite]:
         items = [SosItem.model_validate(row) for row in rows]

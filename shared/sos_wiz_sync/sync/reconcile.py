@@ -1,10 +1,10 @@
 """Reconciliation (R-CUS-2, and any missed webhook): each scheduled run finds the WC customers
-and confirmed WC orders changed since the last run that have no mapping, and puts a synthetic
-webhook event for each on the push queue.
+and confirmed WC orders changed since the last run that have no mapping, and puts "WC record X
+changed" for each on the push queue (push/events.py).
 
-Why enqueue rather than call the push logic from here: the event then takes exactly the path a
-real webhook takes — the push function's idempotency (the event id is derived from the record
-and its version, so a record found twice is pushed once), its retries with backoff, its DLQ with
+Why enqueue rather than call the push logic from here: the change then takes exactly the path a
+webhook or the WC change poll takes — the push function reads the record's current state and
+pushes only what SOS does not have yet (a record found twice is pushed once), its retries with backoff, its DLQ with
 the reason for a permanent failure (R-OPS-1: redrive after the fix), its FIFO group per record
 (a late real webhook and the synthetic event never run at once for one record), and its
 concurrency limit towards SOS. The pull function itself never writes to SOS.
@@ -17,16 +17,13 @@ the next window. The lag gives a real webhook time to arrive before its record c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from ..clients.wiz import PAGE_SIZE
-from ..push.events import message_group_id, push_event, sqs_token
+from ..push.events import QueuedMessage, RecordChanged, queued
 from ..rules.sos_to_wc import PULLED_ORDER_SOURCE
 from ..store.mappings import Entity
 from .engine import Stream
@@ -38,10 +35,10 @@ if TYPE_CHECKING:
 
 OVERLAP = timedelta(minutes=1)         # windows overlap, so a record on a boundary is in one of them
 TIE_STEP = timedelta(milliseconds=1)   # `updated_after` is strict: step back to keep same-time rows
-# (WC resource, mapping entity, list filters, the webhook event type the push path takes)
-PARTS: tuple[tuple[str, Entity, dict[str, str], str], ...] = (
-    ("customers", "customer", {}, "customer.updated"),
-    ("orders", "order", {"status": "confirmed"}, "order.confirmed"),
+# (WC resource, mapping entity, list filters)
+PARTS: tuple[tuple[str, Entity, dict[str, str]], ...] = (
+    ("customers", "customer", {}),
+    ("orders", "order", {"order_status": "confirmed"}),  # the API's default is draft
 )
 
 
@@ -90,7 +87,7 @@ def window_pages(deps: PullDeps, checkpoint: dict | None, now: datetime) -> Iter
         cursor = WindowCursor(upper=_stamp(now - lag), lower=cursor and _stamp(_time(cursor.upper) - OVERLAP))
     while True:
         part = cursor.part
-        resource, _, filters, _ = PARTS[part]
+        resource, _, filters = PARTS[part]
         since = _stamp(_time(cursor.after_at) - TIE_STEP) if cursor.after_at else cursor.lower
         payload = deps.wiz.request("GET", f"/v1/{resource}", params={
             "page": 1 + cursor.skip, "page_size": PAGE_SIZE, "sort_by": "updated_at", "sort": "asc",
@@ -114,39 +111,30 @@ def window_pages(deps: PullDeps, checkpoint: dict | None, now: datetime) -> Iter
 
 @dataclass(frozen=True)
 class PushEnqueue:
-    """A synthetic webhook event for a WC record the push never linked."""
+    """"WC record X changed" for a WC record the push never linked."""
 
     record_id: str  # the WC id
     entity: Entity
-    body: str
-    group: str
-    dedup: str
+    message: QueuedMessage
 
     def apply(self, deps: PullDeps) -> None:
-        deps.enqueue_push(self.body, self.group, self.dedup)
+        deps.enqueue_push(self.message.body, self.message.group, self.message.dedup)
 
     def event(self) -> dict[str, Any]:
         return {"entity": self.entity, "action": "reconcile-enqueued", "source": "reconciliation"}
 
 
-def synthetic_event(part: int, record: dict[str, Any], now: datetime) -> PushEnqueue | str:
-    """The webhook event WizCommerce would have sent, or why one cannot be made. The event id is
-    the record's id and version: found again unchanged, it is the same event (pushed once)."""
-    _, entity, _, event_type = PARTS[part]
-    version = record.get("version") if entity == "order" else record.get("updated_at")
-    envelope = {"event_id": f"reconcile:{entity}:{record['id']}:{version}", "event_type": event_type,
-                "occurred_at": _stamp(now), "data": record}
-    try:
-        event = push_event.validate_python(envelope)
-    except ValidationError:
-        return "not-a-valid-event"
-    return PushEnqueue(record["id"], entity, json.dumps(envelope), message_group_id(event), sqs_token(event.event_id))
+def synthetic_event(part: int, record: dict[str, Any]) -> PushEnqueue:
+    """The change message for a record. Its id is the record's id and `updated_at`: found again
+    unchanged, it is the same message (pushed once)."""
+    _, entity, _ = PARTS[part]
+    return PushEnqueue(record["id"], entity, queued(RecordChanged.seen("reconcile", entity, record)))
 
 
 def plan_reconciliation(deps: PullDeps, held: dict[str, set[str]], rows: list[dict[str, Any]],
-                        counts: RunCounts, now: datetime) -> list[PushEnqueue]:
+                        counts: RunCounts) -> list[PushEnqueue]:
     writes = []
-    for part, (_, entity, _, _) in enumerate(PARTS):
+    for part, (_, entity, _) in enumerate(PARTS):
         records = [row["record"] for row in rows if row["part"] == part]
         links = deps.mappings.by_wc_many(entity, [record["id"] for record in records])
         for record in records:
@@ -155,11 +143,10 @@ def plan_reconciliation(deps: PullDeps, held: dict[str, set[str]], rows: list[di
             if reason == "linked":
                 counts.unchanged += 1
                 continue
-            write = reason or synthetic_event(part, record, now)
-            if isinstance(write, str):
-                counts.skip(write)
+            if reason:
+                counts.skip(reason)
             else:
-                writes.append(write)
+                writes.append(synthetic_event(part, record))
     return writes
 
 
@@ -191,8 +178,7 @@ def reconciliation_stream(deps: PullDeps) -> Stream:
         return first_sync_missing(deps)
 
     return Stream(name="reconciliation", resource="customers", incremental=True, prepare=prepare,
-                  plan=lambda held, rows, counts: plan_reconciliation(deps, held, rows, counts,
-                                                                     datetime.now(timezone.utc)),
+                  plan=lambda held, rows, counts: plan_reconciliation(deps, held, rows, counts),
                   send=lambda held, write: write.apply(deps), entity="customer",
                   event_details=lambda write: write.event(), blocked=blocked,
                   pages=lambda checkpoint: window_pages(deps, checkpoint, datetime.now(timezone.utc)))

@@ -58,7 +58,7 @@ class ProductIndex:
 
 
 def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite | PageSeal]:
-    """R-INV-1..5: every SOS item each run (quantity changes do not move lastModified), one
+    """R-INV-1..5: every SOS item each run (a quantity change need not match `updatedsince`), one
     pass over the WC products for the Reference ID → sku index, writes only for changes.
 
     A page fully pushed is sealed with a digest of what WizCommerce shows for each of its items.

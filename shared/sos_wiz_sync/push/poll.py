@@ -1,0 +1,118 @@
+"""The WC change poll (R-PUSH-1): every minute, the confirmed orders and the customers changed
+since its cursor go on the push queue as "WC record X changed" — the same message a webhook
+becomes. WizCommerce documents no order or payment event, so this is how orders, their edits and
+their payments (`amount_paid`) reach SOS within a minute; for customers it catches lost webhooks.
+
+- Window: `updated_after` = the newest `updated_at` seen last time, less an overlap (the filter
+  takes whole seconds, and a write may become visible in a list a little after its stamp), listed
+  oldest first (`sort_by=updated_at&sort=asc`).
+- A record the overlap lists again unchanged is not sent again: the cursor keeps the messages of
+  the overlap window it already queued. Were it sent, it would be the same message id (SQS
+  deduplicates within five minutes, the push's idempotency after that, and the push itself finds
+  nothing new) — but a change parked in the DLQ would be parked again every few minutes.
+- The cursor is saved after every record of the window is on the queue: a poll killed half-way
+  lists the window again (duplicates, never a gap).
+- Like every stream that may create records, it waits for the first sync (R-TIME-2), and its
+  first window starts when the first sync finished: what existed before was matched by it, not
+  pushed as new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+
+from ..clients.wiz import WizClient
+from ..config import WizApiSettings, WizPollSettings
+from ..observability import logger
+from ..secrets import SecretStore
+from ..store.state import WC_CHANGE_POLL_HEARTBEAT, SyncState
+from ..wiring import build_wiz_client
+from .events import PushedEntity, RecordChanged, queued
+
+# (entity, WC resource, list filters): orders must name their status, the API's default is draft.
+POLLED: tuple[tuple[PushedEntity, str, dict[str, str]], ...] = (
+    ("order", "orders", {"order_status": "confirmed"}),
+    ("customer", "customers", {}),
+)
+SQS_BATCH = 10  # SendMessageBatch maximum
+
+
+def _time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _sort_key(stamp: str | None) -> datetime:
+    return _time(stamp) if stamp else datetime.min.replace(tzinfo=timezone.utc)
+
+
+def updated_after(cursor: str | None, first_sync_finished: str, overlap: timedelta) -> str:
+    """The filter value, in the documented `2006-01-02T15:04:05Z` form (UTC, whole seconds,
+    rounded down so nothing on the boundary second is lost)."""
+    start = (_time(cursor) - overlap) if cursor else _time(first_sync_finished)
+    return start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WcChangePoll:
+    def __init__(self, *, wiz: WizClient, state: SyncState, sqs: Any, queue_url: str, overlap: timedelta):
+        self._wiz = wiz
+        self._state = state
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self._overlap = overlap
+
+    @classmethod
+    def from_environment(cls) -> "WcChangePoll":
+        settings, secrets = WizPollSettings(), SecretStore()
+        return cls(wiz=build_wiz_client(WizApiSettings(), secrets=secrets), state=SyncState(settings.state_table),
+                   sqs=boto3.client("sqs"), queue_url=settings.push_queue_url,
+                   overlap=timedelta(seconds=settings.wc_poll_overlap_seconds))
+
+    def run(self) -> dict[str, Any]:
+        first_sync = self._state.first_sync_status()
+        if first_sync.get("status") != "done":
+            logger.info("WC change poll waits for the first sync (R-TIME-2)")
+            return {"status": "blocked", "reason": "first sync not done"}
+        polled = {entity: self._poll(entity, resource, filters, first_sync["finished_at"])
+                  for entity, resource, filters in POLLED}
+        self._state.record_heartbeat(WC_CHANGE_POLL_HEARTBEAT)  # `sos-wiz-ops doctor`: the poll runs
+        return polled
+
+    def _poll(self, entity: PushedEntity, resource: str, filters: dict[str, str], first_sync_finished: str) -> int:
+        stream = f"wc-poll-{entity}"
+        cursor = self._state.load_stream(stream).get("cursor") or {}
+        after = updated_after(cursor.get("updated_at"), first_sync_finished, self._overlap)
+        already = set(cursor.get("queued") or [])
+        queued_now: dict[str, str] = {}  # message id → updated_at, of what this poll listed
+        for batch in self._batches(self._wiz.iter_pages(resource, updated_after=after, **filters)):
+            seen = [(RecordChanged.seen("poll", entity, r), str(r.get("updated_at") or "")) for r in batch]
+            self._send([queued(message) for message, _ in seen if message.id not in already])
+            queued_now |= {message.id: stamp for message, stamp in seen}
+        sent = len(set(queued_now) - already)
+        if queued_now:
+            newest = max(queued_now.values(), key=_sort_key)
+            floor = _time(newest) - self._overlap if newest else None
+            keep = [m for m, stamp in queued_now.items() if stamp and floor and _time(stamp) >= floor]
+            self._state.save_stream(stream, cursor={"updated_at": max([newest, cursor.get("updated_at")],
+                                                                         key=_sort_key),
+                                                    "queued": sorted(keep)}, run=None)
+        logger.info("WC change poll", extra={"entity": entity, "updated_after": after, "enqueued": sent})
+        return sent
+
+    @staticmethod
+    def _batches(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        for page in pages:
+            for start in range(0, len(page), SQS_BATCH):
+                yield page[start:start + SQS_BATCH]
+
+    def _send(self, messages: list) -> None:
+        if not messages:
+            return
+        entries = [{"Id": str(n), "MessageBody": m.body, "MessageGroupId": m.group, "MessageDeduplicationId": m.dedup}
+                   for n, m in enumerate(messages)]
+        failed = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries).get("Failed") or []
+        if failed:  # the cursor stays; the next poll lists these again
+            raise RuntimeError(f"{len(failed)} change messages not queued: {failed[0].get('Code')}")

@@ -1,0 +1,132 @@
+"""The WC change poll (R-PUSH-1): what it asks WizCommerce for, what it queues, where its cursor
+goes — a window overlapping the last one, each change queued once, nothing skipped; nothing
+before the first sync (R-TIME-2)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from fake_aws import FakeSqs
+
+from sos_wiz_sync.push.poll import WcChangePoll, updated_after
+
+FIRST_SYNC_DONE = "2026-05-01T11:58:00.000000Z"
+OVERLAP = timedelta(seconds=120)
+
+
+class FakeWiz:
+    """Lists as WizCommerce does: `updated_after` strict, the filters given, oldest first."""
+
+    def __init__(self, records: dict[str, list[dict]]):
+        self.records = records
+        self.asked: list[tuple[str, dict]] = []
+
+    def iter_pages(self, resource: str, **filters):
+        self.asked.append((resource, filters))
+        after = datetime.fromisoformat(filters["updated_after"].replace("Z", "+00:00"))
+        rows = [r for r in self.records[resource]
+                if datetime.fromisoformat(r["updated_at"].replace("Z", "+00:00")) > after
+                and all(r.get("status") == v for k, v in filters.items() if k == "order_status")]
+        rows.sort(key=lambda r: r["updated_at"])
+        for start in range(0, len(rows), 3):
+            yield rows[start:start + 3]
+
+
+class FakeState:
+    def __init__(self):
+        self.streams: dict[str, dict] = {}
+        self.first_sync = {"status": "done", "finished_at": FIRST_SYNC_DONE}
+
+    def first_sync_status(self) -> dict:
+        return self.first_sync
+
+    def load_stream(self, stream: str) -> dict:
+        return self.streams.get(stream, {})
+
+    def save_stream(self, stream: str, *, cursor: dict | None, run: dict | None) -> None:
+        self.streams[stream] = {"cursor": cursor, "run": run}
+
+
+def order(n: int, stamp: str, status: str = "confirmed") -> dict:
+    return {"id": f"ord_{n}", "status": status, "updated_at": stamp}
+
+
+def make_poll(wiz: FakeWiz) -> tuple[WcChangePoll, FakeSqs, FakeState]:
+    sqs, state = FakeSqs(), FakeState()
+    return WcChangePoll(wiz=wiz, state=state, sqs=sqs, queue_url="https://sqs/push.fifo", overlap=OVERLAP), sqs, state
+
+
+def queued_ids(sqs: FakeSqs) -> list[str]:
+    return [json.loads(m["MessageBody"])["wc_id"] for m in sqs.sent]
+
+
+def test_the_filter_is_whole_seconds_utc_rounded_down_less_the_overlap_and_first_starts_at_the_first_sync():
+    assert updated_after("2026-05-01T12:00:05.999999Z", FIRST_SYNC_DONE, OVERLAP) == "2026-05-01T11:58:05Z"
+    assert updated_after(None, "2026-05-01T11:58:00.5Z", OVERLAP) == "2026-05-01T11:58:00Z"
+
+
+def test_nothing_is_polled_before_the_first_sync_is_done():
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:00Z")], "customers": []})
+    poll, sqs, state = make_poll(wiz)
+    state.first_sync = {"status": "running"}
+    assert poll.run()["status"] == "blocked"
+    assert wiz.asked == [] and sqs.sent == []
+
+
+def test_what_changed_before_the_first_sync_finished_is_not_pushed_as_new():
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:57:59Z"), order(2, "2026-05-01T11:58:01Z")], "customers": []})
+    poll, sqs, _ = make_poll(wiz)
+    poll.run()
+    assert queued_ids(sqs) == ["ord_2"]
+
+
+def test_confirmed_orders_and_customers_are_asked_for_oldest_first_and_queued_once_each():
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:00.000001Z"), order(2, "2026-05-01T11:59:10Z", "draft")]
+                   + [order(n, f"2026-05-01T11:59:{20 + n}Z") for n in range(3, 9)],
+                   "customers": [{"id": "cust_1", "updated_at": "2026-05-01T11:59:59Z"}]})
+    poll, sqs, state = make_poll(wiz)
+    assert poll.run() == {"order": 7, "customer": 1}
+    assert [(resource, filters.get("order_status")) for resource, filters in wiz.asked] == [
+        ("orders", "confirmed"), ("customers", None)]
+    assert queued_ids(sqs) == ["ord_1", *(f"ord_{n}" for n in range(3, 9)), "cust_1"]
+    first = json.loads(sqs.sent[0]["MessageBody"])
+    assert first == {"id": "poll:order:ord_1:2026-05-01T11:59:00.000001Z", "entity": "order", "wc_id": "ord_1",
+                     "source": "poll"}
+    assert sqs.sent[0]["MessageGroupId"] == "order#ord_1"
+    assert state.streams["wc-poll-order"]["cursor"]["updated_at"] == "2026-05-01T11:59:28Z"
+
+
+def test_the_overlap_lists_again_but_queues_only_what_changed_since():
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:00Z"), order(2, "2026-05-01T11:59:30Z")], "customers": []})
+    poll, sqs, _ = make_poll(wiz)
+    poll.run()
+    # Given order 2 edited again (a payment, say) and order 3 confirmed
+    wiz.records["orders"][1] = order(2, "2026-05-01T12:00:40Z")
+    wiz.records["orders"].append(order(3, "2026-05-01T12:00:41Z"))
+    sqs.sent.clear()
+    # When the next poll runs: its window reaches back over orders 1 and 2's old state
+    poll.run()
+    # Then only the changes are queued, order 1 not again
+    assert queued_ids(sqs) == ["ord_2", "ord_3"]
+    sqs.sent.clear()
+    poll.run()
+    assert sqs.sent == []
+
+
+def test_a_change_stamped_before_the_cursor_but_listed_late_is_still_queued():
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:50Z")], "customers": []})
+    poll, sqs, _ = make_poll(wiz)
+    poll.run()
+    # A write stamped before the newest one seen, visible only now (inside the overlap)
+    wiz.records["orders"].append(order(2, "2026-05-01T11:59:20Z"))
+    sqs.sent.clear()
+    poll.run()
+    assert queued_ids(sqs) == ["ord_2"]
+
+
+def test_with_nothing_changed_the_cursor_stays():
+    wiz = FakeWiz({"orders": [], "customers": []})
+    poll, sqs, state = make_poll(wiz)
+    assert poll.run() == {"order": 0, "customer": 0}
+    assert sqs.sent == [] and state.streams == {}
