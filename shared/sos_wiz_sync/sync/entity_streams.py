@@ -39,6 +39,7 @@ from .mirror import (
     Write,
     decide,
     prepare,
+    update_wc,
     wc_by_reference,
     writes_of,
 )
@@ -242,7 +243,7 @@ class OrderPaid:
     changes_wc = True
 
     def apply(self, deps: PullDeps) -> None:
-        deps.wiz.update_order(self.wc_order_id, self.body)
+        update_wc(deps, "orders", self.wc_order_id, self.body)
 
     def event(self) -> dict[str, Any]:
         return {"entity": "order", "action": "pulled-payments", "wc_id": self.wc_order_id,
