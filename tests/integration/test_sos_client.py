@@ -58,7 +58,9 @@ def order_body(sos: SosEmulator, number: str, **fields: object) -> dict:
 
 # -- paging ---------------------------------------------------------------------------------------
 
-def test_offset_paging_reads_every_item_once_in_the_minimum_calls(sos_emulator, sos_client):
+@pytest.mark.parametrize("order", ["modified", "id"])
+def test_offset_paging_reads_every_item_once_in_the_minimum_calls(sos_emulator, sos_client, order):
+    sos_emulator.configure(order=order)  # SOS documents no row order: either reading
     client = sos_client()
     ids = [row["id"] for row in client.list_all("item")]
     assert sorted(ids) == sorted(sos_emulator.items)
@@ -176,6 +178,14 @@ def test_a_validation_error_with_http_200_is_raised_not_returned(sos_emulator, s
     with pytest.raises(SosError) as failure:
         sos_client().create_customer({"name": ""})
     assert failure.value.sos_status == "invalid" and not failure.value.transient and failure.value.status == 400
+
+
+def test_a_write_answered_with_a_non_ok_status_is_raised_once_not_retried(sos_emulator, sos_client):
+    sos_emulator.inject_status_error(1, status="failed", method="POST", path="/api/v2/salesorder")
+    with pytest.raises(SosError) as failure:
+        sos_client().create_sales_order(order_body(sos_emulator, "FAILED-1"))
+    assert failure.value.sos_status == "failed"
+    assert sos_emulator.counters()["POST /api/v2/salesorder"] == 1  # a write is never replayed blindly
 
 
 def test_a_post_that_may_have_been_applied_is_not_replayed(sos_emulator, sos_client):

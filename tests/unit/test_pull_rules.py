@@ -21,6 +21,7 @@ from sos_wiz_sync.rules.sos_to_wc import (
     differs,
     is_pushed_order_number,
     is_pushed_payment_number,
+    counted_paid,
     order_paid,
     payment_status,
     wc_customer,
@@ -159,10 +160,10 @@ def test_an_invoice_from_a_fulfilment_finds_its_order_through_its_lines():
 
 
 def test_an_order_is_paid_its_deposit_or_what_its_invoices_say_never_both():
-    order = sos_order(depositAmount=30)
-    assert order_paid(order, []) == 30
-    assert order_paid(order, [sos_invoice(balance=40.0)]) == 60
-    assert order_paid(order, [sos_invoice(balance=100.0), sos_invoice(balance=90.0, voided=True)]) == 30
+    assert order_paid(30, []) == 30 and order_paid(None, []) == 0
+    assert order_paid(30, [counted_paid(sos_invoice(balance=40.0))]) == 60
+    assert order_paid(30, [counted_paid(sos_invoice(balance=100.0)),
+                           counted_paid(sos_invoice(balance=10.0, voided=True))]) == 30
 
 
 def test_a_shipment_carries_tracking_and_only_lines_wc_has_products_for():

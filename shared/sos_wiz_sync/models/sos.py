@@ -233,7 +233,7 @@ class SosPayment(SosModel):
     syncToken: int | None = None
     number: str | None = None
     date: datetime | None = None
-    customer: Ref | None = None
+    customer: Ref
     amount: float
     linkedTransaction: LinkedTransaction | None = None
     comment: str | None = None

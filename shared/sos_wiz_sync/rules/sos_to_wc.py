@@ -224,12 +224,16 @@ def payment_status(amount: float | None, paid: float) -> str:
     return "PARTIALLY_PAID"
 
 
-def order_paid(order: SosSalesOrder, invoices: list[SosInvoice]) -> float:
+def order_paid(deposit: float | None, paid_on_invoices: Sequence[float]) -> float:
     """What SOS says is paid on an order: its deposit, or what its invoices' balances say is
     paid, whichever is more. [assumed] SOS may carry a deposit onto the invoice (its balance
     then already counts it), so the two are not added: a payment is never counted twice."""
-    on_invoices = sum(invoice_paid(invoice) for invoice in invoices if not invoice.voided)
-    return max(order.depositAmount or 0.0, on_invoices)
+    return round(max(deposit or 0.0, sum(paid_on_invoices)), MONEY_DECIMALS)
+
+
+def counted_paid(invoice: SosInvoice) -> float:
+    """What an invoice adds to its order's paid amount: nothing once voided."""
+    return 0.0 if invoice.voided else max(0.0, invoice_paid(invoice))
 
 
 def wc_order_payment(amount: float | None, paid: float) -> dict[str, Any]:

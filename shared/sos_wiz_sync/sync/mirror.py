@@ -115,14 +115,20 @@ class WcWrite:
         return record["id"]
 
     def _update(self, deps: PullDeps, wc_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        if self.resource == "orders":  # PUT replaces the whole order: read, merge, send it all
-            return deps.wiz.merge_order(wc_id, fields)
-        return deps.wiz.request("PATCH", f"/v1/{self.resource}/{wc_id}", body=fields)["data"]
+        return update_wc(deps, self.resource, wc_id, fields)
 
     def event(self) -> dict[str, Any]:
         action = "created" if self.wc_id is None else "updated" if self.body else "adopted"
         return {"entity": self.entity, "action": f"pulled-{action}", "wc_id": self.wc_id,
                 "fields": sorted(self.body)[:20] if self.wc_id else None}
+
+
+def update_wc(deps: PullDeps, resource: str, wc_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Change `fields` of a WC record. An order PUT replaces the whole order, so the client
+    reads it and sends it back whole with the fields changed; the other records take PATCH."""
+    if resource == "orders":
+        return deps.wiz.merge_order(wc_id, fields)
+    return deps.wiz.request("PATCH", f"/v1/{resource}/{wc_id}", body=fields)["data"]
 
 
 @dataclass(frozen=True)
