@@ -45,14 +45,15 @@ def run_pull(stack: HookedStack, schedule: str = "InventoryPullSchedule") -> dic
 
 
 def first_day(stack: HookedStack) -> list[dict]:
-    """Every other enabled schedule fires once, as on the first day in production: the first
-    entity run finds the first sync not done and runs it itself. Returns the runs' reports once
+    """Every other enabled pull schedule fires once, as on the first day in production: the first
+    entity run finds the first sync not done and runs it itself; then the WC change poll runs. Returns the runs' reports once
     WizCommerce's webhooks for what they wrote have been through the push path."""
     from sos_wiz_sync.store.state import SyncState
 
     reports = [run_pull(stack, schedule) for schedule, fired in stack.runtime.schedules.items()
-               if fired.enabled and schedule != "InventoryPullSchedule"]
+               if fired.enabled and fired.queue_id == "PullQueue" and schedule != "InventoryPullSchedule"]
     reports[:0] = SyncState(stack.runtime.ref("StateTable")).recent_reports("first-sync", limit=1)
+    stack.runtime.fire_schedule("WcPollSchedule")  # the minute's WC change poll, now that the first sync is done
     stack.wiz.wait_for_webhooks()
     if not wait_until(lambda: all(stack.runtime.queue_counts(queue).total == 0 for queue in ("PushQueue", "PullQueue")),
                       timeout=120, interval=0.2):
@@ -125,7 +126,7 @@ def demo(items: int, changes: int, as_json: bool) -> None:
             say(json.dumps({"step": "first day", "reports": reports}, default=str))
             say(json.dumps({"step": "doctor", "exit_code": code, "result": json.loads(printed)}))
         else:
-            say("\n== first day: every other schedule fires once; the first entity run runs the first sync itself")
+            say("\n== first day: every other pull schedule fires once (the first entity run runs the first sync itself), then the WC change poll")
             say("  " + ", ".join(f"{r['stream']} {r['status']} (changed {r['changed']})" for r in reports))
             say(f"\n== sos-wiz-ops doctor\n{printed.rstrip()}")
             say(f"\ndone in {time.monotonic() - started:.1f} s; function logs in {FUNCTION_LOG}")

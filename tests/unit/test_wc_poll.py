@@ -37,6 +37,7 @@ class FakeState:
     def __init__(self):
         self.streams: dict[str, dict] = {}
         self.first_sync = {"status": "done", "finished_at": FIRST_SYNC_DONE}
+        self.heartbeats: list[str] = []
 
     def first_sync_status(self) -> dict:
         return self.first_sync
@@ -46,6 +47,9 @@ class FakeState:
 
     def save_stream(self, stream: str, *, cursor: dict | None, run: dict | None) -> None:
         self.streams[stream] = {"cursor": cursor, "run": run}
+
+    def record_heartbeat(self, source: str) -> None:
+        self.heartbeats.append(source)
 
 
 def order(n: int, stamp: str, status: str = "confirmed") -> dict:
@@ -72,13 +76,15 @@ def test_nothing_is_polled_before_the_first_sync_is_done():
     state.first_sync = {"status": "running"}
     assert poll.run()["status"] == "blocked"
     assert wiz.asked == [] and sqs.sent == []
+    assert state.heartbeats == []  # doctor must not read a blocked poll as a running one
 
 
 def test_what_changed_before_the_first_sync_finished_is_not_pushed_as_new():
     wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:57:59Z"), order(2, "2026-05-01T11:58:01Z")], "customers": []})
-    poll, sqs, _ = make_poll(wiz)
+    poll, sqs, state = make_poll(wiz)
     poll.run()
     assert queued_ids(sqs) == ["ord_2"]
+    assert state.heartbeats == ["wc-change-poll"]  # what `sos-wiz-ops doctor` reads
 
 
 def test_confirmed_orders_and_customers_are_asked_for_oldest_first_and_queued_once_each():

@@ -74,7 +74,7 @@ class InventoryHookWorker:
                 raise retry[item_id]
 
         return process_partial_response(event=event, record_handler=settle,
-                                        processor=BatchProcessor(event_type=EventType.SQS), context=context)
+                                        processor=BatchProcessor(EventType.SQS), context=context)
 
     def sync(self, item_ids: Collection[int]) -> dict[int, Exception]:
         """Re-read these items and push what changed; returns the errors worth a retry, by item id."""
