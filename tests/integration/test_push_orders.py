@@ -157,3 +157,19 @@ def test_a_long_wc_number_gets_the_documented_short_unique_sos_number(push_stack
     numbers = {stack.mappings.by_wc("order", o["id"]).number for o in (first, second)}
     assert len(numbers) == 2 and all(len(n) == 21 and n.startswith("WC-") and "~" in n for n in numbers)
     assert {o["number"] for o in stack.sos.sales_orders.values()} >= numbers
+
+
+def test_an_announcement_of_a_record_wizcommerce_no_longer_has_is_ignored_not_parked(push_stack):
+    stack = push_stack
+    # Given announcements of an order and a customer WizCommerce does not have (any more)
+    stack.send_to_push_queue(stack.change_message("order", "ord_gone", "poll:order:ord_gone:1"), "order#ord_gone")
+    stack.send_to_push_queue(stack.change_message("customer", "cust_gone", "poll:customer:cust_gone:1"),
+                             "customer#cust_gone")
+    # When the push queue is drained
+    stack.sync()
+    # Then nothing reaches SOS, nothing is parked, and the record's story says why
+    assert sos_writes(stack) == 0 and stack.sos.counters().get("POST /api/v2/customer", 0) == 0
+    assert stack.dlq_messages() == []
+    for entity, wc_id in (("order", "ord_gone"), ("customer", "cust_gone")):
+        assert stack.state.get_failure(entity, wc_id) is None
+        assert [event.get("reason") for event in stack.state.history(entity, wc_id)] == ["not in WizCommerce any more"]

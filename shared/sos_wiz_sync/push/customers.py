@@ -17,19 +17,16 @@ from ..rules.push_config import sos_id_from_reference
 from ..rules.versions import is_our_write
 from ..store.mappings import Mapping, Origin
 from .deps import PushDeps
-from .outcome import PushOutcome, Status
+from .outcome import PushOutcome, Status, current_state, gone
 
 
 def push_customer(deps: PushDeps, wc_id: str) -> PushOutcome:
     """A WC customer changed: its current state reaches the linked SOS customer, or the customer
     is linked (and created when missing) first. What SOS got last is kept as a fingerprint, so an
     announcement of nothing new — a redelivery, the poll, our own `reference_id` write — is a no-op."""
-    try:
-        customer = deps.wiz.get_customer(wc_id)
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
-        return PushOutcome(entity="customer", wc_id=wc_id, status="ignored", reason="not in WizCommerce any more")
+    customer = current_state(deps.wiz.get_customer, wc_id)
+    if customer is None:
+        return gone("customer", wc_id)
     with deps.exclusive(f"customer#{customer.id}"):
         outcome = _push_customer(deps, customer)
     # Linked, and its current state in SOS: an earlier failed attempt is over (as for orders).

@@ -33,18 +33,15 @@ from ..store.mappings import Mapping
 from .customers import HELD, sos_customer_id
 from .deps import PushDeps
 from .failures import PermanentPushFailure
-from .outcome import PushOutcome
+from .outcome import PushOutcome, current_state, gone
 from .payments import push_payment, record_payment
 
 
 def push_order(deps: PushDeps, wc_id: str) -> PushOutcome:
     """Order X changed: create it in SOS when not linked yet, else push its edit and payment."""
-    try:
-        order = deps.wiz.get_order(wc_id)
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
-        return PushOutcome(entity="order", wc_id=wc_id, status="ignored", reason="not in WizCommerce any more")
+    order = current_state(deps.wiz.get_order, wc_id)
+    if order is None:
+        return gone("order", wc_id)
     mapping = deps.mappings.by_wc("order", order.id)
     if mapping is None:
         return _create(deps, order)
