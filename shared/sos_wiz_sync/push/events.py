@@ -8,6 +8,7 @@ queue; the push function reads the record's current state from the WC API and ac
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -52,8 +53,16 @@ class QueuedMessage:
 def queued(message: RecordChanged) -> QueuedMessage:
     """The SQS FIFO message: one group per WC record (its changes are applied one at a time),
     deduplicated by the announcement id."""
-    return QueuedMessage(body=message.model_dump_json(exclude_none=True),
+    return QueuedMessage(body=message_body(message),
                          group=sqs_token(f"{message.entity}#{message.wc_id}"), dedup=sqs_token(message.id))
+
+
+def message_body(message: RecordChanged) -> str:
+    """The message as JSON with every non-ASCII character escaped (\\uXXXX): SQS refuses some
+    characters a webhook's ids may hold (U+FFFE, U+FFFF, NUL, …), and the escaped form is plain
+    ASCII that any JSON reader (`RecordChanged.model_validate_json`) turns back into exactly the
+    same ids. (A lone surrogate is no text at all: the envelope's validation refuses it, 400.)"""
+    return json.dumps(message.model_dump(mode="json", exclude_none=True), ensure_ascii=True, separators=(",", ":"))
 
 
 def sqs_token(value: str) -> str:
