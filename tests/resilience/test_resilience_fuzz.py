@@ -90,8 +90,11 @@ free_text = st.builds(str.__add__, st.text(max_size=40), st.sampled_from(["", ""
 def events(draw) -> tuple[dict, list[str]]:
     """A valid thin customer event with unique ids, unicode in them, and personal data a sender
     might add beside the id (the ingress ignores it; no log may show it)."""
-    n = next(_ids)
-    email, phone = f"fuzz{n}@buyer{n}.example", f"+1-555-{n % 1000:03d}-{n % 10000:04d}"
+    # Fixed-width numbers: hypothesis replays a case and needs its sizes (the truncation points
+    # of a broken body drawn from this one) to be the same whatever number the counter is at.
+    number = next(_ids)
+    n = f"{number:07d}"
+    email, phone = f"fuzz{n}@buyer{n}.example", f"+1-555-{number % 1000:03d}-{number % 10000:04d}"
     kind = draw(st.sampled_from(("customer.created", "customer.updated")))
     data = {"id": f"cust_fuzz_{n}{draw(free_text)}"[:128], "email": email, "phone": phone,
             "address_line_1": f"{n} Fuzz Lane"}
