@@ -4,7 +4,9 @@ functions on top of it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from .aws import MotoServer
 from .emulators import SosEmulator, WizEmulator, seed
@@ -69,6 +71,39 @@ class EmbeddedStack:
         mapped = {p["reference_id"] for p in self.wiz.products.values() if p.get("reference_id")}
         return [item["id"] for item in self.sos.items.values()
                 if str(item["id"]) in mapped and item["type"] == "Inventory Item" and not item["archived"]]
+
+    def hold_announced_records(self, sqs_event: dict[str, Any]) -> None:
+        """WizCommerce holds the records a push batch announces (its messages only name them,
+        as "WC record X changed"): a customer like a seeded one, and a confirmed order on two
+        stock items WizCommerce has products for. A body that is no change message names nothing."""
+        announced = set()
+        for record in sqs_event.get("Records", []):
+            try:
+                body = json.loads(record["body"])
+                announced.add((body["entity"], body["wc_id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+        some_customer = next(iter(self.wiz.customers.values()))
+        stocked = {str(item_id) for item_id in self.stocked_mapped_item_ids()}
+        products = [p for p in self.wiz.products.values() if p.get("reference_id") in stocked][:2]
+        for entity, wc_id in sorted(announced):
+            if entity == "customer" and wc_id not in self.wiz.customers:
+                self.wiz.load(customers=[{**some_customer, "id": wc_id, "reference_id": "", "display_id": wc_id,
+                                          "email": f"{wc_id}@samples.example", "created_at": SAMPLE_STAMP,
+                                          "updated_at": SAMPLE_STAMP}])
+            elif entity == "order" and wc_id not in self.wiz.orders:
+                lines = [{"product_id": p["id"], "sku": p["sku"], "quantity": 2, "unit_price": 10.0, "discount": 0,
+                          "discount_type": None, "note": ""} for p in products]
+                self.wiz.load(orders=[{
+                    "id": wc_id, "reference_id": "", "display_id": f"S-{wc_id[-6:]}",
+                    "customer_id": some_customer["id"], "status": "confirmed", "line_items": lines,
+                    "amount": 20.0 * len(lines), "amount_paid": 0, "discount_value": 0, "tax_value": 0,
+                    "shipping_charge": 0, "customer_note": "", "internal_note": "",
+                    "created_at": SAMPLE_STAMP, "updated_at": SAMPLE_STAMP}])
+
+
+# When the records the samples announce were last changed in WizCommerce.
+SAMPLE_STAMP = "2026-05-01T18:05:00.000000Z"
 
 
 def secret_values(sos_credentials: dict, wiz_api_key: str) -> dict[str, dict]:

@@ -63,40 +63,6 @@ def test_every_listed_answer_names_a_sample():
     assert set(INDEX["answers"]) <= {path.stem for path in SAMPLES}
 
 
-SAMPLE_STAMP = "2026-05-01T18:05:00.000000Z"
-
-
-def hold_announced_records(embedded: EmbeddedStack, event: dict[str, Any]) -> None:
-    """WizCommerce holds the records a push batch announces (its messages only name them, as
-    "WC record X changed"): a customer like a seeded one, and a confirmed order on two stock
-    items WizCommerce has products for. A body that is no change message names nothing."""
-    wiz, sos = embedded.wiz, embedded.sos
-    announced = set()
-    for record in event.get("Records", []):
-        try:
-            body = json.loads(record["body"])
-            announced.add((body["entity"], body["wc_id"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    some_customer = next(iter(wiz.customers.values()))
-    stock = {str(item["id"]) for item in sos.items.values()
-             if item["type"] == "Inventory Item" and not item.get("archived")}
-    products = [p for p in wiz.products.values() if p.get("reference_id") in stock][:2]
-    for entity, wc_id in sorted(announced):
-        if entity == "customer" and wc_id not in wiz.customers:
-            wiz.load(customers=[{**some_customer, "id": wc_id, "reference_id": "", "display_id": wc_id,
-                                 "email": f"{wc_id}@samples.example", "created_at": SAMPLE_STAMP,
-                                 "updated_at": SAMPLE_STAMP}])
-        elif entity == "order" and wc_id not in wiz.orders:
-            lines = [{"product_id": p["id"], "sku": p["sku"], "quantity": 2, "unit_price": 10.0, "discount": 0,
-                      "discount_type": None, "note": ""} for p in products]
-            wiz.load(orders=[{"id": wc_id, "reference_id": "", "display_id": f"S-{wc_id[-6:]}",
-                              "customer_id": some_customer["id"], "status": "confirmed", "line_items": lines,
-                              "amount": 20.0 * len(lines), "amount_paid": 0, "discount_value": 0, "tax_value": 0,
-                              "shipping_charge": 0, "customer_note": "", "internal_note": "",
-                              "created_at": SAMPLE_STAMP, "updated_at": SAMPLE_STAMP}])
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[tuple[EmbeddedStack, LocalRuntime]]:
     with EmbeddedStack(items=60, customers=12) as embedded:
@@ -115,7 +81,7 @@ def test_a_sample_runs_its_function_on_the_local_stack(stack, sample):
     shape = template_functions()[function]
     event = json.loads(sample.read_text())
     if function == "PushFunction":
-        hold_announced_records(embedded, event)
+        embedded.hold_announced_records(event)
     result = runtime.invoke(function, event)
     if shape["routes"]:
         assert event["routeKey"] in shape["routes"]
