@@ -87,6 +87,21 @@ def pull(emulators, state_table, make_secret):
     return build
 
 
+def before_each_page(action):
+    """A stream wrapper for `pull(...)`: `action(page number from 1, rows)` runs before each page
+    is planned (to kill the run there, or to edit SOS while it pages)."""
+    def wrap(stream):
+        pages = 0
+
+        def plan(prepared, rows, counts):
+            nonlocal pages
+            pages += 1
+            action(pages, rows)
+            return stream.plan(prepared, rows, counts)
+        return replace(stream, plan=plan)
+    return wrap
+
+
 def expected_inventory(sos: SosEmulator, wiz: WizEmulator) -> dict[str, tuple[float, float, float]]:
     """What R-INV-1..5 say WizCommerce must show, by sku, for every mapped stocked item."""
     by_reference = {p["reference_id"]: p["sku"] for p in wiz.products.values() if p.get("reference_id")}
@@ -163,16 +178,12 @@ def test_a_failing_sku_is_counted_with_its_reason_and_does_not_fail_the_run(emul
 
 def test_a_run_killed_mid_way_resumes_where_it_stopped(emulators, pull):
     sos, wiz, _ = emulators
-    pages_planned = 0
 
-    def killed_on_third_page(stream):
-        def plan(prepared, rows, counts):
-            nonlocal pages_planned
-            pages_planned += 1
-            if pages_planned == 3:
-                raise Killed()
-            return stream.plan(prepared, rows, counts)
-        return replace(stream, plan=plan)
+    def kill_on_third_page(page: int, rows: list[dict]) -> None:
+        if page == 3:
+            raise Killed()
+
+    killed_on_third_page = before_each_page(kill_on_third_page)
 
     # One page in flight: page 1 is settled and checkpointed before page 3 is planned.
     engine, stream = pull(killed_on_third_page, pages_in_flight=1)
@@ -266,17 +277,13 @@ def test_items_that_move_between_pages_during_a_run_are_not_skipped(emulators, p
     sos, wiz, _ = emulators
     engine, stream = pull()
     engine.run(stream, FakeContext())
-    pages = 0
 
-    def edits_after_the_first_page(stream):
-        def plan(prepared, rows, counts):
-            nonlocal pages
-            pages += 1
-            if pages == 1:
-                for row in rows[:3]:  # three items already read move to the end
-                    sos.update_item(row["id"], description="edited while the pass runs")
-            return stream.plan(prepared, rows, counts)
-        return replace(stream, plan=plan)
+    def edit_after_the_first_page(page: int, rows: list[dict]) -> None:
+        if page == 1:
+            for row in rows[:3]:  # three items already read move to the end
+                sos.update_item(row["id"], description="edited while the pass runs")
+
+    edits_after_the_first_page = before_each_page(edit_after_the_first_page)
 
     # New quantities everywhere, so a skipped item would show as a stale value in WizCommerce.
     for item in list(sos.items.values()):
