@@ -67,6 +67,7 @@ class TablesSettings(_Env):
 class PullSettings(_Env):
     pull_queue_url: str
     push_queue_url: str = ""
+    inventory_hook_queue_url: str = ""  # empty when the SOS quantity hook is not deployed
     # Stop taking new pages when less than this is left, and continue in a fresh invocation.
     pull_time_reserve_ms: int = Field(default=60_000, ge=0)
     # The push's SOS order numbers (R-ORD-4): an SOS order numbered so is one we pushed (R-ORD-7).

@@ -5,6 +5,7 @@ subscription command registered, and the WizCommerce emulator receiving the writ
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -88,6 +89,30 @@ def test_the_next_pull_sends_nothing_for_items_the_hook_updated():
         # Then it counts them as already right, and writes none of them
         assert stack.latest_report("inventory")["notes"]["unchanged_after_hook"] == len(items)
         assert written_at() == before
+
+
+def test_a_pull_write_a_hook_read_may_have_overtaken_is_rechecked_through_the_hook_queue():
+    """The pull's post-check on the deployed wiring: PullFunction queues a forced re-read on the
+    hook queue (its INVENTORY_HOOK_QUEUE_URL and IAM), the hook worker re-reads and writes."""
+    with HookedStack(items=200, window_seconds=WINDOW) as stack:  # its own state: one first pull
+        item_id = stack.embedded.stocked_mapped_item_ids()[0]
+        # Given the hook read the item after the pull will have read its page (as if its read
+        # came while the pull was sending): recorded as the hook worker records it
+        later = (time.time_ns() // 1000) + 600_000_000
+        stack.runtime.dynamodb.put_item(TableName=stack.runtime.ref("StateTable"), Item={
+            "pk": {"S": f"INV#{item_id}"}, "sk": {"S": "HOOK"}, "read_at": {"N": str(later)}})
+        stack.sos.reset_counters()
+        # When the scheduled inventory pull writes the item
+        stack.runtime.fire_schedule("InventoryPullSchedule")
+        assert wait_until(lambda: stack.latest_report("inventory") is not None, timeout=60)
+        report = stack.latest_report("inventory")
+        # Then it queued one recheck, for that item only, and the hook worker re-read it
+        assert report["notes"]["hook_rechecks_queued"] == 1 and report["failed"] == {}
+        assert wait_until(lambda: stack.sos.counters().get(GET_ITEM, 0) == 1, timeout=WINDOW + 15)
+        assert wait_until(stack.hook_queue_empty, timeout=WINDOW + 10)
+        expected = inventory_levels_from_sos(stack.sos.items[item_id]["available"],
+                                             stack.sos.items[item_id]["onPO"]).as_dict()
+        assert stack.wc_levels(item_id) == expected
 
 
 def test_switching_the_hook_off_removes_its_route_and_functions(stack):

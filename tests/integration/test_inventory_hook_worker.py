@@ -21,7 +21,8 @@ from sos_wiz_sync.models.sos import SosItem
 from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.store.state import SyncState
-from sos_wiz_sync.sync.inventory import sync_inventory_items
+from sos_wiz_sync.clients.sos import read_clock
+from sos_wiz_sync.sync.inventory import plan_inventory_writes
 from sos_wiz_sync.sync.report import RunCounts
 
 GET_ITEM = "GET /api/v2/item/{id}"
@@ -115,20 +116,39 @@ def test_values_already_pushed_are_not_written_again(world):
     assert wiz.counters().get(POST_INVENTORY, 0) == 0
 
 
+def test_a_pulls_recheck_writes_the_item_even_when_its_values_were_pushed_already(world):
+    """The pull queued a recheck: its older write may have landed after these values, so
+    WizCommerce may not show what the last-pushed record says."""
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
+    item_id, other = mapped_stock_items(sos, summary)[4:6]
+    sos.set_item_quantities(item_id, available=30, onPO=4)
+    sos.set_item_quantities(other, available=31, onPO=4)
+    assert worker.sync([item_id, other]) == {}
+    sku = sos.items[item_id]["sku"]
+    wiz.inventories[sku]["available_quantity"] = 999  # what a pull's older write left there
+    wiz.reset_counters()
+    recheck = json.dumps({"item_id": item_id, "force_write": True})
+    event = sqs_event(item_id, other)
+    event["Records"][0]["body"] = recheck
+    assert worker.handle_batch(event, context=None) == {"batchItemFailures": []}
+    assert wiz.counters()[POST_INVENTORY] == 1  # the forced item only; `other` is unchanged
+    assert wc_levels(wiz, sos, item_id) == (26, 4, 4)
+    assert world.state.hook_activity([item_id])[str(item_id)]["wrote_at"] >= \
+        world.state.hook_activity([item_id])[str(item_id)]["read_at"]
+
+
 def test_the_next_pull_counts_the_item_as_already_right_and_sends_nothing(world):
     worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     item_id = mapped_stock_items(sos, summary)[3]
     sos.set_item_quantities(item_id, available=77, onPO=7)
     worker.sync([item_id])
     wiz.reset_counters()
-    # The pull's own plan/send/commit over the same item, as its stream runs it
+    # The pull's own plan over the same item, against the state the hook left
     counts = RunCounts()
     item = SosItem.model_validate(sos.items[item_id])
-    sync_inventory_items([item], {str(item_id): item.sku}, wiz=WizClient(base_url=wiz.url, api_key=wiz.api_key,
-                                                                          session=build_session(retries=0)),
-                         state=world.state, source="pull", concurrency=1, counts=counts)
-    assert (counts.changed, counts.unchanged, counts.notes) == (0, 1, {"unchanged_after_hook": 1})
-    assert wiz.counters().get(POST_INVENTORY, 0) == 0
+    writes = plan_inventory_writes([item], {str(item_id): item.sku}, {str(item_id): read_clock()},
+                                   world.state.inventory_values([item_id]), counts)
+    assert (writes, counts.unchanged, counts.notes) == ([], 1, {"unchanged_after_hook": 1})
 
 
 def test_an_unmapped_item_is_skipped_with_a_logged_reason_not_retried(world, caplog):

@@ -19,6 +19,7 @@ from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.store.state import SyncState
 from sos_wiz_sync.sync.engine import SyncEngine
+from sos_wiz_sync.clients.sos import read_clock
 from sos_wiz_sync.sync.inventory import sync_inventory_items
 from sos_wiz_sync.sync.report import RunCounts
 from sos_wiz_sync.sync.streams import PullDeps, inventory_stream
@@ -66,6 +67,7 @@ def pull(emulators, state_table, make_secret):
     sos_emulator, wiz_emulator, _ = emulators
     secret_id = make_secret(sos_emulator.credentials())
     continuations: list[tuple[str, str]] = []
+    rechecks: list[dict[str, str]] = []  # what the pull queued for the hook worker
 
     def build(stream_wrapper=lambda stream: stream, time_reserve_ms: int = 0, pages_in_flight: int = 4):
         deps = clients()
@@ -79,9 +81,10 @@ def pull(emulators, state_table, make_secret):
                                  secrets=SecretStore(), leases=Leases(state_table), session=build_session())
         return PullDeps(sos=SosClient(base_url=f"{sos_emulator.url}/api/v2", tokens=tokens, session=build_session()),
                         wiz=WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(8)),
-                        state=SyncState(state_table), wiz_concurrency=8)
+                        state=SyncState(state_table), wiz_concurrency=8, enqueue_inventory_recheck=rechecks.append)
 
     build.continuations = continuations
+    build.rechecks = rechecks
     build.state = lambda: SyncState(state_table)
     build.clients = clients
     return build
@@ -260,8 +263,8 @@ def test_an_item_the_hook_wrote_is_compared_again_even_on_a_sealed_page(emulator
     sos.set_item_quantities(item["id"], available=v1 + 40, fire_hook=False)
     by_reference = {p["reference_id"]: p["sku"] for p in wiz.products.values() if p.get("reference_id")}
     hook_client = pull.clients()
-    sync_inventory_items([hook_client.sos.get_item(item["id"])], by_reference, wiz=hook_client.wiz,
-                         state=pull.state(), source="hook", concurrency=1, counts=RunCounts())
+    sync_inventory_items([hook_client.sos.get_item(item["id"])], {str(item["id"]): read_clock()}, by_reference,
+                         wiz=hook_client.wiz, state=pull.state(), concurrency=1, counts=RunCounts())
     assert str(item["id"]) in pull.state().inventory_dirty_items()
     sos.set_item_quantities(item["id"], available=v1, fire_hook=False)  # back to V1, no hook
 

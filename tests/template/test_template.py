@@ -302,7 +302,12 @@ def test_no_function_gets_variables_it_is_not_documented_to_need(function):
 def test_environment_variables_name_the_right_resource_or_parameter(function):
     for name, value in function_env(function).items():
         if name in ENV_REFS:
-            assert value == ref(ENV_REFS[name]), f"{function}.{name} = {value}"
+            # a resource that exists only under a condition is named under that condition
+            expected = ref(ENV_REFS[name])
+            condition = resources().get(ENV_REFS[name], {}).get("Condition")
+            if condition and resources()[function].get("Condition") != condition:
+                expected = {"Fn::If": [condition, expected, ""]}
+            assert value == expected, f"{function}.{name} = {value}"
 
 
 # ---------------------------------------------------------------------------------- events

@@ -12,10 +12,15 @@ from sos_wiz_sync.rules.inventory import (
     skip_reason,
     wiz_inventory,
 )
+from sos_wiz_sync.hook.ingress import coalescing_message
+from sos_wiz_sync.models.hook import InventoryHookMessage
 from sos_wiz_sync.sync.inventory import (
+    READ_CLOCK_SKEW_US,
     InventoryWrite,
     encode_digests,
+    overtaken_pull_writes,
     plan_inventory_writes,
+    recheck_message,
     product_skus_by_reference,
     split_by_seal,
     target_digest,
@@ -72,7 +77,8 @@ def test_plan_skips_and_counts_unmapped_archived_and_untracked():
              SosItem(id=4, type="Service"), SosItem(id=5, available=1, onPO=0)]
     counts = RunCounts()
     last = {"5": {"values": inventory_levels_from_sos(1, 0).as_dict(), "sku": "E", "source": "hook"}}
-    writes = plan_inventory_writes(items, {"1": "A", "3": "C", "4": "D", "5": "E"}, last, counts)
+    writes = plan_inventory_writes(items, {"1": "A", "3": "C", "4": "D", "5": "E"}, dict.fromkeys("12345", 7),
+                                   last, counts)
     assert [w.record_id for w in writes] == ["1"]
     assert counts.seen == 5 and counts.unchanged == 1
     assert counts.skipped == {"unmapped": 1, "archived": 1, "untracked-type": 1}
@@ -87,8 +93,33 @@ def test_product_index_skips_missing_and_ambiguous_reference_ids():  # R-REF-1
     assert counts.notes == {"products_without_reference_id": 1, "products_with_ambiguous_reference_id": 1}
 
 
-def _target(item_id: str, available: float) -> InventoryWrite:
-    return InventoryWrite(item_id, f"SKU-{item_id}", inventory_levels_from_sos(available, 0))
+def _target(item_id: str, available: float, read_at: int = 0) -> InventoryWrite:
+    return InventoryWrite(item_id, f"SKU-{item_id}", inventory_levels_from_sos(available, 0), read_at)
+
+
+def test_a_pull_write_is_rechecked_when_the_hook_read_or_wrote_its_item_since_the_pull_read_it():
+    read = 100 * 1_000_000  # the pull's page read, µs
+    skew = READ_CLOCK_SKEW_US
+    writes = [_target(str(n), 1, read) for n in range(1, 8)]
+    activity = {
+        "1": {"read_at": read + 1},                       # hook read after the pull: its value may be newer
+        "2": {"read_at": read - skew - 1},                # long before, never wrote since: the pull's is newer
+        "3": {"read_at": read - skew - 1, "wrote_at": read + 10},  # older read, but written after ours began
+        "4": {"read_at": read - skew + 1},                # within the clocks' skew: cannot tell, recheck
+        "5": {"read_at": read - 2 * skew, "wrote_at": read - skew - 1},  # all done before the pull read
+        # "6": no hook activity at all; "7": below
+        "7": {"wrote_at": read},
+    }
+    assert [w.record_id for w in overtaken_pull_writes(writes, activity)] == ["1", "3", "4", "7"]
+
+
+def test_a_recheck_is_a_forced_reread_in_the_items_group_that_no_coalescing_window_absorbs():
+    message = recheck_message(_target("42", 3, read_at=123))
+    assert message["MessageGroupId"] == "42"
+    assert message["MessageDeduplicationId"] == "42:recheck:123"
+    assert InventoryHookMessage.model_validate_json(message["MessageBody"]) == \
+        InventoryHookMessage(item_id=42, force_write=True)
+    assert coalescing_message(42, 123.0, 10)["MessageDeduplicationId"] != message["MessageDeduplicationId"]
 
 
 def test_a_sealed_page_judges_each_item_by_its_digest():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class SosPage:
     total: int | None = None    # SOS's totalCount: rows matching the request
     reads: int = 1              # requests this page took (more than one when rows moved)
     moved: bool = False         # rows moved under us and the pager stepped back
+    read_at: int | None = None  # when the request its rows came from was sent (`read_clock`)
 
 
 @dataclass
@@ -117,6 +119,12 @@ class Backoff:
         return min(self.max_seconds, self.base_seconds * 2 ** attempt) * (0.5 + random.random() / 2)
 
 
+def read_clock() -> int:
+    """Now, in microseconds since the epoch: when a read was sent, so that of two inventory
+    writes the one based on the older read never overwrites the newer (sync/inventory.py)."""
+    return time.time_ns() // 1000
+
+
 class SosClient:
     def __init__(self, *, base_url: str, tokens: SosTokenManager, session: requests.Session,
                  pacer: Pacer | None = None, timeout: float = 20.0, calls: CallCounter | None = None,
@@ -130,11 +138,13 @@ class SosClient:
         self.window = window or ChangeWindow()
         self.backoff = backoff or Backoff()
         self._payment_endpoint: bool | None = None
+        self._sent = threading.local()  # per thread: when its last request went out
 
     # -- transport -------------------------------------------------------------------------
     def _send(self, method: str, path: str, token: str, params: dict | None, body: Any) -> requests.Response:
         self._pacer.wait()
         self.calls.add()
+        self._sent.at = read_clock()
         return self._session.request(method, f"{self._base}{path}", params=params, json=body,
                                      headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                                      timeout=self._timeout)
@@ -159,6 +169,11 @@ class SosClient:
             message = str(payload.get("message") or payload.get("error_description") or response.reason or "")
             raise SosError(method, path, response.status_code, status, message, payload)
         return payload
+
+    def last_sent_at(self) -> int:
+        """When this thread's last request was sent (`read_clock`): a read's answer shows SOS as
+        it was at that moment or later, never earlier."""
+        return self._sent.at
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> dict[str, Any]:
         """A call with SOS's errors handled. HTTP 429 and 5xx are retried by the session
@@ -210,8 +225,7 @@ class SosClient:
                 return self._page(payload, cursor, start, fresh, reads=reads, moved=True)
             start = max(1, start - PAGE_SIZE + 1)
 
-    @staticmethod
-    def _page(payload: dict[str, Any], cursor: OffsetCursor, start: int, rows: list[dict[str, Any]], *,
+    def _page(self, payload: dict[str, Any], cursor: OffsetCursor, start: int, rows: list[dict[str, Any]], *,
               reads: int, moved: bool = False) -> SosPage:
         data = _rows(payload)
         total = payload.get("totalCount")
@@ -220,7 +234,7 @@ class SosClient:
         anchors = tuple(row["id"] for row in data[-ANCHORS_KEPT:]) if data else cursor.anchors
         next_cursor = OffsetCursor(end if data else cursor.start, anchors, cursor.since)
         return SosPage(rows=rows, cursor=next_cursor, last=last, total=total if isinstance(total, int) else None,
-                       reads=reads, moved=moved)
+                       reads=reads, moved=moved, read_at=self.last_sent_at())
 
     def iter_pages(self, resource: str, cursor: OffsetCursor | None = None, **filters: Any) -> Iterator[SosPage]:
         """Pages from `cursor` to the end, each row handed on once per call (dedupe by id)."""
@@ -230,7 +244,7 @@ class SosClient:
             page = self.page(resource, cursor, **filters)
             fresh = [row for row in page.rows if row.get("id") not in seen]
             seen.update(row.get("id") for row in fresh)
-            yield SosPage(fresh, page.cursor, page.last, page.total, page.reads, page.moved)
+            yield SosPage(fresh, page.cursor, page.last, page.total, page.reads, page.moved, page.read_at)
             if page.last:
                 return
             cursor = page.cursor

@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field, ValidationError
 
 from ..config import SosHookSettings
+from ..models.hook import InventoryHookMessage
 from ..models.sos import SosQuantityHookPayload
 from ..observability import logger, metrics
 from ..secrets import SecretStore
@@ -40,12 +41,6 @@ class HookTokenSecret(BaseModel):
     """`SOS_HOOK_SECRET_ID`: the unguessable path token (a short one would be guessable)."""
 
     token: str = Field(min_length=16)
-
-
-class InventoryHookMessage(BaseModel):
-    """What the hook queue carries: only which item to re-read."""
-
-    item_id: int
 
 
 def token_matches(given: str | None, expected: str) -> bool:
@@ -71,7 +66,7 @@ def coalescing_message(item_id: int, now: float, window_seconds: int) -> dict[st
     """
     window = math.floor(now / window_seconds)
     return {"MessageGroupId": str(item_id), "MessageDeduplicationId": f"{item_id}:{window}",
-            "MessageBody": InventoryHookMessage(item_id=item_id).model_dump_json()}
+            "MessageBody": InventoryHookMessage(item_id=item_id).model_dump_json(exclude_defaults=True)}
 
 
 class SosHookIngress:

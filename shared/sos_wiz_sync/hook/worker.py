@@ -1,6 +1,8 @@
 """Inventory hook worker (R-INV-6): re-read each hinted item from SOS and push its inventory
 through the same plan/send/commit path and last-pushed state as the 2-hourly pull, so the
 two never fight and the pull counts what the hook already had right (`unchanged_after_hook`).
+Each write carries when its item was read, so whichever of the two writes last, WizCommerce
+ends on the newest read (sync/inventory.py).
 
 Retries are for what may pass later (429, 5xx, network): that record fails, SQS redelivers
 it and parks it in the DLQ after maxReceiveCount. A 4xx will not pass on a retry, and every
@@ -20,9 +22,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ..clients.http import ApiError, map_bounded
-from ..clients.sos import SosClient
+from ..clients.sos import SosClient, read_clock
 from ..clients.wiz import WizClient
 from ..config import SosApiSettings, TablesSettings, WizApiSettings
+from ..models.hook import InventoryHookMessage
 from ..models.sos import SosItem
 from ..observability import logger, metrics
 from ..secrets import SecretStore
@@ -30,9 +33,6 @@ from ..store.state import SyncState
 from ..sync.inventory import product_skus_by_reference, sync_inventory_items
 from ..sync.report import RunCounts, failure_reason
 from ..wiring import build_sos_client, build_wiz_client
-from .ingress import InventoryHookMessage
-
-SOURCE = "hook"  # recorded with the last-pushed values; the pull's report counts it
 
 
 def retryable(error: Exception) -> bool:
@@ -40,9 +40,9 @@ def retryable(error: Exception) -> bool:
     return not isinstance(error, ApiError) or error.transient
 
 
-def queued_item_id(record: SQSRecord) -> int | None:
+def queued_message(record: SQSRecord) -> InventoryHookMessage | None:
     try:
-        return InventoryHookMessage.model_validate_json(record.body).item_id
+        return InventoryHookMessage.model_validate_json(record.body)
     except ValidationError:
         return None  # fails on its own in handle_batch's record handler
 
@@ -65,8 +65,9 @@ class InventoryHookWorker:
 
     def handle_batch(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """One sync for the batch's distinct items; a record fails only if its item should be retried."""
-        records = [SQSRecord(raw) for raw in event.get("Records", [])]
-        retry = self.sync({item_id for record in records if (item_id := queued_item_id(record)) is not None})
+        messages = [message for raw in event.get("Records", []) if (message := queued_message(SQSRecord(raw)))]
+        retry = self.sync({message.item_id for message in messages},
+                          force_write={message.item_id for message in messages if message.force_write})
 
         def settle(record: SQSRecord) -> None:
             item_id = InventoryHookMessage.model_validate_json(record.body).item_id  # malformed: fails, parks
@@ -76,11 +77,12 @@ class InventoryHookWorker:
         return process_partial_response(event=event, record_handler=settle,
                                         processor=BatchProcessor(EventType.SQS), context=context)
 
-    def sync(self, item_ids: Collection[int]) -> dict[int, Exception]:
-        """Re-read these items and push what changed; returns the errors worth a retry, by item id."""
+    def sync(self, item_ids: Collection[int], force_write: Collection[int] = ()) -> dict[int, Exception]:
+        """Re-read these items and push what changed (and those of `force_write` even if not);
+        returns the errors worth a retry, by item id."""
         counts = RunCounts()
         errors: dict[int, Exception] = {}
-        items = self._read_items(sorted(item_ids), counts, errors)
+        items, read_at = self._read_items(sorted(item_ids), counts, errors)
         unmapped: list[int] = []  # no WC product has this Reference ID (R-INV-5)
         if items:
             try:
@@ -94,17 +96,25 @@ class InventoryHookWorker:
                     counts.fail(str(item.id), failure_reason(error))
             else:
                 unmapped = [item.id for item in items if str(item.id) not in skus]
-                write_errors = sync_inventory_items(items, skus, wiz=self._wiz, state=self._state, source=SOURCE,
-                                                    concurrency=self._wiz_concurrency, counts=counts)
+                write_errors = sync_inventory_items(items, read_at, skus, wiz=self._wiz, state=self._state,
+                                                    concurrency=self._wiz_concurrency, counts=counts,
+                                                    force_write={str(item_id) for item_id in force_write})
                 errors |= {int(item_id): error for item_id, error in write_errors.items()}
         retry = {item_id: error for item_id, error in errors.items() if retryable(error)}
         self._report(item_ids, unmapped, counts, retry)
         return retry
 
-    def _read_items(self, item_ids: list[int], counts: RunCounts, errors: dict[int, Exception]) -> list[SosItem]:
-        items = []
-        for item_id, item, error in map_bounded(self._sos.get_item, item_ids, self._sos_concurrency):
+    def _read_items(self, item_ids: list[int], counts: RunCounts, errors: dict[int, Exception]
+                    ) -> tuple[list[SosItem], dict[str, int]]:
+        """The items SOS still has, and when each answer came (SOS as it was then, or earlier)."""
+        items, read_at = [], {}
+
+        def read(item_id: int) -> tuple[SosItem, int]:
+            return self._sos.get_item(item_id), read_clock()
+
+        for item_id, answer, error in map_bounded(read, item_ids, self._sos_concurrency):
             if error is None:
+                item, read_at[str(item_id)] = answer
                 items.append(item)
             elif isinstance(error, ApiError) and error.status == 404:
                 counts.seen += 1
@@ -112,7 +122,7 @@ class InventoryHookWorker:
             else:
                 counts.fail(str(item_id), failure_reason(error))
                 errors[item_id] = error
-        return items
+        return items, read_at
 
     @staticmethod
     def _report(item_ids: Collection[int], unmapped: list[int], counts: RunCounts,

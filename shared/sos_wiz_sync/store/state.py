@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
 from .dynamo import deserialize_item, dynamodb_client, dynamodb_resource, from_dynamo, to_dynamo
 
@@ -100,10 +101,52 @@ class SyncState:
                                   ScanIndexForward=False, Limit=limit)["Items"]
         return [from_dynamo(item) for item in items]
 
-    # -- last pushed inventory values (R-INV-5) ------------------------------------------------
+    # -- last pushed inventory values (R-INV-5) and the hook's reads and writes -------------
+    # Read times are µs since the epoch (clients.sos.read_clock); see docs/architecture.md,
+    # "Pull and hook: the newest read wins".
     def inventory_values(self, item_ids: Iterable[int | str]) -> dict[str, dict[str, Any]]:
-        """Last pushed values per SOS item id, batched (100 keys per call)."""
-        keys = [{"pk": {"S": f"INV#{item_id}"}, "sk": {"S": "INV"}} for item_id in item_ids]
+        """Last pushed values per SOS item id ({item_id, sku, values, source, read_at, ...})."""
+        return self._inventory_records(item_ids, "INV")
+
+    def save_inventory_values(self, records: Iterable[dict[str, Any]]) -> None:
+        """records: {item_id, sku, values, source, read_at}; batch_writer resends unprocessed items."""
+        now = utc_now()
+        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for record in records:
+                batch.put_item(Item=to_dynamo({"pk": f"INV#{record['item_id']}", "sk": "INV", "pushed_at": now,
+                                               **record}))
+
+    def save_inventory_value_if_newer(self, record: dict[str, Any]) -> bool:
+        """Save `record` (as `save_inventory_values`) unless the item's last pushed values come
+        from a read as new as its `read_at` or newer; False then."""
+        try:
+            self._table.put_item(
+                Item=to_dynamo({"pk": f"INV#{record['item_id']}", "sk": "INV", "pushed_at": utc_now(), **record}),
+                ConditionExpression="attribute_not_exists(read_at) OR read_at < :r",
+                ExpressionAttributeValues={":r": record["read_at"]})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def inventory_value(self, item_id: int | str) -> dict[str, Any] | None:
+        return self.inventory_values([item_id]).get(str(item_id))
+
+    def hook_activity(self, item_ids: Iterable[int | str]) -> dict[str, dict[str, Any]]:
+        """When the hook worker last read each item, and last wrote it ({read_at, wrote_at?})."""
+        return self._inventory_records(item_ids, "HOOK")
+
+    def save_hook_activity(self, activity: dict[str, dict[str, int]]) -> None:
+        """activity: SOS item id → {read_at} before the hook's writes, {read_at, wrote_at} after."""
+        expires_at = int(time.time()) + INVENTORY_PAGE_TTL_SECONDS  # older than any run still writing
+        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for item_id, times in activity.items():
+                batch.put_item(Item={"pk": f"INV#{item_id}", "sk": "HOOK", **times, "expires_at": expires_at})
+
+    def _inventory_records(self, item_ids: Iterable[int | str], sort_key: str) -> dict[str, dict[str, Any]]:
+        """The `INV#<item id>` / `sort_key` records, by item id, batched (100 keys per call)."""
+        keys = [{"pk": {"S": f"INV#{item_id}"}, "sk": {"S": sort_key}} for item_id in item_ids]
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             request = {self._name: {"Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True}}
@@ -114,17 +157,6 @@ class SyncState:
                     found[record["pk"].removeprefix("INV#")] = record
                 request = answer.get("UnprocessedKeys") or None
         return found
-
-    def save_inventory_values(self, records: Iterable[dict[str, Any]]) -> None:
-        """records: {item_id, sku, values, source}; batch_writer resends unprocessed items."""
-        now = utc_now()
-        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-            for record in records:
-                batch.put_item(Item=to_dynamo({"pk": f"INV#{record['item_id']}", "sk": "INV", "pushed_at": now,
-                                               **record}))
-
-    def inventory_value(self, item_id: int | str) -> dict[str, Any] | None:
-        return self.inventory_values([item_id]).get(str(item_id))
 
     # -- inventory page seals and the items written outside the pull --------------------------
     def inventory_page_seal(self, page_key: str) -> dict[str, str] | None:

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Generic, Protocol, TypeVar
@@ -25,6 +26,25 @@ from ..observability import logger, metrics
 from ..store.leases import Leases
 from ..store.state import SyncState
 from .report import RunCounts, failure_reason
+
+# When the rows being planned were read from SOS (`SosPage.read_at`), or None (pending rows):
+# set by the engine around each `plan` call, for streams whose writes carry their read time.
+_page_read_at: ContextVar[int | None] = ContextVar("page_read_at", default=None)
+
+
+def page_read_at() -> int | None:
+    """Inside a stream's `plan`: when SOS was asked for the rows being planned."""
+    return _page_read_at.get()
+
+
+@contextmanager
+def _planning(read_at: int | None) -> Iterator[None]:
+    token = _page_read_at.set(read_at)
+    try:
+        yield
+    finally:
+        _page_read_at.reset(token)
+
 
 P = TypeVar("P")  # what a stream prepares once per invocation (e.g. the product index)
 W = TypeVar("W")  # one write a stream wants done in WizCommerce
@@ -40,7 +60,8 @@ class Stream(Generic[P, W]):
     prepare: Callable[[], P]                             # once per invocation, overlapped with SOS paging
     plan: Callable[[P, list[dict[str, Any]], RunCounts], list[W]]  # rows → writes (may read state)
     send: Callable[[P, W], None]                         # one write, run on the engine's bounded pool
-    commit: Callable[[P, list[W]], None] = lambda prepared, writes: None  # after a page's writes
+    # after a page's writes: what was sent, and the page's counts (for what the commit finds)
+    commit: Callable[[P, list[W], RunCounts], None] = lambda prepared, writes, counts: None
     filters: Mapping[str, Any] = field(default_factory=dict)
     # Per-record history (R-OPS-3): the entity a write's `record_id` (the SOS id) belongs to, and
     # what of a write goes into its event (ids, versions, an `action`; never personal data).
@@ -204,7 +225,7 @@ class SyncEngine:
                         page.counts.fail(write.record_id, failure_reason(error))
                         logger.warning("write failed", extra={"stream": stream.name, "record_id": write.record_id,
                                                               "reason": failure_reason(error)})
-                stream.commit(prepared, sent)
+                stream.commit(prepared, sent, page.counts)
                 self._record_history(stream, run["run_id"], sent, failed)
                 page.counts.changed += sum(1 for write in sent if stream.is_change(write))
                 counts.merge(page.counts)
@@ -214,11 +235,13 @@ class SyncEngine:
                                     "wiz": calls_before["wiz"] + self._wiz.calls.count - calls_at_start[1]}
                 self._state.save_stream(stream.name, cursor=committed_cursor, run=run)
 
-        def plan(rows: list[dict[str, Any]], cursor: Any, page_counts: RunCounts | None = None) -> None:
+        def plan(rows: list[dict[str, Any]], cursor: Any, page_counts: RunCounts | None = None,
+                 read_at: int | None = None) -> None:
             nonlocal prepared
             prepared = preparation.result()
             page_counts = page_counts or RunCounts()
-            writes = stream.plan(prepared, rows, page_counts)
+            with _planning(read_at):
+                writes = stream.plan(prepared, rows, page_counts)
             pending.append(_PendingPage(cursor, page_counts, writes,
                                         [senders.submit(stream.send, prepared, w) for w in writes]))
             settle()
@@ -234,7 +257,7 @@ class SyncEngine:
                     retried.note("pending_retried", len(retry))  # `seen` counts them (again, if also paged)
                     plan(retry, _Unmoved(run.get("checkpoint")), retried)
             for page in pages:
-                plan(page.rows, page.cursor)
+                plan(page.rows, page.cursor, read_at=getattr(page, "read_at", None))
                 if page.last:
                     finished = True
                     break
@@ -288,7 +311,8 @@ class SyncEngine:
             if stream.pending and not (run or {}).get("pending_retried"):
                 writes.extend(stream.plan(preparation.result(), stream.pending(), counts))
             for page in pages:
-                writes.extend(stream.plan(preparation.result(), page.rows, counts))
+                with _planning(getattr(page, "read_at", None)):
+                    writes.extend(stream.plan(preparation.result(), page.rows, counts))
                 done += len(page.rows)
                 total = page.total if total is None else total
                 on_page(done, total)

@@ -1,15 +1,19 @@
 """Inventory SOS → WizCommerce (R-INV-1..6): the plan, send and commit steps shared by the
 2-hourly pull stream and the quantity hook worker, so both read and write one last-pushed
-state and never fight."""
+state and never fight. Every write carries when its SOS values were read; whichever path
+writes last, WizCommerce ends on the newest read (docs/architecture.md, "Pull and hook: the
+newest read wins")."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..clients.http import map_bounded
+from ..clients.sos import read_clock
 from ..clients.wiz import WizClient
+from ..models.hook import InventoryHookMessage
 from ..models.sos import SosItem
 from ..models.wiz import WizProduct
 from ..rules.inventory import InventoryLevels, inventory_levels_from_sos, needs_push, skip_reason, wiz_inventory
@@ -17,14 +21,27 @@ from ..store.state import SyncState
 from .report import RunCounts, failure_reason
 
 
+SOURCE_PULL, SOURCE_HOOK = "pull", "hook"  # recorded with the last-pushed values
+
+# How far apart two Lambdas' clocks may be (NTP keeps them within milliseconds): a hook read
+# this much before a pull's read may still be the newer one. A false alarm costs one re-read.
+READ_CLOCK_SKEW_US = 5_000_000
+
+
 @dataclass(frozen=True)
 class InventoryWrite:
     record_id: str  # the SOS item id
     sku: str
     levels: InventoryLevels
+    read_at: int    # when SOS was read for these values (µs, clients.sos.read_clock)
+
+    def last_pushed(self, source: str) -> dict:
+        """The state record (R-INV-5) once this write reached WizCommerce."""
+        return {"item_id": self.record_id, "sku": self.sku, "values": self.levels.as_dict(), "source": source,
+                "read_at": self.read_at}
 
 
-def inventory_targets(items: Iterable[SosItem], sku_by_reference: Mapping[str, str],
+def inventory_targets(items: Iterable[SosItem], sku_by_reference: Mapping[str, str], read_at: Mapping[str, int],
                       counts: RunCounts) -> list[InventoryWrite]:
     """Pure: what WizCommerce should show for each item that is sent at all (R-INV-1..4);
     the others are counted as skipped by reason (R-INV-5, R-REF-1)."""
@@ -39,7 +56,8 @@ def inventory_targets(items: Iterable[SosItem], sku_by_reference: Mapping[str, s
         if reason:
             counts.skip(reason)
         else:
-            targets.append(InventoryWrite(item_id, sku, inventory_levels_from_sos(item.available, item.onPO)))
+            targets.append(InventoryWrite(item_id, sku, inventory_levels_from_sos(item.available, item.onPO),
+                                          read_at[item_id]))
     return targets
 
 
@@ -58,10 +76,10 @@ def changed_targets(targets: Iterable[InventoryWrite], last_pushed: Mapping[str,
     return writes
 
 
-def plan_inventory_writes(items: Iterable[SosItem], sku_by_reference: Mapping[str, str],
+def plan_inventory_writes(items: Iterable[SosItem], sku_by_reference: Mapping[str, str], read_at: Mapping[str, int],
                           last_pushed: Mapping[str, dict], counts: RunCounts) -> list[InventoryWrite]:
     """Pure: which WizCommerce inventory writes these SOS items need (R-INV-1..5)."""
-    return changed_targets(inventory_targets(items, sku_by_reference, counts), last_pushed, counts)
+    return changed_targets(inventory_targets(items, sku_by_reference, read_at, counts), last_pushed, counts)
 
 
 @dataclass(frozen=True)
@@ -126,32 +144,92 @@ def send_inventory_write(wiz: WizClient, write: InventoryWrite) -> None:
     wiz.upsert_inventory(wiz_inventory(write.sku, write.levels))
 
 
-def commit_inventory_writes(state: SyncState, writes: list[InventoryWrite], source: str) -> None:
-    state.save_inventory_values({"item_id": w.record_id, "sku": w.sku, "values": w.levels.as_dict(),
-                                 "source": source} for w in writes)
+def overtaken_pull_writes(writes: Iterable[InventoryWrite], hook_activity: Mapping[str, dict]) -> list[InventoryWrite]:
+    """Pure: the pull's writes that may have put an older value over a newer one, because the
+    hook worker read or wrote their item since the pull read it (less the clock skew)."""
+    overtaken = []
+    for write in writes:
+        activity = hook_activity.get(write.record_id, {})
+        if max(activity.get("read_at", 0), activity.get("wrote_at", 0)) >= write.read_at - READ_CLOCK_SKEW_US:
+            overtaken.append(write)
+    return overtaken
 
 
-def sync_inventory_items(items: list[SosItem], sku_by_reference: Mapping[str, str], *, wiz: WizClient,
-                         state: SyncState, source: str, concurrency: int, counts: RunCounts) -> dict[str, Exception]:
-    """Plan, send and commit one batch of SOS items synchronously (the hook worker's path).
+def recheck_message(write: InventoryWrite) -> dict[str, str]:
+    """SendMessage arguments for the hook queue: re-read the item and write it even if unchanged.
+    Its own deduplication id, so a coalescing window's message cannot absorb it; the item's
+    message group, so it never runs beside another read of the item."""
+    return {"MessageGroupId": write.record_id, "MessageDeduplicationId": f"{write.record_id}:recheck:{write.read_at}",
+            "MessageBody": InventoryHookMessage(item_id=int(write.record_id), force_write=True).model_dump_json()}
+
+
+def commit_pull_writes(state: SyncState, writes: list[InventoryWrite],
+                       enqueue_recheck: Callable[[dict[str, str]], None] | None, counts: RunCounts) -> None:
+    """Save what a pull page sent as last pushed, then find the writes a hook's newer read may
+    have landed before, and have the hook worker re-read and write those items (the newest read
+    wins within the coalescing window). Only the page's writes are looked at: one batch read."""
+    state.save_inventory_values(write.last_pushed(SOURCE_PULL) for write in writes)
+    if not writes:
+        return
+    for write in overtaken_pull_writes(writes, state.hook_activity(w.record_id for w in writes)):
+        if enqueue_recheck is None:  # hook activity while the pull has no hook queue: a broken deployment
+            counts.fail(write.record_id, "hook-recheck-unavailable", sku=write.sku)
+            continue
+        enqueue_recheck(recheck_message(write))
+        counts.note("hook_rechecks_queued")
+
+
+def sync_inventory_items(items: list[SosItem], read_at: Mapping[str, int], sku_by_reference: Mapping[str, str], *,
+                         wiz: WizClient, state: SyncState, concurrency: int, counts: RunCounts,
+                         force_write: Collection[str] = ()) -> dict[str, Exception]:
+    """The hook worker's path: plan, send and commit one batch of SOS items synchronously.
+    `read_at`: when each item was read (after SOS answered), by item id; `force_write`: items to
+    write even if unchanged (a pull's rechecks).
+
+    The worker records its reads before writing and its writes before committing, so a pull
+    page that wrote these items meanwhile finds them (`commit_pull_writes`). Its commit is
+    conditional: when a newer read (the pull's) was committed meanwhile, our older values may
+    have landed after it, so its values are sent again.
 
     Returns the errors of the writes that failed, by SOS item id, so the caller can decide
     which to retry; they are counted in `counts` as well."""
-    last_pushed = state.inventory_values(str(item.id) for item in items)
-    writes = plan_inventory_writes(items, sku_by_reference, last_pushed, counts)
+    targets = inventory_targets(items, sku_by_reference, read_at, counts)
+    state.save_hook_activity({t.record_id: {"read_at": t.read_at} for t in targets})
+    forced = [t for t in targets if t.record_id in force_write]
+    if forced:
+        counts.note("forced_after_pull", len(forced))
+    to_compare = [t for t in targets if t.record_id not in force_write]
+    writes = forced + changed_targets(to_compare, state.inventory_values(t.record_id for t in to_compare), counts)
+    # Written outside the pull's pages: the next pull must compare these items one by one
+    # instead of trusting its page seal (see sync/streams.py). Marked before sending, so a
+    # worker killed between its upsert and its commit still leaves them marked.
+    state.mark_inventory_dirty(w.record_id for w in writes)
     sent, errors = [], {}
     for write, _, error in map_bounded(lambda w: send_inventory_write(wiz, w), writes, concurrency):
         if error is None:
-            counts.changed += 1
             sent.append(write)
         else:
             counts.fail(write.record_id, failure_reason(error), sku=write.sku)
             errors[write.record_id] = error
-    commit_inventory_writes(state, sent, source)
-    # Written outside the pull's pages: the next pull must compare these items one by one
-    # instead of trusting its page seal (see sync/streams.py).
-    state.mark_inventory_dirty(w.record_id for w in sent)
+    wrote_at = read_clock()  # after every upsert answered
+    state.save_hook_activity({w.record_id: {"read_at": w.read_at, "wrote_at": wrote_at} for w in sent})
+    for write in sent:
+        counts.changed += 1
+        if not state.save_inventory_value_if_newer(write.last_pushed(SOURCE_HOOK)):
+            try:
+                _send_newer_values(wiz, state, write.record_id)
+            except Exception as error:  # noqa: BLE001 - retried like a failed write
+                counts.fail(write.record_id, failure_reason(error), sku=write.sku)
+                errors[write.record_id] = error
+            else:
+                counts.note("resent_newer_pull_values")
     return errors
+
+
+def _send_newer_values(wiz: WizClient, state: SyncState, item_id: str) -> None:
+    """Send the item's last pushed values again (they come from a newer read than ours)."""
+    newer = state.inventory_value(item_id)
+    wiz.upsert_inventory(wiz_inventory(newer["sku"], InventoryLevels(**newer["values"])))
 
 
 def product_skus_by_reference(products: Iterable[WizProduct], counts: RunCounts) -> dict[str, str]:

@@ -47,11 +47,16 @@ class PullRuntime:
             sqs.send_message(QueueUrl=pull.push_queue_url, MessageBody=body, MessageGroupId=group,
                              MessageDeduplicationId=dedup)
 
+        def enqueue_inventory_recheck(message: dict[str, str]) -> None:
+            sqs.send_message(QueueUrl=pull.inventory_hook_queue_url, **message)
+
         leases = Leases(tables.state_table)
         self.deps = PullDeps(sos=sos, wiz=wiz, state=state, wiz_concurrency=wiz_api.wiz_max_concurrency,
                              mappings=Mappings(tables.mappings_table), order_number_prefix=pull.order_number_prefix,
                              order_number_suffix=pull.order_number_suffix,
                              enqueue_push=enqueue_push if pull.push_queue_url else None,
+                             enqueue_inventory_recheck=(enqueue_inventory_recheck if pull.inventory_hook_queue_url
+                                                        else None),
                              reconciliation_lag_seconds=pull.reconciliation_lag_seconds)
         self.streams = build_streams(self.deps)
         self.engine = SyncEngine(sos=sos, wiz=wiz, state=state, leases=leases,

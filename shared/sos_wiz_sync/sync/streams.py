@@ -12,14 +12,14 @@ from ..models.sos import SosItem
 from ..models.wiz import WizProduct
 from ..store.mappings import Mappings
 from ..store.state import SyncState
-from .engine import Stream
+from .engine import Stream, page_read_at
 from .entity_streams import entity_streams
 from .reconcile import reconciliation_stream
 from .inventory import (
     InventoryWrite,
     PageSeal,
     changed_targets,
-    commit_inventory_writes,
+    commit_pull_writes,
     inventory_targets,
     encode_digests,
     page_ids,
@@ -44,6 +44,8 @@ class PullDeps:
     order_number_prefix: str = ""   # R-ORD-4: what pushed SOS order numbers look like (no echo, R-ORD-7)
     order_number_suffix: str = ""
     enqueue_push: Callable[[str, str, str], None] | None = None  # (body, group id, dedup id) → push queue
+    # SendMessage arguments → the inventory hook queue (None: the hook is off in this deployment)
+    enqueue_inventory_recheck: Callable[[dict[str, str]], None] | None = None
     reconciliation_lag_seconds: int = 900
 
 
@@ -78,7 +80,11 @@ def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite | Pa
         if not rows:
             return []
         items = [SosItem.model_validate(row) for row in rows]
-        targets = inventory_targets(items, products.sku_by_reference, counts)
+        read_at = page_read_at()
+        if read_at is None:
+            raise ValueError("inventory rows without the time SOS was asked for them")
+        targets = inventory_targets(items, products.sku_by_reference, dict.fromkeys(map(str, (i.id for i in items)),
+                                                                                  read_at), counts)
         key, ids = page_key(rows), page_ids(rows)
         dirty = {str(item.id) for item in items} & products.dirty_item_ids
         changed, to_compare = split_by_seal(targets, deps.state.inventory_page_seal(key), ids, dirty, counts)
@@ -94,9 +100,9 @@ def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite | Pa
         if isinstance(write, InventoryWrite):
             send_inventory_write(deps.wiz, write)
 
-    def commit(products: ProductIndex, sent: list[InventoryWrite | PageSeal]) -> None:
+    def commit(products: ProductIndex, sent: list[InventoryWrite | PageSeal], counts: RunCounts) -> None:
         writes = [w for w in sent if isinstance(w, InventoryWrite)]
-        commit_inventory_writes(deps.state, writes, "pull")
+        commit_pull_writes(deps.state, writes, deps.enqueue_inventory_recheck, counts)
         for seal in (w for w in sent if isinstance(w, PageSeal)):
             if seal.writes == len(writes):  # a failed write leaves the page unsealed: next run retries it
                 deps.state.save_inventory_page_seal(seal.record_id, ids=seal.ids, digests=seal.digests)
