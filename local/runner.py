@@ -22,6 +22,7 @@ Where this differs from AWS, on purpose:
   test needn't wait; AWS waits the queue's full VisibilityTimeout (pass None for that);
 - the SQS poller does short polls; AWS long-polls and batches within MaximumBatchingWindow.
 """
+
 from __future__ import annotations
 
 import base64
