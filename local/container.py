@@ -161,11 +161,6 @@ class Container:
         self._log_ended = False
         self._marker = f"\x1econtainer-sync {uuid.uuid4().hex} "
         self._next_id = 0
-        self.invocations = 0
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     @property
     def alive(self) -> bool:
@@ -198,7 +193,6 @@ class Container:
         """The handler's JSON result. HandlerError: it raised; FunctionTimeout: it ran past
         `timeout` and the container was killed; InvocationError: the container died or the
         result could not be marshalled."""
-        self.invocations += 1
         answer = self._exchange({"event": event_json, "timeout": timeout}, timeout)
         if "error" in answer:
             error = answer["error"]

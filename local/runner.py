@@ -676,8 +676,7 @@ class LocalRuntime:
         start, as after Lambda replaces a sandbox (containers: they are stopped, a busy one when
         its invocation ends)."""
         with self._pools_lock:
-            pools = [self._pools[function_id]] if function_id in self._pools else (
-                [] if function_id else list(self._pools.values()))
+            pools = [pool for logical_id, pool in self._pools.items() if function_id in (None, logical_id)]
         for pool in pools:
             pool.recycle()
         with self._invoke_lock:
@@ -948,7 +947,7 @@ class LocalRuntime:
             worker.result()  # an SQS error in any worker is the drain's
         return result
 
-    def _drain_batches(self, trigger: SqsTrigger, batches: "_BatchAllowance", result: DrainResult,
+    def _drain_batches(self, trigger: SqsTrigger, batches: _BatchAllowance, result: DrainResult,
                        wait_seconds: float, timeout_seconds: float | None) -> None:
         idle_since = None
         while batches.take():
