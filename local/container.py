@@ -87,16 +87,25 @@ class UnimportableModules(importlib.abc.MetaPathFinder):
         return None
 
 
+@dataclass(frozen=True)
+class FunctionIdentity:
+    """What the context tells a handler of its function."""
+
+    name: str
+    arn: str
+    megabytes: int  # its MemorySize
+
+
 class LambdaContext:
     """The `context` argument the Python runtime passes; the clock starts at the invocation."""
 
-    def __init__(self, name: str, arn: str, memory_mb: int, timeout: float):
-        self.function_name = name
+    def __init__(self, function: FunctionIdentity, timeout: float):
+        self.function_name = function.name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = arn
-        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = function.arn
+        self.memory_limit_in_mb = function.megabytes
         self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_group_name = f"/aws/lambda/{function.name}"
         self.log_stream_name = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
         self.identity = None
         self.client_context = None
@@ -134,9 +143,7 @@ class ContainerSpec:
     """What a container needs to know of its function (sent as the first line of its stdin)."""
 
     function_id: str
-    name: str
-    arn: str
-    memory_mb: int
+    identity: FunctionIdentity
     handler: str
     location: str  # the handler's file, for error messages
     import_roots: list[str]
@@ -367,9 +374,10 @@ def _serve(answers_fd: int) -> None:
         answer(spec["id"], handler_not_found=True)
         return
     answer(spec["id"], ready=True)
+    identity = FunctionIdentity(**spec["identity"])
     for line in sys.stdin:
         request = json.loads(line)
-        context = LambdaContext(spec["name"], spec["arn"], spec["memory_mb"], request["timeout"])
+        context = LambdaContext(identity, request["timeout"])
         try:
             result = handler(json.loads(request["event"]), context)
         except Exception as error:  # noqa: BLE001 - reported as Lambda reports an unhandled error

@@ -54,8 +54,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from .aws import FAKE_CREDENTIALS, MotoServer, QuietRequestHandler, aws_environment
-from .container import (Container, ContainerPool, ContainerSetup, ContainerSpec, FunctionTimeout, HandlerError,
-                        HandlerImportError, InvocationError, LambdaContext, UnimportableModules,
+from .container import (Container, ContainerPool, ContainerSetup, ContainerSpec, FunctionIdentity, FunctionTimeout,
+                        HandlerError, HandlerImportError, InvocationError, LambdaContext, UnimportableModules,
                         handler_not_found, import_module_error, marshal_result)
 from .template import DEFAULT_STACK_NAME, IMPLICIT_HTTP_API, Template, TemplateError, cfn_string
 
@@ -107,6 +107,10 @@ class LambdaFunction:
     runtime: str
     environment: Mapping[str, str]
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions
+
+    @property
+    def identity(self) -> FunctionIdentity:
+        return FunctionIdentity(self.name, self.arn, self.memory_mb)
 
     @property
     def import_roots(self) -> tuple[Path, ...]:
@@ -659,7 +663,7 @@ class LocalRuntime:
                 return container.invoke(event_json, timeout)
         with self._invoke_lock, self._sandbox(function):
             handler = self._handler(function)
-            context = LambdaContext(function.name, function.arn, function.memory_mb, timeout)
+            context = LambdaContext(function.identity, timeout)
             started = time.monotonic()
             result = handler(json.loads(event_json), context)
             elapsed = time.monotonic() - started
@@ -706,8 +710,7 @@ class LocalRuntime:
         # The function as it is now: a test may have replaced it (e.g. its environment) before.
         function = self._function(function_id)
         spec = ContainerSpec(
-            function_id=function_id, name=function.name, arn=function.arn, memory_mb=function.memory_mb,
-            handler=function.handler, location=_relative(function.module_file, self.project_root),
+            function_id=function_id, identity=function.identity, handler=function.handler, location=_relative(function.module_file, self.project_root),
             import_roots=[str(root) for root in function.import_roots],
             foreign_modules=sorted(self._foreign_modules[function_id]), setup=list(self.container_setup))
         container = Container(spec, self._environment(function, os.environ), self._forward_output)
