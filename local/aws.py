@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 from moto.sqs import models as sqs_models
@@ -63,7 +65,7 @@ class MotoServer:
 
     def start(self) -> str:
         _make_sqs_fifo_deduplication_faithful()
-        application = DomainDispatcherApplication(create_backend_app)
+        application = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._host, self._port, application, threaded=True,
                                    request_handler=QuietRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -85,6 +87,27 @@ class MotoServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class _OneRequestAtATime:
+    """moto's backends are not thread-safe: a conditional write checks, then writes; an SQS
+    receive reads which FIFO message groups are in flight, then marks its own messages. Two
+    requests interleaving there both succeed, or hand out two messages of one group at once —
+    what DynamoDB and SQS never do, and what the runner's parallel containers would provoke.
+    So moto serves one request at a time (a millisecond or two each; no caller long-polls)."""
+
+    def __init__(self, application: Any):
+        self._application = application
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            answer = self._application(environ, start_response)
+            try:
+                return list(answer)
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
 
 
 _DEDUP_WINDOW_MS = sqs_models.DEDUPLICATION_TIME_IN_SECONDS * 1000

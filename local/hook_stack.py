@@ -36,13 +36,17 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
 
 class HookedStack:
     def __init__(self, *, items: int = 200, window_seconds: int = 5, latency_ms: int = 0,
-                 poll_interval_seconds: float = 0.05, parameters: Mapping[str, str] | None = None):
-        """`parameters`: template parameter overrides on top of the emulators' endpoints."""
+                 poll_interval_seconds: float = 0.05, parameters: Mapping[str, str] | None = None,
+                 containers: bool = True):
+        """`parameters`: template parameter overrides on top of the emulators' endpoints;
+        `containers`: the functions run in containers, in parallel as on Lambda (else in this
+        process, one at a time)."""
         self.embedded = EmbeddedStack(items=items, customers=5, latency_ms=latency_ms)
         self.sos, self.wiz = self.embedded.sos, self.embedded.wiz
         self.window_seconds = window_seconds
         self._parameters = dict(parameters or {})
         self._poll_interval = poll_interval_seconds
+        self._containers = containers
         self.runtime: LocalRuntime | None = None
         self.api_url = ""
 
@@ -52,7 +56,7 @@ class HookedStack:
             ROOT / "template.yaml", stack_name=f"hooked-{uuid.uuid4().hex[:6]}", endpoint_url=endpoints.aws,
             parameters={**self.embedded.parameter_overrides(), "CoalesceWindowSeconds": str(self.window_seconds),
                         **self._parameters},
-            secret_values=self.embedded.secret_values())
+            secret_values=self.embedded.secret_values(), containers=self._containers)
         self.runtime.start()
         self.api_url = self.runtime.start_http()
         self.subscriptions_command("subscribe")

@@ -1,19 +1,25 @@
 """The local runtime: template.yaml's resources in moto, and its real Lambda handlers invoked
-in-process behind emulated API Gateway HTTP API routes, SQS event-source mappings and
-EventBridge Scheduler schedules.
+behind emulated API Gateway HTTP API routes, SQS event-source mappings and EventBridge
+Scheduler schedules — in containers (`containers=True`: each a process of its own, as many at
+once per function as Lambda would run, local/container.py) or in this process, one at a time.
 
 The template is the one source of truth: which handler serves which route or queue, with which
 environment, is read from it, so a wrong handler path, variable or reference fails here.
 
 Where this differs from AWS, on purpose:
-- invocations run one at a time (os.environ is process-wide); on AWS they run in parallel;
-- every function gets its own copy of the project's modules (its code and layer folders), as if
-  it ran in its own Lambda sandbox, and cannot import what only other functions' folders or
-  layers hold; third-party packages are shared (so Powertools' cold-start flag is per process);
+- in this process, invocations run one at a time (os.environ is process-wide); every function
+  gets its own copy of the project's modules (its code and layer folders), as if it ran in its
+  own Lambda sandbox, and cannot import what only other functions' folders or layers hold;
+  third-party packages are shared (so Powertools' cold-start flag is per process); a handler
+  that overruns its Timeout is not killed: it finishes, then the invocation fails with
+  `FunctionTimeout`, as on AWS (where its work would have stopped part-way);
+- in containers, a function runs at most its concurrency at once (its SQS events'
+  MaximumConcurrency, else its reserved concurrency, else `default_concurrency`); an invocation
+  beyond that waits for a container instead of being throttled; a handler's exception comes
+  back as a `HandlerError` (its type, message and stack trace), a timeout kills the container;
+  a container's stdout and stderr, its CloudWatch log, go to this process's stdout;
 - a failed SQS message becomes visible again after `retry_visibility_seconds` (default 0) so a
   test needn't wait; AWS waits the queue's full VisibilityTimeout (pass None for that);
-- a handler that overruns its Timeout is not killed: it finishes, then the invocation fails
-  with `FunctionTimeout`, as on AWS (where its work would have stopped part-way);
 - the SQS poller does short polls; AWS long-polls and batches within MaximumBatchingWindow.
 """
 
@@ -21,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import importlib.abc
 import importlib.util
 import json
 import logging
@@ -33,6 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -48,6 +54,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from .aws import FAKE_CREDENTIALS, MotoServer, QuietRequestHandler, aws_environment
+from .container import (Container, ContainerPool, ContainerSetup, ContainerSpec, FunctionIdentity, FunctionTimeout,
+                        HandlerError, HandlerImportError, InvocationError, LambdaContext, UnimportableModules,
+                        handler_not_found, import_module_error, marshal_result)
 from .template import DEFAULT_STACK_NAME, IMPLICIT_HTTP_API, Template, TemplateError, cfn_string
 
 log = logging.getLogger(__name__)
@@ -82,18 +91,6 @@ _TEXT_MEDIA = re.compile(r"text/.*|application/(json|xml|javascript)|.*\+(json|x
 _SQS_BATCH_LIMIT = 10
 
 
-class InvocationError(RuntimeError):
-    """The invocation failed the way Lambda itself reports it (not the handler's own error)."""
-
-
-class HandlerImportError(InvocationError):
-    """Runtime.ImportModuleError / HandlerNotFound: the cold start could not find the handler."""
-
-
-class FunctionTimeout(InvocationError):
-    """The handler ran longer than the function's Timeout."""
-
-
 # -- what the template declares, resolved --------------------------------------------------
 
 @dataclass(frozen=True)
@@ -109,6 +106,11 @@ class LambdaFunction:
     memory_mb: int
     runtime: str
     environment: Mapping[str, str]
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions
+
+    @property
+    def identity(self) -> FunctionIdentity:
+        return FunctionIdentity(self.name, self.arn, self.memory_mb)
 
     @property
     def import_roots(self) -> tuple[Path, ...]:
@@ -155,6 +157,7 @@ class SqsTrigger:
     batch_size: int
     report_batch_item_failures: bool
     enabled: bool
+    maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency
 
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
@@ -205,6 +208,8 @@ class DrainResult:
     deleted: int = 0
     failed: int = 0  # left on the queue for a retry (or, past maxReceiveCount, for the DLQ)
     errors: list[BaseException] = field(default_factory=list)  # what the handler raised
+    # Batches of one drain may be delivered in parallel (containers): counts change under it.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -218,25 +223,6 @@ class QueueCounts:
         return self.visible + self.in_flight + self.delayed
 
 
-class LocalLambdaContext:
-    """The `context` argument the Python runtime passes; the clock starts at the invocation."""
-
-    def __init__(self, function: LambdaFunction, timeout: float):
-        self.function_name = function.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = function.arn
-        self.memory_limit_in_mb = function.memory_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function.name}"
-        self.log_stream_name = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 class LocalRuntime:
     """template.yaml running locally. `start()` (or `with`) creates the AWS resources in moto;
     then `invoke`, `invoke_http` / `start_http`, `drain` / `start_pollers`, `fire_schedule` and
@@ -248,7 +234,10 @@ class LocalRuntime:
                  endpoint_url: str | None = None,
                  stack_name: str = DEFAULT_STACK_NAME,
                  retry_visibility_seconds: int | None = 0,
-                 timeouts: Mapping[str, float] | None = None):
+                 timeouts: Mapping[str, float] | None = None,
+                 containers: bool = False,
+                 default_concurrency: int = 4,
+                 container_setup: Iterable[ContainerSetup] = ()):
         """
         template_path: the SAM template; project_root: what CodeUri/ContentUri are relative to
         (default: the template's folder, as for `sam build`). parameters: overrides of the
@@ -258,12 +247,26 @@ class LocalRuntime:
         stack_name: prefix of the derived physical names; moto state is per process, so
         runtimes sharing a process need different stack names. timeouts: per function logical
         id, a Timeout to use instead of the template's (e.g. to test a run near its limit).
+        containers: run each function in containers, processes of their own (local/container.py),
+        up to its concurrency at once, as Lambda does; else in this process, one invocation at a
+        time (a test can then reach into a handler, e.g. monkeypatch what it calls). A function's
+        concurrency: its SQS events' ScalingConfig.MaximumConcurrency, else its
+        ReservedConcurrentExecutions, else `default_concurrency`. container_setup: code run in
+        every container before its cold start (also `self.container_setup`, a list).
         """
         self.template = Template(template_path, parameters=parameters, stack_name=stack_name)
         self.project_root = Path(project_root).resolve() if project_root else self.template.path.parent
         self.retry_visibility_seconds = retry_visibility_seconds
         self._secret_values = dict(secret_values or {})
         self._timeouts = dict(timeouts or {})
+        self.containers = containers
+        self.default_concurrency = default_concurrency
+        self.container_setup: list[ContainerSetup] = list(container_setup)
+        # Who else reads the containers' log lines (this process's stdout gets them anyway).
+        self.output_listeners: list[Callable[[str], None]] = []
+        self._pools: dict[str, ContainerPool] = {}
+        self._pools_lock = threading.Lock()
+        self._output_lock = threading.Lock()
         self._endpoint_url = endpoint_url
         self._moto: MotoServer | None = None
 
@@ -313,6 +316,10 @@ class LocalRuntime:
         self.stop_scheduler()
         self.stop_pollers()
         self.stop_http()
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -544,7 +551,8 @@ class LocalRuntime:
             handler=handler, code_dir=code_dir, module_file=module_file, layer_dirs=tuple(layer_dirs),
             timeout=float(prop(logical_id, "Timeout", default=3)),
             memory_mb=int(prop(logical_id, "MemorySize", default=128)),
-            runtime=prop(logical_id, "Runtime", default=""), environment=environment)
+            runtime=prop(logical_id, "Runtime", default=""), environment=environment,
+            reserved_concurrency=_optional_int(prop(logical_id, "ReservedConcurrentExecutions")))
         self.functions[logical_id] = function
         self.template.register(logical_id, name, Arn=function.arn)
         for event_name, event in prop(logical_id, "Events", default={}).items():
@@ -588,9 +596,14 @@ class LocalRuntime:
                                 f"{queue.visibility_timeout}s is less than the function Timeout "
                                 f"{function.timeout:g}s")
         response_types = properties.get("FunctionResponseTypes", [])
+        maximum_concurrency = _optional_int(properties.get("ScalingConfig", {}).get("MaximumConcurrency"))
+        if maximum_concurrency is not None and not 2 <= maximum_concurrency <= 1000:
+            raise TemplateError(f"{where}.ScalingConfig.MaximumConcurrency: {maximum_concurrency} is "
+                                "not between 2 and 1000")
         return SqsTrigger(function_id=function.logical_id, queue_id=queue.logical_id, batch_size=batch_size,
                           report_batch_item_failures="ReportBatchItemFailures" in response_types,
-                          enabled=_is_true(properties.get("Enabled", True)))
+                          enabled=_is_true(properties.get("Enabled", True)),
+                          maximum_concurrency=maximum_concurrency)
 
     def _load_schedule(self, logical_id: str) -> None:
         prop = self.template.prop
@@ -640,32 +653,78 @@ class LocalRuntime:
     def invoke(self, function_id: str, event: Any, *, timeout_seconds: float | None = None) -> Any:
         """Invoke the handler as Lambda would: the event and the response go through JSON, the
         context counts down from the Timeout (or `timeout_seconds`), os.environ is exactly the
-        function's. The handler's own exception propagates."""
+        function's. In this process the handler's own exception propagates; in a container it
+        comes back as a HandlerError (its type, message and stack trace)."""
         function = self._function(function_id)
         timeout = timeout_seconds or self._timeouts.get(function_id, function.timeout)
-        payload = json.loads(json.dumps(event))
+        event_json = json.dumps(event)
+        if self.containers:
+            with self._pool(function).container() as container:
+                return container.invoke(event_json, timeout)
         with self._invoke_lock, self._sandbox(function):
             handler = self._handler(function)
-            context = LocalLambdaContext(function, timeout)
+            context = LambdaContext(function.identity, timeout)
             started = time.monotonic()
-            result = handler(payload, context)
+            result = handler(json.loads(event_json), context)
             elapsed = time.monotonic() - started
         if elapsed > timeout:
             raise FunctionTimeout(f"{function_id}: Task timed out after {timeout:g} seconds "
                                   f"(ran {elapsed:.2f} s)")
         try:
-            # The Python runtime's own encoder: Decimals become numbers, anything else odd fails.
-            return json.loads(json.dumps(result, default=_lambda_json_default))
+            return marshal_result(result)
         except TypeError as error:
             raise InvocationError(f"{function_id}: Runtime.MarshalError: {error}") from error
 
     def recycle(self, function_id: str | None = None) -> None:
         """Forget a function's (or every function's) loaded code: the next invocation is a cold
-        start, as after Lambda replaces a sandbox."""
+        start, as after Lambda replaces a sandbox (containers: they are stopped, a busy one when
+        its invocation ends)."""
+        with self._pools_lock:
+            pools = [pool for logical_id, pool in self._pools.items() if function_id in (None, logical_id)]
+        for pool in pools:
+            pool.recycle()
         with self._invoke_lock:
             for logical_id in [function_id] if function_id else list(self._handlers):
                 self._handlers.pop(logical_id, None)
                 self._modules.pop(logical_id, None)
+
+    def concurrency(self, function_id: str) -> int:
+        """How many invocations of the function run at once: 1 in this process; in containers,
+        its SQS events' ScalingConfig.MaximumConcurrency, else its ReservedConcurrentExecutions,
+        else the runtime's default."""
+        if not self.containers:
+            return 1
+        function = self._function(function_id)
+        scaling = [trigger.maximum_concurrency for trigger in self.triggers
+                   if trigger.function_id == function_id and trigger.maximum_concurrency]
+        return max(scaling, default=None) or function.reserved_concurrency or self.default_concurrency
+
+    def _pool(self, function: LambdaFunction) -> ContainerPool:
+        with self._pools_lock:
+            if function.logical_id not in self._pools:
+                self._pools[function.logical_id] = ContainerPool(
+                    self.concurrency(function.logical_id), functools.partial(self._start_container, function.logical_id))
+            return self._pools[function.logical_id]
+
+    def _start_container(self, function_id: str) -> Container:
+        # The function as it is now: a test may have replaced it (e.g. its environment) before.
+        function = self._function(function_id)
+        spec = ContainerSpec(
+            function_id=function_id, identity=function.identity, handler=function.handler, location=_relative(function.module_file, self.project_root),
+            import_roots=[str(root) for root in function.import_roots],
+            foreign_modules=sorted(self._foreign_modules[function_id]), setup=list(self.container_setup))
+        container = Container(spec, self._environment(function, os.environ), self._forward_output)
+        container.start()
+        return container
+
+    def _forward_output(self, line: str) -> None:
+        """A container's log line (its stdout and stderr; CloudWatch on AWS): to this process's
+        stdout as it is now (pytest's capture, a redirect), and to the output listeners."""
+        with self._output_lock:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            for listener in self.output_listeners:
+                listener(line)
 
     def _function(self, function_id: str) -> LambdaFunction:
         try:
@@ -687,7 +746,7 @@ class LocalRuntime:
         layers (the editable install or a test's sys.path would otherwise hide a missing layer)."""
         saved_environ = dict(os.environ)
         saved_path = list(sys.path)
-        foreign = _UnimportableModules(self._foreign_modules[function.logical_id])
+        foreign = UnimportableModules(self._foreign_modules[function.logical_id])
         _replace_environ(self._environment(function, saved_environ))
         sys.path[:0] = [str(root) for root in function.import_roots]
         sys.meta_path.insert(0, foreign)
@@ -814,18 +873,20 @@ class LocalRuntime:
         """Deliver a queue's messages to its function, batch by batch, until the queue is settled
         (or `max_batches`). `source` is the queue's or the function's logical id. Settled: a
         receive comes back empty and the queue holds nothing, or nothing has come back for
-        `wait_seconds` although messages are still in flight (being retried) or delayed."""
+        `wait_seconds` although messages are still in flight (being retried) or delayed.
+        With containers, as many batches are delivered at once as the trigger's concurrency."""
         return self._drain(self._trigger(source), max_batches, wait_seconds, timeout_seconds)
 
     def start_pollers(self, interval_seconds: float = 0.1) -> None:
-        """Poll every enabled SQS trigger in the background, like the event-source mappings."""
+        """Poll every enabled SQS trigger in the background, like the event-source mappings: as
+        many pollers per trigger, each with a batch in flight, as its concurrency."""
         if self._pollers:
             return
         self._stop_polling.clear()
         for trigger in self.triggers:
-            if trigger.enabled:
+            for number in range(self._trigger_concurrency(trigger) if trigger.enabled else 0):
                 poller = threading.Thread(target=self._poll, args=(trigger, interval_seconds),
-                                          name=f"poller-{trigger.queue_id}", daemon=True)
+                                          name=f"poller-{trigger.queue_id}-{number}", daemon=True)
                 poller.start()
                 self._pollers.append(poller)
 
@@ -870,23 +931,41 @@ class LocalRuntime:
         except KeyError:
             raise KeyError(f"no queue {queue_id!r}; the template has {', '.join(self.queues)}") from None
 
+    def _trigger_concurrency(self, trigger: SqsTrigger) -> int:
+        function_concurrency = self.concurrency(trigger.function_id)
+        return min(trigger.maximum_concurrency or function_concurrency, function_concurrency)
+
     def _drain(self, trigger: SqsTrigger, max_batches: int | None, wait_seconds: float,
                timeout_seconds: float | None) -> DrainResult:
         result = DrainResult()
+        batches = _BatchAllowance(max_batches)
+        workers = min(self._trigger_concurrency(trigger), max_batches or sys.maxsize)
+        if workers == 1:
+            self._drain_batches(trigger, batches, result, wait_seconds, timeout_seconds)
+            return result
+        with ThreadPoolExecutor(workers, thread_name_prefix=f"drain-{trigger.queue_id}") as executor:
+            running = [executor.submit(self._drain_batches, trigger, batches, result, wait_seconds, timeout_seconds)
+                       for _ in range(workers)]
+        for worker in running:
+            worker.result()  # an SQS error in any worker is the drain's
+        return result
+
+    def _drain_batches(self, trigger: SqsTrigger, batches: _BatchAllowance, result: DrainResult,
+                       wait_seconds: float, timeout_seconds: float | None) -> None:
         idle_since = None
-        while max_batches is None or result.batches < max_batches:
+        while batches.take():
             messages = self._receive_batch(trigger)
             if messages:
                 self._deliver(trigger, messages, result, timeout_seconds)
                 idle_since = None
                 continue
+            batches.give_back()
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since >= wait_seconds:
                 break
             if self.queue_counts(trigger.queue_id).total == 0:
                 break
             time.sleep(0.05)
-        return result
 
     def _receive_batch(self, trigger: SqsTrigger) -> list[dict[str, Any]]:
         queue = self.queues[trigger.queue_id]
@@ -905,16 +984,18 @@ class LocalRuntime:
                  timeout_seconds: float | None) -> None:
         queue = self.queues[trigger.queue_id]
         event = {"Records": [_sqs_record(message, queue, self.template.region) for message in messages]}
-        result.batches += 1
-        result.received += len(messages)
+        with result.lock:
+            result.batches += 1
+            result.received += len(messages)
         try:
             response = self.invoke(trigger.function_id, event, timeout_seconds=timeout_seconds)
             failed_ids = (_batch_item_failures(response, messages) if trigger.report_batch_item_failures
                           else set())
         except Exception as error:  # the whole batch goes back to the queue
             log.warning("%s failed on a batch of %d from %s: %s", trigger.function_id, len(messages),
-                        trigger.queue_id, error, exc_info=not isinstance(error, InvocationError))
-            result.errors.append(error)
+                        trigger.queue_id, error, exc_info=not isinstance(error, (InvocationError, HandlerError)))
+            with result.lock:
+                result.errors.append(error)
             failed_ids = {message["MessageId"] for message in messages}
         done = [message for message in messages if message["MessageId"] not in failed_ids]
         failed = [message for message in messages if message["MessageId"] in failed_ids]
@@ -928,8 +1009,9 @@ class LocalRuntime:
                     QueueUrl=queue.url,
                     Entries=[{**entry, "VisibilityTimeout": self.retry_visibility_seconds}
                              for entry in _receipts(chunk)])
-        result.deleted += len(done)
-        result.failed += len(failed)
+        with result.lock:
+            result.deleted += len(done)
+            result.failed += len(failed)
 
     # -- EventBridge Scheduler ----------------------------------------------------------------
 
@@ -1033,6 +1115,28 @@ class LocalRuntime:
 
 # -- helpers ---------------------------------------------------------------------------------
 
+class _BatchAllowance:
+    """How many more batches a drain may take (None: no limit); its workers take them in parallel."""
+
+    def __init__(self, limit: int | None):
+        self._left = limit
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left is None:
+                return True
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            if self._left is not None:
+                self._left += 1
+
+
 _boto_session_lock = threading.Lock()
 
 
@@ -1051,6 +1155,10 @@ def _client(service: str, endpoint_url: str, region: str) -> Any:
 
 def _is_true(value: Any) -> bool:
     return cfn_string(value).lower() == "true"
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(cfn_string(value))
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -1084,18 +1192,6 @@ def _top_level_modules(folders: Iterable[Path]) -> set[str]:
             if entry.stem.isidentifier() and (entry.suffix == ".py" or entry.is_dir())}
 
 
-class _UnimportableModules(importlib.abc.MetaPathFinder):
-    """Makes `import name` fail as in a sandbox that lacks the folder providing it."""
-
-    def __init__(self, names: frozenset[str]):
-        self._names = names
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        if fullname.partition(".")[0] in self._names:
-            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
-        return None
-
-
 def _module_location(module: ModuleType | None) -> str:
     namespace = getattr(module, "__dict__", {})
     if namespace.get("__file__"):
@@ -1115,20 +1211,11 @@ def _import_handler(function: LambdaFunction, project_root: Path) -> Callable[[A
         spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[module_name]
-        raise HandlerImportError(f"{function.logical_id}: Runtime.ImportModuleError in {location}: "
-                                 f"{type(error).__name__}: {error}") from error
-    name = function.handler.rpartition(".")[2]
-    handler = getattr(module, name, None)
+        raise import_module_error(function.logical_id, location, f"{type(error).__name__}: {error}") from error
+    handler = getattr(module, function.handler.rpartition(".")[2], None)
     if not callable(handler):
-        raise HandlerImportError(f"{function.logical_id}: Handler {function.handler!r}: {location} "
-                                 f"has no function {name!r}")
+        raise handler_not_found(function.logical_id, function.handler, location)
     return handler
-
-
-def _lambda_json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _route_pattern(path: str) -> re.Pattern[str]:

@@ -34,7 +34,8 @@ def deployed() -> Iterator[tuple[LocalRuntime, EmbeddedStack]]:
         dynamodb_client.cache_clear()
         embedded.wiz.set_webhook_target(None, secret=LOCAL_WEBHOOK_SECRET)  # events wait in the outbox
         runtime = LocalRuntime(ROOT / "template.yaml", stack_name=f"doctor-e2e-{uuid.uuid4().hex[:6]}",
-                               parameters=embedded.parameter_overrides(), endpoint_url=embedded.endpoints.aws)
+                               parameters=embedded.parameter_overrides(), endpoint_url=embedded.endpoints.aws,
+                               containers=True)
         runtime.start()
         runtime.start_http()
         try:

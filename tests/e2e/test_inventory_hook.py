@@ -119,7 +119,7 @@ def test_switching_the_hook_off_removes_its_route_and_functions(stack):
     embedded = stack.embedded
     runtime = LocalRuntime(ROOT / "template.yaml", stack_name=f"hook-off-{uuid.uuid4().hex[:6]}",
                            parameters={**embedded.parameter_overrides(), "EnableInventoryHook": "false"},
-                           secret_values=embedded.secret_values(), endpoint_url=embedded.endpoints.aws)
+                           secret_values=embedded.secret_values(), endpoint_url=embedded.endpoints.aws, containers=True)
     runtime.start()
     try:
         assert {"SosHookIngressFunction", "InventoryHookFunction"}.isdisjoint(runtime.functions)

@@ -30,7 +30,8 @@ def running() -> Iterator[tuple[LocalRuntime, EmbeddedStack]]:
         embedded.wiz.set_webhook_target(None, secret=LOCAL_WEBHOOK_SECRET)
         runtime = LocalRuntime(ROOT / "template.yaml", stack_name=f"poll-e2e-{uuid.uuid4().hex[:6]}",
                                parameters={**embedded.parameter_overrides(), "OrderNumberPrefix": "WC-"},
-                               secret_values=embedded.secret_values(), endpoint_url=embedded.endpoints.aws)
+                               secret_values=embedded.secret_values(), endpoint_url=embedded.endpoints.aws,
+                               containers=True)
         runtime.start()
         # A deployment whose first sync is done: the WC change poll waits for it (R-TIME-2)
         runtime.dynamodb.put_item(TableName=runtime.ref("StateTable"), Item={

@@ -69,7 +69,8 @@ def stack() -> Iterator[tuple[EmbeddedStack, LocalRuntime]]:
         runtime = LocalRuntime(ROOT / "template.yaml", stack_name=f"samples-{uuid.uuid4().hex[:6]}",
                                endpoint_url=embedded.endpoints.aws,
                                parameters=embedded.parameter_overrides(),
-                               secret_values={**embedded.secret_values(), "SosHookSecret": {"token": SOS_HOOK_TOKEN}})
+                               secret_values={**embedded.secret_values(), "SosHookSecret": {"token": SOS_HOOK_TOKEN}},
+                               containers=True)
         with runtime:
             yield embedded, runtime
 

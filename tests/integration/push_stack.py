@@ -66,12 +66,16 @@ def delivered_record(body: bytes | str, group_id: str, queue_arn: str) -> dict[s
 
 
 class PushStack:
-    def __init__(self, *, parameters: dict[str, str] | None = None, wiz_secret: dict[str, Any] | None = None):
-        """`parameters`: template parameter overrides; `wiz_secret`: keys added to the WC secret."""
+    def __init__(self, *, parameters: dict[str, str] | None = None, wiz_secret: dict[str, Any] | None = None,
+                 containers: bool = False):
+        """`parameters`: template parameter overrides; `wiz_secret`: keys added to the WC secret;
+        `containers`: the functions run in containers, in parallel (else in this process, where
+        a test can reach into them)."""
         self.embedded = EmbeddedStack(items=SEED_ITEMS, customers=SEED_CUSTOMERS)
         self._parameters = {"OrderNumberPrefix": "WC-", "PushMaxReceiveCount": str(MAX_RECEIVE_COUNT),
                             **(parameters or {})}
         self._wiz_secret = wiz_secret or {}
+        self._containers = containers
         self.runtime: LocalRuntime | None = None
         self.outbox_read = 0
 
@@ -93,7 +97,8 @@ class PushStack:
         secrets["WizSecret"] = {**secrets["WizSecret"], **self._wiz_secret}
         self.runtime = LocalRuntime(ROOT / "template.yaml", stack_name=f"push-{uuid.uuid4().hex[:6]}",
                                     endpoint_url=endpoints.aws, secret_values=secrets,
-                                    parameters={**self.embedded.parameter_overrides(), **self._parameters})
+                                    parameters={**self.embedded.parameter_overrides(), **self._parameters},
+                                    containers=self._containers)
         self.runtime.start()
         # The test reads our tables with the package's own stores, pointed at this moto.
         for name, value in aws_environment(endpoints.aws).items():

@@ -1,6 +1,10 @@
 """The resilience suite (issue 9): the failure model of DESIGN.md proven on the local stack —
 redelivery, outages, kills, fuzzed webhooks, and no secret or personal data in any log line.
 
+The functions run in containers, as many at once as on Lambda (issue 13): four push containers
+(PushMaxConcurrency), two for each other SQS consumer, so the races between parallel
+invocations happen here as they would on AWS.
+
 Sizes: `default` keeps the whole suite within a few minutes on two cores (it runs in `make
 test`); `full` (`--resilience-scale=full` or RESILIENCE_SCALE=full) is what
 `benchmarks/resilience.py` runs for docs/reliability.md. With RESILIENCE_FIGURES=<path> the
@@ -89,9 +93,14 @@ def figures(scale: Scale) -> Iterator[Figures]:
                                            sort_keys=True))
 
 
+# The issue's figure: four push containers at once (the template's default is two).
+PUSH_CONTAINERS = "4"
+
+
 @pytest.fixture(autouse=True)
 def log_journal() -> Iterator[LogJournal]:
-    """Every log line written during the test (in-process functions; child processes add theirs)."""
+    """Every log line written during the test (this process's; the containers and child
+    processes add theirs)."""
     journal = LogJournal()
     with journal.installed():
         yield journal
@@ -113,12 +122,15 @@ def make_stack(monkeypatch: pytest.MonkeyPatch, log_journal: LogJournal,
     scan every log line it wrote for the stacks' secrets and personal data."""
     started: list[PushStack] = []
 
-    def start(*, items: int | None = None, customers: int | None = None, **options: Any) -> WatchedStack:
+    def start(*, items: int | None = None, customers: int | None = None, parameters: dict[str, str] | None = None,
+              **options: Any) -> WatchedStack:
         if items is not None:
             monkeypatch.setattr(push_stack_module, "SEED_ITEMS", items)
         if customers is not None:
             monkeypatch.setattr(push_stack_module, "SEED_CUSTOMERS", customers)
-        stack = started_push_stack(monkeypatch, **options)
+        stack = started_push_stack(monkeypatch, containers=True,
+                                   parameters={"PushMaxConcurrency": PUSH_CONTAINERS, **(parameters or {})}, **options)
+        stack.runtime.output_listeners.append(log_journal.add_output)
         started.append(stack)
         return WatchedStack(stack, RequestJournal(stack.sos), RequestJournal(stack.wiz))
 

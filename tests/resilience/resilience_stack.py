@@ -8,7 +8,7 @@ emulators over HTTP), plus what a resilience test needs to watch and to bend it:
 - `forget_fifo_deduplication`: SQS FIFO drops a resend with the same deduplication id for five
   minutes; replays "hours later" are new messages. This makes every delivery one of those;
 - `compress_backoff`: urllib3's exponential backoff between retries runs `factor` times as long
-  (Retry-After waits stay real);
+  in the functions' containers (Retry-After waits stay real);
 - `needles`: the secrets and personal data no log line may contain.
 """
 
@@ -20,15 +20,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from moto.sqs import models as moto_sqs_models
-from urllib3.util import retry as urllib3_retry
 
 import local.aws
+from local.runner import ContainerSetup, LocalRuntime
 from push_stack import PushStack
 from resilience_logs import Needles
+
+BACKOFF_IN_CONTAINERS = Path(__file__).with_name("resilience_backoff.py")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -112,28 +115,28 @@ def forget_fifo_deduplication(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(moto_sqs_models, "DEDUPLICATION_TIME_IN_SECONDS", 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Backoff:
-    """The backoffs urllib3 would have slept (seconds, before compression)."""
+    """Where the containers write the backoffs urllib3 would have slept."""
 
-    intended: list[float] = field(default_factory=list)
+    record: Path
+
+    @property
+    def intended(self) -> list[float]:
+        """Seconds, before compression."""
+        return [float(line) for line in self.record.read_text().split()] if self.record.exists() else []
 
 
-def compress_backoff(monkeypatch: pytest.MonkeyPatch, factor: float) -> Backoff:
+def compress_backoff(runtime: LocalRuntime, factor: float, folder: Path) -> Backoff:
     """urllib3's exponential backoff (0, 1, 2, 4, 8 s + jitter for the clients' five retries)
-    sleeps `factor` of its time, so an outage costs the suite seconds, not minutes. The number
-    of retries and every Retry-After wait are unchanged. Applies in this process (the functions'
-    third-party packages are shared)."""
-    seen = Backoff()
-
-    def sleep_backoff(self: urllib3_retry.Retry) -> None:
-        backoff = self.get_backoff_time()
-        seen.intended.append(backoff)
-        if backoff > 0:
-            time.sleep(backoff * factor)
-
-    monkeypatch.setattr(urllib3_retry.Retry, "_sleep_backoff", sleep_backoff)
-    return seen
+    sleeps `factor` of its time in every container of the runtime from now on (resilience_backoff.py),
+    so an outage costs the suite seconds, not minutes. The number of retries and every Retry-After
+    wait are unchanged."""
+    backoff = Backoff(folder / "backoffs.txt")
+    runtime.container_setup.append(ContainerSetup(str(BACKOFF_IN_CONTAINERS), "compress_backoff",
+                                                  {"factor": factor, "record": str(backoff.record)}))
+    runtime.recycle()  # a container started before would keep the real backoff
+    return backoff
 
 
 def issued_sos_tokens(sos: Any) -> list[str]:

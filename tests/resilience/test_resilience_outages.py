@@ -47,14 +47,14 @@ SOS_API = "/api/v2"
 
 
 @pytest.fixture
-def outage_stack(make_stack, monkeypatch):
+def outage_stack(make_stack, tmp_path):
     watched = make_stack()
     runtime = watched.stack.runtime
     runtime.retry_visibility_seconds = RETRY_VISIBILITY_SECONDS
     push = runtime.functions["PushFunction"]
     runtime.functions["PushFunction"] = replace(  # settings' http_timeout_seconds, before the cold start
         push, environment={**push.environment, "HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT_SECONDS)})
-    return watched, compress_backoff(monkeypatch, BACKOFF_FACTOR)
+    return watched, compress_backoff(runtime, BACKOFF_FACTOR, tmp_path)
 
 
 def waits_after_429(wiz_requests) -> list[float]:
@@ -194,9 +194,9 @@ def writes(journal) -> int:
 
 
 def test_a_customer_whose_push_failed_while_sos_was_down_has_no_open_failure_once_it_is_in_sos(make_stack,
-                                                                                               monkeypatch):
+                                                                                               tmp_path):
     stack = make_stack().stack
-    compress_backoff(monkeypatch, BACKOFF_FACTOR)
+    compress_backoff(stack.runtime, BACKOFF_FACTOR, tmp_path)
     # Given SOS down while a new customer's webhook arrives: its push fails until it is parked
     stack.sos.inject_5xx(count=None, seconds=3600, status=503, path=SOS_API)
     customer = stack.wiz.create_customer(name="Outage Buyer", email="ap@outage-buyer.example")
@@ -214,9 +214,9 @@ def test_a_customer_whose_push_failed_while_sos_was_down_has_no_open_failure_onc
 
 
 def test_retrying_a_record_moves_back_every_parked_event_of_it_even_more_than_one_receive_returns(make_stack,
-                                                                                                  monkeypatch):
+                                                                                                  tmp_path):
     stack = make_stack().stack
-    compress_backoff(monkeypatch, BACKOFF_FACTOR)
+    compress_backoff(stack.runtime, BACKOFF_FACTOR, tmp_path)
     # Given SOS down while an order is confirmed and edited a dozen times, each state announced (as
     # the WC change poll does): 13 changes parked in one FIFO group, more than one SQS receive
     # hands out (10)

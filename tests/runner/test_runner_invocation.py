@@ -1,4 +1,5 @@
-"""Real handlers invoked in-process: HTTP API events, exact environments, context, failures."""
+"""Real handlers invoked in-process (and, where marked, in containers): HTTP API events, exact
+environments, context, failures."""
 
 from __future__ import annotations
 
@@ -121,7 +122,10 @@ def test_context_counts_down_from_the_timeout_or_its_override(make_runtime):
     assert 0 < near_limit["remaining_ms"] <= 500
 
 
-def test_a_handler_that_overruns_its_timeout_fails(runtime):
+@pytest.mark.parametrize("containers", [False, True], ids=["in-process", "containers"])
+def test_a_handler_that_overruns_its_timeout_fails(make_runtime, containers):
+    runtime = make_runtime(containers=containers)
+    runtime.invoke("EchoFunction", {})  # warm: the cold start does not count towards the timeout
     with pytest.raises(FunctionTimeout, match="Task timed out after 0.05 seconds"):
         runtime.invoke("EchoFunction", {"sleep": 0.1}, timeout_seconds=0.05)
 
@@ -138,17 +142,19 @@ def test_a_wrong_code_uri_fails_at_start(make_runtime, write_template):
         make_runtime(path)
 
 
-def test_a_wrong_handler_function_fails_at_the_cold_start(make_runtime, write_template):
+@pytest.mark.parametrize("containers", [False, True], ids=["in-process", "containers"])
+def test_a_wrong_handler_function_fails_at_the_cold_start(make_runtime, write_template, containers):
     path = write_template(FUNCTION_TEMPLATE.format(code_uri="functions/echo/", handler="app.main"))
-    runtime = make_runtime(path)
+    runtime = make_runtime(path, containers=containers)
     with pytest.raises(HandlerImportError, match=r"Handler 'app\.main': functions/echo/app\.py has no function 'main'"):
         runtime.invoke("Fn", {})
 
 
-def test_a_function_without_the_layer_cannot_import_it(make_runtime, write_template, monkeypatch):
+@pytest.mark.parametrize("containers", [False, True], ids=["in-process", "containers"])
+def test_a_function_without_the_layer_cannot_import_it(make_runtime, write_template, monkeypatch, containers):
     path = write_template(FUNCTION_TEMPLATE.format(code_uri="functions/worker/", handler="app.handler")
                           .replace("      Layers: [!Ref SharedLayer]\n", ""))
-    runtime = make_runtime(path)
+    runtime = make_runtime(path, containers=containers)
     # The test process can import the layer's package; the function, as on Lambda, cannot.
     monkeypatch.syspath_prepend(str(FIXTURES / "shared"))
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "the test process")
