@@ -34,7 +34,11 @@ TABLES = [
         ("user_events", "WC events (users)"), ("events_with_echoes", "events incl. echoes of our writes"),
         ("deliveries", "deliveries (5 each)"), ("push_messages", "reached PushFunction"), ("records", "records checked"),
         ("duplicates", "duplicates"), ("missing", "missing"), ("not_latest", "not at latest revision"),
-        ("stale_overwrites", "stale overwrites"), ("seconds", "wall s")]),
+        ("stale_overwrites", "stale overwrites"), ("push_containers", "push containers"), ("seconds", "wall s")]),
+    ("redelivery", "1. Redelivery: SOS quantity hooks during inventory pulls, at the same time", [
+        ("quantity_hooks", "quantity hooks"), ("inventory_pull_runs", "inventory pull runs"),
+        ("inventory_rechecks", "pull writes rechecked (a hook read was newer)"),
+        ("inventory_items", "items checked"), ("stale_inventory", "stale values in WC")]),
     ("outages", "2. Outages: what went wrong", [
         ("user_events", "WC events"), ("parked_while_sos_down", "parked while SOS down"),
         ("attempts_while_down", "attempts while down"), ("sos_faulted_answers", "SOS faulted answers"),

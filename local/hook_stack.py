@@ -34,6 +34,20 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
     return condition()
 
 
+def subscriptions_command(runtime: LocalRuntime, embedded: EmbeddedStack, api_url: str, *args: str) -> dict[str, Any]:
+    """The hook subscription command (`subscribe`, `list`, ...) for the stack whose HTTP API is
+    at `api_url`, run as an operator runs it after a deploy, with the environment the functions get."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT / "shared"), **runtime.aws_environment(),
+           "SOS_SECRET_ID": runtime.ref("SosSecret"), "SOS_HOOK_SECRET_ID": runtime.ref("SosHookSecret"),
+           "STATE_TABLE": runtime.ref("StateTable"), "SOS_API_BASE_URL": embedded.endpoints.sos_api,
+           "SOS_TOKEN_URL": embedded.endpoints.sos_token}
+    done = subprocess.run([sys.executable, "-m", "sos_wiz_sync.hook.subscriptions", *args, "--api-url", api_url],
+                          env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"subscriptions {' '.join(args)} failed: {done.stderr}")
+    return json.loads(done.stdout)
+
+
 class HookedStack:
     def __init__(self, *, items: int = 200, window_seconds: int = 5, latency_ms: int = 0,
                  poll_interval_seconds: float = 0.05, parameters: Mapping[str, str] | None = None,
@@ -78,16 +92,7 @@ class HookedStack:
     def subscriptions_command(self, *args: str) -> dict[str, Any]:
         """`python -m sos_wiz_sync.hook.subscriptions ... --api-url` as an operator runs it after
         a deploy, with the environment the functions get."""
-        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT / "shared"),
-               **self.runtime.aws_environment(),
-               "SOS_SECRET_ID": self.runtime.ref("SosSecret"), "SOS_HOOK_SECRET_ID": self.runtime.ref("SosHookSecret"),
-               "STATE_TABLE": self.runtime.ref("StateTable"), "SOS_API_BASE_URL": self.embedded.endpoints.sos_api,
-               "SOS_TOKEN_URL": self.embedded.endpoints.sos_token}
-        done = subprocess.run([sys.executable, "-m", "sos_wiz_sync.hook.subscriptions", *args,
-                               "--api-url", self.api_url], env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            raise RuntimeError(f"subscriptions {' '.join(args)} failed: {done.stderr}")
-        return json.loads(done.stdout)
+        return subscriptions_command(self.runtime, self.embedded, self.api_url, *args)
 
     def token(self) -> str:
         secret = self.runtime.secretsmanager.get_secret_value(SecretId=self.runtime.ref("SosHookSecret"))

@@ -877,13 +877,15 @@ class LocalRuntime:
         With containers, as many batches are delivered at once as the trigger's concurrency."""
         return self._drain(self._trigger(source), max_batches, wait_seconds, timeout_seconds)
 
-    def start_pollers(self, interval_seconds: float = 0.1) -> None:
+    def start_pollers(self, interval_seconds: float = 0.1, *, sources: Iterable[str] | None = None) -> None:
         """Poll every enabled SQS trigger in the background, like the event-source mappings: as
-        many pollers per trigger, each with a batch in flight, as its concurrency."""
+        many pollers per trigger, each with a batch in flight, as its concurrency. `sources`:
+        only these triggers (queue or function logical ids), e.g. to drain another by hand."""
         if self._pollers:
             return
         self._stop_polling.clear()
-        for trigger in self.triggers:
+        chosen = self.triggers if sources is None else [self._trigger(source) for source in sources]
+        for trigger in chosen:
             for number in range(self._trigger_concurrency(trigger) if trigger.enabled else 0):
                 poller = threading.Thread(target=self._poll, args=(trigger, interval_seconds),
                                           name=f"poller-{trigger.queue_id}-{number}", daemon=True)

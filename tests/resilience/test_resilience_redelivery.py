@@ -1,5 +1,6 @@
 """Scenario 1 — redelivery (DESIGN failure model: changes are announced at least once, out of
-order, possibly replayed hours later; a later change must never be overwritten by an earlier one).
+order, possibly replayed hours later; a later change must never be overwritten by an earlier one),
+with four push containers, and SOS quantity hooks arriving while inventory pulls run.
 
 WizCommerce users confirm and edit orders, create and edit customers and pay online, in rounds;
 every change (theirs, and those our own writes to WizCommerce cause) is announced five times —
@@ -17,6 +18,7 @@ import time
 
 import pytest
 
+from resilience_inventory import HooksDuringPulls
 from resilience_stack import forget_fifo_deduplication
 from resilience_workload import DELIVERIES, Deliveries, StoreActivity, sos_outcome
 
@@ -26,12 +28,14 @@ SEED = 1009
 
 def test_every_event_delivered_five_times_shuffled_among_edits_leaves_sos_exact(make_stack, monkeypatch, scale,
                                                                                figures):
-    watched = make_stack()
+    watched = make_stack(parameters=HooksDuringPulls.PARAMETERS)
     stack = watched.stack
     forget_fifo_deduplication(monkeypatch)
     rng = random.Random(SEED)
     activity, deliveries = StoreActivity(stack, rng), Deliveries(stack, rng, times=DELIVERIES)
     per_round = scale.redelivery_events // ROUNDS
+    inventory = HooksDuringPulls(stack, random.Random(SEED + 1), changes_per_round=max(3, per_round // 10))
+    inventory.start()
     handled, started, now = 0, time.monotonic(), 0
 
     # Given WizCommerce users at work for ten rounds, and every change they (and our own writes)
@@ -40,12 +44,14 @@ def test_every_event_delivered_five_times_shuffled_among_edits_leaves_sos_exact(
     while now < ROUNDS or deliveries.pending:
         if now < ROUNDS:
             activity.act(per_round)
+            inventory.act()
         deliveries.collect(now)
         deliveries.post_due(now)
         handled += stack.runtime.drain("PushQueue").received
         now += 1
         if not deliveries.pending:
             deliveries.collect(now)  # the echoes of the last round's writes
+    inventory_outcome = inventory.settle()
     elapsed = time.monotonic() - started
 
     # Then every announcement was accepted and reached PushFunction, none was retried or parked
@@ -60,8 +66,16 @@ def test_every_event_delivered_five_times_shuffled_among_edits_leaves_sos_exact(
                    deliveries=deliveries.posted, push_messages=handled, records=outcome.records,
                    duplicates=outcome.duplicates, missing=outcome.missing, not_latest=outcome.not_latest,
                    stale_overwrites=outcome.stale_overwrites, seconds=round(elapsed, 1),
+                   push_containers=stack.runtime.concurrency("PushFunction"),
+                   inventory_items=inventory_outcome.items, stale_inventory=inventory_outcome.stale,
+                   quantity_hooks=inventory_outcome.hooks, inventory_pull_runs=inventory_outcome.pull_runs,
+                   inventory_rechecks=inventory_outcome.rechecks,
                    **{f"events_{kind}": n for kind, n in activity.user_events.items()})
     assert outcome.exact, "\n".join(outcome.problems)
+    # And WizCommerce shows every item's newest SOS values, although hooks came during pulls
+    # (the rechecks say they met: a hook read an item a pull was writing)
+    assert inventory_outcome.stale == 0, inventory_outcome
+    assert inventory_outcome.hooks > 0 and inventory_outcome.pull_runs > 1 and inventory_outcome.rechecks > 0
     assert outcome.records == len(activity.orders) + len(activity.customers) + len(activity.paid_orders) > 0
     # ... and each was created once: the repeats found what the first announcement had made
     assert stack.sos.counters().get("POST /api/v2/salesorder", 0) == len(activity.orders)
