@@ -1,5 +1,6 @@
-"""Inventory pull benchmark (issues 4 and 12): N SOS items, run twice, then with 1% of quantities
-changed, at 0 ms and at 50 ms emulator latency, and once more at SOS's pace (one request per
+"""Inventory pull benchmark (issues 4, 12 and 13): N SOS items, run twice, then with 1% of
+quantities changed, then with k WizCommerce inventories edited by hand (drift repair: exactly k
+writes), at 0 ms and at 50 ms emulator latency, and once more at SOS's pace (one request per
 500 ms, `SosMaxRps` 2) to measure the pass against the 250 s that pacing alone imposes.
 
 The embedded stack (moto + emulators) runs in a child process (`python -m local.serve`), so
@@ -35,6 +36,7 @@ SOS_PAGE, WIZ_PAGE = 200, 100
 WIZ_CONCURRENCY = 8
 PACED_RPS = 2  # SOS's one request per 500 ms
 PACED = "1% changed, paced (SosMaxRps 2), 0 ms"
+HAND_EDITS = 100  # WizCommerce inventories a user edits by hand before the drift run
 
 
 class StackProcess:
@@ -68,6 +70,16 @@ class StackProcess:
             self.http.post(f"{self.endpoints.sos}/_admin/items/{item_id}/quantities",
                            json={"available": 1_000_000 + round_no, "fire_hook": False}).raise_for_status()
 
+    def edit_by_hand(self, item_ids: list[int]) -> None:
+        """A WizCommerce user sets `reserved_quantity` (we always send 0) on these items' SKUs."""
+        wiz = {"X-API-Key": self.wiz_api_key}
+        products = self.http.get(f"{self.endpoints.wiz}/v1/products", headers=wiz, params={
+            "reference_ids": ",".join(map(str, item_ids)), "page_size": WIZ_PAGE}).json()["data"]
+        assert len(products) == len(item_ids) <= WIZ_PAGE
+        for product in products:
+            self.http.post(f"{self.endpoints.wiz}/_admin/actions/edit_inventory",
+                           json={"sku": product["sku"], "reserved_quantity": 5}).raise_for_status()
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -83,9 +95,12 @@ def run_pull(runtime: LocalRuntime, stack: StackProcess) -> dict:
                                    ExpressionAttributeValues={":pk": {"S": "RUN#inventory"}},
                                    ScanIndexForward=False, Limit=1)["Items"][0]
     sos, wiz = stack.counters(stack.endpoints.sos), stack.counters(stack.endpoints.wiz)
+    notes = state.get("notes", {}).get("M", {})
     return {"wall_s": wall, "changed": int(state["changed"]["N"]), "seen": int(state["seen"]["N"]),
+            "drift_corrected": int(notes.get("drift-corrected", {}).get("N", 0)),
             "sos_item_reads": sos.get("GET /api/v2/item", 0),
             "wiz_product_reads": wiz.get("GET /v1/products", 0),
+            "wiz_inventory_reads": wiz.get("GET /v1/inventories", 0),
             "wiz_inventory_writes": wiz.get("POST /v1/inventories", 0),
             "calls": sum(sos.values()) + sum(wiz.values()),
             "sos_calls": sum(sos.values()), "wiz_calls": sum(wiz.values())}
@@ -118,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
             results["second run (no change), 0 ms"] = run_pull(runtime, stack)
             stack.change_quantities(rng.sample(stack.stocked_ids, changes), 1)
             results[f"{args.changed_fraction:.0%} changed, 0 ms"] = run_pull(runtime, stack)
+            stack.edit_by_hand(rng.sample(stack.stocked_ids, HAND_EDITS))
+            results[f"{HAND_EDITS} edited by hand in WC, 0 ms"] = run_pull(runtime, stack)
             stack.set_latency(args.latency_ms)
             stack.change_quantities(rng.sample(stack.stocked_ids, changes), 2)
             results[f"{args.changed_fraction:.0%} changed, {args.latency_ms} ms"] = run_pull(runtime, stack)
@@ -136,16 +153,18 @@ def main(argv: list[str] | None = None) -> None:
 
 def render(results: dict[str, dict], args, changes: int, products: int, peak_rss_mb: float) -> str:
     minimum_sos_reads = math.ceil(args.items / SOS_PAGE)
-    wiz_pass = math.ceil(products / WIZ_PAGE)
-    lines = [f"items {args.items}, {changes} quantities changed per change run, WizCommerce concurrency "
-             f"{WIZ_CONCURRENCY}, SOS reads sequential (offset pages, each after the first starting at "
-             f"the previous page's last row)", "",
-             "| run | wall s | SOS item reads | ÷ ceil(N/200) | WC product reads | ÷ one pass | WC inventory writes | changed |",
-             "|---|---|---|---|---|---|---|---|"]
+    wiz_pass = math.ceil(products / WIZ_PAGE)  # the seed gives each WC product an inventory record
+    lines = [f"items {args.items}, {changes} quantities changed per change run, {HAND_EDITS} WC inventories "
+             f"edited by hand before the drift run, WizCommerce concurrency {WIZ_CONCURRENCY}, SOS reads "
+             f"sequential (offset pages, each after the first starting at the previous page's last row)", "",
+             "| run | wall s | SOS item reads | ÷ ceil(N/200) | WC product reads | ÷ one pass "
+             "| WC inventory reads | ÷ ceil(N_wc/100) | WC inventory writes | changed | drift-corrected |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         lines.append(f"| {name} | {r['wall_s']:.1f} | {r['sos_item_reads']} | {r['sos_item_reads'] / minimum_sos_reads:.3f} "
                      f"| {r['wiz_product_reads']} | {r['wiz_product_reads'] / wiz_pass:.2f} "
-                     f"| {r['wiz_inventory_writes']} | {r['changed']} |")
+                     f"| {r['wiz_inventory_reads']} | {r['wiz_inventory_reads'] / wiz_pass:.3f} "
+                     f"| {r['wiz_inventory_writes']} | {r['changed']} | {r['drift_corrected']} |")
     slow = results[f"{args.changed_fraction:.0%} changed, {args.latency_ms} ms"]
     literal = slow["calls"] * args.latency_ms / 1000 / WIZ_CONCURRENCY
     critical = max(slow["sos_calls"] * args.latency_ms / 1000,  # SOS pages are read one after another

@@ -185,7 +185,8 @@ class _SeedBuilder:
         if self.rng.random() < STALE_INVENTORY_FRACTION:
             available = max(0, available + self.rng.randint(-20, 20))
         sellable = max(0, available - on_po)
-        return {"sku": item["sku"], "product_id": product_id, "available_quantity": sellable,
+        return {"id": f"invt_{item['id']}", "sku": item["sku"], "product_id": product_id, "status": "active",
+                "available_quantity": sellable,
                 "back_order_quantity": max(0, min(available, on_po)), "back_order_allowed": on_po > 0,
                 "on_order_details": [{"quantity": on_po, "date": None, "identifier": "SOS"}] if on_po else [],
                 "in_stock_quantity": max(0, item["onhand"]), "reserved_quantity": 0,

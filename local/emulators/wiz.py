@@ -18,8 +18,10 @@ What the contract settles and this emulator enforces:
 Choices where the contract is silent ([assumed] readings):
 - `POST` answers 201, `PATCH` 200, `PUT /orders/{id}` 201 (as documented).
 - A duplicate `reference_id` or sku on POST answers 400 `validation_error` (no 409 is documented).
-- `GET /v1/inventories?sku=a,b` is a list like every other; an upsert for a sku no product has
-  answers 404 `not_found`.
+- `GET /v1/inventories?sku=a,b` is a list like every other (SDK: filters `sku`, `status`
+  active|inactive, `sort_by` created_at|updated_at|product_id|id; no default status filter); an
+  upsert for a sku no product has answers 404 `not_found`. A user may edit an inventory record
+  in WizCommerce itself (`edit_inventory`): no event is sent (no `inventory.*` is documented).
 - `next_page` is 0 on the last page.
 - Webhook delivery retries on the public schedule (30 s, 1, 2, 4, 8 min) unless told otherwise.
 """
@@ -57,6 +59,12 @@ PUBLIC_RETRY_DELAYS = (30.0, 60.0, 120.0, 240.0, 480.0)
 PRODUCT_STATUSES = ("active", "inactive")
 ORDER_STATUSES = ("draft", "confirmed", "cancelled")
 INVENTORY_STATUSES = ("IN_STOCK", "OUT_OF_STOCK", "BACK_ORDER")
+# List orders by resource beyond updated_at|created_at (the SDK's list types).
+EXTRA_SORT_FIELDS = {"inventories": ("product_id", "id")}
+# What a user may set on an inventory record in WizCommerce (the documented body less its key).
+INVENTORY_EDITABLE = ("available_quantity", "reserved_quantity", "in_stock_quantity", "back_order_quantity",
+                      "back_order_allowed", "out_of_stock_threshold", "inventory_status", "track_inventory",
+                      "on_order_details", "in_transit_details", "dynamic_details", "notes")
 INVOICE_STATUSES = ("PAID", "PENDING", "PARTIALLY_PAID", "OVERPAID")
 INVENTORY_REQUIRED = ("sku", "available_quantity", "reserved_quantity", "in_stock_quantity", "out_of_stock_threshold",
                       "inventory_status", "track_inventory", "on_order_details", "in_transit_details")
@@ -137,7 +145,7 @@ class WizEmulator(Emulator):
     RESOURCE_PATH = API
     ADMIN_ACTIONS = frozenset({
         "create_product", "update_product", "create_customer", "update_customer", "create_order", "update_order",
-        "set_order_status", "record_payment", "set_webhook_target",
+        "set_order_status", "record_payment", "set_webhook_target", "edit_inventory",
     })
 
     def __init__(self, *, api_key: str | None = None, webhook_retry_delays: Sequence[float] = PUBLIC_RETRY_DELAYS,
@@ -222,7 +230,8 @@ class WizEmulator(Emulator):
         page = clamp_int(args.get("page"), default=1, low=1, high=2**31, name="page")
         size = clamp_int(args.get("page_size"), default=PAGE_SIZE_DEFAULT, low=1, high=PAGE_SIZE_MAX,
                          name="page_size")
-        sort_by = _choice(args.get("sort_by", "updated_at"), ("updated_at", "created_at"), "sort_by")
+        sort_by = _choice(args.get("sort_by", "updated_at"),
+                          ("updated_at", "created_at", *EXTRA_SORT_FIELDS.get(resource, ())), "sort_by")
         descending = _choice(args.get("sort", "desc"), ("asc", "desc"), "sort") == "desc"
         updated_after, updated_before = stamp_param("updated_after"), stamp_param("updated_before")
         created_after = stamp_param("created_after")
@@ -233,6 +242,8 @@ class WizEmulator(Emulator):
             status = args.get("status", "active")
         elif resource == "shipments":
             status_field = "shipment_status"
+        elif resource == "inventories" and status:
+            _choice(status, PRODUCT_STATUSES, "status")
         wanted = {"reference_id": set(_split(args.get("reference_ids"))),
                   "sku": set(_split(args.get("sku_id") or args.get("sku")))}
 
@@ -262,8 +273,8 @@ class WizEmulator(Emulator):
             rows = [row for row in rows[lo:hi] if all(check(row) for check in checks)]
             lo, hi = 0, len(rows)
 
-        if sort_by == "created_at":
-            rows, lo, hi = sorted(rows[lo:hi], key=lambda r: (r.get("created_at") or "", r.get("id"))), 0, hi - lo
+        if sort_by != "updated_at":  # the store keeps updated_at order; others are sorted per request
+            rows, lo, hi = sorted(rows[lo:hi], key=lambda r: (r.get(sort_by) or "", r.get("id"))), 0, hi - lo
         total = hi - lo
         offset = (page - 1) * size
         if descending:
@@ -346,6 +357,16 @@ class WizEmulator(Emulator):
         self._check_unique(self.products, "reference_id", record["reference_id"], own_id)
         self._check_unique(self.products, "sku", record["sku"], own_id)
         return record
+
+    def edit_inventory(self, sku: str, **fields: Any) -> dict:
+        """A user changing a SKU's inventory in WizCommerce itself (not through the API we call):
+        the same checks as an upsert, a new `updated_at`, no event."""
+        unknown = set(fields) - set(INVENTORY_EDITABLE)
+        if unknown:
+            raise ValueError(f"not editable on an inventory record: {', '.join(sorted(unknown))}")
+        with self.lock:
+            current = self._get(self.inventories, sku)
+            return _copy(self._upsert_inventory({**current, **fields}))
 
     def _upsert_inventory(self, body: dict) -> dict:
         """One SKU per call; every required field must be there (the SDK's list)."""

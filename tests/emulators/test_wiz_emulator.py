@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 
+import pytest
 import requests
 from emulator_helpers import SEED_ITEMS, Client, Receiver
 
@@ -127,6 +128,48 @@ def test_inventory_upsert_refuses_a_body_without_its_required_fields(wiz: WizEmu
     assert wiz_api("GET", "/inventories", params={"sku": "NO-SUCH-SKU"}).json()["data"] == []
     bad = wiz_api("POST", "/inventories", json={**INVENTORY, "sku": sku, "inventory_status": "PLENTY"})
     assert bad.status_code == 400
+
+
+def test_inventory_list_pages_newest_first_and_filters_as_the_sdk_shows(wiz: WizEmulator, wiz_api: Client) -> None:
+    total = len(wiz.inventories)
+    first = wiz_api("GET", "/inventories", params={"page_size": 100}).json()
+    assert first["pagination"] == {"total_records": total, "total_pages": -(-total // 100), "current_page": 1,
+                                   "next_page": 2, "prev_page": 0, "page_size": 100}
+    stamps = [row["updated_at"] for row in first["data"]]
+    assert stamps == sorted(stamps, reverse=True)  # default: sort_by updated_at, desc
+    skus = set()
+    for page in range(1, first["pagination"]["total_pages"] + 1):
+        skus |= {row["sku"] for row in wiz_api("GET", "/inventories", params={"page_size": 100, "page": page})
+                 .json()["data"]}
+    assert skus == set(wiz.inventories)
+    assert wiz_api("GET", "/inventories", params={"page_size": 101}).json()["pagination"]["page_size"] == 100
+
+    by_product = wiz_api("GET", "/inventories", params={"sort_by": "product_id", "sort": "asc"}).json()["data"]
+    assert [row["product_id"] for row in by_product] == sorted(row["product_id"] for row in by_product)
+    assert wiz_api("GET", "/inventories", params={"sort_by": "name"}).status_code == 400
+    active = wiz_api("GET", "/inventories", params={"status": "active"}).json()["pagination"]["total_records"]
+    assert active == total
+    assert wiz_api("GET", "/inventories", params={"status": "inactive"}).json()["data"] == []
+    assert wiz_api("GET", "/inventories", params={"status": "gone"}).status_code == 400
+
+
+def test_an_inventory_edited_by_hand_in_wizcommerce_reads_back_newest_and_sends_no_event(
+        wiz: WizEmulator, wiz_api: Client) -> None:
+    sku = a_product(wiz)["sku"]
+    before = wiz.inventories[sku]
+    events = len(wiz.outbox)
+    wiz.edit_inventory(sku, available_quantity=before["available_quantity"] + 3)
+    [record] = wiz_api("GET", "/inventories", params={"sku": sku}).json()["data"]
+    assert record["available_quantity"] == before["available_quantity"] + 3
+    assert record["updated_at"] > before["updated_at"] and record["id"] == before["id"]
+    assert wiz_api("GET", "/inventories", params={"page_size": 1}).json()["data"] == [record]
+    assert len(wiz.outbox) == events
+    # A user is held to the same checks as the API, and cannot move the record to another product.
+    refused = requests.post(f"{wiz.url}/_admin/actions/edit_inventory", timeout=10,
+                            json={"sku": sku, "inventory_status": "PLENTY"})
+    assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "inventory_status"
+    with pytest.raises(ValueError, match="product_id"):
+        wiz.edit_inventory(sku, product_id="prod_1")
 
 
 def test_order_put_replaces_the_whole_order_and_there_is_no_version(wiz: WizEmulator, wiz_api: Client) -> None:

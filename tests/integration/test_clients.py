@@ -78,3 +78,31 @@ def test_wiz_full_product_pass_reads_each_page_once_in_parallel(wiz_emulator):
     products = [row for page in client.iter_pages_parallel("products", concurrency=4) for row in page]
     assert sorted(p["id"] for p in products) == sorted(wiz_emulator.products)
     assert client.calls.count == -(-len(wiz_emulator.products) // 100)
+
+
+def test_wiz_inventory_pass_reads_every_record_of_each_status_once(wiz_emulator):
+    client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
+    sku = next(iter(wiz_emulator.inventories))
+    wiz_emulator.load(inventories=[{**wiz_emulator.inventories[sku], "status": "inactive"}])
+    records = list(client.inventories(concurrency=4))
+    assert sorted(r.sku for r in records) == sorted(wiz_emulator.inventories)
+    assert next(r for r in records if r.sku == sku).status == "inactive"
+    # ceil(active / 100) pages, and the inactive list's one
+    assert client.calls.count == -(-(len(wiz_emulator.inventories) - 1) // 100) + 1
+
+
+def test_wiz_inventory_pass_refuses_what_the_contract_does_not_describe(wiz_emulator, monkeypatch):
+    client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
+    row = {"sku": "A", "available_quantity": 1, "reserved_quantity": 0, "in_stock_quantity": 1,
+           "back_order_quantity": 0, "back_order_allowed": False, "inventory_status": "IN_STOCK",
+           "track_inventory": True, "on_order_details": [], "in_transit_details": []}
+    # A full page without `pagination` would silently end the pass after one page.
+    monkeypatch.setattr(client, "request", lambda method, path, params=None, body=None: {"data": [row] * 100})
+    with pytest.raises(ValueError, match="inventories: list answered without pagination.total_pages"):
+        list(client.inventories(concurrency=1))
+    one_page = {"pagination": {"total_pages": 1, "current_page": 1, "next_page": 0}}
+    no_quantity = {k: v for k, v in row.items() if k != "available_quantity"}
+    monkeypatch.setattr(client, "request", lambda method, path, params=None, body=None: {
+        "data": [no_quantity], **one_page})
+    with pytest.raises(ValueError, match="available_quantity"):  # pydantic names the field
+        list(client.inventories(concurrency=1))

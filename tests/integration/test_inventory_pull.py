@@ -222,38 +222,144 @@ def test_a_run_near_its_time_limit_checkpoints_and_continues(emulators, pull):
     assert wc_inventory(wiz, expected) == expected
 
 
-def test_sealed_pages_are_judged_by_their_digests_without_reading_last_pushed_values(emulators, pull, monkeypatch):
+def test_last_pushed_values_are_read_only_for_items_wizcommerce_shows_otherwise(emulators, pull, monkeypatch):
     sos, wiz, _ = emulators
     engine, stream = pull()
-    engine.run(stream, FakeContext())  # sends everything and seals every page
-    reads = []
+    engine.run(stream, FakeContext())
+    read_ids = []
     original = SyncState.inventory_values
-    monkeypatch.setattr(SyncState, "inventory_values", lambda self, ids: reads.append(1) or original(self, ids))
 
-    # Nothing changed: nothing read, nothing written.
+    def recording_reads(self, item_ids):
+        item_ids = list(item_ids)
+        read_ids.extend(item_ids)
+        return original(self, item_ids)
+
+    monkeypatch.setattr(SyncState, "inventory_values", recording_reads)
+
+    # Nothing changed: WizCommerce's list shows every value, nothing else is read or written.
     wiz.reset_counters()
     report = engine.run(stream, FakeContext())
-    assert reads == [] and report["changed"] == 0
+    assert read_ids == [] and report["changed"] == 0 and "drift-corrected" not in report["notes"]
     assert report["unchanged"] == len(expected_inventory(sos, wiz))
     assert wiz.counters().get(WC_INVENTORY_WRITE, 0) == 0
+    # ... at the cost of one read of each page of WizCommerce's inventory list, per status.
+    pages = -(-len(wiz.inventories) // 100)
+    assert wiz.counters()["GET /v1/inventories"] == pages + 1  # the inactive list: one empty page
 
-    # Some quantities changed: the sealed digests tell which, still without reading.
+    # Some quantities changed: only theirs are read, only they are written.
     sku_to_item = {item["sku"]: item["id"] for item in sos.items.values()}
-    for sku in list(expected_inventory(sos, wiz))[:7]:
-        sos.set_item_quantities(sku_to_item[sku], available=5000, onPO=1, fire_hook=False)
+    moved = [sku_to_item[sku] for sku in list(expected_inventory(sos, wiz))[:7]]
+    for item_id in moved:
+        sos.set_item_quantities(item_id, available=5000, onPO=1, fire_hook=False)
     wiz.reset_counters()
     report = engine.run(stream, FakeContext())
-    assert reads == [] and report["changed"] == wiz.counters()[WC_INVENTORY_WRITE] == 7
+    assert sorted(read_ids) == sorted(str(i) for i in moved)
+    assert report["changed"] == wiz.counters()[WC_INVENTORY_WRITE] == 7
     expected = expected_inventory(sos, wiz)
     assert wc_inventory(wiz, expected) == expected
-    # ... and the resealed pages know the new values.
     assert engine.run(stream, FakeContext())["changed"] == 0
 
 
-def test_an_item_the_hook_wrote_is_compared_again_even_on_a_sealed_page(emulators, pull):
+def test_a_quantity_edited_by_hand_in_wizcommerce_is_back_to_sos_after_one_pull(emulators, pull):
+    sos, wiz, _ = emulators
+    engine, stream = pull()
+    engine.run(stream, FakeContext())
+    expected = expected_inventory(sos, wiz)
+    sku = next(sku for sku, levels in expected.items() if levels[0] > 0)
+    # Given a WizCommerce user sets a quantity by hand (SOS unchanged)
+    wiz.edit_inventory(sku, available_quantity=expected[sku][0] + 25, inventory_status="IN_STOCK")
+    assert wc_inventory(wiz, [sku]) != {sku: expected[sku]}
+
+    # When the next pull runs, then WizCommerce shows SOS's value again, counted as drift
+    wiz.reset_counters()
+    report = engine.run(stream, FakeContext())
+    assert wc_inventory(wiz, expected) == expected
+    assert report["notes"]["drift-corrected"] == 1 and report["changed"] == 0
+    assert wiz.counters()[WC_INVENTORY_WRITE] == 1
+    assert pull.state().inventory_value(next(i for i, it in sos.items.items() if it["sku"] == sku))["source"] == "pull"
+
+    # And a second pull writes nothing
+    wiz.reset_counters()
+    again = engine.run(stream, FakeContext())
+    assert wiz.counters().get(WC_INVENTORY_WRITE, 0) == 0
+    assert again["changed"] == 0 and "drift-corrected" not in again["notes"]
+
+
+def test_hand_edits_and_sos_changes_are_told_apart(emulators, pull):
+    sos, wiz, _ = emulators
+    engine, stream = pull()
+    engine.run(stream, FakeContext())
+    sku_to_item = {item["sku"]: item["id"] for item in sos.items.values()}
+    a, b, c, d, e = list(expected_inventory(sos, wiz))[:5]
+    for sku in (a, b, c):  # edited by hand in WizCommerce
+        wiz.edit_inventory(sku, reserved_quantity=3, on_order_details=[])
+    for sku in (c, d, e):  # changed in SOS (c on both sides: SOS's change wins, it is a change)
+        sos.set_item_quantities(sku_to_item[sku], available=777, onPO=0, fire_hook=False)
+    wiz.reset_counters()
+    report = engine.run(stream, FakeContext())
+    assert (report["changed"], report["notes"]["drift-corrected"]) == (3, 2)
+    assert wiz.counters()[WC_INVENTORY_WRITE] == 5
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
+    assert all(wiz.inventories[sku]["reserved_quantity"] == 0 for sku in (a, b, c))
+
+
+def a_mapped_sku_not_in(sos: SosEmulator, wiz: WizEmulator, rows: list[dict]) -> str:
+    """A sku the pull writes whose item is not on the page of `rows` (so it is planned later)."""
+    on_page = {row["sku"] for row in rows}
+    return next(sku for sku in expected_inventory(sos, wiz) if sku not in on_page)
+
+
+def test_a_run_continued_in_a_fresh_invocation_reads_wizcommerce_again(emulators, pull):
+    sos, wiz, _ = emulators
+    engine, stream = pull()
+    engine.run(stream, FakeContext())
+    first_page = []
+    engine, stream = pull(before_each_page(lambda page, rows: first_page.extend(rows) if page == 1 else None),
+                          time_reserve_ms=60_000)
+    first = engine.run(stream, FakeContext(remaining_ms=59_000))  # one page, then continued
+    assert first["status"] == "continued"
+    # A hand edit after the first invocation read WizCommerce, of an item on a page still to come
+    sku = a_mapped_sku_not_in(sos, wiz, first_page)
+    wiz.edit_inventory(sku, available_quantity=123456)
+    report = engine.run(stream, FakeContext(), run_id=first["run_id"])
+    assert report["invocations"] == 2 and report["notes"]["drift-corrected"] == 1
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
+
+
+def test_a_hook_write_after_wizcommerce_was_read_is_not_taken_for_drift(emulators, pull):
+    """The pull reads WizCommerce's list once per invocation; the hook may write an item after
+    that and before the pull plans it. The list then shows the older value, but the last push
+    is newer than the read: the item is unchanged, not drift."""
+    sos, wiz, _ = emulators
+    engine, stream = pull()
+    engine.run(stream, FakeContext())
+    by_reference = {p["reference_id"]: p["sku"] for p in wiz.products.values() if p.get("reference_id")}
+    hook = pull.clients()
+    hooked = []
+
+    def hook_writes_during_the_first_page(page: int, rows: list[dict]) -> None:
+        if page == 1:
+            # The last item: on a page SOS has not been asked for yet (two are read ahead)
+            item = next(i for i in reversed(sos.items.ordered()) if i["sku"] in expected_inventory(sos, wiz))
+            assert item["id"] not in {row["id"] for row in rows}
+            sos.set_item_quantities(item["id"], available=item["available"] + 9, fire_hook=False)
+            sync_inventory_items([hook.sos.get_item(item["id"])], {str(item["id"]): read_clock()}, by_reference,
+                                 wiz=hook.wiz, state=pull.state(), concurrency=1, counts=RunCounts())
+            hooked.append(item["sku"])
+
+    engine, stream = pull(before_each_page(hook_writes_during_the_first_page))
+    wiz.reset_counters()
+    report = engine.run(stream, FakeContext())
+    assert wiz.counters()[WC_INVENTORY_WRITE] == 1  # the hook's, not the pull's
+    assert report["notes"] == {"pushed_after_wizcommerce_read": 1} and report["changed"] == 0
+    assert wc_inventory(wiz, hooked) == {hooked[0]: expected_inventory(sos, wiz)[hooked[0]]}
+
+
+def test_an_item_the_hook_wrote_is_written_again_when_sos_went_back_without_a_hook(emulators, pull):
     """The pull is the reconciliation for a lost hook: SOS V1 (pulled) → V2 (hook sent it) →
-    V1 again with its hook lost. The page's fingerprint is back to what was sealed, yet
-    WizCommerce shows V2: the item the hook wrote must be compared one by one."""
+    V1 again with its hook lost. WizCommerce shows V2: the pull writes V1, a change in SOS."""
     sos, wiz, _ = emulators
     engine, stream = pull()
     engine.run(stream, FakeContext())
@@ -269,7 +375,7 @@ def test_an_item_the_hook_wrote_is_compared_again_even_on_a_sealed_page(emulator
     sos.set_item_quantities(item["id"], available=v1, fire_hook=False)  # back to V1, no hook
 
     report = engine.run(stream, FakeContext())
-    assert report["changed"] == 1
+    assert report["changed"] == 1 and "drift-corrected" not in report["notes"]
     assert wc_inventory(wiz, [sku]) == {sku: expected_inventory(sos, wiz)[sku]}
     assert pull.state().inventory_dirty_items() == set()
 

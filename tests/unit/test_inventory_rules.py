@@ -4,11 +4,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sos_wiz_sync.models.sos import SosItem
-from sos_wiz_sync.models.wiz import WizProduct
+from sos_wiz_sync.models.wiz import WizInventoryRecord, WizProduct
 from sos_wiz_sync.rules.inventory import (
     SOS_ON_ORDER_IDENTIFIER,
     inventory_levels_from_sos,
     needs_push,
+    shown_inventory_digest,
     skip_reason,
     wiz_inventory,
 )
@@ -17,13 +18,12 @@ from sos_wiz_sync.models.hook import InventoryHookMessage
 from sos_wiz_sync.sync.inventory import (
     READ_CLOCK_SKEW_US,
     InventoryWrite,
-    encode_digests,
     overtaken_pull_writes,
     plan_inventory_writes,
     recheck_message,
     product_skus_by_reference,
-    split_by_seal,
-    target_digest,
+    targets_wizcommerce_does_not_show,
+    writes_for_differences,
 )
 from sos_wiz_sync.sync.report import RunCounts
 
@@ -122,21 +122,68 @@ def test_a_recheck_is_a_forced_reread_in_the_items_group_that_no_coalescing_wind
     assert coalescing_message(42, 123.0, 10)["MessageDeduplicationId"] != message["MessageDeduplicationId"]
 
 
-def test_a_sealed_page_judges_each_item_by_its_digest():
-    sealed = [_target("1", 5), _target("2", 6), _target("3", 7)]
-    seal = {"ids": "1,2,3", "digests": encode_digests({t.record_id: target_digest(t) for t in sealed})}
-    now = [_target("1", 5), _target("2", 60), _target("3", 7)]
+def _shown(target: InventoryWrite, **edits: object) -> str:
+    """The digest of the record WizCommerce reads back after `target` was sent, edited by hand."""
+    record = {**wiz_inventory(target.sku, target.levels).model_dump(mode="json"), "id": "invt_1",
+              "product_id": "p1", "status": "active", "notes": "", **edits}
+    del record["out_of_stock_threshold"]  # not in the inventory read (SDK InventoryResponse)
+    return shown_inventory_digest(WizInventoryRecord.model_validate(record))
+
+
+@given(available=quantities, on_po=quantities)
+def test_what_wizcommerce_reads_back_after_our_write_matches_what_we_send(available, on_po):
+    target = InventoryWrite("1", "SKU-1", inventory_levels_from_sos(available, on_po), read_at=0)
+    body = wiz_inventory(target.sku, target.levels)
+    assert _shown(target) == shown_inventory_digest(body)
+    # Integers for whole floats and the detail date WizCommerce adds as null: the same values shown.
+    as_read = {key: int(value) if isinstance(value, float) and value.is_integer() else value
+               for key, value in body.model_dump(mode="json").items()}
+    as_read["on_order_details"] = [{**entry, "date": None} for entry in as_read["on_order_details"]]
+    assert _shown(target, **{k: v for k, v in as_read.items() if k != "out_of_stock_threshold"}) == _shown(target)
+
+
+def test_any_field_we_send_edited_in_wizcommerce_is_seen():
+    target = _target("1", 5)
+    edits = [{"available_quantity": 6}, {"reserved_quantity": 1}, {"in_stock_quantity": 9},
+             {"back_order_quantity": 1}, {"back_order_allowed": True}, {"inventory_status": "OUT_OF_STOCK"},
+             {"track_inventory": False}, {"on_order_details": [{"quantity": 3, "identifier": SOS_ON_ORDER_IDENTIFIER}]},
+             {"on_order_details": []}, {"in_transit_details": [{"quantity": 1, "identifier": "truck"}]},
+             {"sku": "SKU-2"}]
+    digests = {_shown(target, **edit) for edit in edits}
+    assert len(digests) == len(edits) and _shown(target) not in digests
+    two = [{"quantity": 3, "identifier": "A"}, {"quantity": 4, "identifier": "B"}]
+    assert _shown(target, on_order_details=two) == _shown(target, on_order_details=two[::-1])  # order is not ours
+    # What we do not send is not ours to compare.
+    assert _shown(target, notes="counted by hand", status="inactive") == _shown(target)
+
+
+def test_only_targets_wizcommerce_shows_otherwise_are_kept_and_unchanged_hook_items_are_noted():
+    same, edited, missing, hooked = _target("1", 5), _target("2", 6), _target("3", 7), _target("4", 8)
+    shown = {t.sku: _shown(t) for t in (same, hooked)} | {edited.sku: _shown(edited, available_quantity=1)}
     counts = RunCounts()
-    changed, to_compare = split_by_seal(now, seal, "1,2,3", dirty=set(), counts=counts)
-    assert [t.record_id for t in changed] == ["2"] and to_compare == [] and counts.unchanged == 2
+    differing = targets_wizcommerce_does_not_show([same, edited, missing, hooked], shown, {"4", "2"}, counts)
+    assert differing == [edited, missing]
+    assert counts.unchanged == 2 and counts.notes == {"unchanged_after_hook": 1}
 
 
-def test_items_the_hook_wrote_and_unsealed_pages_are_compared_one_by_one():
-    sealed = [_target("1", 5), _target("2", 6)]
-    seal = {"ids": "1,2", "digests": encode_digests({t.record_id: target_digest(t) for t in sealed})}
-    changed, to_compare = split_by_seal(sealed, seal, "1,2", dirty={"2"}, counts=RunCounts())
-    assert changed == [] and [t.record_id for t in to_compare] == ["2"]
-    # Another composition (an item moved in or out): the seal says nothing about this page.
-    changed, to_compare = split_by_seal(sealed, seal, "1,2,9", dirty=set(), counts=RunCounts())
-    assert changed == [] and to_compare == sealed
-    assert split_by_seal(sealed, None, "1,2", dirty=set(), counts=RunCounts()) == ([], sealed)
+def _pushed(target: InventoryWrite, at: str) -> dict:
+    return {"sku": target.sku, "values": target.levels.as_dict(), "source": "pull", "pushed_at": at}
+
+
+def test_differences_are_changes_when_sos_moved_and_drift_corrections_when_it_did_not():
+    read_at = "2026-01-01T12:00:00+00:00"
+    sos_moved, never_pushed, edited_in_wc, sku_moved, hook_after_read = (
+        _target(str(n), 5) for n in range(1, 6))
+    last_pushed = {
+        "1": {**_pushed(sos_moved, "2026-01-01T10:00:00+00:00"), "values": _target("1", 4).levels.as_dict()},
+        "3": _pushed(edited_in_wc, "2026-01-01T10:00:00+00:00"),
+        "4": {**_pushed(sku_moved, "2026-01-01T10:00:00+00:00"), "sku": "OLD-SKU"},
+        "5": _pushed(hook_after_read, "2026-01-01T12:00:01+00:00"),
+    }
+    counts = RunCounts()
+    writes = writes_for_differences([sos_moved, never_pushed, edited_in_wc, sku_moved, hook_after_read],
+                                    last_pushed, read_at, counts)
+    assert [(w.record_id, w.corrects_drift) for w in writes] == [("1", False), ("2", False), ("3", True),
+                                                                 ("4", False)]
+    # Pushed after WizCommerce's list was read: the list is older than the push, not drift.
+    assert counts.unchanged == 1 and counts.notes == {"pushed_after_wizcommerce_read": 1}

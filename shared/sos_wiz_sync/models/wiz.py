@@ -30,9 +30,10 @@ class OnOrderDetail(WizModel):
 InventoryStatus = Literal["IN_STOCK", "OUT_OF_STOCK", "BACK_ORDER"]
 
 
-class WizInventory(WizModel):
-    """The inventory upsert body; `sku` identifies the record (one SKU per call). Every field
-    the SDK marks required is here and always sent ([assumed] full body)."""
+class WizInventoryFields(WizModel):
+    """What an inventory upsert sends and WizCommerce's inventory read shows back (the SDK's
+    InventoryCreateRequest and InventoryResponse): required on both sides, so a read row
+    without one fails loudly by name."""
 
     sku: str
     available_quantity: float
@@ -40,11 +41,25 @@ class WizInventory(WizModel):
     in_stock_quantity: float
     back_order_quantity: float
     back_order_allowed: bool
-    out_of_stock_threshold: float
-    inventory_status: InventoryStatus
+    inventory_status: str
     track_inventory: bool
     on_order_details: list[OnOrderDetail]
     in_transit_details: list[OnOrderDetail]
+
+
+class WizInventory(WizInventoryFields):
+    """The inventory upsert body; `sku` identifies the record (one SKU per call). Every field
+    the SDK marks required is here and always sent ([assumed] full body)."""
+
+    inventory_status: InventoryStatus
+    out_of_stock_threshold: float  # sent, not read back (not in the SDK's InventoryResponse)
+
+
+class WizInventoryRecord(WizInventoryFields):
+    """One row of WizCommerce's inventory list."""
+
+    status: str | None = None
+    updated_at: datetime | None = None
 
 
 class WizAddress(WizModel):

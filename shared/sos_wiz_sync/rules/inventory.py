@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 
 from ..models.sos import SosItem
-from ..models.wiz import OnOrderDetail, WizInventory
+from ..models.wiz import OnOrderDetail, WizInventory, WizInventoryFields
 
 # The one on-order entry we own in WizCommerce's on_order_details (R-INV-3).
 SOS_ON_ORDER_IDENTIFIER = "SOS Inventory"
@@ -89,3 +90,18 @@ def needs_push(levels: InventoryLevels, sku: str, last_pushed: dict | None) -> b
     if not last_pushed:
         return True
     return last_pushed.get("values") != levels.as_dict() or last_pushed.get("sku") != sku
+
+
+def shown_inventory_digest(inventory: WizInventoryFields) -> str:
+    """What WizCommerce shows of the fields we send, in 16 hex characters: equal for the body we
+    would send and the record WizCommerce reads back exactly when WizCommerce already shows that
+    body (drift repair compares them). Quantities are rounded as ours are, detail entries taken in
+    any order; `out_of_stock_threshold` is left out because the inventory read does not show it."""
+    def details(entries: list[OnOrderDetail]) -> list[tuple]:
+        return sorted((entry.identifier, entry.date or "", _q(entry.quantity)) for entry in entries)
+
+    shown = (inventory.sku, _q(inventory.available_quantity), _q(inventory.reserved_quantity),
+             _q(inventory.in_stock_quantity), _q(inventory.back_order_quantity), inventory.back_order_allowed,
+             inventory.inventory_status, inventory.track_inventory, details(inventory.on_order_details),
+             details(inventory.in_transit_details))
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]

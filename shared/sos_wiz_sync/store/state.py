@@ -20,7 +20,9 @@ BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem maximum
 # Long enough to answer "what happened to order X last quarter", short enough that the log of a
 # busy record stays small; DynamoDB's TTL (`expires_at`) removes older events.
 HISTORY_RETENTION_SECONDS = 90 * 86_400
-INVENTORY_PAGE_TTL_SECONDS = 7 * 86_400
+# The hook worker's reads and writes matter to a pull writing the same item (minutes); a week
+# outlives any run still writing.
+HOOK_ACTIVITY_TTL_SECONDS = 7 * 86_400
 # Heartbeat sources: a WizCommerce webhook reached the push function; the WC change poll ran.
 WEBHOOK_HEARTBEAT = "webhook"
 WC_CHANGE_POLL_HEARTBEAT = "wc-change-poll"
@@ -139,7 +141,7 @@ class SyncState:
 
     def save_hook_activity(self, activity: dict[str, dict[str, int]]) -> None:
         """activity: SOS item id → {read_at} before the hook's writes, {read_at, wrote_at} after."""
-        expires_at = int(time.time()) + INVENTORY_PAGE_TTL_SECONDS  # older than any run still writing
+        expires_at = int(time.time()) + HOOK_ACTIVITY_TTL_SECONDS
         with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for item_id, times in activity.items():
                 batch.put_item(Item={"pk": f"INV#{item_id}", "sk": "HOOK", **times, "expires_at": expires_at})
@@ -158,17 +160,7 @@ class SyncState:
                 request = answer.get("UnprocessedKeys") or None
         return found
 
-    # -- inventory page seals and the items written outside the pull --------------------------
-    def inventory_page_seal(self, page_key: str) -> dict[str, str] | None:
-        """{"ids", "digests"} of the page starting at `page_key` when it was last fully pushed."""
-        item = self._table.get_item(Key={"pk": f"INVP#{page_key}", "sk": "INVP"}, ConsistentRead=True).get("Item")
-        return {"ids": item["ids"], "digests": item["digests"]} if item else None
-
-    def save_inventory_page_seal(self, page_key: str, *, ids: str, digests: str) -> None:
-        # Page keys move when SOS items are edited; TTL clears the keys no page starts at any more.
-        self._table.put_item(Item={"pk": f"INVP#{page_key}", "sk": "INVP", "ids": ids, "digests": digests,
-                                   "expires_at": int(time.time()) + INVENTORY_PAGE_TTL_SECONDS})
-
+    # -- items the hook worker wrote since the pull last compared them --------------------------
     def inventory_dirty_items(self) -> set[str]:
         item = self._table.get_item(Key={"pk": "INVDIRTY", "sk": "INVDIRTY"}, ConsistentRead=True).get("Item")
         return set(item.get("item_ids", set())) if item else set()

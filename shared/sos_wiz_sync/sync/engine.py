@@ -70,6 +70,9 @@ class Stream(Generic[P, W]):
     event_details: Callable[[W], dict[str, Any]] = lambda write: {}
     # Whether a sent write counts as a change in WizCommerce (some only keep a record pending).
     is_change: Callable[[W], bool] = lambda write: True
+    # Whether a change puts back what WizCommerce showed otherwise though the SOS side did not
+    # change: counted as `drift-corrected` instead of `changed`.
+    corrects_drift: Callable[[W], bool] = lambda write: False
     # Rows earlier runs kept pending (e.g. an invoice whose order was not in WizCommerce yet):
     # planned again at the start of each run, before the first page.
     pending: Callable[[], list[dict[str, Any]]] | None = None
@@ -142,6 +145,20 @@ class _PagePrefetcher:
         """Stop reading ahead; waits for a read in flight so no call outlives the run."""
         self._stop.set()
         self._thread.join()
+
+
+DRIFT_CORRECTED = "drift-corrected"  # the run report's note for writes that repaired drift
+
+
+def count_changes(stream: Stream, writes: list, counts: RunCounts) -> list:
+    """Count `writes` (sent, or planned in a preview) in `counts`: each change is either
+    `changed` (SOS changed) or the note `drift-corrected`; returns the changes."""
+    changes = [write for write in writes if stream.is_change(write)]
+    drift_corrected = sum(1 for write in changes if stream.corrects_drift(write))
+    counts.changed += len(changes) - drift_corrected
+    if drift_corrected:
+        counts.note(DRIFT_CORRECTED, drift_corrected)
+    return changes
 
 
 def utc_now() -> str:
@@ -227,7 +244,7 @@ class SyncEngine:
                                                               "reason": failure_reason(error)})
                 stream.commit(prepared, sent, page.counts)
                 self._record_history(stream, run["run_id"], sent, failed)
-                page.counts.changed += sum(1 for write in sent if stream.is_change(write))
+                count_changes(stream, sent, page.counts)
                 counts.merge(page.counts)
                 run["checkpoint"] = page.cursor.to_dict()
                 run["counts"] = counts.to_dict()
@@ -317,9 +334,8 @@ class SyncEngine:
                 total = page.total if total is None else total
                 on_page(done, total)
         # What would change in WizCommerce, if every write succeeds; bookkeeping-only writes
-        # (a ledger entry, an inventory page's seal) change nothing there and are not listed.
-        changes = [write for write in writes if stream.is_change(write)]
-        counts.changed = len(changes)
+        # (a ledger entry, clearing the hook's marks on an inventory page) change nothing there.
+        changes = count_changes(stream, writes, counts)
         return {"stream": stream.name, "blocked": None, "resumes_run": run["run_id"] if run else None,
                 "from": start, **counts.to_dict(), "writes": changes}
 
@@ -361,6 +377,7 @@ def _emit_metrics(stream: str, counts: RunCounts) -> None:
     metrics.add_dimension(name="stream", value=stream)
     metrics.add_metric(name="Seen", unit=MetricUnit.Count, value=counts.seen)
     metrics.add_metric(name="Changed", unit=MetricUnit.Count, value=counts.changed)
+    metrics.add_metric(name="DriftCorrected", unit=MetricUnit.Count, value=counts.notes.get(DRIFT_CORRECTED, 0))
     metrics.add_metric(name="Skipped", unit=MetricUnit.Count, value=sum(counts.skipped.values()))
     metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=counts.failed_total)
 

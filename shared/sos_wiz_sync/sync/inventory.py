@@ -6,9 +6,8 @@ newest read wins")."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Set
+from dataclasses import dataclass, replace
 
 from ..clients.http import map_bounded
 from ..clients.sos import read_clock
@@ -16,7 +15,14 @@ from ..clients.wiz import WizClient
 from ..models.hook import InventoryHookMessage
 from ..models.sos import SosItem
 from ..models.wiz import WizProduct
-from ..rules.inventory import InventoryLevels, inventory_levels_from_sos, needs_push, skip_reason, wiz_inventory
+from ..rules.inventory import (
+    InventoryLevels,
+    inventory_levels_from_sos,
+    needs_push,
+    shown_inventory_digest,
+    skip_reason,
+    wiz_inventory,
+)
 from ..store.state import SyncState
 from .report import RunCounts, failure_reason
 
@@ -34,6 +40,9 @@ class InventoryWrite:
     sku: str
     levels: InventoryLevels
     read_at: int    # when SOS was read for these values (µs, clients.sos.read_clock)
+    # SOS's values are the ones last pushed, WizCommerce shows others (edited by hand, or gone):
+    # the write repairs that drift and is counted as `drift-corrected`, not as a change.
+    corrects_drift: bool = False
 
     def last_pushed(self, source: str) -> dict:
         """The state record (R-INV-5) once this write reached WizCommerce."""
@@ -82,62 +91,51 @@ def plan_inventory_writes(items: Iterable[SosItem], sku_by_reference: Mapping[st
     return changed_targets(inventory_targets(items, sku_by_reference, read_at, counts), last_pushed, counts)
 
 
-@dataclass(frozen=True)
-class PageSeal:
-    """Not a WizCommerce write: rides along with a page's writes so that, once all of them were
-    sent, the page is sealed with what WizCommerce now shows for each of its items."""
-
-    record_id: str                   # the page key
-    ids: str                         # the page's SOS item ids, in order
-    digests: str                     # "item:digest,…" of the items sent to WizCommerce
-    writes: int                      # real writes planned on the page
-    dirty_item_ids: tuple[str, ...]  # hook-written items on the page, compared one by one here
-
-
-def page_key(rows: list[dict]) -> str:
-    """A page of the inventory pass, named by its first row's id: while SOS's row order holds,
-    the same data gives the same pages; when rows move (an item edit may move it), later pages
-    start elsewhere and their seals miss, so their items are compared one by one (slower, never
-    wrong: a seal is only trusted for the exact ids it was made for)."""
-    return f"first#{rows[0]['id']}"
-
-
-def page_ids(rows: list[dict]) -> str:
-    return ",".join(str(row["id"]) for row in rows)
-
-
-def target_digest(target: InventoryWrite) -> str:
-    """What WizCommerce shows for the item once `target` is sent, in 12 hex characters."""
-    levels = target.levels
-    text = f"{target.sku}|{levels.available}|{levels.back_order}|{levels.on_order}"
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def encode_digests(digests: Mapping[str, str]) -> str:
-    return ",".join(f"{item_id}:{digest}" for item_id, digest in digests.items())
-
-
-def decode_digests(text: str) -> dict[str, str]:
-    return dict(entry.split(":", 1) for entry in text.split(",") if entry)
-
-
-def split_by_seal(targets: list[InventoryWrite], seal: Mapping[str, str] | None, ids: str,
-                  dirty: set[str], counts: RunCounts) -> tuple[list[InventoryWrite], list[InventoryWrite]]:
-    """Pure: (targets known to differ from what WizCommerce shows, targets to compare with their
-    last pushed values). A sealed page with the same items tells, for each item the hook has not
-    written since, what WizCommerce shows: equal digest → unchanged, other digest → changed."""
-    if seal is None or seal["ids"] != ids:
-        return [], targets
-    sealed = decode_digests(seal["digests"])
-    changed, unknown = [], []
+def targets_wizcommerce_does_not_show(targets: Iterable[InventoryWrite], shown_by_sku: Mapping[str, str],
+                                      hook_written: Set[str], counts: RunCounts) -> list[InventoryWrite]:
+    """Pure: the targets WizCommerce does not show as they are (other values, or no record of the
+    sku); the others are unchanged, whatever was pushed before. `shown_by_sku` holds the digest
+    of what WizCommerce's inventory list showed for each sku. An unchanged item the hook wrote
+    since the last pull is noted: the hook had it right already (R-INV-6)."""
+    differing = []
     for target in targets:
-        if target.record_id in dirty or target.record_id not in sealed:
-            unknown.append(target)
-        elif sealed[target.record_id] != target_digest(target):
-            changed.append(target)
-        else:
+        if shown_by_sku.get(target.sku) == shown_inventory_digest(wiz_inventory(target.sku, target.levels)):
             counts.unchanged += 1
-    return changed, unknown
+            if target.record_id in hook_written:
+                counts.note("unchanged_after_hook")
+        else:
+            differing.append(target)
+    return differing
+
+
+def writes_for_differences(differing: Iterable[InventoryWrite], last_pushed: Mapping[str, dict],
+                           wizcommerce_read_at: str, counts: RunCounts) -> list[InventoryWrite]:
+    """Pure: what to write for targets WizCommerce does not show. A change when SOS's values
+    differ from the last push (or none was made, or the sku moved; R-INV-5); otherwise
+    WizCommerce changed since we pushed (a hand edit, a deleted record) and the write corrects
+    that drift. Except when the last push is newer than WizCommerce's list was read
+    (`wizcommerce_read_at`): the list predates it (the hook wrote meanwhile), so it is unchanged."""
+    writes = []
+    for target in differing:
+        previous = last_pushed.get(target.record_id)
+        if needs_push(target.levels, target.sku, previous):
+            writes.append(target)
+        elif previous.get("pushed_at", "") >= wizcommerce_read_at:
+            counts.unchanged += 1
+            counts.note("pushed_after_wizcommerce_read")
+        else:
+            writes.append(replace(target, corrects_drift=True))
+    return writes
+
+
+@dataclass(frozen=True)
+class ClearHookMarks:
+    """Not a WizCommerce write: rides along with a page's writes so that, once they settled, the
+    marks the hook worker left on the page's items (`INVDIRTY`) are cleared: the pull has
+    compared those items with WizCommerce."""
+
+    record_id: str                # the page's first SOS item id
+    item_ids: tuple[str, ...]
 
 
 def send_inventory_write(wiz: WizClient, write: InventoryWrite) -> None:
@@ -200,9 +198,9 @@ def sync_inventory_items(items: list[SosItem], read_at: Mapping[str, int], sku_b
         counts.note("forced_after_pull", len(forced))
     to_compare = [t for t in targets if t.record_id not in force_write]
     writes = forced + changed_targets(to_compare, state.inventory_values(t.record_id for t in to_compare), counts)
-    # Written outside the pull's pages: the next pull must compare these items one by one
-    # instead of trusting its page seal (see sync/streams.py). Marked before sending, so a
-    # worker killed between its upsert and its commit still leaves them marked.
+    # Written outside the pull: the next pull notes which of these WizCommerce already shows
+    # right (`unchanged_after_hook`, see sync/streams.py). Marked before sending, so a worker
+    # killed between its upsert and its commit still leaves them marked.
     state.mark_inventory_dirty(w.record_id for w in writes)
     sent, errors = [], {}
     for write, _, error in map_bounded(lambda w: send_inventory_write(wiz, w), writes, concurrency):

@@ -10,24 +10,21 @@ from ..clients.sos import SosClient
 from ..clients.wiz import WizClient
 from ..models.sos import SosItem
 from ..models.wiz import WizProduct
+from ..rules.inventory import shown_inventory_digest
 from ..store.mappings import Mappings
-from ..store.state import SyncState
+from ..store.state import SyncState, utc_now
 from .engine import Stream, page_read_at
 from .entity_streams import entity_streams
 from .reconcile import reconciliation_stream
 from .inventory import (
+    ClearHookMarks,
     InventoryWrite,
-    PageSeal,
-    changed_targets,
     commit_pull_writes,
     inventory_targets,
-    encode_digests,
-    page_ids,
-    page_key,
     product_skus_by_reference,
     send_inventory_write,
-    split_by_seal,
-    target_digest,
+    targets_wizcommerce_does_not_show,
+    writes_for_differences,
 )
 from .products import products_stream
 from .report import RunCounts
@@ -50,67 +47,72 @@ class PullDeps:
 
 
 @dataclass(frozen=True)
-class ProductIndex:
+class InventoryIndex:
     """What one invocation of the inventory pull reads before its first page: WC products by
-    Reference ID (and what reading them found), and the items the hook wrote since."""
+    Reference ID (and what reading them found), what WC's inventory list shows for each sku
+    (`shown_inventory_digest`) and when that read began, and the items the hook wrote since the
+    last pull."""
 
     sku_by_reference: dict[str, str]
     findings: dict[str, int]
-    dirty_item_ids: frozenset[str]
+    shown_by_sku: dict[str, str]
+    wizcommerce_read_at: str
+    hook_written_item_ids: frozenset[str]
 
 
-def inventory_stream(deps: PullDeps) -> Stream[ProductIndex, InventoryWrite | PageSeal]:
-    """R-INV-1..5: every SOS item each run (a quantity change need not match `updatedsince`), one
-    pass over the WC products for the Reference ID → sku index, writes only for changes.
+def inventory_stream(deps: PullDeps) -> Stream[InventoryIndex, InventoryWrite | ClearHookMarks]:
+    """R-INV-1..5: every SOS item each run (a quantity change need not match `updatedsince`),
+    compared with what WizCommerce shows now, not with what we last pushed: one pass over the WC
+    products for the Reference ID → sku index and one over WC's inventory list, in each
+    invocation (a run continued in a fresh one reads them again). Only SKUs WizCommerce does not
+    show as SOS says are written: a change when SOS moved since the last push, else a repair of
+    drift (a hand edit in WizCommerce), counted `drift-corrected`. See docs/architecture.md,
+    "Drift repair"."""
 
-    A page fully pushed is sealed with a digest of what WizCommerce shows for each of its items.
-    When a later run meets the same page (same first row, same items), each item the hook has
-    not written since is judged by its digest alone; only the others have their last pushed
-    values read. See docs/architecture.md, "Page seals"."""
-
-    def prepare() -> ProductIndex:
+    def prepare() -> InventoryIndex:
         findings = RunCounts()
         pages = deps.wiz.iter_pages_parallel("products", deps.wiz_concurrency)
         index = product_skus_by_reference((WizProduct.model_validate(row) for page in pages for row in page),
                                           findings)
-        return ProductIndex(index, findings.notes, frozenset(deps.state.inventory_dirty_items()))
+        hook_written = frozenset(deps.state.inventory_dirty_items())
+        read_at = utc_now()
+        shown = {record.sku: shown_inventory_digest(record) for record in deps.wiz.inventories(deps.wiz_concurrency)}
+        return InventoryIndex(index, findings.notes, shown, read_at, hook_written)
 
-    def plan(products: ProductIndex, rows: list[dict[str, Any]], counts: RunCounts) -> list[InventoryWrite | PageSeal]:
-        counts.gauges.update(products.findings)
+    def plan(index: InventoryIndex, rows: list[dict[str, Any]],
+             counts: RunCounts) -> list[InventoryWrite | ClearHookMarks]:
+        counts.gauges.update(index.findings)
         if not rows:
             return []
         items = [SosItem.model_validate(row) for row in rows]
         read_at = page_read_at()
         if read_at is None:
             raise ValueError("inventory rows without the time SOS was asked for them")
-        targets = inventory_targets(items, products.sku_by_reference, dict.fromkeys(map(str, (i.id for i in items)),
-                                                                                  read_at), counts)
-        key, ids = page_key(rows), page_ids(rows)
-        dirty = {str(item.id) for item in items} & products.dirty_item_ids
-        changed, to_compare = split_by_seal(targets, deps.state.inventory_page_seal(key), ids, dirty, counts)
-        if to_compare:
-            changed += changed_targets(to_compare, deps.state.inventory_values(t.record_id for t in to_compare),
-                                       counts)
-        elif not changed:
-            return []  # sealed and unchanged: nothing to send, nothing to seal again
-        digests = encode_digests({t.record_id: target_digest(t) for t in targets})
-        return [*changed, PageSeal(key, ids, digests, len(changed), tuple(sorted(dirty)))]
+        hook_written = {str(item.id) for item in items} & index.hook_written_item_ids
+        targets = inventory_targets(items, index.sku_by_reference, dict.fromkeys((str(i.id) for i in items), read_at),
+                                    counts)
+        differing = targets_wizcommerce_does_not_show(targets, index.shown_by_sku, hook_written, counts)
+        last_pushed = deps.state.inventory_values(t.record_id for t in differing) if differing else {}
+        writes: list[InventoryWrite | ClearHookMarks] = [
+            *writes_for_differences(differing, last_pushed, index.wizcommerce_read_at, counts)]
+        if hook_written:
+            writes.append(ClearHookMarks(str(items[0].id), tuple(sorted(hook_written))))
+        return writes
 
-    def send(products: ProductIndex, write: InventoryWrite | PageSeal) -> None:
+    def send(index: InventoryIndex, write: InventoryWrite | ClearHookMarks) -> None:
         if isinstance(write, InventoryWrite):
             send_inventory_write(deps.wiz, write)
 
-    def commit(products: ProductIndex, sent: list[InventoryWrite | PageSeal], counts: RunCounts) -> None:
-        writes = [w for w in sent if isinstance(w, InventoryWrite)]
-        commit_pull_writes(deps.state, writes, deps.enqueue_inventory_recheck, counts)
-        for seal in (w for w in sent if isinstance(w, PageSeal)):
-            if seal.writes == len(writes):  # a failed write leaves the page unsealed: next run retries it
-                deps.state.save_inventory_page_seal(seal.record_id, ids=seal.ids, digests=seal.digests)
-                deps.state.clear_inventory_dirty(seal.dirty_item_ids)
+    def commit(index: InventoryIndex, sent: list[InventoryWrite | ClearHookMarks], counts: RunCounts) -> None:
+        commit_pull_writes(deps.state, [w for w in sent if isinstance(w, InventoryWrite)],
+                           deps.enqueue_inventory_recheck, counts)
+        for marks in (w for w in sent if isinstance(w, ClearHookMarks)):
+            deps.state.clear_inventory_dirty(marks.item_ids)
 
     return Stream(
         name="inventory", resource="item", incremental=False, prepare=prepare, plan=plan, send=send,
         commit=commit, is_change=lambda write: isinstance(write, InventoryWrite),
+        corrects_drift=lambda write: isinstance(write, InventoryWrite) and write.corrects_drift,
     )
 
 
