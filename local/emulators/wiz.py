@@ -21,7 +21,8 @@ Choices where the contract is silent ([assumed] readings):
 - `GET /v1/inventories?sku=a,b` is a list like every other (SDK: filters `sku`, `status`
   active|inactive, `sort_by` created_at|updated_at|product_id|id; no default status filter); an
   upsert for a sku no product has answers 404 `not_found`. A user may edit an inventory record
-  in WizCommerce itself (`edit_inventory`): no event is sent (no `inventory.*` is documented).
+  in WizCommerce itself (`edit_inventory`): no event is sent (no `inventory.*` is documented);
+  likewise an invoice or shipment (`edit_document`).
 - `next_page` is 0 on the last page.
 - Webhook delivery retries on the public schedule (30 s, 1, 2, 4, 8 min) unless told otherwise.
 """
@@ -146,6 +147,7 @@ class WizEmulator(Emulator):
     ADMIN_ACTIONS = frozenset({
         "create_product", "update_product", "create_customer", "update_customer", "create_order", "update_order",
         "set_order_status", "record_payment", "set_webhook_target", "edit_inventory",
+        "edit_document",
     })
 
     def __init__(self, *, api_key: str | None = None, webhook_retry_delays: Sequence[float] = PUBLIC_RETRY_DELAYS,
@@ -603,6 +605,20 @@ class WizEmulator(Emulator):
         current = self._get(self.shipments, shipment_id)
         record = self._document_record(self.shipments, current, body, SHIPMENT_EDITABLE, own_id=shipment_id)
         return self.shipments.put({**record, "updated_at": self.clock.stamp()})
+
+    def edit_document(self, resource: str, record_id: str, **fields: Any) -> dict:
+        """A user changing an invoice or shipment in WizCommerce itself: the same checks as the
+        API's PATCH, a new `updated_at`, no event (no `invoice.*` or `shipment.*` is documented)."""
+        editors = {"invoices": (self._update_invoice, INVOICE_EDITABLE),
+                   "shipments": (self._update_shipment, SHIPMENT_EDITABLE)}
+        if resource not in editors:
+            raise ValueError(f"not a document resource: {resource!r}")
+        update, editable = editors[resource]
+        unknown = set(fields) - set(editable)
+        if unknown:
+            raise ValueError(f"not editable on {resource}: {', '.join(sorted(unknown))}")
+        with self.lock:
+            return _copy(update(record_id, fields))
 
     def _document_record(self, store: RecordStore, current: dict, body: dict, editable: Sequence[str], *,
                          own_id: str | None) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -106,3 +107,21 @@ def test_wiz_inventory_pass_refuses_what_the_contract_does_not_describe(wiz_emul
         "data": [no_quantity], **one_page})
     with pytest.raises(ValueError, match="available_quantity"):  # pydantic names the field
         list(client.inventories(concurrency=1))
+
+
+def test_wiz_changed_since_lists_only_later_changes_and_refuses_an_ignored_filter(wiz_emulator, monkeypatch):
+    client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
+    [customer, *_] = wiz_emulator.customers.values()
+    edited = wiz_emulator.update_customer(customer["id"], phone="+1-555-000-0001")
+    after = datetime.fromisoformat(edited["updated_at"].replace("Z", "+00:00")) - timedelta(seconds=1)
+    assert [row["id"] for page in client.changed_since("customers", after) for row in page] == [customer["id"]]
+    # A server that ignores `updated_after` lists everything: refused by name, never read as changes.
+    stale = {**edited, "updated_at": "2020-01-01T00:00:00Z"}
+    one_page = {"pagination": {"total_pages": 1, "current_page": 1, "next_page": 0}}
+    monkeypatch.setattr(client, "request", lambda method, path, params=None, body=None: {"data": [stale], **one_page})
+    with pytest.raises(ValueError, match="the filter was not applied"):
+        list(client.changed_since("invoices", after))
+    no_zone = {**edited, "updated_at": edited["updated_at"].rstrip("Z")}
+    monkeypatch.setattr(client, "request", lambda method, path, params=None, body=None: {"data": [no_zone], **one_page})
+    with pytest.raises(ValueError, match="the filter was not applied"):
+        list(client.changed_since("invoices", after))

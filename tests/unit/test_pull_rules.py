@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from sos_wiz_sync.models.sos import SosCustomer, SosInvoice, SosSalesOrder, SosShipment
@@ -29,6 +31,9 @@ from sos_wiz_sync.rules.sos_to_wc import (
     wc_order,
     wc_shipment,
 )
+from sos_wiz_sync.rules.versions import timestamp_version
+from sos_wiz_sync.store.mappings import Mapping
+from sos_wiz_sync.sync.mirror import applied_already, may_be_hand_edit
 
 ADDRESS = {"line1": "1 Main St", "line2": None, "city": "Austin", "stateProvince": "TX", "postalCode": "78701",
            "country": "US"}
@@ -220,3 +225,27 @@ def test_a_wc_order_matches_the_number_the_push_gave_it_or_its_own():
     assert first_sync_order_origin("4411", "4411", PULLED_ORDER_SOURCE, "", "") == "sos"
     assert first_sync_order_origin("SO-1001", "SO-1001", "web", "", "") == "wc"
     assert first_sync_order_origin("4411", "SO-1001", None, "", "") == "sos"
+
+
+# -- drift repair on the entity pulls -----------------------------------------------------------
+
+def link(origin: str = "sos", echo: int | None = None, token: int | None = 4) -> Mapping:
+    return Mapping(entity="invoice", wc_id="inv_1", sos_id="7", origin=origin, wc_echo_version=echo,
+                   sos_sync_token=token)
+
+
+def test_a_wc_change_is_worth_an_sos_read_only_on_an_sos_origin_record_we_did_not_write_last():
+    at = datetime(2026, 11, 30, 12, 0, 0, 123000, tzinfo=timezone.utc)
+    ours = timestamp_version(at)
+    assert may_be_hand_edit(link(echo=ours - 1), at)
+    assert may_be_hand_edit(link(echo=None), at)
+    assert not may_be_hand_edit(link(echo=ours), at)           # our own write: SOS's content
+    assert not may_be_hand_edit(link(origin="wc", echo=None), at)  # the push takes its edits to SOS
+    assert not may_be_hand_edit(None, at)                      # not linked: nothing of SOS's to put back
+
+
+def test_a_version_is_applied_already_only_when_the_mapping_holds_that_sync_token():
+    assert applied_already(link(token=4), {"syncToken": 4})
+    assert not applied_already(link(token=4), {"syncToken": 5})
+    assert not applied_already(link(token=None), {"syncToken": None})  # first sync: never applied
+    assert not applied_already(None, {"syncToken": 4})

@@ -76,11 +76,24 @@ class Stream(Generic[P, W]):
     # Rows earlier runs kept pending (e.g. an invoice whose order was not in WizCommerce yet):
     # planned again at the start of each run, before the first page.
     pending: Callable[[], list[dict[str, Any]]] | None = None
+    # Records WizCommerce shows edited since the previous run started, which SOS's window does
+    # not bring when SOS did not change them: compared again once per run, after the pending ones.
+    drift_check: DriftCheck | None = None
     # Why the stream may not run now (e.g. the first sync has not run), or None.
     blocked: Callable[[], str | None] | None = None
     # Pages from a checkpoint when they do not come from SOS's offset paging of `resource`;
     # a page has `rows`, `cursor` (with `to_dict()`), `last` and `total` like an SosPage.
     pages: Callable[[dict | None], Iterator[Any]] | None = None
+
+
+@dataclass(frozen=True)
+class DriftCheck(Generic[P, W]):
+    """A hand edit in WizCommerce of a field the pull owns leaves SOS unchanged, so no window
+    brings the record back: `rows(previous_start_utc)` reads the SOS rows of the records
+    WizCommerce shows edited since, and `plan` compares them whatever their SOS version."""
+
+    rows: Callable[[str], list[dict[str, Any]]]
+    plan: Callable[[P, list[dict[str, Any]], RunCounts], list[W]]
 
 
 class LambdaContext(Protocol):
@@ -253,12 +266,12 @@ class SyncEngine:
                 self._state.save_stream(stream.name, cursor=committed_cursor, run=run)
 
         def plan(rows: list[dict[str, Any]], cursor: Any, page_counts: RunCounts | None = None,
-                 read_at: int | None = None) -> None:
+                 read_at: int | None = None, planner: Callable | None = None) -> None:
             nonlocal prepared
             prepared = preparation.result()
             page_counts = page_counts or RunCounts()
             with _planning(read_at):
-                writes = stream.plan(prepared, rows, page_counts)
+                writes = (planner or stream.plan)(prepared, rows, page_counts)
             pending.append(_PendingPage(cursor, page_counts, writes,
                                         [senders.submit(stream.send, prepared, w) for w in writes]))
             settle()
@@ -273,6 +286,14 @@ class SyncEngine:
                     retried = RunCounts()
                     retried.note("pending_retried", len(retry))  # `seen` counts them (again, if also paged)
                     plan(retry, _Unmoved(run.get("checkpoint")), retried)
+            since = (committed_cursor or {}).get("since_utc")
+            if stream.drift_check and since and not run.get("drift_checked"):
+                run["drift_checked"] = True  # once per run, saved with the next checkpoint
+                edited = stream.drift_check.rows(since)
+                if edited:
+                    checked = RunCounts()
+                    checked.note("drift_checked", len(edited))  # `seen` counts them (again, if also paged)
+                    plan(edited, _Unmoved(run.get("checkpoint")), checked, planner=stream.drift_check.plan)
             for page in pages:
                 plan(page.rows, page.cursor, read_at=getattr(page, "read_at", None))
                 if page.last:
@@ -327,6 +348,9 @@ class SyncEngine:
         with self._source(stream, start) as (preparation, pages):
             if stream.pending and not (run or {}).get("pending_retried"):
                 writes.extend(stream.plan(preparation.result(), stream.pending(), counts))
+            since = (saved.get("cursor") or {}).get("since_utc")
+            if stream.drift_check and since and not (run or {}).get("drift_checked"):
+                writes.extend(stream.drift_check.plan(preparation.result(), stream.drift_check.rows(since), counts))
             for page in pages:
                 with _planning(getattr(page, "read_at", None)):
                     writes.extend(stream.plan(preparation.result(), page.rows, counts))

@@ -31,13 +31,14 @@ from ..rules.sos_to_wc import (
     wc_shipment,
 )
 from ..store.mappings import Entity, Mapping as Link
-from .engine import Stream
+from .engine import DriftCheck, Stream
 from .mirror import (
     MirrorSpec,
     Prepared,
     WcWrite,
     Write,
     decide,
+    drifted_rows,
     prepare,
     update_wc,
     wc_by_reference,
@@ -56,28 +57,35 @@ def first_sync_missing(deps: PullDeps) -> str | None:
     return None if deps.state.first_sync_status().get("status") == "done" else FIRST_SYNC_NEEDED
 
 
-def declared_stream(deps: PullDeps, *, name: str, resource: str, entity: Entity,
-                    prepare_run: Any, plan: Any) -> Stream:
-    """What every entity stream shares: incremental, gated, pending retried, writes self-contained."""
-    return Stream(name=name, resource=resource, incremental=True, prepare=prepare_run, plan=plan,
-                  send=lambda prepared, write: write.apply(deps), entity=entity,
+def declared_stream(deps: PullDeps, spec: MirrorSpec, plan: Any) -> Stream:
+    """What every entity stream shares: incremental, gated, pending retried, writes self-contained;
+    `plan(prepared, rows, counts, recheck)`. Where the spec says so, records WizCommerce shows
+    edited since the previous run are compared again (drift repair, counted `drift-corrected`)."""
+    drift_check = DriftCheck(rows=lambda since: drifted_rows(deps, spec, since),
+                             plan=lambda prepared, rows, counts: plan(prepared, rows, counts, True))
+    return Stream(name=spec.stream, resource=spec.sos_resource, incremental=True,
+                  prepare=lambda: prepare(deps, spec.entity),
+                  plan=lambda prepared, rows, counts: plan(prepared, rows, counts, False),
+                  send=lambda prepared, write: write.apply(deps), entity=spec.entity,
                   event_details=lambda write: write.event(), is_change=lambda write: write.changes_wc,
-                  pending=lambda: [item["row"] for item in deps.state.pending(entity)],
+                  corrects_drift=lambda write: isinstance(write, WcWrite) and write.corrects_drift,
+                  drift_check=drift_check if spec.repairs_drift else None,
+                  pending=lambda: [item["row"] for item in deps.state.pending(spec.entity)],
                   blocked=lambda: first_sync_missing(deps))
 
 
 def mirror_stream(deps: PullDeps, spec: MirrorSpec) -> Stream:
-    return declared_stream(
-        deps, name=spec.stream, resource=spec.sos_resource, entity=spec.entity,
-        prepare_run=lambda: prepare(deps, spec.entity),
-        plan=lambda prepared, rows, counts: writes_of(decide(deps, spec, rows, prepared, counts), counts))
+    return declared_stream(deps, spec, lambda prepared, rows, counts, recheck: writes_of(
+        decide(deps, spec, rows, prepared, counts, recheck=recheck), counts))
 
 
 # -- customers (R-CUS-3) -------------------------------------------------------------------
 
 def customers_spec() -> MirrorSpec[SosCustomer]:
     """Every SOS customer, whichever side it came from: a WC-origin one is linked (by the push)
-    and gets SOS's edits; an SOS-origin one is created with `reference_id` = its SOS id."""
+    and gets SOS's edits; an SOS-origin one is created with `reference_id` = its SOS id. No drift
+    repair: every field written here is one the push takes from a WC edit to SOS (R-CUS-1), so a
+    WC edit of it is a change for SOS, not drift."""
     return MirrorSpec(
         stream="customers", entity="customer", sos_resource="customer", wc_resource="customers",
         model=SosCustomer, desired=lambda customer, lookups, wc, link: wc_customer(customer, wc),
@@ -137,7 +145,7 @@ def invoices_spec(deps: PullDeps) -> MirrorSpec[SosInvoice]:
 
     return MirrorSpec(stream="invoices", entity="invoice", sos_resource="invoice", wc_resource="invoices",
                       model=SosInvoice, desired=desired, skip=no_order, number=lambda invoice: invoice.number,
-                      create_only=INVOICE_CREATE_ONLY_FIELDS,
+                      create_only=INVOICE_CREATE_ONLY_FIELDS, repairs_drift=True,
                       lookups=lambda invoices, prepared, counts: document_lookups(
                           deps, invoices, [line["item"]["id"] for i in invoices for line in i.lines if line.get("item")]))
 
@@ -157,7 +165,7 @@ def shipments_spec(deps: PullDeps) -> MirrorSpec[SosShipment]:
 
     return MirrorSpec(stream="shipments", entity="shipment", sos_resource="shipment", wc_resource="shipments",
                       model=SosShipment, desired=desired, skip=no_order, lookups=lookups,
-                      number=lambda shipment: shipment.number)
+                      number=lambda shipment: shipment.number, repairs_drift=True)
 
 
 # -- orders (R-ORD-7) ----------------------------------------------------------------------
@@ -224,7 +232,8 @@ def orders_spec(deps: PullDeps) -> MirrorSpec[SosSalesOrder]:
 
     return MirrorSpec(stream="orders", entity="order", sos_resource="salesorder", wc_resource="orders",
                       model=SosSalesOrder, desired=desired, skip=skip, lookups=lookups, parent=parent,
-                      parent_field="customer_id", number=lambda order: order.number)
+                      parent_field="customer_id", number=lambda order: order.number,
+                      repairs_drift=True)  # SOS-origin orders only: their WC edits are not pushed
 
 
 # -- payments (R-PAY-2) --------------------------------------------------------------------
@@ -309,8 +318,8 @@ def invoices_stream(deps: PullDeps) -> Stream:
     payments stream's window may not see it)."""
     spec = invoices_spec(deps)
 
-    def plan(prepared: Prepared, rows: list[dict[str, Any]], counts: RunCounts) -> list[Write]:
-        writes = writes_of(decide(deps, spec, rows, prepared, counts), counts)
+    def plan(prepared: Prepared, rows: list[dict[str, Any]], counts: RunCounts, recheck: bool) -> list[Write]:
+        writes = writes_of(decide(deps, spec, rows, prepared, counts, recheck=recheck), counts)
         # Invoices whose paid amount WC is about to learn: a new one with something paid, or an
         # update of its paid amount. Their orders are read from SOS (one read each, only when
         # money moved) for the deposit; the orders' other invoices come from WC.
@@ -327,8 +336,7 @@ def invoices_stream(deps: PullDeps) -> Stream:
             writes += order_writes
         return writes
 
-    return declared_stream(deps, name=spec.stream, resource=spec.sos_resource, entity=spec.entity,
-                           prepare_run=lambda: prepare(deps, spec.entity), plan=plan)
+    return declared_stream(deps, spec, plan)
 
 
 def entity_streams(deps: PullDeps) -> list[Stream]:

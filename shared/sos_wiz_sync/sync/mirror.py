@@ -7,7 +7,8 @@ write is self-contained: it carries what it needs (e.g. the customer to create b
 order), so the engine can run a page's writes in parallel and replay a page after a kill.
 
 Per record (R-REF-3): linked and unchanged since the last pull (same `syncToken`) → nothing,
-not even a read. Otherwise WizCommerce's current record (one list call per 100, by Reference
+not even a read — unless WizCommerce shows the record edited since the previous run (drift
+repair: `drifted_rows`), when it is compared like a changed one. Otherwise WizCommerce's current record (one list call per 100, by Reference
 ID) is compared with what SOS says, and only the fields that differ are written. A WC record
 that already carries the SOS id but has no mapping (a create whose answer or link was lost) is
 adopted, never created twice; WizCommerce's 409 on a duplicate Reference ID backs that up.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -25,7 +26,7 @@ from pydantic import BaseModel
 from ..clients.http import ApiError
 from ..clients.wiz import PAGE_SIZE as WIZ_PAGE_SIZE
 from ..rules.sos_to_wc import CREATE_ONLY_FIELDS, Waiting, changed_fields
-from ..rules.versions import timestamp_version
+from ..rules.versions import is_our_write, timestamp_version
 from ..store.mappings import Entity, Mapping as Link, Origin
 from .report import RunCounts, failure_reason
 
@@ -33,12 +34,17 @@ if TYPE_CHECKING:
     from .streams import PullDeps
 
 R = TypeVar("R", bound=BaseModel)
-# Our own writes come back as webhooks for these: the version they produce is the echo the push drops.
-# WC records have no version: the `updated_at` our write gave the record stands for it.
+
+def wc_updated_at(record: Mapping[str, Any]) -> datetime | None:
+    return datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00")) if record.get("updated_at") else None
+
+
+# WC records have no version: the `updated_at` our write gave the record stands for it. It is
+# the echo the push drops (orders, customers), and what the drift check passes over without an
+# SOS read (every mirrored resource): our own write shows SOS's content.
 ECHO_VERSIONS: dict[str, Callable[[dict], int | None]] = {
-    resource: lambda record: timestamp_version(datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00")))
-    if record.get("updated_at") else None
-    for resource in ("orders", "customers")
+    resource: lambda record: timestamp_version(wc_updated_at(record)) if record.get("updated_at") else None
+    for resource in ("orders", "customers", "invoices", "shipments")
 }
 
 
@@ -72,6 +78,7 @@ class WcWrite:
     parent_field: str | None = None
     was_pending: bool = False
     held: bool = False                    # the first sync held it back; adopting it ends the hold
+    corrects_drift: bool = False          # SOS unchanged since last applied: puts back what WC was edited to
 
     @property
     def changes_wc(self) -> bool:
@@ -118,7 +125,8 @@ class WcWrite:
         return update_wc(deps, self.resource, wc_id, fields)
 
     def event(self) -> dict[str, Any]:
-        action = "created" if self.wc_id is None else "updated" if self.body else "adopted"
+        action = ("created" if self.wc_id is None else "drift-corrected" if self.corrects_drift
+                  else "updated" if self.body else "adopted")
         return {"entity": self.entity, "action": f"pulled-{action}", "wc_id": self.wc_id,
                 "fields": sorted(self.body)[:20] if self.wc_id else None}
 
@@ -218,6 +226,9 @@ class MirrorSpec(Generic[R]):
     parent_field: str | None = None
     # WC fields set at create and left to WizCommerce afterwards.
     create_only: frozenset[str] = CREATE_ONLY_FIELDS
+    # Whether a WizCommerce edit of what this stream writes (on an SOS-origin record) is drift to
+    # put back: false where the push takes such edits to SOS.
+    repairs_drift: bool = False
 
 
 def prepare(deps: PullDeps, entity: Entity) -> Prepared:
@@ -230,8 +241,9 @@ def prepare(deps: PullDeps, entity: Entity) -> Prepared:
 
 
 def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prepared: Prepared,
-           counts: RunCounts) -> list[Decision]:
-    """What each SOS row needs. Reads only."""
+           counts: RunCounts, *, recheck: bool = False) -> list[Decision]:
+    """What each SOS row needs. Reads only. `recheck`: rows of records WizCommerce shows edited,
+    compared with WizCommerce even when their SOS version is the one last applied."""
     records = [spec.model.model_validate(row) for row in rows]
     links = deps.mappings.by_sos_many(spec.entity, [str(record.id) for record in records])
     decisions: dict[str, Decision] = {}
@@ -243,7 +255,7 @@ def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prep
             decisions[sos_id] = _wait(spec, sos_id, reason, row)
         elif reason:
             decisions[sos_id] = _skip(spec, sos_id, reason, prepared)
-        elif link and link.sos_sync_token is not None and link.sos_sync_token == row.get("syncToken"):
+        elif not recheck and applied_already(link, row):
             decisions[sos_id] = Decision(sos_id, unchanged=True)  # this version is in WizCommerce already
         else:
             todo.append((row, record, link))
@@ -253,6 +265,11 @@ def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prep
         for row, record, link in todo:
             decisions[str(record.id)] = _decide_one(deps, spec, row, record, link, current, lookups, prepared)
     return [decisions[str(record.id)] for record in records]
+
+
+def applied_already(link: Link | None, row: Mapping[str, Any]) -> bool:
+    """Whether this SOS version of a linked record is the one last applied to WizCommerce."""
+    return link is not None and link.sos_sync_token is not None and link.sos_sync_token == row.get("syncToken")
 
 
 def _decide_one(deps: PullDeps, spec: MirrorSpec[R], row: dict[str, Any], record: R, link: Link | None,
@@ -277,7 +294,9 @@ def _decide_one(deps: PullDeps, spec: MirrorSpec[R], row: dict[str, Any], record
         return Decision(sos_id, WcWrite(body=desired, **common))
     changes = changed_fields(wc, desired, spec.create_only)
     if changes or link is None:  # an update, or an adoption (WC has it, the mapping does not)
-        return Decision(sos_id, WcWrite(body=changes, wc_id=wc["id"], **common), unchanged=not changes)
+        # SOS did not change since it was applied, yet WizCommerce differs: WizCommerce was edited.
+        return Decision(sos_id, WcWrite(body=changes, wc_id=wc["id"], corrects_drift=applied_already(link, row),
+                                        **common), unchanged=not changes)
     return Decision(sos_id, EndPending(sos_id, spec.entity, "up to date") if pending else None, unchanged=True)
 
 
@@ -298,6 +317,38 @@ def wc_by_reference(deps: PullDeps, resource: str, sos_ids: Iterable[str]) -> di
         for page in deps.wiz.iter_pages(resource, reference_ids=",".join(ids[start:start + WIZ_PAGE_SIZE])):
             found.update((row["reference_id"], row) for row in page if row.get("reference_id"))
     return found
+
+
+# How far before the previous run's start the drift check lists WizCommerce's changes: our
+# clock and WizCommerce's differ, and an edit may land while that run was starting.
+WC_EDIT_OVERLAP = timedelta(minutes=5)
+
+
+def may_be_hand_edit(link: Link | None, updated_at: datetime | None) -> bool:
+    """Whether a WizCommerce record's change may be an edit of fields the pull owns, worth an SOS
+    read: it is linked to a record that came from SOS (a WC-origin record's edits are the push's
+    to take to SOS), and it is not as our own last write left it (that shows SOS's content)."""
+    return link is not None and link.origin == "sos" and not is_our_write(updated_at, link.wc_echo_version)
+
+
+def drifted_rows(deps: PullDeps, spec: MirrorSpec, previous_start_utc: str) -> list[dict[str, Any]]:
+    """The SOS rows of the records WizCommerce shows changed since the previous run started
+    (less `WC_EDIT_OVERLAP`) that may have been edited there: one list page per 100 changed WC
+    records, one mappings read per 100, one SOS read by id per such record (paced like every
+    SOS call). A record gone from SOS is left to the window that brings its deletion."""
+    after = datetime.fromisoformat(previous_start_utc).astimezone(timezone.utc) - WC_EDIT_OVERLAP
+    changed = {row["id"]: row for page in deps.wiz.changed_since(spec.wc_resource, after) for row in page}
+    links = deps.mappings.by_wc_many(spec.entity, list(changed))
+    sos_ids = [link.sos_id for wc_id, row in changed.items()
+               if may_be_hand_edit(link := links.get(wc_id), wc_updated_at(row))]
+    rows = []
+    for sos_id in dict.fromkeys(sos_ids):
+        try:
+            rows.append(deps.sos.get(spec.sos_resource, sos_id))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+    return rows
 
 
 def _wc_record(deps: PullDeps, resource: str, wc_id: str) -> dict[str, Any] | None:
