@@ -189,4 +189,7 @@ def test_an_item_is_traced_by_id_or_sku_with_the_inventory_last_sent(ops_stack):
     by_sku = stack.ops("trace", item["sku"])["records"]
     assert by_id == by_sku
     assert by_id[0]["inventory"]["sku"] == item["sku"] and by_id[0]["inventory"]["source"] == "pull"
+    # when SOS was read for what was sent (a pull's page read comes before its write)
+    assert by_id[0]["inventory"]["sos_read_at"] < by_id[0]["inventory"]["pushed_at"]
+    assert by_id[0]["inventory"]["hook_read_at"] is None  # the hook never read it
     assert stack.ops("trace", "no-such-record", expect=1)["records"] == []

@@ -84,7 +84,11 @@ def _trace_record(record: dict[str, Any]) -> str:
     if record.get("inventory"):
         inventory = record["inventory"]
         lines.append(f"inventory last sent: sku {inventory.get('sku')}, {_cell(inventory.get('values'))} "
-                     f"({inventory.get('source')}, {_at(inventory.get('pushed_at'))})")
+                     f"({inventory.get('source')}, {_at(inventory.get('pushed_at'))}; "
+                     f"SOS read {_at(inventory.get('sos_read_at'))})")
+        if inventory.get("hook_read_at"):
+            lines.append(f"quantity hook: last read {_at(inventory['hook_read_at'])}, "
+                         f"last wrote {_at(inventory.get('hook_wrote_at'))}")
     lines.append("history (newest first):")
     lines.append(_indent(table(record["history"], HISTORY_COLUMNS)))
     return "\n".join(lines)

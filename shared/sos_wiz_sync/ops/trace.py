@@ -6,6 +6,7 @@ sku. Ids are direct reads; a number or sku found by no id is looked for by a tab
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from ..store.mappings import ENTITIES, Mapping, Mappings
@@ -23,9 +24,22 @@ def trace(query: str, *, mappings: Mappings, state: SyncState, entity: str | Non
         records = [_mapped_record(m, state) for m in mappings.with_number(query) if m.entity in entities]
     if entity in (None, "product"):
         for found in _inventory_records(query, state, scan=not records):
-            _item_record(records, found["pk"].removeprefix("INV#"), state)["inventory"] = {
-                key: found.get(key) for key in ("sku", "values", "source", "pushed_at")}
+            item_id = found["pk"].removeprefix("INV#")
+            hook = state.hook_activity([item_id]).get(item_id, {})
+            _item_record(records, item_id, state)["inventory"] = {
+                **{key: found.get(key) for key in ("sku", "values", "source", "pushed_at")},
+                # when SOS was read for the values sent, and the quantity hook's last read and write
+                # of the item: which of two writers had the newer values (docs/architecture.md)
+                "sos_read_at": _iso(found.get("read_at")),
+                "hook_read_at": _iso(hook.get("read_at")), "hook_wrote_at": _iso(hook.get("wrote_at"))}
     return {"query": query, "records": records}
+
+
+def _iso(microseconds: int | None) -> str | None:
+    """A read clock (µs since the epoch, clients.sos.read_clock) as an ISO stamp, UTC."""
+    if microseconds is None:
+        return None
+    return datetime.fromtimestamp(int(microseconds) / 1_000_000, timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _inventory_records(query: str, state: SyncState, *, scan: bool) -> list[dict[str, Any]]:
