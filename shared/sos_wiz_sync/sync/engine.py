@@ -166,8 +166,8 @@ class _PagePrefetcher:
         self._thread.join()
 
 
-# SOS pages read ahead while a stream prepares: 64 × 200 rows ≈ 40 s of SOS's pace (2 a second)
-# hides the inventory pull's two WizCommerce lists at 100,000 items; see docs/performance.md.
+# SOS pages read ahead while a stream prepares: 64 × 200 rows = 32 s of SOS's pace (2 a second),
+# enough to hide the inventory pull's two WizCommerce lists at 100,000 items (docs/performance.md).
 PAGES_READ_WHILE_PREPARING = 64
 
 DRIFT_CORRECTED = "drift-corrected"  # the run report's note for writes that repaired drift
