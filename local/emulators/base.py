@@ -109,7 +109,9 @@ class RecordStore(Mapping):
     Records are plain dicts, stored and served as they are. A record written with a fresh
     clock stamp moves to the end of the dict in O(1); anything else (loads with old stamps)
     marks the store for one sort before the next list. `unique` fields get an index
-    value → id (empty values are not indexed) for duplicate checks and filters.
+    value → id (empty values are not indexed) for duplicate checks and filters. Lists filtered
+    by one field's value (a status) are kept until the next change, so paging through one
+    costs one scan, not one per page.
     """
 
     def __init__(self, order_field: str, *, id_field: str = "id", id_prefix: str | None = None,
@@ -120,6 +122,7 @@ class RecordStore(Mapping):
         self._records: dict[Any, dict] = {}
         self._indexes: dict[str, dict[Any, Any]] = {name: {} for name in unique}
         self._ordered: list[dict] | None = None  # list snapshot, rebuilt after a change
+        self._ordered_where: dict[tuple[str, Any], list[dict]] = {}  # filtered snapshots, same lifetime
         self._needs_sort = False
         self._max_number = 0
 
@@ -171,7 +174,7 @@ class RecordStore(Mapping):
             self._records[record_id] = record
         self._index(record)
         self._note_id(record_id)
-        self._ordered = None
+        self._changed()
         return record
 
     def load(self, records: Iterable[dict]) -> None:
@@ -184,19 +187,19 @@ class RecordStore(Mapping):
             self._index(record)
             self._note_id(record_id)
         self._needs_sort = True
-        self._ordered = None
+        self._changed()
 
     def remove(self, record_id: Any) -> dict:
         record = self._records.pop(record_id)
         self._unindex(record)
-        self._ordered = None
+        self._changed()
         return record
 
     def clear(self) -> None:
         self._records.clear()
         for index in self._indexes.values():
             index.clear()
-        self._ordered = None
+        self._changed()
         self._needs_sort = False
         self._max_number = 0
 
@@ -204,20 +207,31 @@ class RecordStore(Mapping):
         ordered = self.ordered()
         return ordered[-1][self.order_field] if ordered else None
 
-    def ordered(self) -> list[dict]:
-        """All records in list order; the same list until the next change."""
+    def ordered(self, where: tuple[str, Any] | None = None) -> list[dict]:
+        """All records in list order, or only those whose field `where[0]` is `where[1]`; the
+        same list until the next change."""
         if self._ordered is None:
             if self._needs_sort:
                 rows = sorted(self._records.values(), key=lambda r: (r[self.order_field], r[self.id_field]))
                 self._records = {r[self.id_field]: r for r in rows}
                 self._needs_sort = False
             self._ordered = list(self._records.values())
-        return self._ordered
+        if where is None:
+            return self._ordered
+        if where not in self._ordered_where:
+            field_name, value = where
+            self._ordered_where[where] = [r for r in self._ordered if r.get(field_name) == value]
+        return self._ordered_where[where]
 
-    def first_index(self, stamp: str, *, inclusive: bool) -> int:
-        """Position of the first record stamped at/after (`inclusive`) or after `stamp`."""
+    def first_index(self, stamp: str, *, inclusive: bool, where: tuple[str, Any] | None = None) -> int:
+        """Position in `ordered(where)` of the first record stamped at/after (`inclusive`) or
+        after `stamp`."""
         search = bisect_left if inclusive else bisect_right
-        return search(self.ordered(), stamp, key=lambda r: r[self.order_field])
+        return search(self.ordered(where), stamp, key=lambda r: r[self.order_field])
+
+    def _changed(self) -> None:
+        self._ordered = None
+        self._ordered_where.clear()
 
     def _index(self, record: dict) -> None:
         for name, index in self._indexes.items():

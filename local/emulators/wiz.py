@@ -249,26 +249,29 @@ class WizEmulator(Emulator):
         wanted = {"reference_id": set(_split(args.get("reference_ids"))),
                   "sku": set(_split(args.get("sku_id") or args.get("sku")))}
 
-        # Narrow down without a scan where possible: an index for id lists, bisection for times.
+        # Narrow down without a scan where possible: an index for id lists, the store's kept
+        # status view (one scan per change, not per page) and bisection for times.
         rows = None
         for field_name, values in wanted.items():
             if values and rows is None:
                 rows = store.lookup(field_name, values)  # None: no index on that field
         checks = [lambda r, f=f, v=v: r.get(f) in v for f, v in wanted.items() if v]
+        where = (status_field, status) if status else None
         if rows is None:
-            rows, lo, hi = store.ordered(), 0, len(store)
+            rows = store.ordered(where)
+            lo, hi = 0, len(rows)
             if updated_after:
-                lo = store.first_index(updated_after, inclusive=False)
+                lo = store.first_index(updated_after, inclusive=False, where=where)
             if updated_before:
-                hi = max(lo, store.first_index(updated_before, inclusive=True))
+                hi = max(lo, store.first_index(updated_before, inclusive=True, where=where))
         else:
             lo, hi = 0, len(rows)
             if updated_after:
                 checks.append(lambda r: r["updated_at"] > updated_after)
             if updated_before:
                 checks.append(lambda r: r["updated_at"] < updated_before)
-        if status:
-            checks.append(lambda r: r.get(status_field) == status)
+            if status:
+                checks.append(lambda r: r.get(status_field) == status)
         if created_after:
             checks.append(lambda r: r["created_at"] > created_after)
         if checks:

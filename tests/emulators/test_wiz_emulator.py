@@ -190,6 +190,35 @@ def test_order_put_replaces_the_whole_order_and_there_is_no_version(wiz: WizEmul
     assert wiz_api("PATCH", f"/orders/{order['id']}/status", json={"status": "quote"}).status_code == 400
 
 
+def test_a_status_filtered_list_follows_every_write(wiz: WizEmulator, wiz_api: Client) -> None:
+    """The store keeps a status-filtered list between writes: paging it after a write must show
+    that write, exactly as a scan of the records would."""
+
+    def listed(**params: str) -> list[str]:
+        ids, page = [], 1
+        while page:
+            body = wiz_api("GET", "/customers", params={"page": page, "page_size": 3, **params}).json()
+            ids += [row["id"] for row in body["data"]]
+            page = body["pagination"]["next_page"]
+        return ids
+
+    def scanned(status: str) -> list[str]:  # newest update first, as the list's default
+        rows = sorted((c for c in wiz.customers.values() if c["status"] == status),
+                      key=lambda c: (c["updated_at"], c["id"]), reverse=True)
+        return [c["id"] for c in rows]
+
+    before = listed()
+    assert len(before) >= 4 and before == scanned("active")
+    newest_before = wiz.customers[before[0]]["updated_at"]
+    deactivated, renamed = before[-1], before[-2]
+    wiz.update_customer(deactivated, status="inactive")
+    edited = wiz.update_customer(renamed, name="Renamed Ltd")
+    assert listed() == scanned("active") == [renamed, *[i for i in before if i not in (renamed, deactivated)]]
+    assert deactivated in listed(status="inactive") == scanned("inactive")
+    assert listed(updated_after=newest_before) == [renamed]
+    assert listed(sort="asc", updated_after=edited["updated_at"]) == []
+
+
 def test_order_lists_default_to_drafts_newest_first(wiz: WizEmulator, wiz_api: Client) -> None:
     customer, sku = a_customer(wiz), a_product(wiz)["sku"]
     drafts = [wiz.create_order(customer, [{"sku": sku, "quantity": 1, "unit_price": 1}], status="draft")

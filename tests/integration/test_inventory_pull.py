@@ -18,7 +18,7 @@ from sos_wiz_sync.rules.inventory import UNTRACKED_ITEM_TYPES, inventory_levels_
 from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.store.state import SyncState
-from sos_wiz_sync.sync.engine import SyncEngine
+from sos_wiz_sync.sync.engine import PAGES_READ_WHILE_PREPARING, SyncEngine
 from sos_wiz_sync.clients.sos import read_clock
 from sos_wiz_sync.sync.inventory import sync_inventory_items
 from sos_wiz_sync.sync.report import RunCounts
@@ -69,11 +69,13 @@ def pull(emulators, state_table, make_secret):
     continuations: list[tuple[str, str]] = []
     rechecks: list[dict[str, str]] = []  # what the pull queued for the hook worker
 
-    def build(stream_wrapper=lambda stream: stream, time_reserve_ms: int = 0, pages_in_flight: int = 4):
+    def build(stream_wrapper=lambda stream: stream, time_reserve_ms: int = 0, pages_in_flight: int = 4,
+              read_ahead_while_preparing: int = PAGES_READ_WHILE_PREPARING):
         deps = clients()
         engine = SyncEngine(sos=deps.sos, wiz=deps.wiz, state=deps.state, leases=Leases(state_table),
                             continue_run=lambda stream, run_id: continuations.append((stream, run_id)),
-                            concurrency=8, time_reserve_ms=time_reserve_ms, pages_in_flight=pages_in_flight)
+                            concurrency=8, time_reserve_ms=time_reserve_ms, pages_in_flight=pages_in_flight,
+                            prefetch_pages_while_preparing=read_ahead_while_preparing)
         return engine, stream_wrapper(inventory_stream(deps))
 
     def clients() -> PullDeps:
@@ -349,7 +351,8 @@ def test_a_hook_write_after_wizcommerce_was_read_is_not_taken_for_drift(emulator
                                  wiz=hook.wiz, state=pull.state(), concurrency=1, counts=RunCounts())
             hooked.append(item["sku"])
 
-    engine, stream = pull(before_each_page(hook_writes_during_the_first_page))
+    # Two pages read ahead, also while WizCommerce is read: the last page is read after the hook.
+    engine, stream = pull(before_each_page(hook_writes_during_the_first_page), read_ahead_while_preparing=2)
     wiz.reset_counters()
     report = engine.run(stream, FakeContext())
     assert wiz.counters()[WC_INVENTORY_WRITE] == 1  # the hook's, not the pull's
@@ -398,7 +401,8 @@ def test_items_that_move_between_pages_during_a_run_are_not_skipped(emulators, p
     for item in list(sos.items.values()):
         if item["type"] in ("Inventory Item", "Assembly"):
             sos.set_item_quantities(item["id"], available=item["available"] + 1, fire_hook=False)
-    engine, stream = pull(edits_after_the_first_page, pages_in_flight=1)
+    # Two pages read ahead, also while WizCommerce is read: the later pages are read after the edits.
+    engine, stream = pull(edits_after_the_first_page, pages_in_flight=1, read_ahead_while_preparing=2)
     report = engine.run(stream, FakeContext())
     expected = expected_inventory(sos, wiz)
     assert wc_inventory(wiz, expected) == expected

@@ -6,7 +6,6 @@ a run without writing (the operator's dry-run diff)."""
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import uuid
 from collections import deque
@@ -120,34 +119,52 @@ class _PendingPage:
 
 
 class _PagePrefetcher:
-    """Reads the next SOS pages while the current one is planned and written."""
+    """Reads the next SOS pages while the current one is planned and written: `depth` pages
+    ahead, and up to `depth_while_preparing` while `preparation` runs. Planning waits for the
+    stream's preparation (e.g. the inventory pull's two WizCommerce lists); reading on meanwhile
+    hides it behind SOS's paced reads, bounded so the pages held stay small beside the
+    function's memory. Each page keeps its own `read_at`."""
 
     _END = object()
 
-    def __init__(self, pages: Iterator[SosPage], depth: int):
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
+    def __init__(self, pages: Iterator[SosPage], depth: int, preparation: Future, depth_while_preparing: int):
+        self._buffer: deque = deque()
+        self._changed = threading.Condition()
+        self._stopped = False
+        self._depth = depth
+        self._depth_while_preparing = max(depth, depth_while_preparing)
+        self._preparation = preparation
         self._thread = threading.Thread(target=self._fill, args=(pages,), daemon=True)
         self._thread.start()
+
+    def _room(self) -> int:
+        return self._depth if self._preparation.done() else self._depth_while_preparing
 
     def _fill(self, pages: Iterator[SosPage]) -> None:
         try:
             for page in pages:
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(page, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
-                    return
-            self._queue.put(self._END)
+                with self._changed:  # the next read waits until this page has room
+                    self._changed.wait_for(lambda: self._stopped or len(self._buffer) < self._room())
+                    if self._stopped:
+                        return
+                    self._buffer.append(page)
+                    self._changed.notify_all()
+            self._deliver(self._END)
         except Exception as exc:  # noqa: BLE001 - re-raised in the consumer
-            self._queue.put(exc)
+            self._deliver(exc)
+
+    def _deliver(self, item: object) -> None:
+        """The end or an error: not a page, so it takes no room and never waits."""
+        with self._changed:
+            self._buffer.append(item)
+            self._changed.notify_all()
 
     def __iter__(self) -> Iterator[SosPage]:
         while True:
-            item = self._queue.get()
+            with self._changed:
+                self._changed.wait_for(lambda: self._buffer)
+                item = self._buffer.popleft()
+                self._changed.notify_all()
             if item is self._END:
                 return
             if isinstance(item, Exception):
@@ -156,9 +173,15 @@ class _PagePrefetcher:
 
     def close(self) -> None:
         """Stop reading ahead; waits for a read in flight so no call outlives the run."""
-        self._stop.set()
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
         self._thread.join()
 
+
+# SOS pages read ahead while a stream prepares: 64 × 200 rows = 32 s of SOS's pace (2 a second),
+# enough to hide the inventory pull's two WizCommerce lists at 100,000 items (docs/performance.md).
+PAGES_READ_WHILE_PREPARING = 64
 
 DRIFT_CORRECTED = "drift-corrected"  # the run report's note for writes that repaired drift
 
@@ -181,7 +204,8 @@ def utc_now() -> str:
 class SyncEngine:
     def __init__(self, *, sos: SosClient, wiz: WizClient, state: SyncState, leases: Leases,
                  continue_run: Callable[[str, str], None], concurrency: int, time_reserve_ms: int,
-                 prefetch_pages: int = 2, pages_in_flight: int = 4):
+                 prefetch_pages: int = 2, prefetch_pages_while_preparing: int = PAGES_READ_WHILE_PREPARING,
+                 pages_in_flight: int = 4):
         self._sos = sos
         self._wiz = wiz
         self._state = state
@@ -190,6 +214,7 @@ class SyncEngine:
         self._concurrency = concurrency
         self._reserve_ms = time_reserve_ms
         self._prefetch = prefetch_pages
+        self._prefetch_while_preparing = prefetch_pages_while_preparing
         self._in_flight = pages_in_flight
 
     def run(self, stream: Stream, context: LambdaContext, run_id: str | None = None) -> dict[str, Any]:
@@ -309,12 +334,13 @@ class SyncEngine:
     @contextmanager
     def _source(self, stream: Stream, checkpoint: dict | None) -> Iterator[tuple[Future, _PagePrefetcher]]:
         """The stream's preparation, started in the background, and its SOS pages from
-        `checkpoint` on, read ahead while the current one is planned."""
+        `checkpoint` on, read ahead while the current one is planned (further while the
+        preparation runs)."""
         with ThreadPoolExecutor(max_workers=1) as preparer:
             preparation = preparer.submit(stream.prepare)
             source = (stream.pages(checkpoint) if stream.pages else
                       self._sos.iter_pages(stream.resource, OffsetCursor.from_dict(checkpoint), **stream.filters))
-            pages = _PagePrefetcher(source, self._prefetch)
+            pages = _PagePrefetcher(source, self._prefetch, preparation, self._prefetch_while_preparing)
             try:
                 yield preparation, pages
             finally:
