@@ -17,6 +17,8 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from moto.sqs import models as sqs_models
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from sos_wiz_sync.store.dynamo import dynamodb_client, dynamodb_resource
+
 LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account: the ARNs it generates use it
 
@@ -39,8 +41,11 @@ def aws_environment(endpoint_url: str, region: str = LOCAL_REGION) -> dict[str, 
 
 
 def use_local_aws(endpoint_url: str, region: str = LOCAL_REGION) -> None:
-    """Point every boto3 client this process creates from now on at moto."""
+    """Point every boto3 client this process creates from now on at moto, the package's cached
+    DynamoDB client and resource included (one made before would still talk to another endpoint)."""
     os.environ.update(aws_environment(endpoint_url, region))
+    dynamodb_resource.cache_clear()
+    dynamodb_client.cache_clear()
 
 
 class QuietRequestHandler(WSGIRequestHandler):

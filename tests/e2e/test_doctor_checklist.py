@@ -30,8 +30,6 @@ def deployed() -> Iterator[tuple[LocalRuntime, EmbeddedStack]]:
     """The stack right after `sam deploy`: the template's placeholder secrets, nothing else done."""
     with EmbeddedStack(items=120, customers=6) as embedded:
         use_local_aws(embedded.endpoints.aws)
-        dynamodb_resource.cache_clear()
-        dynamodb_client.cache_clear()
         embedded.wiz.set_webhook_target(None, secret=LOCAL_WEBHOOK_SECRET)  # events wait in the outbox
         runtime = LocalRuntime(ROOT / "template.yaml", stack_name=f"doctor-e2e-{uuid.uuid4().hex[:6]}",
                                parameters=embedded.parameter_overrides(), endpoint_url=embedded.endpoints.aws,
