@@ -8,8 +8,9 @@ order), so the engine can run a page's writes in parallel and replay a page afte
 
 Per record (R-REF-3): linked and unchanged since the last pull (same `syncToken`) → nothing,
 not even a read — unless WizCommerce shows the record edited since the previous run (drift
-repair: `drifted_rows`), when it is compared like a changed one. Otherwise WizCommerce's current record (one list call per 100, by Reference
-ID) is compared with what SOS says, and only the fields that differ are written. A WC record
+repair: `drifted_rows`), when it is compared like a changed one. Otherwise WizCommerce's
+current record (one list call per 100, by Reference ID) is compared with what SOS says, and
+only the fields that differ are written. A WC record
 that already carries the SOS id but has no mapping (a create whose answer or link was lost) is
 adopted, never created twice; WizCommerce's 409 on a duplicate Reference ID backs that up.
 """
