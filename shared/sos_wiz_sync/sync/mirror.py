@@ -10,9 +10,9 @@ Per record (R-REF-3): linked and unchanged since the last pull (same `syncToken`
 not even a read — unless WizCommerce shows the record edited since the previous run (drift
 repair: `drifted_rows`), when it is compared like a changed one. Otherwise WizCommerce's
 current record (one list call per 100, by Reference ID) is compared with what SOS says, and
-only the fields that differ are written. A WC record
-that already carries the SOS id but has no mapping (a create whose answer or link was lost) is
-adopted, never created twice; WizCommerce's 409 on a duplicate Reference ID backs that up.
+only the fields that differ are written. A WC record that already carries the SOS id but has no
+mapping (a create whose answer or link was lost) is adopted, never created twice; WizCommerce's
+409 on a duplicate Reference ID backs that up.
 """
 
 from __future__ import annotations
