@@ -22,7 +22,7 @@ from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.store.state import SyncState
 from sos_wiz_sync.clients.sos import read_clock
-from sos_wiz_sync.sync.inventory import plan_inventory_writes
+from sos_wiz_sync.sync.inventory import changed_targets, inventory_targets
 from sos_wiz_sync.sync.report import RunCounts
 
 GET_ITEM = "GET /api/v2/item/{id}"
@@ -146,8 +146,8 @@ def test_the_next_pull_counts_the_item_as_already_right_and_sends_nothing(world)
     # The pull's own plan over the same item, against the state the hook left
     counts = RunCounts()
     item = SosItem.model_validate(sos.items[item_id])
-    writes = plan_inventory_writes([item], {str(item_id): item.sku}, {str(item_id): read_clock()},
-                                   world.state.inventory_values([item_id]), counts)
+    targets = inventory_targets([item], {str(item_id): item.sku}, {str(item_id): read_clock()}, counts)
+    writes = changed_targets(targets, world.state.inventory_values([item_id]), counts)
     assert (writes, counts.unchanged, counts.notes) == ([], 1, {"unchanged_after_hook": 1})
 
 

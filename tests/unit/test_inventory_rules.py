@@ -18,8 +18,9 @@ from sos_wiz_sync.models.hook import InventoryHookMessage
 from sos_wiz_sync.sync.inventory import (
     READ_CLOCK_SKEW_US,
     InventoryWrite,
+    changed_targets,
+    inventory_targets,
     overtaken_pull_writes,
-    plan_inventory_writes,
     recheck_message,
     product_skus_by_reference,
     targets_wizcommerce_does_not_show,
@@ -77,8 +78,8 @@ def test_plan_skips_and_counts_unmapped_archived_and_untracked():
              SosItem(id=4, type="Service"), SosItem(id=5, available=1, onPO=0)]
     counts = RunCounts()
     last = {"5": {"values": inventory_levels_from_sos(1, 0).as_dict(), "sku": "E", "source": "hook"}}
-    writes = plan_inventory_writes(items, {"1": "A", "3": "C", "4": "D", "5": "E"}, dict.fromkeys("12345", 7),
-                                   last, counts)
+    targets = inventory_targets(items, {"1": "A", "3": "C", "4": "D", "5": "E"}, dict.fromkeys("12345", 7), counts)
+    writes = changed_targets(targets, last, counts)
     assert [w.record_id for w in writes] == ["1"]
     assert counts.seen == 5 and counts.unchanged == 1
     assert counts.skipped == {"unmapped": 1, "archived": 1, "untracked-type": 1}

@@ -138,7 +138,8 @@ class SosClient:
         self.window = window or ChangeWindow()
         self.backoff = backoff or Backoff()
         self._payment_endpoint: bool | None = None
-        self._sent = threading.local()  # per thread: when its last request went out
+        # per thread: when its last request went out; a page's rows show SOS as it was then or later
+        self._sent = threading.local()
 
     # -- transport -------------------------------------------------------------------------
     def _send(self, method: str, path: str, token: str, params: dict | None, body: Any) -> requests.Response:
@@ -169,11 +170,6 @@ class SosClient:
             message = str(payload.get("message") or payload.get("error_description") or response.reason or "")
             raise SosError(method, path, response.status_code, status, message, payload)
         return payload
-
-    def last_sent_at(self) -> int:
-        """When this thread's last request was sent (`read_clock`): a read's answer shows SOS as
-        it was at that moment or later, never earlier."""
-        return self._sent.at
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> dict[str, Any]:
         """A call with SOS's errors handled. HTTP 429 and 5xx are retried by the session
@@ -234,7 +230,7 @@ class SosClient:
         anchors = tuple(row["id"] for row in data[-ANCHORS_KEPT:]) if data else cursor.anchors
         next_cursor = OffsetCursor(end if data else cursor.start, anchors, cursor.since)
         return SosPage(rows=rows, cursor=next_cursor, last=last, total=total if isinstance(total, int) else None,
-                       reads=reads, moved=moved, read_at=self.last_sent_at())
+                       reads=reads, moved=moved, read_at=self._sent.at)
 
     def iter_pages(self, resource: str, cursor: OffsetCursor | None = None, **filters: Any) -> Iterator[SosPage]:
         """Pages from `cursor` to the end, each row handed on once per call (dedupe by id)."""

@@ -9,6 +9,12 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+
+def condition_failed(error: ClientError) -> bool:
+    """Whether a conditional write was refused because its condition did not hold."""
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,7 @@ import time
 
 from botocore.exceptions import ClientError
 
-from .dynamo import dynamodb_resource
+from .dynamo import condition_failed, dynamodb_resource
 
 
 class Leases:
@@ -25,7 +25,7 @@ class Leases:
             )
             return True
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
 
@@ -38,5 +38,5 @@ class Leases:
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise

@@ -14,7 +14,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from .dynamo import deserialize_item, dynamodb_client, dynamodb_resource, from_dynamo, to_dynamo
+from .dynamo import condition_failed, deserialize_item, dynamodb_client, dynamodb_resource, from_dynamo, to_dynamo
 
 BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem maximum
 # Long enough to answer "what happened to order X last quarter", short enough that the log of a
@@ -26,6 +26,11 @@ HOOK_ACTIVITY_TTL_SECONDS = 7 * 86_400
 # Heartbeat sources: a WizCommerce webhook reached the push function; the WC change poll ran.
 WEBHOOK_HEARTBEAT = "webhook"
 WC_CHANGE_POLL_HEARTBEAT = "wc-change-poll"
+
+
+def _inventory_item(record: dict[str, Any], pushed_at: str) -> dict[str, Any]:
+    """The `INV#<item id>` / `INV` item of last pushed values (R-INV-5)."""
+    return to_dynamo({"pk": f"INV#{record['item_id']}", "sk": "INV", "pushed_at": pushed_at, **record})
 
 
 def utc_now() -> str:
@@ -115,19 +120,17 @@ class SyncState:
         now = utc_now()
         with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for record in records:
-                batch.put_item(Item=to_dynamo({"pk": f"INV#{record['item_id']}", "sk": "INV", "pushed_at": now,
-                                               **record}))
+                batch.put_item(Item=_inventory_item(record, now))
 
     def save_inventory_value_if_newer(self, record: dict[str, Any]) -> bool:
         """Save `record` (as `save_inventory_values`) unless the item's last pushed values come
         from a read as new as its `read_at` or newer; False then."""
         try:
-            self._table.put_item(
-                Item=to_dynamo({"pk": f"INV#{record['item_id']}", "sk": "INV", "pushed_at": utc_now(), **record}),
-                ConditionExpression="attribute_not_exists(read_at) OR read_at < :r",
-                ExpressionAttributeValues={":r": record["read_at"]})
+            self._table.put_item(Item=_inventory_item(record, utc_now()),
+                                 ConditionExpression="attribute_not_exists(read_at) OR read_at < :r",
+                                 ExpressionAttributeValues={":r": record["read_at"]})
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
             return False
         return True

@@ -85,12 +85,6 @@ def changed_targets(targets: Iterable[InventoryWrite], last_pushed: Mapping[str,
     return writes
 
 
-def plan_inventory_writes(items: Iterable[SosItem], sku_by_reference: Mapping[str, str], read_at: Mapping[str, int],
-                          last_pushed: Mapping[str, dict], counts: RunCounts) -> list[InventoryWrite]:
-    """Pure: which WizCommerce inventory writes these SOS items need (R-INV-1..5)."""
-    return changed_targets(inventory_targets(items, sku_by_reference, read_at, counts), last_pushed, counts)
-
-
 def targets_wizcommerce_does_not_show(targets: Iterable[InventoryWrite], shown_by_sku: Mapping[str, str],
                                       hook_written: Set[str], counts: RunCounts) -> list[InventoryWrite]:
     """Pure: the targets WizCommerce does not show as they are (other values, or no record of the
