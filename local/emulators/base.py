@@ -24,7 +24,6 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, UTC
 from typing import Any
 
 import requests
@@ -32,11 +31,13 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from .seed import seed
+from .values import canonical_stamp, format_stamp, parse_stamp
+
 log = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "/_admin"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ApiError(Exception):
@@ -53,24 +54,6 @@ class ApiError(Exception):
 
 
 # -- time ------------------------------------------------------------------------------------
-
-def format_stamp(micros: int) -> str:
-    """ISO-8601 UTC with fixed-width microseconds, so string order is time order."""
-    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_stamp(text: str) -> int:
-    """Microseconds since the epoch of an ISO-8601 time (naive means UTC); ValueError if bad."""
-    moment = datetime.fromisoformat(text.strip())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def canonical_stamp(text: str) -> str:
-    return format_stamp(parse_stamp(text))
-
 
 class Clock:
     """Wall clock (shiftable by tests) whose change stamps strictly increase.
@@ -749,8 +732,6 @@ class Emulator:
         return json_response({"rps": self.rate_limiter.rps, "burst": self.rate_limiter.burst})
 
     def _admin_seed(self) -> Response:
-        from .seed import seed  # seed builds records for both emulators; imported late to avoid a cycle
-
         params = {self.SEED_ROLE: self, **(request.get_json(silent=True) or {})}
         _check_arguments(seed, params)
         return json_response(seed(**params))

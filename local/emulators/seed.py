@@ -17,8 +17,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from .base import format_stamp, parse_stamp
-from .sos import kit_available
+from .values import format_stamp, kit_available, parse_stamp
 
 if TYPE_CHECKING:
     from .sos import SosEmulator

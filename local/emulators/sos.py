@@ -33,9 +33,8 @@ Choices where the contract is silent:
 from __future__ import annotations
 
 import json
-import math
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,11 +50,10 @@ from .base import (
     RecordStore,
     clamp_int,
     endpoint_key,
-    format_stamp,
     json_body,
     json_response,
-    parse_stamp,
 )
+from .values import format_stamp, kit_available, parse_stamp
 
 API = "/api/v2"
 PAGE_MAX = 200
@@ -113,11 +111,6 @@ def _number(value: Any, name: str, *, default: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, f"{name} must be a number")
     return value
-
-
-def kit_available(parts: Iterable[tuple[float, float]]) -> int:
-    """Whole kits the components allow: parts are (component available, quantity per kit)."""
-    return max(0, min((math.floor(available / per) for available, per in parts), default=0))
 
 
 def _address(value: Any, name: str) -> dict | None:

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ..clients.http import ApiError, map_bounded
+from ..clients.reasons import failure_reason
 from ..clients.sos import SosClient, read_clock
 from ..clients.wiz import WizClient
 from ..config import SosApiSettings, TablesSettings, WizApiSettings
@@ -31,7 +32,7 @@ from ..observability import logger, metrics
 from ..secrets import SecretStore
 from ..store.state import SyncState
 from ..sync.inventory import product_skus_by_reference, sync_inventory_items
-from ..sync.report import RunCounts, failure_reason
+from ..sync.report import RunCounts
 from ..wiring import build_sos_client, build_wiz_client
 
 

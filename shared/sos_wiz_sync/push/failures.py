@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ..clients.http import ApiError
 from ..rules.orders import LineProblem
-from ..sync.report import failure_reason
+from ..clients.reasons import failure_reason
 
 # Answers that repeat until someone fixes the data. 401/403 are not among them: an expired
 # authorization is fixed by an operator once, and the retried messages then go through.

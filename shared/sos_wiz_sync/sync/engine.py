@@ -19,12 +19,13 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ..clients.reasons import failure_reason
 from ..clients.sos import OffsetCursor, SosClient, SosPage
 from ..clients.wiz import WizClient
 from ..observability import logger, metrics
 from ..store.leases import Leases
 from ..store.state import SyncState
-from .report import RunCounts, failure_reason
+from .report import RunCounts
 
 # When the rows being planned were read from SOS (`SosPage.read_at`), or None (pending rows):
 # set by the engine around each `plan` call, for streams whose writes carry their read time.

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clients.http import map_bounded
+from ..clients.reasons import failure_reason
 from ..rules.matching import (
     How,
     SosSide,
@@ -46,7 +47,7 @@ from ..store.leases import Leases
 from ..store.mappings import Entity, Origin
 from .engine import LambdaContext, utc_now
 from .mirror import ECHO_VERSIONS, WcWrite
-from .report import RunCounts, failure_reason
+from .report import RunCounts
 
 if TYPE_CHECKING:
     from .streams import PullDeps

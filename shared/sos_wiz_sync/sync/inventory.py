@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, replace
 
 from ..clients.http import map_bounded
+from ..clients.reasons import failure_reason
 from ..clients.sos import read_clock
 from ..clients.wiz import WizClient
 from ..models.hook import InventoryHookMessage
@@ -24,7 +25,7 @@ from ..rules.inventory import (
     wiz_inventory,
 )
 from ..store.state import SyncState
-from .report import RunCounts, failure_reason
+from .report import RunCounts
 
 
 SOURCE_PULL, SOURCE_HOOK = "pull", "hook"  # recorded with the last-pushed values

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 
 from ..clients.http import ApiError
+from ..clients.reasons import failure_reason
 from ..clients.wiz import PAGE_SIZE as WIZ_PAGE_SIZE
 from ..rules.sos_to_wc import CREATE_ONLY_FIELDS, Waiting, changed_fields
 from ..rules.versions import is_our_write, timestamp_version
 from ..store.mappings import Entity, Mapping as Link, Origin
-from .report import RunCounts, failure_reason
+from .report import RunCounts
 
 if TYPE_CHECKING:
     from .streams import PullDeps

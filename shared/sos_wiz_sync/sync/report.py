@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..clients.http import ApiError
-
 FAILURE_SAMPLE_SIZE = 50  # enough to act on, small enough for one DynamoDB item
 
 
@@ -53,13 +51,6 @@ class RunCounts:
     @classmethod
     def from_dict(cls, value: dict[str, Any] | None) -> "RunCounts":
         return cls(**value) if value else cls()
-
-
-def failure_reason(error: BaseException) -> str:
-    """A short, stable reason to count failures by (no record data in it)."""
-    if isinstance(error, ApiError):
-        return f"{error.api.lower()}-{error.status}"
-    return type(error).__name__
 
 
 def render_report(report: dict[str, Any]) -> str:
