@@ -90,6 +90,10 @@ READ_ONLY = {"customer": {"id", "syncToken", "fullname", "archived"},
              "salesorder": {"id", "syncToken", "subTotal", "total", "closed", "archived", *ORDER_LINKS}}
 STALE_MESSAGE = "This record has been modified by someone else since you retrieved it. Please reload it."
 THROTTLE_MESSAGE = "Throttle limit exceeded"
+# Every throttle form the contract documents, as `inject_throttle` arguments (SOS-A18).
+THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200, "status": "error"},
+                  "200-other-status": {"http_status": 200, "status": "failed"},
+                  "200-message-only": {"http_status": 200, "status": None}}
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
             "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty")
 
