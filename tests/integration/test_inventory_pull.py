@@ -424,6 +424,8 @@ def test_a_throttle_in_any_form_at_any_page_ends_as_a_pass_without_it(emulators,
     engine, stream = pull()
     report = engine.run(stream, FakeContext())
     assert sos.faulted_counters() == ({} if form == "none" else {"GET /api/v2/item": 1})
+    # the throttled read was repeated, and only it (no page read as empty, no step back)
+    assert sos.counters()[SOS_ITEM_LIST] == pages + (form != "none")
     assert report["status"] == "ok" and report["seen"] == ITEMS and report["failed"] == {}
     expected = expected_inventory(sos, wiz)
     assert wc_inventory(wiz, expected) == expected
