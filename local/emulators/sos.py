@@ -9,12 +9,16 @@ nested transaction addresses, `linked*` fields, invoice `balance`, shipment `shi
 
 Switchable where the contract says [assumed] or names two readings (`configure(...)`):
 - `throttle_http_status`: throttling answers 429 (M) or HTTP 200 (A); both say "Throttle limit
-  exceeded" with a non-ok status and no Retry-After.
+  exceeded" with a non-ok status and no Retry-After. An injected throttle (`inject_throttle`)
+  can also come as the message alone, no `status` (SOS-A18), and hit every Nth call.
 - `validation_http_status`: validation errors as HTTP 400 or as HTTP 200 with status "invalid".
 - `refresh_returns_token`: whether a refresh answers a new refresh token (then the old one dies).
 - `payment_endpoint`: `/payment` answers, or 404 as on accounts without it (the documented case).
 - `kit_type`: what a kit's `type` reads ("Kit" or "Item Group").
-- `wrap_single`: one record comes as {"status","message","data"} or unwrapped.
+- `wrap_single`: one record comes as {"status","message","data"} or unwrapped (SOS-A2: a bare
+  record keeps its own fields, an invoice its `status` "Open").
+- `hook_delete_empty`: `DELETE /hook/{id}` answers the deleted hook as JSON, or an empty 204
+  (SOS-A20).
 - `timezone`: the zone `updatedsince`/`createdsince` are read in (SOS does not document it).
 - `order`: list row order, "modified" (an edited record moves to the end: rows shift under an
   offset pager, the adversarial case) or "id".
@@ -84,8 +88,12 @@ READ_ONLY = {"customer": {"id", "syncToken", "fullname", "archived"},
              "salesorder": {"id", "syncToken", "subTotal", "total", "closed", "archived", *ORDER_LINKS}}
 STALE_MESSAGE = "This record has been modified by someone else since you retrieved it. Please reload it."
 THROTTLE_MESSAGE = "Throttle limit exceeded"
+# Every throttle form the contract documents, as `inject_throttle` arguments (SOS-A18).
+THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200, "status": "error"},
+                  "200-other-status": {"http_status": 200, "status": "failed"},
+                  "200-message-only": {"http_status": 200, "status": None}}
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
-            "kit_type", "wrap_single", "timezone", "order")
+            "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty")
 
 
 def _copy(record: Any) -> Any:
@@ -146,19 +154,32 @@ def _line_price(line: dict) -> Any:
 
 @dataclass
 class _Fault:
-    """An injected SOS-style answer for the next `count` matching requests: a throttle, or an
-    error with a non-ok status (both as the contract shows them, with HTTP 200 by default)."""
+    """An injected SOS-style answer for `count` matching requests: a throttle, or an error with
+    a non-ok status (both as the contract shows them, with HTTP 200 by default). `status` None:
+    the message alone (SOS-A18). It lets `after` matching requests through first, then hits
+    every `every`th one."""
 
     kind: str  # "throttle" | "status_error"
     count: int
     method: str = "*"
     path: str = "*"
     http_status: int = 200
-    status: str = "error"
+    status: str | None = "error"
     message: str = ""
+    after: int = 0
+    every: int = 1
+    matched: int = 0  # matching requests seen so far
 
     def matches(self, method: str, path: str) -> bool:
         return self.count > 0 and self.method in ("*", method) and (self.path == "*" or path.startswith(self.path))
+
+    def hits(self) -> bool:
+        """Whether this matching request is one the fault answers (counts it either way)."""
+        self.matched += 1
+        return self.matched > self.after and (self.matched - self.after) % self.every == 0
+
+    def body(self) -> dict:
+        return {"message": self.message} if self.status is None else {"status": self.status, "message": self.message}
 
 
 class SosEmulator(Emulator):
@@ -186,6 +207,7 @@ class SosEmulator(Emulator):
         self.payment_endpoint = False
         self.kit_type = "Kit"
         self.wrap_single = True
+        self.hook_delete_empty = False
         self.timezone = "UTC"
         self.order = "modified"
         self.configure(**switches)
@@ -272,9 +294,10 @@ class SosEmulator(Emulator):
     def add_fault(self, spec: dict) -> None:
         """Adds SOS's own faults to the common ones: {"type": "expire_tokens", "seconds"?},
         {"type": "token_lifetime", "expires_in"}, {"type": "throttle", "count", "http_status"?
-        (200|429; default the throttle switch), "method"?, "path"?} and {"type": "status_error",
-        "count", "status"? ("error"|"invalid"|"failed"), "http_status"? (default 200), "message"?,
-        "method"?, "path"?}."""
+        (200|429; default the throttle switch), "status"? ("error" default, another non-ok word, or
+        null: the message alone), "after"?, "every"?, "method"?, "path"?} and {"type":
+        "status_error", "count", "status"? ("error"|"invalid"|"failed"), "http_status"? (default
+        200), "message"?, "method"?, "path"?}."""
         kind = spec.get("type")
         if kind == "expire_tokens":
             self.expire_tokens(spec.get("seconds", 0))
@@ -282,7 +305,9 @@ class SosEmulator(Emulator):
             self.set_token_lifetime(int(spec["expires_in"]))
         elif kind == "throttle":
             self.inject_throttle(int(spec.get("count", 1)), http_status=spec.get("http_status"),
-                                 method=spec.get("method", "*"), path=spec.get("path", "*"))
+                                 status=spec.get("status", "error"), after=int(spec.get("after", 0)),
+                                 every=int(spec.get("every", 1)), method=spec.get("method", "*"),
+                                 path=spec.get("path", "*"))
         elif kind == "status_error":
             self.inject_status_error(int(spec.get("count", 1)), status=spec.get("status", "error"),
                                      http_status=int(spec.get("http_status", 200)), message=spec.get("message", ""),
@@ -290,12 +315,19 @@ class SosEmulator(Emulator):
         else:
             super().add_fault(spec)
 
-    def inject_throttle(self, count: int = 1, *, http_status: int | None = None, method: str = "*",
-                        path: str = "*") -> None:
-        """The next `count` matching requests answer "Throttle limit exceeded" (HTTP 200 or 429)."""
+    def inject_throttle(self, count: int = 1, *, http_status: int | None = None, status: str | None = "error",
+                        after: int = 0, every: int = 1, method: str = "*", path: str = "*") -> None:
+        """`count` matching requests answer "Throttle limit exceeded" (HTTP 200 or 429): with a
+        non-ok `status`, or (status=None) as the message alone (SOS-A18). The first `after`
+        matching requests pass, then every `every`th is throttled (every=2: every other call)."""
+        if status is not None and status.lower() == "ok":
+            raise ValueError("a throttle's status is not ok (None: no status at all)")
+        if after < 0 or every < 1:
+            raise ValueError("after must be >= 0 and every >= 1")
         with self.lock:
             self._sos_faults.append(_Fault("throttle", count, method.upper(), path,
-                                           http_status or self.throttle_http_status, "error", THROTTLE_MESSAGE))
+                                           http_status or self.throttle_http_status, status, THROTTLE_MESSAGE,
+                                           after=after, every=every))
 
     def inject_status_error(self, count: int = 1, *, status: str = "error", http_status: int = 200,
                             message: str = "", method: str = "*", path: str = "*") -> None:
@@ -315,13 +347,15 @@ class SosEmulator(Emulator):
         if request.path.startswith(ADMIN_PREFIX) or request.path == "/oauth2/token":
             return None
         with self.lock:
-            fault = next((f for f in self._sos_faults if f.matches(request.method, request.path)), None)
+            # every matching fault counts the request (its `after`/`every`); the first hitting one answers
+            hitting = [f for f in self._sos_faults if f.matches(request.method, request.path) and f.hits()]
+            fault = hitting[0] if hitting else None
             if fault is None:
                 return None
             fault.count -= 1
             self._sos_faults = [f for f in self._sos_faults if f.count > 0]
         self._counters.fault(endpoint_key(request.method, request.path))
-        return json_response({"status": fault.status, "message": fault.message}, fault.http_status)
+        return json_response(fault.body(), fault.http_status)
 
     def _issue_tokens(self, access_token: str | None = None, refresh_token: str | None = None) -> dict[str, str]:
         access = access_token or secrets.token_urlsafe(32)
@@ -405,7 +439,10 @@ class SosEmulator(Emulator):
         writer = self._writer(resource)
         args = (record_id, json_body()) if request.method == "PUT" else (record_id,)
         with self.lock:
-            return self._one(self._out(resource, writer(*args)))
+            out = self._out(resource, writer(*args))
+        if resource == "hook" and request.method == "DELETE" and self.hook_delete_empty:
+            return Response(status=204)  # SOS-A20: the other reading, an empty 2xx
+        return self._one(out)
 
     def _admin_quantities(self, item_id: int) -> Response:
         body = json_body()

@@ -230,6 +230,23 @@ def test_throttling_reads_throttle_limit_exceeded_as_429_or_http_200(sos: SosEmu
     assert limited.status_code == 200 and limited.json() == {"status": "error", "message": "Throttle limit exceeded"}
 
 
+def test_a_throttle_can_come_as_the_message_alone_sos_a18(sos: SosEmulator, sos_api: Client) -> None:
+    sos.inject_throttle(1, http_status=200, status=None)
+    throttled = sos_api("GET", "/item")
+    assert throttled.status_code == 200 and throttled.json() == {"message": "Throttle limit exceeded"}
+    sos.inject_throttle(1, http_status=200, status="failed")
+    assert sos_api("GET", "/item").json() == {"status": "failed", "message": "Throttle limit exceeded"}
+    assert sos_api("GET", "/item").json()["status"] == "ok"
+
+
+def test_a_throttle_can_wait_for_its_call_and_hit_every_nth_one(sos: SosEmulator, sos_api: Client) -> None:
+    sos.inject_throttle(3, http_status=200, after=1, every=2, path="/api/v2/item")
+    answers = ["data" in sos_api("GET", "/item/1").json() for _ in range(8)]
+    # call 1 passes (after=1), then every other call is throttled until three were
+    assert answers == [True, True, False, True, False, True, False, True]
+    assert sos.faulted_counters() == {"GET /api/v2/item/{id}": 3}
+
+
 def test_errors_can_come_with_http_200_and_a_non_ok_status(sos: SosEmulator, sos_api: Client) -> None:
     requests.post(f"{sos.url}/_admin/faults", json={"type": "status_error", "status": "failed", "count": 1},
                   timeout=10)
@@ -352,6 +369,22 @@ def test_single_records_may_come_unwrapped(sos: SosEmulator, sos_api: Client) ->
     sos.configure(wrap_single=False)
     record = sos_api("GET", "/item/1").json()
     assert record["id"] == 1 and "data" not in record
+
+
+def test_an_unwrapped_invoice_keeps_its_own_status_sos_a2(sos: SosEmulator, sos_api: Client) -> None:
+    invoice = sos.create_invoice(new_order(sos_api, sos).json()["data"]["id"])
+    sos.configure(wrap_single=False)
+    record = sos_api("GET", f"/invoice/{invoice['id']}").json()
+    assert record["id"] == invoice["id"] and record["status"] == "Open" and "data" not in record
+
+
+def test_a_hook_delete_may_answer_an_empty_204_sos_a20(sos: SosEmulator, sos_api: Client, receiver: Receiver) -> None:
+    sos.configure(hook_delete_empty=True)
+    hook = subscribe(sos_api, receiver)
+    deleted = sos_api("DELETE", f"/hook/{hook['id']}")
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert sos_api("GET", f"/hook/{hook['id']}").status_code == 404
+    assert sos_api("DELETE", f"/hook/{hook['id']}").status_code == 404  # an unknown hook is still refused
 
 
 def test_read_only_resources_refuse_writes(sos_api: Client) -> None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from local.emulators import SosEmulator, WizEmulator, seed
+from local.emulators.sos import THROTTLE_FORMS
 from sos_wiz_sync.clients.http import build_session
 from sos_wiz_sync.clients.sos import PAGE_SIZE, SosClient
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
@@ -407,3 +408,27 @@ def test_items_that_move_between_pages_during_a_run_are_not_skipped(emulators, p
     expected = expected_inventory(sos, wiz)
     assert wc_inventory(wiz, expected) == expected
     assert report["seen"] >= ITEMS
+
+
+@pytest.mark.parametrize("form, call", [("none", "-")] + [(form, call) for form in THROTTLE_FORMS
+                                                          for call in ("first", "middle", "last")])
+def test_a_throttle_in_any_form_at_any_page_ends_as_a_pass_without_it(emulators, pull, form, call):
+    """Issue 19: a throttle in every documented form, at the first, a middle or the last page
+    read of a pass, ends in the result of no throttle ("none", held to the same assertions):
+    the pass is complete, not ended early, and a second pass has nothing left to write."""
+    sos, wiz, _ = emulators
+    pages = offset_pages(ITEMS)
+    if form != "none":
+        after = {"first": 0, "middle": pages // 2, "last": pages - 1}[call]
+        sos.inject_throttle(1, **THROTTLE_FORMS[form], after=after, method="GET", path="/api/v2/item")
+    engine, stream = pull()
+    report = engine.run(stream, FakeContext())
+    assert sos.faulted_counters() == ({} if form == "none" else {"GET /api/v2/item": 1})
+    # the throttled read was repeated, and only it (no page read as empty, no step back)
+    assert sos.counters()[SOS_ITEM_LIST] == pages + (form != "none")
+    assert report["status"] == "ok" and report["seen"] == ITEMS and report["failed"] == {}
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
+    assert report["changed"] + report["unchanged"] == len(expected)
+    again = engine.run(stream, FakeContext())
+    assert again["status"] == "ok" and again["changed"] == 0 and again["seen"] == ITEMS

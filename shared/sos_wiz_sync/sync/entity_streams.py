@@ -296,14 +296,15 @@ def order_payment_writes(deps: PullDeps, orders: list[SosSalesOrder], counts: Ru
 def payments_stream(deps: PullDeps) -> Stream:
     """R-PAY-2: each WC order's paid amount and status from its SOS order's deposit and its
     invoices' balances (each WC invoice's own paid amount comes with the invoices stream). SOS
-    documents no payment endpoint: it is probed, and where it answers 404 the run report says
-    so (a note), which is not a failure."""
+    documents no payment endpoint (SOS-A11): on the deposit route it is never probed; on the
+    payment route it is, and where it answers 404 the run report says so (a gauge)."""
 
     def prepare_run() -> bool:
-        return deps.sos.payment_endpoint_available()
+        """Whether /payment is missing where the route needs it."""
+        return deps.payment_route == "payment" and not deps.sos.payment_endpoint_available()
 
-    def plan(endpoint: bool, rows: list[dict[str, Any]], counts: RunCounts) -> list[Write]:
-        if not endpoint:
+    def plan(endpoint_missing: bool, rows: list[dict[str, Any]], counts: RunCounts) -> list[Write]:
+        if endpoint_missing:
             counts.gauges[PAYMENT_ENDPOINT_MISSING] = 1
         return order_payment_writes(deps, [SosSalesOrder.model_validate(row) for row in rows], counts)
 

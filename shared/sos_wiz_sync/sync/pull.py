@@ -57,7 +57,8 @@ class PullRuntime:
                              enqueue_push=enqueue_push if pull.push_queue_url else None,
                              enqueue_inventory_recheck=(enqueue_inventory_recheck if pull.inventory_hook_queue_url
                                                         else None),
-                             reconciliation_lag_seconds=pull.reconciliation_lag_seconds)
+                             reconciliation_lag_seconds=pull.reconciliation_lag_seconds,
+                             payment_route=pull.payment_route)
         self.streams = build_streams(self.deps)
         self.engine = SyncEngine(sos=sos, wiz=wiz, state=state, leases=leases,
                                  continue_run=continue_run, concurrency=wiz_api.wiz_max_concurrency,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clients.sos import SosClient
+from ..config import PaymentRoute
 from ..clients.wiz import WizClient
 from ..models.sos import SosItem
 from ..models.wiz import WizProduct
@@ -44,6 +45,7 @@ class PullDeps:
     # SendMessage arguments → the inventory hook queue (None: the hook is off in this deployment)
     enqueue_inventory_recheck: Callable[[dict[str, str]], None] | None = None
     reconciliation_lag_seconds: int = 900
+    payment_route: PaymentRoute = "deposit"  # SOS-A11: "deposit" never probes /payment
 
 
 @dataclass(frozen=True)
