@@ -47,7 +47,7 @@ from .mirror import (
 from .report import RunCounts
 
 if TYPE_CHECKING:
-    from .streams import PullDeps
+    from .deps import PullDeps
 
 FIRST_SYNC_NEEDED = "the first sync has not completed: run it once (README, 'Pull streams and first sync')"
 

@@ -32,7 +32,7 @@ from ..store.mappings import Entity, Mapping as Link, Origin
 from .report import RunCounts, failure_reason
 
 if TYPE_CHECKING:
-    from .streams import PullDeps
+    from .deps import PullDeps
 
 R = TypeVar("R", bound=BaseModel)
 

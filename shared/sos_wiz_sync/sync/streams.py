@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..clients.sos import SosClient
-from ..clients.wiz import WizClient
 from ..models.sos import SosItem
 from ..models.wiz import WizProduct
 from ..rules.inventory import shown_inventory_digest
-from ..store.mappings import Mappings
-from ..store.state import SyncState, utc_now
+from ..store.state import utc_now
+from .deps import PullDeps
 from .engine import Stream, page_read_at
 from .entity_streams import entity_streams
 from .reconcile import reconciliation_stream
@@ -28,22 +25,6 @@ from .inventory import (
 )
 from .products import products_stream
 from .report import RunCounts
-
-
-@dataclass(frozen=True)
-class PullDeps:
-    sos: SosClient
-    wiz: WizClient
-    state: SyncState
-    wiz_concurrency: int
-    # The entity streams (customers, orders, invoices, shipments, payments, reconciliation):
-    mappings: Mappings | None = None
-    order_number_prefix: str = ""   # R-ORD-4: what pushed SOS order numbers look like (no echo, R-ORD-7)
-    order_number_suffix: str = ""
-    enqueue_push: Callable[[str, str, str], None] | None = None  # (body, group id, dedup id) → push queue
-    # SendMessage arguments → the inventory hook queue (None: the hook is off in this deployment)
-    enqueue_inventory_recheck: Callable[[dict[str, str]], None] | None = None
-    reconciliation_lag_seconds: int = 900
 
 
 @dataclass(frozen=True)
