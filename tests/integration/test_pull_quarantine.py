@@ -7,7 +7,7 @@ no `updatedsince` window brings it back: only the quarantine does). SOS-A15, SOS
 
 from __future__ import annotations
 
-from pull_stack import PullStack, pull_stack  # noqa: F401 - fixture
+from pull_stack import PullStack, context, pull_stack  # noqa: F401 - fixture
 from sos_wiz_sync.ops.failures import failures_overview
 from sos_wiz_sync.ops.trace import trace
 
@@ -125,3 +125,24 @@ def test_an_invoice_whose_link_does_not_read_waits_in_quarantine_and_the_others_
     assert again["status"] == "ok"
     assert stack.wc_references(stack.wiz.invoices)[str(odd["id"])] == 1
     assert ("invoice", str(odd["id"])) not in open_failures(stack)
+
+
+def test_the_products_pull_reads_past_an_item_it_cannot_read(pull_stack, monkeypatch):
+    stack = pull_stack
+    runtime = stack.in_process(monkeypatch)
+    broken, *others = stack.push.seeded["unmapped_item_ids"]  # items no WC product is for yet
+    price = stack.sos.items[broken]["salesPrice"]
+    stack.sos.set_stored_value("item", broken, "salesPrice", "ask us")
+
+    report = runtime.engine.run(runtime.streams["products"], context())
+
+    assert report["failed"] == {"unreadable-sos-record": 1}
+    assert report["failures"][0]["detail"].startswith(f"unreadable: item {broken} salesPrice: ")
+    assert report["changed"] >= len(others) + 1  # the rest of the page is written
+    assert ("product", str(broken)) in open_failures(stack)
+
+    stack.sos.set_stored_value("item", broken, "salesPrice", price)
+    again = runtime.engine.run(runtime.streams["products"], context())
+
+    assert again["status"] == "ok" and again["notes"]["pending_retried"] == 1 and again["changed"] >= 1
+    assert ("product", str(broken)) not in open_failures(stack)
