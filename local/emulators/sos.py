@@ -22,6 +22,13 @@ Switchable where the contract says [assumed] or names two readings (`configure(.
 - `timezone`: the zone `updatedsince`/`createdsince` are read in (SOS does not document it).
 - `order`: list row order, "modified" (an edited record moves to the end: rows shift under an
   offset pager, the adversarial case) or "id".
+- `customer_address_shape` (SOS-A21): a customer's `billing`/`shipping` read "flat"
+  (`{line1.., city, ...}`, the contract) or "nested" like a transaction's (`{company, phone,
+  email, addressName, addressType, address: {...}}`). Writes take the flat shape in both
+  readings (what the contract documents), the nested one only under "nested".
+- `linked_shape` (SOS-A9): the elements of `linkedInvoices`/`linkedShipments`/`linkedPayments`
+  read as the documented "object" `{id, transactionType, refNumber, linenumber}` or as bare
+  "id"s, a shape a client must refuse loudly rather than read as "no links".
 
 Choices where the contract is silent:
 - Row order defaults to modification order (see above). Quantity changes move neither the
@@ -32,6 +39,11 @@ Choices where the contract is silent:
 - Hooks fire when `onhand` or `available` change (or as `fire_hook` says).
 - Creating an invoice, shipment or payment for an order appends to the order's `linked*` list
   and so is a write of the order (new syncToken, modified now).
+- The 21-character order number limit ([assumed], SOS-A15) applies to API writes only: an order
+  a user makes in SOS (`create_sales_order`, `update_sales_order` admin actions) may be longer.
+- `set_stored_value` puts a value into a stored record as it is, unchecked and not as a write:
+  what SOS can hold though its API would not take it (a null ref, SOS-A23, e.g. its record
+  deleted; a value another integration left), for the readers' tests.
 """
 
 from __future__ import annotations
@@ -93,7 +105,9 @@ THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200,
                   "200-other-status": {"http_status": 200, "status": "failed"},
                   "200-message-only": {"http_status": 200, "status": None}}
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
-            "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty")
+            "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty", "customer_address_shape",
+            "linked_shape")
+LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")
 
 
 def _copy(record: Any) -> Any:
@@ -127,6 +141,24 @@ def _address(value: Any, name: str) -> dict | None:
     if not isinstance(value, dict):
         raise ApiError(400, f"{name} must be an address object")
     return {key: value.get(key) for key in ADDRESS_FIELDS}
+
+
+def _customer_address(value: Any, name: str, shape: str) -> dict | None:
+    """A customer's billing/shipping as written: flat, or (under the "nested" reading of SOS-A21)
+    nested like a transaction's; stored flat."""
+    if isinstance(value, dict) and "address" in value:
+        if shape != "nested":
+            raise ApiError(400, f"{name} must be an address object {{line1.., city, ...}}, not nested")
+        return _address(_transaction_address(value, name)["address"], f"{name}.address")
+    return _address(value, name)
+
+
+def _nested_customer_address(customer: dict, side: str) -> dict | None:
+    """A customer's stored (flat) address as the "nested" reading of SOS-A21 shows it."""
+    if customer.get(side) is None:
+        return None
+    return {"company": customer.get("companyName"), "phone": customer.get("phone"), "email": customer.get("email"),
+            "addressName": None, "addressType": side, "address": customer[side]}
 
 
 def _transaction_address(value: Any, name: str) -> dict | None:
@@ -191,7 +223,7 @@ class SosEmulator(Emulator):
         "set_item_quantities", "update_item", "add_item", "create_customer", "update_customer",
         "create_sales_order", "update_sales_order", "archive_record", "create_invoice", "create_shipment",
         "record_payment", "create_payment", "expire_tokens", "set_token_lifetime", "credentials", "configure",
-        "advance_clock",
+        "advance_clock", "set_stored_value",
     })
 
     def __init__(self, *, client_id: str = "sos-emulator-client", client_secret: str | None = None,
@@ -210,6 +242,8 @@ class SosEmulator(Emulator):
         self.hook_delete_empty = False
         self.timezone = "UTC"
         self.order = "modified"
+        self.customer_address_shape = "flat"
+        self.linked_shape = "object"
         self.configure(**switches)
         self._access_tokens: dict[str, float] = {}  # token → expiry on self.clock
         self._refresh_tokens: set[str] = set()
@@ -263,6 +297,10 @@ class SosEmulator(Emulator):
             raise ApiError(400, "kit_type must be 'Kit' or 'Item Group'")
         if switches.get("order", "modified") not in ("modified", "id"):
             raise ApiError(400, "order must be 'modified' or 'id'")
+        if switches.get("customer_address_shape", "flat") not in ("flat", "nested"):
+            raise ApiError(400, "customer_address_shape must be 'flat' or 'nested'")
+        if switches.get("linked_shape", "object") not in ("object", "id"):
+            raise ApiError(400, "linked_shape must be 'object' or 'id'")
         if "timezone" in switches:
             ZoneInfo(switches["timezone"])  # raises on an unknown zone
         for name, value in switches.items():
@@ -456,6 +494,11 @@ class SosEmulator(Emulator):
         out = _public(record)
         if resource == "item" and out.get("type") == "Kit":
             out = {**out, "type": self.kit_type}
+        if resource == "customer" and self.customer_address_shape == "nested":
+            out = {**out, **{side: _nested_customer_address(out, side) for side in ("billing", "shipping")}}
+        if self.linked_shape == "id":
+            out = {**out, **{name: [link["id"] if isinstance(link, dict) else link for link in out[name]]
+                             for name in LINK_LISTS if isinstance(out.get(name), list)}}
         return out
 
     # -- lists -----------------------------------------------------------------------------------
@@ -700,23 +743,40 @@ class SosEmulator(Emulator):
         record["fullname"] = record["name"]
         record["salesRep"] = self._ref(self.sales_reps, record["salesRep"], "sales rep")
         record["priceTier"] = self._ref(self.price_tiers, record["priceTier"], "price tier")
-        record["billing"] = _address(record["billing"], "billing")
-        record["shipping"] = _address(record["shipping"], "shipping")
+        record["billing"] = _customer_address(record["billing"], "billing", self.customer_address_shape)
+        record["shipping"] = _customer_address(record["shipping"], "shipping", self.customer_address_shape)
         return record
 
     # -- sales orders --------------------------------------------------------------------------
     def create_sales_order(self, **fields: Any) -> dict:
+        """An order a user makes in SOS (its number may be longer than the API takes, SOS-A15)."""
         with self.lock:
-            return _copy(self._create_sales_order(fields))
+            return _copy(self._create_sales_order(fields, by_user=True))
 
     def update_sales_order(self, order_id: int, **fields: Any) -> dict:
         """An edit made in SOS's UI: the given fields change, the rest stay."""
         with self.lock:
             current = self._get(self.sales_orders, order_id)
             body = {**{key: current.get(key) for key in ORDER_FIELDS}, **fields, "syncToken": current["syncToken"]}
-            return _copy(self._update_sales_order(order_id, body))
+            return _copy(self._update_sales_order(order_id, body, by_user=True))
 
-    def _create_sales_order(self, body: dict) -> dict:
+    def set_stored_value(self, resource: str, record_id: int, path: str, value: Any) -> dict:
+        """Put `value` at `path` ("customer", "lines.0.item", "onhand") of a stored record, as it
+        is: no check, not a write (syncToken and modification time stay). See the module docstring."""
+        with self.lock:
+            store = self._resource(resource)[0]
+            record = json.loads(json.dumps(self._get(store, record_id)))  # nothing shared with other records
+            *parents, last = path.split(".")
+            target: Any = record
+            for part in parents:
+                target = target[int(part)] if isinstance(target, list) else target[part]
+            if isinstance(target, list):
+                target[int(last)] = value
+            else:
+                target[last] = value
+            return _copy(store.put(record))
+
+    def _create_sales_order(self, body: dict, *, by_user: bool = False) -> dict:
         if body.get("id") is not None:
             raise ApiError(400, "id must not be sent when creating a sales order")
         order_id = self.sales_orders.new_id()
@@ -724,10 +784,10 @@ class SosEmulator(Emulator):
                   "closed": bool(body.get("closed", False)), "archived": False}
         if record["number"] in ("", "auto"):
             record["number"] = str(order_id)  # SOS's automatic numbering
-        self._check_number(record["number"], order_id)
+        self._check_number(record["number"], order_id, by_user=by_user)
         return self._write(self.sales_orders, record, new=True)
 
-    def _update_sales_order(self, order_id: int, body: dict) -> dict:
+    def _update_sales_order(self, order_id: int, body: dict, *, by_user: bool = False) -> dict:
         current = self._get(self.sales_orders, order_id)
         self._check_token(current, body)
         record = {"id": order_id, "syncToken": current["syncToken"], **self._order_record(body),
@@ -735,11 +795,12 @@ class SosEmulator(Emulator):
                   "archived": current["archived"], "_created": current["_created"]}
         if record["number"] in ("", "auto"):
             raise ApiError(400, "number is required")
-        self._check_number(record["number"], order_id)
+        self._check_number(record["number"], order_id, by_user=by_user)
         return self._write(self.sales_orders, record)
 
-    def _check_number(self, number: str, own_id: int | None) -> None:
-        if len(number) > NUMBER_MAX_LENGTH:
+    def _check_number(self, number: str, own_id: int | None, *, by_user: bool = False) -> None:
+        if not by_user and len(number) > NUMBER_MAX_LENGTH:  # the API's limit (SOS-A15), not SOS's UI's
+
             raise ApiError(400, f"Reference number {number!r} is longer than {NUMBER_MAX_LENGTH} characters")
         existing = self.sales_orders.find("number", number)
         if existing is not None and existing["id"] != own_id:

@@ -302,6 +302,62 @@ def test_order_numbers_are_unique_and_at_most_21_characters(sos: SosEmulator, so
     assert renamed.status_code == 400 and renamed.json()["message"] == "Duplicate reference number"
 
 
+def test_a_user_may_give_an_order_a_longer_number_than_the_api_takes(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A15: 21 characters is the API's limit ([assumed]), not a property of every number read."""
+    number = "USER-MADE-ORDER-NUMBER-25"
+    made = sos.create_sales_order(customer={"id": next(iter(sos.customers))}, number=number)
+    assert sos_api("GET", f"/salesorder/{made['id']}").json()["data"]["number"] == number
+    assert new_order(sos_api, sos, number=number + "-2").status_code == 400
+
+
+def test_a_stored_value_can_be_set_as_it_is_without_a_write(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A23: a null ref (its record deleted) or a value no API write could leave, for readers' tests."""
+    order = new_order(sos_api, sos).json()["data"]
+    sos.set_stored_value("salesorder", order["id"], "lines.1.item", None)
+    sos.set_stored_value("salesorder", order["id"], "customer", None)
+    read = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]
+    assert read["customer"] is None and read["lines"][1]["item"] is None and read["lines"][0]["item"]
+    assert read["syncToken"] == order["syncToken"]  # not a write: no updatedsince window brings it
+    item_id = stock_item_ids(sos, 1)[0]
+    sos.set_stored_value("item", item_id, "onhand", "lots")
+    assert sos_api("GET", f"/item/{item_id}").json()["data"]["onhand"] == "lots"
+
+
+def test_customer_addresses_read_flat_or_nested_as_switched(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A21: two readings of a customer's billing/shipping."""
+    created = sos_api("POST", "/customer", json={"name": "Shape Co", "email": "s@shape.example",
+                                                 "billing": {"line1": "1 Main St", "city": "Austin"}}).json()["data"]
+    assert created["billing"]["line1"] == "1 Main St" and created["shipping"] is None
+    nested = {"company": "Shape Co", "address": {"line1": "2 Side St", "city": "Dallas"}}
+    refused = sos_api("PUT", f"/customer/{created['id']}", json={**created, "shipping": nested})
+    assert refused.status_code == 400 and "not nested" in refused.json()["message"]
+
+    sos.configure(customer_address_shape="nested")
+    read = sos_api("GET", f"/customer/{created['id']}").json()["data"]
+    assert read["billing"] == {"company": None, "phone": None, "email": "s@shape.example", "addressName": None,
+                               "addressType": "billing", "address": created["billing"]}
+    written = sos_api("PUT", f"/customer/{created['id']}", json={**read, "shipping": nested}).json()["data"]
+    assert written["shipping"]["address"]["line1"] == "2 Side St"
+    assert written["billing"]["address"]["line1"] == "1 Main St"
+    sos.configure(customer_address_shape="flat")
+    assert sos_api("GET", f"/customer/{created['id']}").json()["data"]["shipping"]["city"] == "Dallas"
+
+
+def test_linked_elements_read_as_objects_or_as_bare_ids_as_switched(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A9: the documented link shape, and one a client must refuse rather than read as no links."""
+    order = new_order(sos_api, sos).json()["data"]
+    invoice = sos.create_invoice(order["id"])
+    shipment = sos.create_shipment(order["id"])
+    links = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]
+    assert links["linkedShipments"] == [{"id": shipment["id"], "transactionType": "Shipment",
+                                         "refNumber": shipment["number"], "linenumber": None}]
+    sos.configure(linked_shape="id")
+    bare = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]
+    assert bare["linkedInvoices"] == [invoice["id"]] and bare["linkedShipments"] == [shipment["id"]]
+    assert sos_api("GET", "/salesorder", params={"query": order["number"]}).json()["data"][0]["linkedShipments"] == [
+        shipment["id"]]
+
+
 def test_unknown_references_are_named_in_the_400(sos: SosEmulator, sos_api: Client) -> None:
     customer_id = next(iter(sos.customers))
     bad_item = sos_api("POST", "/salesorder", json={

@@ -169,6 +169,23 @@ def test_an_item_sos_no_longer_has_is_skipped_not_retried(world):
     assert worker.handle_batch(sqs_event(987654), context=None) == {"batchItemFailures": []}
 
 
+def test_an_item_that_does_not_read_fails_alone_and_is_not_retried(world, caplog):
+    """Issue 19: a record that does not read is named in the batch's counts; a retry would read
+    the same, so it is left to the inventory pull's pass (which quarantines it)."""
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
+    broken, fine = mapped_stock_items(sos, summary)[-2:]  # (the emulators serve the whole module)
+    sos.set_item_quantities(fine, available=11, onPO=0)
+    onhand = sos.items[broken]["onhand"]
+    sos.set_stored_value("item", broken, "onhand", "lots")
+    with caplog.at_level("INFO"):
+        assert worker.handle_batch(sqs_event(broken, fine), context=None) == {"batchItemFailures": []}
+    sos.set_stored_value("item", broken, "onhand", onhand)
+    assert wc_levels(wiz, sos, fine) == (11, 0, 0)
+    [logged] = [record for record in caplog.records if record.getMessage() == "inventory hook batch"]
+    assert logged.counts["failed"] == {"unreadable-sos-record": 1}
+    assert logged.counts["failures"][0]["detail"].startswith(f"unreadable: item {broken} onhand: ")
+
+
 def test_a_transient_sos_failure_fails_only_that_items_records(world):
     worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     failing, fine = mapped_stock_items(sos, summary)[4:6]

@@ -18,7 +18,7 @@ from local.emulators.sos import THROTTLE_FORMS
 from sos_wiz_sync.clients.http import build_session
 from sos_wiz_sync.clients.sos import PAGE_SIZE, Backoff, ChangeWindow, OffsetCursor, SosClient, SosError
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
-from sos_wiz_sync.models.sos import SosItem
+from sos_wiz_sync.models.sos import SosItem, SosRecordError
 from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.leases import Leases
 
@@ -277,6 +277,33 @@ def test_documents_of_an_order_come_through_its_links(sos_emulator, sos_client):
     assert [s.id for s in client.shipments_for_order(order["id"])] == [shipment["id"]]
     assert client.shipments_for_order(order["id"])[0].sales_order.id == order["id"]
     assert client.invoices_for_order(order["id"])[0].sales_order.id == order["id"]
+
+
+@pytest.mark.parametrize("linked_shape", ["object", "id"])
+def test_links_of_another_shape_are_a_loud_failure_never_no_links(sos_emulator, sos_client, linked_shape):
+    """SOS-A9, under each reading: the documented shape is read; bare ids are refused by name."""
+    sos_emulator.configure(linked_shape=linked_shape)
+    order = sos_emulator.create_sales_order(**order_body(sos_emulator, "LINKS-1"))
+    shipment = sos_emulator.create_shipment(order["id"])
+    client = sos_client()
+    if linked_shape == "object":
+        assert [s.id for s in client.shipments_for_order(order["id"])] == [shipment["id"]]
+        return
+    with pytest.raises(SosRecordError) as refused:
+        client.shipments_for_order(order["id"])
+    assert refused.value.reason == (f"unreadable: salesorder {order['id']} linkedShipments.0: not a linked "
+                                    f"transaction {{id, transactionType, refNumber, lineNumber}}: "
+                                    f"{shipment['id']} (SOS-A9)")
+
+
+@pytest.mark.parametrize("customer_address_shape", ["flat", "nested"])
+def test_customer_addresses_read_in_either_shape(sos_emulator, sos_client, customer_address_shape):
+    """SOS-A21, under each reading: the address is read, never taken for an empty one."""
+    sos_emulator.configure(customer_address_shape=customer_address_shape)
+    customer = sos_emulator.create_customer(name="Shape Co", billing={"line1": "1 Main St", "city": "Austin"})
+    read = sos_client().get_customer(customer["id"])
+    assert (read.billing.address.line1, read.billing.address.city) == ("1 Main St", "Austin")
+    assert read.shipping is None
 
 
 def test_the_payment_endpoint_is_probed_once(sos_emulator, sos_client):

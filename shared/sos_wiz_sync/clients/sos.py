@@ -29,7 +29,17 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from ..models.sos import SosCustomer, SosHook, SosInvoice, SosItem, SosPayment, SosSalesOrder, SosShipment
+from ..models.sos import (
+    SosCustomer,
+    SosHook,
+    SosInvoice,
+    SosItem,
+    SosPayment,
+    SosSalesOrder,
+    SosShipment,
+    linked_transactions,
+    read_record,
+)
 from .http import ApiError, CallCounter, Pacer
 from .sos_auth import SosTokenManager
 
@@ -342,16 +352,19 @@ class SosClient:
 
     def linked_documents(self, order_id: int, link_field: str, resource: str) -> list[dict[str, Any]]:
         """The invoices or shipments of a sales order, through its `linkedInvoices` /
-        `linkedShipments` (SOS has no filter by order)."""
+        `linkedShipments` (SOS has no filter by order). A link of any shape but the contract's
+        raises SosRecordError (SOS-A9): never read as "no links"."""
         order = self.get("salesorder", order_id)
-        ids = [link["id"] for link in order.get(link_field) or [] if isinstance(link, dict) and link.get("id")]
+        ids = [link.id for link in linked_transactions(order, link_field, "salesorder")]
         return [self.get(resource, document_id) for document_id in dict.fromkeys(ids)]
 
     def invoices_for_order(self, order_id: int) -> list[SosInvoice]:
-        return [SosInvoice.model_validate(r) for r in self.linked_documents(order_id, "linkedInvoices", "invoice")]
+        return [read_record(SosInvoice, r, "invoice")
+                for r in self.linked_documents(order_id, "linkedInvoices", "invoice")]
 
     def shipments_for_order(self, order_id: int) -> list[SosShipment]:
-        return [SosShipment.model_validate(r) for r in self.linked_documents(order_id, "linkedShipments", "shipment")]
+        return [read_record(SosShipment, r, "shipment")
+                for r in self.linked_documents(order_id, "linkedShipments", "shipment")]
 
     def get_customer(self, customer_id: int) -> SosCustomer:
         return SosCustomer.model_validate(self.get("customer", customer_id))

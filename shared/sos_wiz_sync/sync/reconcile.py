@@ -31,7 +31,7 @@ from .entity_streams import first_sync_missing
 from .report import RunCounts
 
 if TYPE_CHECKING:
-    from .streams import PullDeps
+    from .deps import PullDeps
 
 OVERLAP = timedelta(minutes=1)         # windows overlap, so a record on a boundary is in one of them
 TIE_STEP = timedelta(milliseconds=1)   # `updated_after` is strict: step back to keep same-time rows
