@@ -33,6 +33,8 @@ Choices where the contract is silent ([assumed] readings):
 Switchable where the contract names two readings (`configure(...)`, defaults strict):
 - `sku_id_list` (WC-A10): whether `sku_id` takes a comma-separated list; False (default) answers
   a comma in `sku_id` with 400.
+- `refuse_duplicate_reference_id` (WC-A2): False (default) creates a second record on a POST
+  whose `reference_id` is taken; True answers it 400 `validation_error` (no 409 is documented).
 - Webhook delivery retries on the public schedule (30 s, 1, 2, 4, 8 min) unless told otherwise.
 """
 
@@ -96,7 +98,7 @@ ORDER_EDITABLE = ("reference_id", "display_id", "customer_id", "status", "line_i
 INVOICE_EDITABLE = ("reference_id", "order_id", "invoice_number", "total_amount", "paid_amount", "status",
                     "due_date", "remarks", "url", "items")
 SHIPMENT_EDITABLE = ("reference_id", "order_id", "shipment_status", "tracking_info", "shipment_items", "note")
-SWITCHES = ("sku_id_list",)
+SWITCHES = ("sku_id_list", "refuse_duplicate_reference_id")
 TIME_FILTERS = ("updated_after", "updated_before", "created_after", "created_before")
 WHOLE_SECOND_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # the documented filter form
 DEFAULT_CODES = {400: "validation_error", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
@@ -190,6 +192,7 @@ class WizEmulator(Emulator):
         self.price_lists = RecordStore("updated_at", id_prefix="pl", unique=("reference_id",))
         self.sales_reps = RecordStore("updated_at", id_prefix="rep")
         self.sku_id_list = False
+        self.refuse_duplicate_reference_id = False
         self.outbox: list[dict] = []  # every emitted event: {"envelope", "body" (bytes), "headers"}
         self.webhook_deliverer = Deliverer(timeout=webhook_timeout, retry_delays=webhook_retry_delays)
         self._webhook: dict[str, Any] = {"url": None, "secrets": [], "mode": "signature", "encoding": "hex",
@@ -213,8 +216,9 @@ class WizEmulator(Emulator):
         unknown = set(switches) - set(SWITCHES)
         if unknown:
             raise ApiError(400, f"unknown switches {sorted(unknown)}; known: {list(SWITCHES)}")
-        if not isinstance(switches.get("sku_id_list", False), bool):
-            raise ApiError(400, "sku_id_list must be true or false")
+        for name in SWITCHES:
+            if not isinstance(switches.get(name, False), bool):
+                raise ApiError(400, f"{name} must be true or false")
         with self.lock:
             for name, value in switches.items():
                 setattr(self, name, value)
@@ -243,6 +247,9 @@ class WizEmulator(Emulator):
                 return self._list(resource, store)
         writer, body = self._writer(resource), json_body()
         with self.lock:
+            reference_id = _text(body.get("reference_id"), "reference_id")
+            if self.refuse_duplicate_reference_id and reference_id and store.lookup("reference_id", [reference_id]):
+                raise _invalid("reference_id", "already exists")
             return json_response({"data": writer(body)}, 201)
 
     def _record(self, resource: str, record_id: str) -> Response:

@@ -107,7 +107,7 @@ def test_sku_id_takes_a_comma_list_only_where_switched_on_wc_a10(wiz: WizEmulato
     one, two = [p["sku"] for p in list(wiz.products.values())[:2]]
     refused = wiz_api("GET", "/products", params={"sku_id": f"{one},{two}"})
     assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "sku_id"  # the default
-    assert wiz.configure(sku_id_list=True) == {"sku_id_list": True}
+    assert wiz.configure(sku_id_list=True) == {"sku_id_list": True, "refuse_duplicate_reference_id": False}
     listed = wiz_api("GET", "/products", params={"sku_id": f"{one},{two}"}).json()["data"]
     assert sorted(row["sku"] for row in listed) == sorted([one, two])
     with pytest.raises(Exception, match="unknown switches"):
@@ -381,3 +381,13 @@ def test_a_refused_delivery_is_retried(wiz: WizEmulator, receiver: Receiver) -> 
     assert [entry["status"] for entry in wiz.webhook_deliveries] == [500, 200]
     first, second = receiver.calls
     assert first["body"] == second["body"]  # the same event (same envelope id), sent again
+
+
+def test_a_duplicate_reference_id_is_refused_where_switched_on_wc_a2(wiz: WizEmulator, wiz_api: Client) -> None:
+    wiz.configure(refuse_duplicate_reference_id=True)
+    customer = {"company_name": "Once Ltd", "display_name": "Once", "reference_id": "S-99"}
+    assert wiz_api("POST", "/customers", json=customer).status_code == 201
+    refused = wiz_api("POST", "/customers", json=customer)
+    assert refused.status_code == 400  # no 409 is documented
+    assert refused.json()["details"] == [{"field": "reference_id", "reason": "already exists"}]
+    assert sum(c["reference_id"] == "S-99" for c in wiz.customers.values()) == 1
