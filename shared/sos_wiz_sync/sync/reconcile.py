@@ -80,7 +80,9 @@ def window_pages(deps: PullDeps, checkpoint: dict | None, now: datetime) -> Iter
     cursor = WindowCursor(**checkpoint) if checkpoint else None
     if cursor is None or cursor.done:  # a new run: the window after the last one
         lag = timedelta(seconds=deps.reconciliation_lag_seconds)  # time for a real webhook to arrive
-        cursor = WindowCursor(upper=wc_time(now - lag), lower=cursor and wc_time(_time(cursor.upper) - OVERLAP))
+        # Filters take whole seconds (WC-A12): the end rounded up keeps the changes of its last second.
+        end = now - lag + timedelta(seconds=1)
+        cursor = WindowCursor(upper=wc_time(end), lower=cursor and wc_time(_time(cursor.upper) - OVERLAP))
     while True:
         part = cursor.part
         resource, _, filters = PARTS[part]
