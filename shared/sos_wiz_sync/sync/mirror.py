@@ -147,7 +147,7 @@ def update_wc(deps: PullDeps, resource: str, wc_id: str, fields: dict[str, Any])
     reads it and sends it back whole with the fields changed; the other records take PATCH."""
     if resource == "orders":
         return deps.wiz.merge_order(wc_id, fields)
-    return deps.wiz.request("PATCH", f"/v1/{resource}/{wc_id}", body=fields)["data"]
+    return deps.wiz.patch(resource, wc_id, fields)
 
 
 @dataclass(frozen=True)
