@@ -131,9 +131,7 @@ class WizOrder(WizModel):
     amount: float | None = None
     amount_paid: float | None = None
     payment_status: str | None = None
-    discount_value: float | None = None
-    tax_value: float | None = None
-    shipping_charge: float | None = None
+    # No `discount_value`, `tax_value`, `shipping_charge`: written, not documented on read (WC-A13).
     customer_note: str | None = None
     internal_note: str | None = None
     price_list_id: str | None = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..models.wiz import WizLineItem, WizOrder
@@ -14,13 +15,18 @@ from .push_config import PushConfig, sos_id_from_reference, sos_ref
 
 PUSHED_ORDER_STATUS = "confirmed"
 PERCENT_DISCOUNT_TYPES = frozenset({"percent", "percentage", "%"})
-MONEY_DECIMALS = 2
 UNIT_PRICE_DECIMALS = 4
+CENT = Decimal("0.01")
+UNIT_PRICE_STEP = Decimal(1).scaleb(-UNIT_PRICE_DECIMALS)
+# SOS-A7: the casing of a line's price field on a new SOS order, until a doctor probe reads the
+# account's (an edit writes the casing the record came with: `fit_lines_to_record`).
+DEFAULT_LINE_PRICE_FIELD = "unitPrice"
+LINE_PRICE_FIELDS = ("unitPrice", "unitprice")
 # What of a WC order reaches SOS as the order: an edit to anything else (our own reference_id,
 # payment, fulfilment…) is not an edit SOS sees, so it neither pushes nor trips the edit block
 # (R-ORD-2). Payments reach SOS on their own path (R-PAY-1).
 PUSHED_ORDER_FIELDS = {
-    "display_id": True, "customer_id": True, "discount_value": True, "internal_note": True,
+    "display_id": True, "customer_id": True, "amount": True, "internal_note": True,
     "customer_note": True, "po_number": True, "billing_address": True, "shipping_address": True,
     "line_items": {"__all__": {"product_id", "sku", "quantity", "unit_price", "discount", "discount_type", "note"}},
 }
@@ -55,30 +61,112 @@ def line_problem(number: int, line: WizLineItem, problem: str) -> LineProblem:
     return LineProblem(number, line.product_id, line.sku, problem)
 
 
-def charged_unit_price(line: WizLineItem) -> float:
-    """R-ORD-5: the unit price actually charged in WC, after the line's discount.
+def _decimal(value: float | int | None) -> Decimal:
+    """A JSON number as the decimal it was written as (no binary float noise)."""
+    return Decimal(str(value or 0))
 
-    A percentage discount (`discount_type` percent/percentage/%) reduces the unit price; any
-    other discount is an amount off the whole line, spread over its quantity.
-    """
-    discount = line.discount or 0.0
-    if not discount:
-        return round(line.unit_price, UNIT_PRICE_DECIMALS)
+
+def charged_line_total(line: WizLineItem) -> Decimal:
+    """R-ORD-5: what WC charges for the line, exactly: quantity × unit price less the line's
+    discount. A percentage discount (`discount_type` percent/percentage/%) takes that share off;
+    any other discount is an amount off the whole line."""
+    gross = _decimal(line.quantity) * _decimal(line.unit_price)
+    discount = _decimal(line.discount)
     if (line.discount_type or "").strip().lower() in PERCENT_DISCOUNT_TYPES:
-        return round(line.unit_price * (1 - discount / 100), UNIT_PRICE_DECIMALS)
-    if not line.quantity:
-        return round(line.unit_price, UNIT_PRICE_DECIMALS)
-    return round((line.unit_price * line.quantity - discount) / line.quantity, UNIT_PRICE_DECIMALS)
+        return gross * (1 - discount / 100)
+    return gross - discount
 
 
-def sos_order_lines(lines: Sequence[WizLineItem], item_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """SOS lines in WC order; `item_ids[i]` is the SOS item of `lines[i]` (by Reference ID)."""
+@dataclass(frozen=True)
+class SosLinePrice:
+    """An SOS line's price and amount, with amount == quantity × unit price exactly (SOS's
+    rule), and what that amount exceeds WC's charged line total by (never negative)."""
+
+    unit_price: Decimal
+    amount: Decimal
+    remainder: Decimal
+
+
+def sos_line_price(line: WizLineItem) -> SosLinePrice:
+    """The charged unit price to 4 places, rounded up (so a price is never understated against
+    SOS's minimum price), and the amount as the exact product of quantity and that price: never
+    rounded, so SOS's exact check holds. Where the charged total does not divide by the
+    quantity (3 for 29.95), the amount exceeds it by under a hundredth of a cent a unit: that
+    remainder joins the order's discount, so the SOS total equals WC's (`sos_sales_order`)."""
+    quantity = _decimal(line.quantity)
+    total = charged_line_total(line)
+    if not quantity:
+        return SosLinePrice(_decimal(line.unit_price).quantize(UNIT_PRICE_STEP, ROUND_CEILING), Decimal(0), Decimal(0))
+    unit_price = (total / quantity).quantize(UNIT_PRICE_STEP, ROUND_CEILING)
+    amount = quantity * unit_price
+    return SosLinePrice(unit_price, amount, amount - total)
+
+
+def charged_unit_price(line: WizLineItem) -> float:
+    """R-ORD-5: the unit price actually charged in WC, after the line's discount (4 places)."""
+    return float(sos_line_price(line).unit_price)
+
+
+def sos_order_lines(lines: Sequence[WizLineItem], item_ids: Sequence[int],
+                    price_field: str = DEFAULT_LINE_PRICE_FIELD) -> list[dict[str, Any]]:
+    """SOS lines in WC order; `item_ids[i]` is the SOS item of `lines[i]` (by Reference ID).
+    The price goes under `price_field` (SOS-A7: the casing the account or record uses)."""
     built = []
     for number, (line, item_id) in enumerate(zip(lines, item_ids, strict=True), start=1):
-        unit_price = charged_unit_price(line)
+        price = sos_line_price(line)
         built.append({"lineNumber": number, "item": {"id": item_id}, "quantity": line.quantity,
-                      "unitPrice": unit_price, "amount": round(unit_price * line.quantity, MONEY_DECIMALS)})
+                      price_field: float(price.unit_price), "amount": float(price.amount)})
     return built
+
+
+def line_price_field(lines: Sequence[Mapping[str, Any]], default: str = DEFAULT_LINE_PRICE_FIELD) -> str:
+    """SOS-A7: the price field's casing in an SOS record's lines (`unitPrice` or `unitprice`),
+    or `default` when no line shows one."""
+    for line in lines:
+        for name in line:
+            if name in LINE_PRICE_FIELDS:
+                return name
+    return default
+
+
+def fit_lines_to_record(lines: Sequence[Mapping[str, Any]], current: Sequence[Mapping[str, Any]]
+                        ) -> list[dict[str, Any]]:
+    """New SOS lines for an edit of an order whose lines are `current` (as read): the price
+    under the casing the record came with (SOS-A7), and each line that is still the same line
+    (same lineNumber and item, else the first unused current line of that item) keeps its `id`,
+    so SOS updates the lines instead of recreating them."""
+    price_field = line_price_field(current)
+    unused = [line for line in current if line.get("id") is not None]
+
+    def item_of(line: Mapping[str, Any]) -> Any:
+        return (line.get("item") or {}).get("id")
+
+    def number_of(line: Mapping[str, Any]) -> Any:
+        return line.get("lineNumber", line.get("linenumber"))
+
+    fitted = []
+    for line in lines:
+        price = next((line[name] for name in LINE_PRICE_FIELDS if name in line), None)
+        body = {name: value for name, value in line.items() if name not in LINE_PRICE_FIELDS and name != "id"}
+        body[price_field] = price
+        same = (next((c for c in unused if number_of(c) == number_of(line) and item_of(c) == item_of(line)), None)
+                or next((c for c in unused if item_of(c) == item_of(line)), None))
+        if same is not None:
+            unused.remove(same)
+            body = {"id": same["id"], **body}
+        fitted.append(body)
+    return fitted
+
+
+def order_discount(order: WizOrder) -> Decimal:
+    """WC-A13: the order-level discount, from what an order read documents: the lines' charged
+    totals less the order `amount` (to the cent; nothing when the amount is higher, e.g. tax or
+    charges, which are not pushed). `discount_value` is written but not read, so it is never
+    relied on. An order read without `amount` cannot say: refused by name."""
+    if order.amount is None:
+        raise ValueError(f"WC order {order.id}: the read has no `amount`, so its discount cannot be derived (WC-A13)")
+    lines_total = sum((charged_line_total(line) for line in order.line_items), Decimal(0))
+    return max(Decimal(0), (lines_total - _decimal(order.amount)).quantize(CENT, ROUND_HALF_UP))
 
 
 # -- notes ---------------------------------------------------------------------------------
@@ -116,7 +204,9 @@ def sos_sales_order(order: WizOrder, *, number: str, customer_id: int, item_ids:
         "billing": sos_transaction_address(order.billing_address, "billing", company),
         "shipping": sos_transaction_address(order.shipping_address, "shipping", company),
         "lines": sos_order_lines(order.line_items, item_ids),
-        "discountAmount": round(order.discount_value or 0.0, MONEY_DECIMALS),
+        # WC-A13: derived from the read; the lines' rounding remainders join it (exact totals).
+        "discountAmount": float(order_discount(order) + sum(
+            (sos_line_price(line).remainder for line in order.line_items), Decimal(0))),
         "salesRep": sos_ref(config.sales_rep_for(wc_rep_id)),
         "customerPO": order.po_number or None,
         **order_notes(order, config.line_notes_to_comment),
