@@ -218,8 +218,14 @@ class WizClient:
     def merge_order(self, order_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Change `fields` of an order; the order as WizCommerce answers. `PUT /orders/{id}`
         replaces the whole order (omitted fields are removed), so the order is read, the fields
-        merged in, and all of it sent."""
-        record = {**self.get_order_record(order_id), **fields}
+        merged in, and all of it sent. The order discount is written but not read (WC-A13): it is
+        sent as the read's lines and `amount` show it, so the PUT does not remove it."""
+        read = self.get_order_record(order_id)
+        record = {**read, **fields}
+        if "discount_value" not in record:
+            discount = WizOrder.model_validate(read).implied_discount()
+            if discount:
+                record["discount_value"] = float(discount)
         body = {key: value for key, value in record.items() if key not in READ_ONLY_ORDER_FIELDS}
         return self.request("PUT", f"/v1/orders/{order_id}", body=body)["data"]
 

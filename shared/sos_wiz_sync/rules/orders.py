@@ -6,17 +6,15 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from ..models.wiz import WizLineItem, WizOrder
+from ..models.wiz import WizLineItem, WizOrder, exact
 from .customers import sos_transaction_address
 from .push_config import PushConfig, sos_id_from_reference, sos_ref
 
 PUSHED_ORDER_STATUS = "confirmed"
-PERCENT_DISCOUNT_TYPES = frozenset({"percent", "percentage", "%"})
 UNIT_PRICE_DECIMALS = 4
-CENT = Decimal("0.01")
 UNIT_PRICE_STEP = Decimal(1).scaleb(-UNIT_PRICE_DECIMALS)
 # SOS-A7: the casing of a line's price field on a new SOS order, until a doctor probe reads the
 # account's (an edit writes the casing the record came with: `fit_lines_to_record`).
@@ -61,22 +59,6 @@ def line_problem(number: int, line: WizLineItem, problem: str) -> LineProblem:
     return LineProblem(number, line.product_id, line.sku, problem)
 
 
-def _decimal(value: float | int | None) -> Decimal:
-    """A JSON number as the decimal it was written as (no binary float noise)."""
-    return Decimal(str(value or 0))
-
-
-def charged_line_total(line: WizLineItem) -> Decimal:
-    """R-ORD-5: what WC charges for the line, exactly: quantity × unit price less the line's
-    discount. A percentage discount (`discount_type` percent/percentage/%) takes that share off;
-    any other discount is an amount off the whole line."""
-    gross = _decimal(line.quantity) * _decimal(line.unit_price)
-    discount = _decimal(line.discount)
-    if (line.discount_type or "").strip().lower() in PERCENT_DISCOUNT_TYPES:
-        return gross * (1 - discount / 100)
-    return gross - discount
-
-
 @dataclass(frozen=True)
 class SosLinePrice:
     """An SOS line's price and amount, with amount == quantity × unit price exactly (SOS's
@@ -93,10 +75,10 @@ def sos_line_price(line: WizLineItem) -> SosLinePrice:
     rounded, so SOS's exact check holds. Where the charged total does not divide by the
     quantity (3 for 29.95), the amount exceeds it by under a hundredth of a cent a unit: that
     remainder joins the order's discount, so the SOS total equals WC's (`sos_sales_order`)."""
-    quantity = _decimal(line.quantity)
-    total = charged_line_total(line)
+    quantity = exact(line.quantity)
+    total = line.charged_total()
     if not quantity:
-        return SosLinePrice(_decimal(line.unit_price).quantize(UNIT_PRICE_STEP, ROUND_CEILING), Decimal(0), Decimal(0))
+        return SosLinePrice(exact(line.unit_price).quantize(UNIT_PRICE_STEP, ROUND_CEILING), Decimal(0), Decimal(0))
     unit_price = (total / quantity).quantize(UNIT_PRICE_STEP, ROUND_CEILING)
     amount = quantity * unit_price
     return SosLinePrice(unit_price, amount, amount - total)
@@ -159,14 +141,13 @@ def fit_lines_to_record(lines: Sequence[Mapping[str, Any]], current: Sequence[Ma
 
 
 def order_discount(order: WizOrder) -> Decimal:
-    """WC-A13: the order-level discount, from what an order read documents: the lines' charged
-    totals less the order `amount` (to the cent; nothing when the amount is higher, e.g. tax or
-    charges, which are not pushed). `discount_value` is written but not read, so it is never
-    relied on. An order read without `amount` cannot say: refused by name."""
-    if order.amount is None:
+    """WC-A13: the order-level discount, from what an order read documents (the lines against
+    `amount`; `discount_value` is written but not read, so never relied on). An order read
+    without `amount` cannot say: refused by name."""
+    discount = order.implied_discount()
+    if discount is None:
         raise ValueError(f"WC order {order.id}: the read has no `amount`, so its discount cannot be derived (WC-A13)")
-    lines_total = sum((charged_line_total(line) for line in order.line_items), Decimal(0))
-    return max(Decimal(0), (lines_total - _decimal(order.amount)).quantize(CENT, ROUND_HALF_UP))
+    return discount
 
 
 # -- notes ---------------------------------------------------------------------------------
