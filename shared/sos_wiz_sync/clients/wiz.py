@@ -234,3 +234,19 @@ class WizClient:
 
     def update_customer(self, customer_id: str, fields: dict[str, Any]) -> WizCustomer:
         return WizCustomer.model_validate(self.patch("customers", customer_id, fields))
+
+    def create_product(self, group_code: str, variant: dict[str, Any]) -> dict[str, Any]:
+        """Create a one-variant product, the documented way: `{group_code, variants: [variant]}`
+        (the variant writes its sku as `sku_id`; reads return `sku`). What a create answers is
+        not documented beyond `data`: returned as it comes. On a 4xx the product may exist
+        already (WC-A2): it is looked up by its Reference ID and returned when there."""
+        try:
+            return self.request("POST", "/v1/products", body={"group_code": group_code, "variants": [variant]})["data"]
+        except ApiError as exc:
+            reference_id = str(variant.get("reference_id") or "")
+            if not 400 <= exc.status < 500 or exc.status == 429 or not reference_id:
+                raise
+            existing = self.products_by_reference_ids([reference_id])
+            if not existing:
+                raise
+            return existing[0].model_dump(mode="json")

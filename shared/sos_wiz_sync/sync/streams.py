@@ -117,7 +117,7 @@ def inventory_stream(deps: PullDeps) -> Stream[InventoryIndex, InventoryWrite | 
 
 
 def build_streams(deps: PullDeps) -> dict[str, Stream]:
-    streams = [inventory_stream(deps), products_stream(deps.wiz)]
+    streams = [inventory_stream(deps), products_stream(deps.wiz, deps.state)]
     if deps.mappings is not None:  # the entity streams link records: they need the mappings table
         streams += [*entity_streams(deps), reconciliation_stream(deps)]
     return {stream.name: stream for stream in streams}
