@@ -7,8 +7,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, get_args
 
+from ..config import DEFAULT_LINE_PRICE_FIELD, LinePriceField
 from ..models.wiz import WizLineItem, WizOrder, exact
 from .customers import sos_transaction_address
 from .push_config import PushConfig, sos_id_from_reference, sos_ref
@@ -16,10 +17,7 @@ from .push_config import PushConfig, sos_id_from_reference, sos_ref
 PUSHED_ORDER_STATUS = "confirmed"
 UNIT_PRICE_DECIMALS = 4
 UNIT_PRICE_STEP = Decimal(1).scaleb(-UNIT_PRICE_DECIMALS)
-# SOS-A7: the casing of a line's price field on a new SOS order, until a doctor probe reads the
-# account's (an edit writes the casing the record came with: `fit_lines_to_record`).
-DEFAULT_LINE_PRICE_FIELD = "unitPrice"
-LINE_PRICE_FIELDS = ("unitPrice", "unitprice")
+LINE_PRICE_FIELDS = get_args(LinePriceField)  # SOS-A7: both casings are read
 # What of a WC order reaches SOS as the order: an edit to anything else (our own reference_id,
 # payment, fulfilment…) is not an edit SOS sees, so it neither pushes nor trips the edit block
 # (R-ORD-2). Payments reach SOS on their own path (R-PAY-1).
@@ -184,7 +182,7 @@ def sos_sales_order(order: WizOrder, *, number: str, customer_id: int, item_ids:
         "customer": {"id": customer_id},
         "billing": sos_transaction_address(order.billing_address, "billing", company),
         "shipping": sos_transaction_address(order.shipping_address, "shipping", company),
-        "lines": sos_order_lines(order.line_items, item_ids),
+        "lines": sos_order_lines(order.line_items, item_ids, config.line_price_field),
         # WC-A13: derived from the read; the lines' rounding remainders join it (exact totals).
         "discountAmount": float(order_discount(order) + sum(
             (sos_line_price(line).remainder for line in order.line_items), Decimal(0))),
