@@ -3,7 +3,7 @@
 from sos_wiz_sync.models.sos import SosItem
 from sos_wiz_sync.models.wiz import WizProduct
 from sos_wiz_sync.rules.products import ProductIndex, match_product, product_changes
-from sos_wiz_sync.sync.products import ProductWrite, plan_product_writes
+from sos_wiz_sync.sync.products import plan_product_writes
 from sos_wiz_sync.sync.report import RunCounts
 
 
