@@ -51,7 +51,8 @@ def first_day(stack: HookedStack) -> list[dict]:
     from sos_wiz_sync.store.state import SyncState
 
     reports = [run_pull(stack, schedule) for schedule, fired in stack.runtime.schedules.items()
-               if fired.enabled and fired.queue_id == "PullQueue" and schedule != "InventoryPullSchedule"]
+               if fired.enabled and fired.queue_id == "PullQueue"
+               and schedule not in ("InventoryPullSchedule", "LedgerSchedule")]  # the ledger: no run report
     reports[:0] = SyncState(stack.runtime.ref("StateTable")).recent_reports("first-sync", limit=1)
     stack.runtime.fire_schedule("WcPollSchedule")  # the minute's WC change poll, now that the first sync is done
     stack.wiz.wait_for_webhooks()

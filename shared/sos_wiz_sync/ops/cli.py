@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                                   help="did everything get through? (R-OPS-4; exit 1: something is unaccounted)")
     command.add_argument("--since", default="24h", type=_moment, help="24h, 7d, or an ISO time (default 24h)")
     command.add_argument("--until", type=_moment, help="an ISO time, or 1h (back from now); default now")
+    command.add_argument("--settle", type=int, default=120, metavar="SECONDS",
+                         help="WC changes younger than this count as in flight (default 120: two WC polls)")
     return parser
 
 
@@ -136,7 +138,8 @@ def _run(args: argparse.Namespace, targets: OpsTargets, redrive: Redrive | None,
     if args.command == "ledger":
         from .ledger import cli_ledger  # the API clients: only when asked for
 
-        result = cli_ledger(targets.values, args.since, args.until, stack=args.stack)
+        result = cli_ledger(targets.values, args.since, args.until, stack=args.stack,
+                            settle=timedelta(seconds=args.settle))
         return result, render_ledger, 1 if result["unaccounted"] else 0
     if args.command == "diff":
         from .diff import diff_stream  # the whole pull path: imported only when a diff is asked for

@@ -164,8 +164,9 @@ def _order_facts(order: WizOrder, link: Link | None, gone: set[str], failure: An
         return Facts(sos_id=None, mismatch="not in SOS: no mapping (never pushed)", **common)
     if link.origin == "sos":
         return Facts(sos_id=link.sos_id, skip="SOS-origin order (R-ORD-7): counted under sos_to_wc.order", **common)
-    if link.sos_id in gone:
-        return Facts(sos_id=link.sos_id, mismatch=f"its SOS order {link.sos_id} is gone from SOS", **common)
+    if link.sos_id in gone:  # the push finds the mapping and writes nothing: never repaired by itself
+        return Facts(sos_id=link.sos_id, mismatch=f"its SOS order {link.sos_id} is gone from SOS",
+                     **{**common, "in_flight": False})
     if pushed_content_digest(order) == link.pushed_digest:
         return Facts(sos_id=link.sos_id, synced=True, **common)
     blocked = f"edit-blocked (R-ORD-2): {link.edit_blocked_reason}" if link.edit_blocked else None
@@ -181,7 +182,8 @@ def _payment_facts(order: WizOrder, link: Link | None, gone: set[str], failure: 
     if link.origin == "sos":
         return Facts(sos_id=link.sos_id, skip="SOS-origin order: its payments are SOS's (R-PAY-2)", **common)
     if link.sos_id in gone:
-        return Facts(sos_id=link.sos_id, mismatch=f"its SOS order {link.sos_id} is gone from SOS", **common)
+        return Facts(sos_id=link.sos_id, mismatch=f"its SOS order {link.sos_id} is gone from SOS",
+                     **{**common, "in_flight": False})
     rise = paid_rise(order.amount_paid, link.pushed_amount_paid)
     if rise is None:
         return Facts(sos_id=link.sos_id, synced=True, **common)
@@ -207,8 +209,9 @@ def _wc_customers(deps: LedgerDeps, since: datetime, until: datetime, now: datet
                                                          poll_interval=deps.poll_interval)}
         if link is None:
             facts = Facts(mismatch="not in SOS: no mapping (never pushed)", **common)
-        elif link.sos_id in gone:
-            facts = Facts(mismatch=f"its mapping points at SOS customer {link.sos_id}, which is not in SOS", **common)
+        elif link.sos_id in gone:  # never repaired by itself: the push finds the mapping
+            facts = Facts(mismatch=f"its mapping points at SOS customer {link.sos_id}, which is not in SOS",
+                          **{**common, "in_flight": False})
         elif _customer_applied(WizCustomer.model_validate(row), link):
             facts = Facts(synced=True, **common)
         else:
@@ -269,16 +272,20 @@ def _sos_records(deps: LedgerDeps, spec: MirrorSpec, listed: Mapping[str, dict],
 
 
 def _sos_facts(spec: MirrorSpec, decision: Any, link: Link | None, wc: dict | None, common: dict) -> Facts:
-    write = decision.write
+    """What the pull's plan says of an SOS record. A fault the next run would not repair (its
+    plan writes nothing: a link pointing at nothing) is never in flight."""
+    write, never_repaired = decision.write, {**common, "in_flight": False}
     if decision.skipped == "pushed-from-wc":
         return Facts(skip="pushed from WC (R-ORD-7): counted under wc_to_sos.order", **common)
     if decision.skipped == HELD_ON_FIRST_SYNC:
         return Facts(**{**common, "failure": common["failure"] or {"reason": HELD, "details": {"disposition": "held"}}})
-    if isinstance(write, KeepPending):
-        return Facts(**{**common, "waiting": common["waiting"] or f"pending: {write.reason}"},
-                     mismatch=f"pending: {write.reason}")
+    if isinstance(write, KeepPending):  # in flight only while the pull keeps it pending, or reads it next
+        return Facts(mismatch=f"waits ({write.reason}) but the pull does not keep it pending", **common)
     if decision.failed is not None:
         return Facts(mismatch=decision.failed.reason, **common)
+    if decision.skipped and decision.skipped.startswith("linked ") and "gone from WizCommerce" in decision.skipped:
+        return Facts(mismatch=f"its mapping points at WC {spec.entity} {link.wc_id if link else '?'}, which "
+                     "is not there", **never_repaired)
     if decision.skipped:
         return Facts(skip=f"{decision.skipped} ({spec.stream} pull rule)", **common)
     if isinstance(write, WcWrite) and write.changes_wc:
@@ -290,7 +297,7 @@ def _sos_facts(spec: MirrorSpec, decision: Any, link: Link | None, wc: dict | No
     if wc is None or str(wc.get("id")) != link.wc_id:
         where = "no WC record carries its SOS id" if wc is None else f"WC {wc.get('id')} carries its SOS id"
         return Facts(mismatch=f"its mapping points at WC {spec.entity} {link.wc_id}, which is not there ({where})",
-                     **common)
+                     **never_repaired)
     return Facts(synced=True, **common)
 
 
@@ -317,7 +324,7 @@ def scheduled_ledger(deps: LedgerDeps, emit: Callable[[int], None], now: datetim
 # -- the operator's command ---------------------------------------------------------------------
 
 def cli_ledger(values: Mapping[str, str], since: str, until: str | None, *, stack: str | None = None,
-               now: datetime | None = None) -> dict[str, Any]:
+               settle: timedelta = 2 * POLL_INTERVAL, now: datetime | None = None) -> dict[str, Any]:
     """`sos-wiz-ops ledger`: built from the pull function's environment (targets.py), as `diff`."""
     from ..sync.deps import pull_environment
     from .diff import _environment
@@ -326,5 +333,6 @@ def cli_ledger(values: Mapping[str, str], since: str, until: str | None, *, stac
     with _environment(values):
         pull = pull_environment().deps
     names = {name: values[name] for name in ("PUSH_QUEUE_URL", "PULL_QUEUE_URL") if values.get(name)}
-    deps = LedgerDeps(pull=pull, names=names, stack_flag=f" --stack {stack}" if stack else "")
+    deps = LedgerDeps(pull=pull, names=names, stack_flag=f" --stack {stack}" if stack else "",
+                      poll_interval=settle / 2)
     return run_ledger(deps, rules.window_start(since, now), rules.window_start(until, now) if until else now, now)
