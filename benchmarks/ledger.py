@@ -23,10 +23,13 @@ from contextlib import redirect_stdout
 from datetime import datetime, timezone
 from pathlib import Path
 
+from moto.dynamodb import models as moto_dynamodb_models
+
 from local import ops
 from local.aws import use_local_aws
 from local.runner import LocalRuntime
 from local.stack import EmbeddedStack
+from tests.integration.push_stack import _TransactionBackupByReference
 
 ROOT = Path(__file__).resolve().parents[1]
 SOS_CONTRACT_SECONDS_PER_CALL = 0.5  # R-CFG-4: one request per 500 ms
@@ -86,6 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--customers", type=int, default=200)
     args = parser.parse_args(argv)
+    # moto deep-copies a table before each transaction (Mappings.link is one): a reference backup
+    # keeps storing a day's mappings from taking minutes and gigabytes (see pull_streams.py)
+    moto_dynamodb_models.copy = _TransactionBackupByReference()
     with EmbeddedStack(items=200, customers=5) as embedded:
         use_local_aws(embedded.endpoints.aws)
         runtime = LocalRuntime(ROOT / "template.yaml", stack_name=f"ledger-bench-{uuid.uuid4().hex[:6]}",
