@@ -255,7 +255,11 @@ def _sos_records(deps: LedgerDeps, spec: MirrorSpec, listed: Mapping[str, dict],
         return []
     decisions = decide(pull, spec, list(listed.values()), prepare(pull, spec.entity, spec.stream), RunCounts())
     links = pull.mappings.by_sos_many(spec.entity, [d.sos_id for d in decisions])
-    in_wc = wc_by_reference(pull, spec.wc_resource, [d.sos_id for d in decisions if d.sos_id in links])
+    # Where the plan writes nothing, WizCommerce's record carrying the SOS id must be the linked one
+    unwritten = [d.sos_id for d in decisions if d.sos_id in links and d.failed is None and
+                 (not d.skipped or "gone from WizCommerce" in d.skipped) and
+                 not (isinstance(d.write, WcWrite) and d.write.changes_wc)]
+    in_wc = wc_by_reference(pull, spec.wc_resource, unwritten)
     next_window = _next_window_ids(pull, spec)
     entries = []
     for decision in decisions:
