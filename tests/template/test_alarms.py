@@ -76,7 +76,7 @@ def test_ingress_error_rates_are_errors_per_request_of_the_http_api(status):
 
 
 def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears():
-    assert len(alarms()) == 7
+    assert len(alarms()) == 8  # and the ledger's (R-OPS-4)
     for name, alarm in alarms().items():
         p = alarm["Properties"]
         assert p["AlarmActions"] == [ref("AlarmTopic")] == p["OKActions"], name
