@@ -36,7 +36,7 @@ def sos_answers(sos: SosClient, *, payment_route: str) -> dict[str, Answer]:
     def get(path: str, expect: str = ANY, **params: Any) -> Answer:
         return _answer(lambda: sos.request("GET", path, params=params or None, expect=expect))
 
-    answers = {rules.SOS_ITEMS: get("/item", maxresults=50)}
+    answers = {rules.SOS_ITEMS: get("/item", maxresults=200)}
     listed = [row["id"] for row in answers[rules.SOS_ITEMS].rows if row.get("id") is not None]
     if listed:
         answers[rules.SOS_ITEM] = get(f"/item/{listed[0]}", RECORD)

@@ -75,7 +75,7 @@ class Row:
 
 
 # -- SOS call labels ---------------------------------------------------------------------------
-SOS_ITEMS = "GET /item?maxresults=50"
+SOS_ITEMS = "GET /item?maxresults=200"  # a full page: kits are few
 SOS_ITEM = "GET /item/{id}"  # of a listed item
 SOS_UNKNOWN_ITEM = f"GET /item/{UNKNOWN_SOS_ID}"
 SOS_ORDERS = "GET /salesorder?maxresults=50"

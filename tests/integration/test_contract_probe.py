@@ -1,0 +1,143 @@
+"""R-OPS-5: the contract probe against the emulators, each switched to each reading of a probe row:
+the probe reports that reading and stores it, an answer fitting neither turns doctor red naming
+the id, and the whole probe stays within 20 SOS and 20 WizCommerce calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+
+from local.emulators import SosEmulator, WizEmulator, seed
+from sos_wiz_sync.clients.http import build_session
+from sos_wiz_sync.clients.sos import Backoff, SosClient
+from sos_wiz_sync.clients.sos_auth import SosTokenManager
+from sos_wiz_sync.clients.wiz import WizClient
+from sos_wiz_sync.ops import cli
+from sos_wiz_sync.ops.contract import SOS_CALL_BUDGET, WC_CALL_BUDGET, run_probe
+from sos_wiz_sync.ops.doctor import DoctorContext, check_contract
+from sos_wiz_sync.rules.contract import NEITHER
+from sos_wiz_sync.secrets import SecretStore
+from sos_wiz_sync.store.contract import ContractReadings
+from sos_wiz_sync.store.leases import Leases
+from sos_wiz_sync.wiring import wiz_session
+
+
+@pytest.fixture
+def emulators() -> Iterator[tuple[SosEmulator, WizEmulator]]:
+    sos, wiz = SosEmulator(), WizEmulator()
+    seed(sos, wiz, items=60, customers=5)
+    sos.start()
+    wiz.start()
+    yield sos, wiz
+    sos.stop()
+    wiz.stop()
+
+
+def add_order(sos: SosEmulator) -> None:
+    """A sales order with an invoice and a shipment, written under the emulator's current switches."""
+    customer = next(iter(sos.customers.values()))
+    item = next(i for i in sos.items.values() if not i["archived"] and i["type"] == "Inventory Item")
+    order = sos.create_sales_order(number="SO-PROBE-1", customer={"id": customer["id"]},
+                                   lines=[{"item": {"id": item["id"]}, "quantity": 1, sos.line_price_field: 2}])
+    sos.create_invoice(order["id"])
+    sos.create_shipment(order["id"])
+
+
+@pytest.fixture
+def clients(emulators, make_secret, state_table) -> tuple[SosClient, WizClient]:
+    sos, wiz = emulators
+    tokens = SosTokenManager(secret_id=make_secret(sos.credentials()), token_url=f"{sos.url}/oauth2/token",
+                             secrets=SecretStore(), leases=Leases(state_table), session=build_session(retries=0))
+    sos_client = SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0),
+                           backoff=Backoff(attempts=1))
+    return sos_client, WizClient(base_url=wiz.url, api_key=wiz.api_key, session=wiz_session(2))
+
+
+def probe(clients, state_table, payment_route: str = "deposit") -> dict[str, str | None]:
+    readings = run_probe(*clients, ContractReadings(state_table), payment_route=payment_route,
+                         now=datetime.now(timezone.utc))
+    return {r.id: r.reading for r in readings}
+
+
+SOS_READINGS = [  # (switch, value, row, reading)
+    ("wrap_single", True, "SOS-A2", "wrapped"), ("wrap_single", False, "SOS-A2", "bare"),
+    ("line_price_field", "unitPrice", "SOS-A7", "unitPrice"), ("line_price_field", "unitprice", "SOS-A7", "unitprice"),
+    ("linked_shape", "object", "SOS-A9", "object"), ("linked_shape", "id", "SOS-A9", NEITHER),
+    ("payment_endpoint", True, "SOS-A11", "present"), ("payment_endpoint", False, "SOS-A11", "absent"),
+    ("kit_type", "Kit", "SOS-A17", "Kit"), ("kit_type", "Item Group", "SOS-A17", "Item Group"),
+    ("customer_address_shape", "flat", "SOS-A21", "flat"), ("customer_address_shape", "nested", "SOS-A21", "nested"),
+]
+
+
+@pytest.mark.parametrize(("switch", "value", "row_id", "expected"), SOS_READINGS,
+                         ids=[f"{r[2]}-{r[1]}" for r in SOS_READINGS])
+def test_probe_reports_the_sos_reading_the_account_follows(emulators, clients, state_table, switch, value, row_id,
+                                                          expected):
+    emulators[0].configure(**{switch: value})
+    add_order(emulators[0])
+    readings = probe(clients, state_table, payment_route="payment")
+    assert readings[row_id] == expected
+    stored = ContractReadings(state_table).reading(row_id)
+    assert stored["reading"] == expected and stored["at"] and stored["how"].startswith("GET /")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, "comma list"), (False, "one per call")])
+def test_probe_reports_whether_sku_id_takes_a_comma_list(emulators, clients, state_table, value, expected):
+    """WC-A10: two known SKUs in one call."""
+    emulators[1].configure(sku_id_list=value)
+    assert probe(clients, state_table)["WC-A10"] == expected
+
+
+def test_probe_settles_the_rows_the_emulators_answer_one_way(emulators, clients, state_table):
+    add_order(emulators[0])
+    emulators[1].update_customer(next(iter(emulators[1].customers)), status="inactive")  # WC-A16 can tell
+    readings = probe(clients, state_table)
+    assert readings["SOS-A4"] == "404"
+    assert readings["SOS-A10"] in ("header", "lines")
+    assert readings["SOS-A11"] is None  # deposit route: /payment is never asked for
+    assert readings["WC-A1"] == "empty"
+    assert readings["WC-A16"] == "active only"
+    assert NEITHER not in readings.values(), readings
+
+
+def test_probe_stays_within_its_call_budget(emulators, clients, state_table):
+    sos, wiz = emulators
+    add_order(sos)
+    sos.reset_counters()
+    wiz.reset_counters()
+    probe(clients, state_table, payment_route="payment")
+    sos_calls = sum(n for key, n in sos.counters().items() if "/api/v2/" in key)
+    wiz_calls = sum(wiz.counters().values())
+    print(f"contract probe: {sos_calls} SOS calls, {wiz_calls} WizCommerce calls")
+    assert 0 < sos_calls <= SOS_CALL_BUDGET == 20
+    assert 0 < wiz_calls <= WC_CALL_BUDGET == 20
+
+
+def test_an_answer_fitting_neither_reading_turns_doctor_red_with_the_id(emulators, clients, state_table, capsys):
+    emulators[0].configure(linked_shape="id")  # SOS-A9: linked* as bare ids, neither documented shape
+    add_order(emulators[0])
+    ctx = DoctorContext(values={"STATE_TABLE": state_table}, secretsmanager=None, sqs=None, state=None,
+                        dead_letter_queues=[], schedules=None)
+    ctx.sos, ctx.wiz = clients
+    [check] = check_contract(ctx)
+    assert not check.ok and "SOS-A9 fits neither reading" in check.detail
+
+    code = cli.main(["doctor", "--contract", "--json"], environ={"STATE_TABLE": state_table})
+    table = {row["id"]: row for row in json.loads(capsys.readouterr().out)["readings"]}
+    assert code == 1
+    assert table["SOS-A9"]["neither"] and "stop" in table["SOS-A9"]["effect"]
+    assert table["SOS-A7"] == {**table["SOS-A7"], "reading": "unitPrice", "settled": True}
+    assert table["SOS-A1"]["reading"] == "not seen yet" and table["SOS-A3"]["reading"] == "never settled"
+
+
+def test_doctor_is_green_and_names_the_cost_when_every_answer_fits(emulators, clients, state_table):
+    add_order(emulators[0])
+    ctx = DoctorContext(values={"STATE_TABLE": state_table}, secretsmanager=None, sqs=None, state=None,
+                        dead_letter_queues=[], schedules=None)
+    ctx.sos, ctx.wiz = clients
+    [check] = check_contract(ctx)
+    assert check.ok, check
+    assert "probe rows settled" in check.detail and "SOS +" in check.detail
