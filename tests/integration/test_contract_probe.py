@@ -141,3 +141,55 @@ def test_doctor_is_green_and_names_the_cost_when_every_answer_fits(emulators, cl
     [check] = check_contract(ctx)
     assert check.ok, check
     assert "probe rows settled" in check.detail and "SOS +" in check.detail
+
+
+# -- first-use rows: recorded the first time the code sees them ---------------------------------------
+def wired_client(sos: SosEmulator, make_secret, state_table: str) -> SosClient:
+    first_use = ContractReadings(state_table).record_first_use
+    tokens = SosTokenManager(secret_id=make_secret(sos.credentials()), token_url=f"{sos.url}/oauth2/token",
+                             secrets=SecretStore(), leases=Leases(state_table), session=build_session(retries=0),
+                             first_use=first_use)
+    return SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0),
+                     backoff=Backoff(attempts=1), first_use=first_use)
+
+
+@pytest.mark.parametrize(("rotates", "expected"), [(True, "rotating"), (False, "not rotating")])
+def test_the_first_token_refresh_records_whether_refresh_tokens_rotate(emulators, make_secret, state_table,
+                                                                       rotates, expected):
+    """SOS-A1: a refresh without `refresh_token` = not rotating."""
+    sos = emulators[0]
+    sos.configure(refresh_returns_token=rotates)
+    store = ContractReadings(state_table)
+    assert store.reading("SOS-A1") is None
+    client = wired_client(sos, make_secret, state_table)
+    sos.expire_tokens()
+    client.request("GET", "/location", params={"maxresults": 1})  # 401 → the first refresh
+    stored = store.reading("SOS-A1")
+    assert stored["reading"] == expected and stored["how"] == "first use" and stored["at"]
+
+
+@pytest.mark.parametrize(("empty", "expected"), [(True, "empty"), (False, "JSON")])
+def test_the_first_hook_removal_records_what_delete_hook_answers(emulators, make_secret, state_table,
+                                                                 empty, expected):
+    """SOS-A20: DELETE /hook/{id} answers JSON or an empty 2xx."""
+    sos = emulators[0]
+    sos.configure(hook_delete_empty=empty)
+    client = wired_client(sos, make_secret, state_table)
+    client.delete_hook(client.create_hook("https://example.invalid/hooks/sos/t").id)
+    assert ContractReadings(state_table).reading("SOS-A20")["reading"] == expected
+
+
+def test_the_first_sales_order_put_records_that_put_exists(emulators, make_secret, state_table, capsys):
+    """SOS-A8: shown by doctor --contract as settled at its first use, and as not seen before."""
+    sos = emulators[0]
+    add_order(sos)
+    cli.main(["doctor", "--contract", "--json"], environ={"STATE_TABLE": state_table})
+    before = {row["id"]: row for row in json.loads(capsys.readouterr().out)["readings"]}
+    assert before["SOS-A8"]["reading"] == "not seen yet" and not before["SOS-A8"]["settled"]
+
+    client = wired_client(sos, make_secret, state_table)
+    order = next(iter(sos.sales_orders.values()))
+    client.update("salesorder", order["id"], {"comment": "edited"})
+    cli.main(["doctor", "--contract", "--json"], environ={"STATE_TABLE": state_table})
+    after = {row["id"]: row for row in json.loads(capsys.readouterr().out)["readings"]}
+    assert after["SOS-A8"] == {**after["SOS-A8"], "reading": "exists", "settled": True, "how": "first use"}

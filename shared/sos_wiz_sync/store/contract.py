@@ -4,6 +4,8 @@ what it settles; `record_first_use` writes a first-use row the first time the co
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -11,6 +13,15 @@ from botocore.exceptions import ClientError
 
 from .dynamo import condition_failed, dynamodb_resource, from_dynamo, to_dynamo
 from .state import utc_now
+
+log = logging.getLogger(__name__)
+# What the clients call when they first see a first-use row: (id, reading, evidence).
+FirstUse = Callable[[str, str, str], Any]
+
+
+def ignore_first_use(row_id: str, reading: str, evidence: str) -> None:
+    """The recorder of a client built without a state table (tests, one-off scripts)."""
+
 
 # First-use rows already recorded by this process: one conditional write per row per container.
 _recorded: set[tuple[str, str]] = set()
@@ -28,7 +39,7 @@ class ContractReadings:
 
     def record_first_use(self, row_id: str, reading: str, evidence: str) -> bool:
         """Record a first-use row (SOS-A1, A8, A20, …) unless it is recorded already; True if
-        this call recorded it."""
+        this call recorded it. Observational: a failed write is logged, never fails the caller."""
         if (self._name, row_id) in _recorded:
             return False
         try:
@@ -39,7 +50,8 @@ class ContractReadings:
                 ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
             if not condition_failed(exc):
-                raise
+                log.warning("could not record %s's first use (%s): %s", row_id, reading, exc)
+                return False
             _recorded.add((self._name, row_id))
             return False
         _recorded.add((self._name, row_id))
