@@ -37,3 +37,12 @@ def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:
     api_key = secrets.read(api.wiz_secret_id)["api_key"]
     return WizClient(base_url=api.wiz_api_base_url, api_key=api_key, session=session,
                      timeout=api.http_timeout_seconds)
+
+
+def follow_contract(state_table: str, sos: SosClient, wiz: WizClient) -> dict:
+    """The contract readings doctor's probe and the first uses stored (R-OPS-5), read once per
+    cold start, handed to the clients (SOS-A11, WC-A10); returned for the push's config (SOS-A7)."""
+    readings = ContractReadings(state_table).all()
+    sos.follow_contract(readings)
+    wiz.follow_contract(readings)
+    return readings

@@ -15,10 +15,13 @@ from sos_wiz_sync.clients.http import build_session
 from sos_wiz_sync.clients.sos import Backoff, SosClient
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
 from sos_wiz_sync.clients.wiz import WizClient
+from sos_wiz_sync.models.contract import ContractStop
 from sos_wiz_sync.ops import cli
 from sos_wiz_sync.ops.contract import SOS_CALL_BUDGET, WC_CALL_BUDGET, run_probe
 from sos_wiz_sync.ops.doctor import DoctorContext, check_contract
+from sos_wiz_sync.push.failures import is_permanent, push_failure_reason
 from sos_wiz_sync.rules.contract import NEITHER
+from sos_wiz_sync.rules.push_config import PushConfig
 from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.contract import ContractReadings
 from sos_wiz_sync.store.leases import Leases
@@ -193,3 +196,76 @@ def test_the_first_sales_order_put_records_that_put_exists(emulators, make_secre
     cli.main(["doctor", "--contract", "--json"], environ={"STATE_TABLE": state_table})
     after = {row["id"]: row for row in json.loads(capsys.readouterr().out)["readings"]}
     assert after["SOS-A8"] == {**after["SOS-A8"], "reading": "exists", "settled": True, "how": "first use"}
+
+
+# -- the code honours the stored reading ----------------------------------------------------------------
+@pytest.mark.parametrize("casing", ["unitPrice", "unitprice"])
+def test_new_sos_orders_are_written_with_the_casing_the_probe_found(emulators, clients, state_table, casing):
+    """SOS-A7: the settled casing overrides SosLinePriceField (here the default unitPrice); the
+    emulator ignores a price under the other casing, so the price only lands with the right one."""
+    sos = emulators[0]
+    sos.configure(line_price_field=casing)
+    add_order(sos)
+    probe(clients, state_table)
+    config = PushConfig(contract=ContractReadings(state_table).all())
+    field = config.sos_line_price_field()
+    assert field == casing
+    customer = next(iter(sos.customers.values()))
+    item = next(i for i in sos.items.values() if not i["archived"] and i["type"] == "Inventory Item")
+    written = clients[0].request("POST", "/salesorder", body={
+        "number": f"WC-{casing}", "customer": {"id": customer["id"]},
+        "lines": [{"item": {"id": item["id"]}, "quantity": 1, field: 7.25}]}, expect="record")
+    record = written.get("data") or written
+    assert record["lines"][0][casing] == 7.25
+
+
+def test_a_line_price_fitting_neither_casing_stops_the_order_push_with_the_reason(state_table):
+    """SOS-A7 stored as NEITHER: the order body is not built (no guess); the push parks it with the reason."""
+    ContractReadings(state_table).save("SOS-A7", reading=NEITHER, how="GET /salesorder?maxresults=50",
+                                       evidence="sales order lines carry no unitPrice/unitprice (keys: ['price'])")
+    config = PushConfig(contract=ContractReadings(state_table).all())
+    with pytest.raises(ContractStop) as stop:
+        config.sos_line_price_field()
+    assert is_permanent(stop.value) and "SOS-A7" in push_failure_reason(stop.value)
+    assert "['price']" in push_failure_reason(stop.value)
+
+
+@pytest.mark.parametrize(("lists", "calls"), [(True, 1), (False, 2)])
+def test_sku_lookups_follow_the_settled_sku_id_reading(emulators, clients, state_table, lists, calls):
+    """WC-A10: settled, a fresh client goes straight to comma lists or one call per SKU (no 400 first)."""
+    wiz = emulators[1]
+    wiz.configure(sku_id_list=lists)
+    probe(clients, state_table)
+    fresh = WizClient(base_url=wiz.url, api_key=wiz.api_key, session=wiz_session(2))
+    fresh.follow_contract(ContractReadings(state_table).all())
+    skus = sorted({p["sku"] for p in wiz.products.values() if p.get("sku")})[:2]
+    wiz.reset_counters()
+    assert sorted(p.sku for p in fresh.products_by_skus(skus)) == skus
+    assert sum(wiz.counters().values()) == calls
+    assert not wiz.faulted_counters() and all("400" not in key for key in wiz.counters())
+
+
+def test_sku_lookups_stop_when_the_sku_id_answer_fit_neither_reading(emulators, state_table):
+    wiz = emulators[1]
+    ContractReadings(state_table).save("WC-A10", reading=NEITHER, how="GET /v1/products?sku_id=a,b",
+                                       evidence="sku_id=a,b answered HTTP 200 {'data': []}")
+    client = WizClient(base_url=wiz.url, api_key=wiz.api_key, session=wiz_session(2))
+    client.follow_contract(ContractReadings(state_table).all())
+    wiz.reset_counters()
+    with pytest.raises(ContractStop, match="WC-A10"):
+        client.products_by_skus(["a", "b"])
+    assert sum(wiz.counters().values()) == 0
+
+
+@pytest.mark.parametrize(("present", "available"), [(True, True), (False, False)])
+def test_the_payment_route_follows_the_settled_payment_endpoint(emulators, clients, make_secret, state_table,
+                                                                present, available):
+    """SOS-A11: settled by the probe, a fresh client knows whether /payment exists without asking."""
+    sos = emulators[0]
+    sos.configure(payment_endpoint=present)
+    probe(clients, state_table, payment_route="payment")
+    fresh = wired_client(sos, make_secret, state_table)
+    fresh.follow_contract(ContractReadings(state_table).all())
+    sos.reset_counters()
+    assert fresh.payment_endpoint_available() is available
+    assert not any("/payment" in key for key in sos.counters())

@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-NEITHER = "neither"
+from ..models.contract import NEITHER
+
 UNKNOWN_SOS_ID = 2147483647  # SOS-A4: an id no account has
 SENTINEL_REFERENCE = "sos-wiz-probe-no-such-reference"  # WC-A9: a reference_id no record has
 SOS_NUMBER_MAX = 21  # SOS-A15
