@@ -204,7 +204,8 @@ def check_sos(ctx: DoctorContext) -> Iterator[Check]:
         return
     tokens = SosTokenManager(secret_id=api.sos_secret_id, token_url=api.sos_token_url, secrets=secrets,
                              leases=Leases(ctx.values["STATE_TABLE"]), session=build_session(retries=3),
-                             timeout=api.http_timeout_seconds)
+                             timeout=api.http_timeout_seconds,
+                             first_use=ContractReadings(ctx.values["STATE_TABLE"]).record_first_use)  # SOS-A1
     try:
         tokens.refresh(tokens.access_token())
     except (SosAuthError, requests.RequestException, KeyError, ValueError) as exc:
