@@ -500,7 +500,8 @@ def _span(delta: timedelta) -> str:
 
 
 CHECKS: list[Callable[[DoctorContext], Iterator[Check]]] = [
-    check_secrets, check_sos, check_wiz, check_contract, check_hook, check_changes_arrive, check_first_sync, check_schedules,
+    check_secrets, check_sos, check_wiz, check_contract, check_hook, check_changes_arrive, check_first_sync,
+    check_schedules,
     check_dead_letters, check_last_runs, check_ledger]
 CHECK_NAMES = {check_secrets: "secrets", check_sos: "SOS answers", check_wiz: "WizCommerce answers",
                check_contract: "contract",
