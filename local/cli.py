@@ -7,7 +7,8 @@ would and prints the run report; runs again to show that nothing unchanged is re
 after changing quantities in SOS without a hook, then changes one quantity with the hook and
 times its arrival in WizCommerce. Last, every other schedule fires once (the first entity run
 runs the first sync by itself) and `sos-wiz-ops doctor` checks the whole setup, as README's
-Deploy checklist ends; then `sos-wiz-ops ledger` accounts for every record of the day (R-OPS-4).
+Deploy checklist ends, with `doctor --contract`: the reading of each contract assumption its
+probe found (R-OPS-5); then `sos-wiz-ops ledger` accounts for every record of the day (R-OPS-4).
 """
 
 from __future__ import annotations
@@ -62,13 +63,13 @@ def first_day(stack: HookedStack) -> list[dict]:
     return reports
 
 
-def doctor(stack: HookedStack, as_json: bool) -> tuple[int, str]:
-    """`sos-wiz-ops doctor` on the local stack: its exit code and what it printed."""
+def doctor(stack: HookedStack, as_json: bool, *flags: str) -> tuple[int, str]:
+    """`sos-wiz-ops doctor [flags]` on the local stack: its exit code and what it printed."""
     from . import ops
 
     printed = io.StringIO()
     with redirect_stdout(printed):
-        code = ops.run(stack.runtime, ["doctor", "--json"] if as_json else ["doctor"])
+        code = ops.run(stack.runtime, ["doctor", *flags, *(["--json"] if as_json else [])])
     return code, printed.getvalue()
 
 
@@ -133,19 +134,25 @@ def demo(items: int, changes: int, as_json: bool) -> None:
         # setup checks itself, as README's Deploy checklist ends.
         reports = first_day(stack)
         code, printed = doctor(stack, as_json)
+        contract_code, contract_printed = doctor(stack, as_json, "--contract")  # what doctor's probe stored
         ledger_code, ledger_printed = ledger(stack, as_json)
         if as_json:
             say(json.dumps({"step": "first day", "reports": reports}, default=str))
             say(json.dumps({"step": "doctor", "exit_code": code, "result": json.loads(printed)}))
+            say(json.dumps({"step": "contract", "exit_code": contract_code, "result": json.loads(contract_printed)}))
             say(json.dumps({"step": "ledger", "exit_code": ledger_code, "result": json.loads(ledger_printed)}))
         else:
             say("\n== first day: every other pull schedule fires once (the first entity run runs the first sync itself), then the WC change poll")
             say("  " + ", ".join(f"{r['stream']} {r['status']} (changed {r['changed']})" for r in reports))
             say(f"\n== sos-wiz-ops doctor\n{printed.rstrip()}")
+            say(f"\n== sos-wiz-ops doctor --contract: which reading of each assumption this account follows\n"
+                f"{contract_printed.rstrip()}")
             say(f"\n== sos-wiz-ops ledger --since 24h: did everything get through?\n{ledger_printed.rstrip()}")
             say(f"\ndone in {time.monotonic() - started:.1f} s; function logs in {FUNCTION_LOG}")
         if code != 0:
             raise SystemExit("sos-wiz-ops doctor is not all green on the local stack")
+        if contract_code != 0:
+            raise SystemExit("an answer of the local stack fits neither reading of an assumption (doctor --contract)")
         if ledger_code != 0:
             raise SystemExit("sos-wiz-ops ledger found records unaccounted for on the local stack")
 

@@ -10,17 +10,19 @@ from .clients.sos_auth import SosTokenManager
 from .clients.wiz import WizClient
 from .config import SosApiSettings, WizApiSettings
 from .secrets import SecretStore
+from .store.contract import ContractReadings
 from .store.leases import Leases
 
 
 def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretStore) -> SosClient:
     session = build_session(pool_size=api.sos_max_concurrency + 2)
+    first_use = ContractReadings(state_table).record_first_use  # R-OPS-5: SOS-A1, A8, A20
     tokens = SosTokenManager(secret_id=api.sos_secret_id, token_url=api.sos_token_url, secrets=secrets,
                              leases=Leases(state_table), session=build_session(retries=3),
-                             timeout=api.http_timeout_seconds)
+                             timeout=api.http_timeout_seconds, first_use=first_use)
     return SosClient(base_url=api.sos_api_base_url, tokens=tokens, session=session, pacer=Pacer(api.sos_max_rps),
                      timeout=api.http_timeout_seconds,
-                     window=ChangeWindow(api.sos_timezone, api.sos_updatedsince_overlap_seconds))
+                     window=ChangeWindow(api.sos_timezone, api.sos_updatedsince_overlap_seconds), first_use=first_use)
 
 
 def wiz_session(concurrency: int) -> requests.Session:
@@ -35,3 +37,12 @@ def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:
     api_key = secrets.read(api.wiz_secret_id)["api_key"]
     return WizClient(base_url=api.wiz_api_base_url, api_key=api_key, session=session,
                      timeout=api.http_timeout_seconds)
+
+
+def follow_contract(state_table: str, sos: SosClient, wiz: WizClient) -> dict:
+    """The contract readings doctor's probe and the first uses stored (R-OPS-5), read once per
+    cold start, handed to the clients (SOS-A11, WC-A10); returned for the push's config (SOS-A7)."""
+    readings = ContractReadings(state_table).all()
+    sos.follow_contract(readings)
+    wiz.follow_contract(readings)
+    return readings

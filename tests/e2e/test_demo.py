@@ -17,7 +17,7 @@ def test_the_demo_syncs_inventory_resends_nothing_unchanged_and_shows_the_hook()
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     steps = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    first, second, third, hook, first_day, doctor, ledger = steps
+    first, second, third, hook, first_day, doctor, contract, ledger = steps
     assert first["report"]["status"] == "ok" and first["report"]["seen"] == 400
     assert first["report"]["changed"] > 0 and first["report"]["skipped"]["unmapped"] > 0
     assert second["report"]["changed"] == 0 and second["report"]["unchanged"] == first["report"]["changed"]
@@ -29,5 +29,9 @@ def test_the_demo_syncs_inventory_resends_nothing_unchanged_and_shows_the_hook()
     assert doctor["exit_code"] == 0 and doctor["result"]["ok"] is True
     assert {"SOS answers", "SOS quantity hook", "first sync", "last run: reconciliation"} <= {
         check["name"] for check in doctor["result"]["checks"]}
+    assert contract["exit_code"] == 0  # R-OPS-5: doctor's probe found no answer fitting neither reading
+    readings = {row["id"]: row for row in contract["result"]["readings"]}
+    assert readings["SOS-A4"]["reading"] == "404" and readings["WC-A10"]["settled"]
+    assert readings["SOS-A1"]["reading"] == "rotating"  # doctor's own refresh was the first use
     assert ledger["exit_code"] == 0 and ledger["result"]["unaccounted"] == []
     assert sum(sum(counts.values()) for counts in ledger["result"]["counts"].values()) > 0

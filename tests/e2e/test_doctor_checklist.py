@@ -64,7 +64,7 @@ def test_doctor_walks_the_deploy_checklist_from_red_to_all_green(deployed, capsy
     # A fresh deploy: placeholder secrets, so the APIs are not even tried
     code, checks = doctor(runtime, capsys)
     assert code == 1
-    assert {"SOS secret", "WizCommerce secret", "SOS answers", "WizCommerce answers", "SOS quantity hook",
+    assert {"SOS secret", "WizCommerce secret", "SOS answers", "WizCommerce answers", "contract", "SOS quantity hook",
             "WizCommerce changes arrive", "first sync"} <= red(checks)
     assert checks["SOS secret"]["fix"].startswith(f"aws secretsmanager put-secret-value --secret-id {sos_secret}")
     assert checks["SOS answers"]["detail"] == "not checked: the SOS secret is not usable"

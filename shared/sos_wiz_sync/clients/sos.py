@@ -21,7 +21,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -40,6 +40,8 @@ from ..models.sos import (
     linked_transactions,
     read_record,
 )
+from ..models.contract import ContractStop, settled_choice
+from ..store.contract import FirstUse, ignore_first_use
 from .http import ApiError, CallCounter, Pacer
 from .sos_auth import SosTokenManager
 
@@ -150,7 +152,8 @@ def read_clock() -> int:
 class SosClient:
     def __init__(self, *, base_url: str, tokens: SosTokenManager, session: requests.Session,
                  pacer: Pacer | None = None, timeout: float = 20.0, calls: CallCounter | None = None,
-                 window: ChangeWindow | None = None, backoff: Backoff | None = None):
+                 window: ChangeWindow | None = None, backoff: Backoff | None = None,
+                 first_use: FirstUse = ignore_first_use):
         self._base = base_url.rstrip("/")
         self._tokens = tokens
         self._session = session
@@ -160,6 +163,8 @@ class SosClient:
         self.window = window or ChangeWindow()
         self.backoff = backoff or Backoff()
         self._payment_endpoint: bool | None = None
+        self._payment_endpoint_stop: ContractStop | None = None  # SOS-A11's stored reading fits neither
+        self.first_use = first_use  # first-use rows (SOS-A8, SOS-A20) recorded the first time they show
         # per thread: when its last request went out; a page's rows show SOS as it was then or later
         self._sent = threading.local()
 
@@ -349,8 +354,13 @@ class SosClient:
             current = self.get(resource, record_id)
             body = {**current, **(fit(current, fields) if fit else fields), "syncToken": current.get("syncToken")}
             try:
-                return self._record_answer("PUT", f"/{resource}/{record_id}", body)
+                written = self._record_answer("PUT", f"/{resource}/{record_id}", body)
+                if resource == "salesorder":
+                    self.first_use("SOS-A8", "exists", f"PUT /salesorder/{record_id} was taken")
+                return written
             except SosError as exc:
+                if resource == "salesorder" and exc.http_status in (404, 405):  # SOS-A8
+                    self.first_use("SOS-A8", "refused", f"PUT /salesorder/{record_id} answered {exc.message[:200]}")
                 if not exc.stale or attempt == WRITE_RETRIES - 1:
                     raise
                 log.info("SOS %s %s changed while we wrote it; reading it again", resource, record_id)
@@ -382,11 +392,22 @@ class SosClient:
         return SosCustomer.model_validate(self.update("customer", customer_id, fields))
 
     # -- payments: no documented endpoint ----------------------------------------------------
+    def follow_contract(self, readings: Mapping[str, Any]) -> None:
+        """Start from the readings doctor's probe stored (R-OPS-5): SOS-A11 settled needs no
+        probe of /payment; fitting neither stops what needs /payment with that reason."""
+        try:
+            self._payment_endpoint = settled_choice(readings.get("SOS-A11"), "SOS-A11",
+                                                    {"present": True, "absent": False}, None)
+        except ContractStop as stop:
+            self._payment_endpoint_stop = stop
+
     def payment_endpoint_available(self) -> bool:
         """Whether this account answers `/payment` (SOS-A11: undocumented, some accounts do).
         Probed once per client, and only where the payment route is configured: 404 = absent,
         a list answer = present; a throttle or 5xx stays transient (retried, then raised: never
         "absent"); anything else is raised naming SOS-A11."""
+        if self._payment_endpoint_stop:
+            raise self._payment_endpoint_stop
         if self._payment_endpoint is None:
             try:
                 self.request("GET", "/payment", params={"maxresults": 1}, expect=LIST)
@@ -415,7 +436,9 @@ class SosClient:
         return SosHook.model_validate(self._record_answer("POST", "/hook", body))
 
     def delete_hook(self, hook_id: int) -> None:
-        self.request("DELETE", f"/hook/{hook_id}", expect=DONE)  # SOS-A20: JSON or an empty 2xx
+        answer = self.request("DELETE", f"/hook/{hook_id}", expect=DONE)  # SOS-A20: JSON or an empty 2xx
+        self.first_use("SOS-A20", "JSON" if answer else "empty", f"DELETE /hook/{hook_id} answered "
+                       + (f"JSON {sorted(answer)}" if answer else "an empty 2xx"))
 
 
 def _rows(payload: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..observability import logger
 from ..secrets import SecretStore
+from ..store.contract import FirstUse, ignore_first_use
 from ..store.leases import Leases
 
 REFRESH_LEASE = "sos-oauth-refresh"
@@ -36,7 +37,8 @@ class SosAuthError(Exception):
 
 class SosTokenManager:
     def __init__(self, *, secret_id: str, token_url: str, secrets: SecretStore, leases: Leases,
-                 session: requests.Session, timeout: float = 20.0, wait_for_peer_seconds: float = 20.0):
+                 session: requests.Session, timeout: float = 20.0, wait_for_peer_seconds: float = 20.0,
+                 first_use: FirstUse = ignore_first_use):
         self._secret_id = secret_id
         self._token_url = token_url
         self._secrets = secrets
@@ -46,6 +48,7 @@ class SosTokenManager:
         self._wait_for_peer = wait_for_peer_seconds
         self._lock = threading.Lock()
         self._access_token: str | None = None
+        self._first_use = first_use  # SOS-A1: whether a refresh rotates, recorded the first time
 
     def _load(self, *, fresh: bool) -> SosCredentials:
         return SosCredentials.model_validate(self._secrets.read(self._secret_id, fresh=fresh))
@@ -99,6 +102,8 @@ class SosTokenManager:
             # Written back before use: losing this pair would lock the account out.
             self._secrets.write(self._secret_id, renewed.model_dump())
             logger.info("SOS access token refreshed")
+            self._first_use("SOS-A1", "rotating" if body.get("refresh_token") else "not rotating",
+                            f"a refresh answered {sorted(body)}")
             return renewed.access_token
         finally:
             self._leases.release(REFRESH_LEASE, owner)

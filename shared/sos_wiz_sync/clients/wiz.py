@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -12,6 +12,7 @@ import requests
 
 from ..models.wiz import WizCustomer, WizInventory, WizInventoryRecord, WizOrder, WizProduct
 from ..observability import logger
+from ..models.contract import ContractStop, settled_choice
 from .http import ApiError, CallCounter, map_bounded
 
 PAGE_SIZE = 100  # WizCommerce's maximum `page_size`
@@ -130,6 +131,7 @@ class WizClient:
         self._timeout = timeout
         self.calls = calls or CallCounter()
         self._sku_id_list: bool | None = None  # WC-A10 as this client found it; None: not known yet
+        self._sku_id_list_stop: ContractStop | None = None  # WC-A10's stored reading fits neither
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> dict[str, Any]:
         """The JSON object WizCommerce answered. Every documented answer is one (`{"data": …}`):
@@ -335,10 +337,22 @@ class WizClient:
     def products_by_reference_ids(self, reference_ids: list[str]) -> list[WizProduct]:
         return self._products_where("reference_ids", reference_ids)
 
+    def follow_contract(self, readings: Mapping[str, Mapping[str, Any]]) -> None:
+        """Start from the readings doctor's probe stored (R-OPS-5): WC-A10 settled saves the
+        first comma list's 400 or goes straight to lists; fitting neither stops lookups of
+        several SKUs with that reason."""
+        try:
+            self._sku_id_list = settled_choice(readings.get("WC-A10"), "WC-A10",
+                                               {"comma list": True, "one per call": False}, None)
+        except ContractStop as stop:
+            self._sku_id_list_stop = stop
+
     def products_by_skus(self, skus: list[str]) -> list[WizProduct]:
         """Products by sku. WC-A10: whether `sku_id` takes a comma-separated list is not
         documented; the first 400 on a list whose first sku alone is answered settles it for this
         client's lifetime, and from then on each sku is asked for by itself."""
+        if len(skus) > 1 and self._sku_id_list_stop:
+            raise self._sku_id_list_stop
         if len(skus) > 1 and self._sku_id_list is not False:
             try:
                 found = self._products_where("sku_id", skus)

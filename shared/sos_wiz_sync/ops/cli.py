@@ -7,6 +7,7 @@ queues, calls one function of this package, and prints the result as a table or 
     sos-wiz-ops reports [--stream X]      the last run reports
     sos-wiz-ops diff <stream>             what the next pull would change, without writing
     sos-wiz-ops doctor                    is the setup complete and healthy? each red line says the fix
+    sos-wiz-ops doctor --contract         which reading of each contract assumption this account follows
     sos-wiz-ops ledger [--since 24h]      did everything get through? each record of the window accounted for
 
 Where: `--stack <name>` (a deployed stack: its outputs and its PullFunction's environment),
@@ -31,8 +32,8 @@ from ..store.state import SyncState
 from .dead_letters import start_redrive
 from .failures import Redrive, failures_overview, retry
 from .ledger_rules import window_start
-from .render import (ProgressBar, as_json, render_diff, render_doctor, render_failures, render_ledger, render_reports,
-                     render_retry, render_trace)
+from .render import (ProgressBar, as_json, render_contract, render_diff, render_doctor, render_failures,
+                     render_ledger, render_reports, render_retry, render_trace)
 from .targets import DEAD_LETTER_QUEUES, OpsTargets, TargetsError, stack_values
 
 if TYPE_CHECKING:
@@ -79,7 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("stream", help="pull stream, e.g. inventory or products")
     command.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                          help="progress bar on stderr (default: when stderr is a terminal)")
-    commands.add_parser("doctor", parents=[common], help="is the setup complete and healthy? (exit 0: all green)")
+    command = commands.add_parser("doctor", parents=[common],
+                                  help="is the setup complete and healthy? (exit 0: all green)")
+    command.add_argument("--contract", action="store_true",
+                         help="the reading of each contract assumption this account follows, as stored (R-OPS-5)")
     command = commands.add_parser("ledger", parents=[common],
                                   help="did everything get through? (R-OPS-4; exit 1: something is unaccounted)")
     command.add_argument("--since", default="24h", type=_moment, help="24h, 7d, or an ISO time (default 24h)")
@@ -167,6 +171,12 @@ def _run(args: argparse.Namespace, targets: OpsTargets, redrive: Redrive | None,
 
 def _doctor(args: argparse.Namespace, targets: OpsTargets,
             schedules: Callable[[], ScheduleView] | None) -> tuple[Any, Any, int]:
+    if args.contract:  # what doctor's probe and the first uses stored: no API call
+        from ..store.contract import ContractReadings
+        from .contract import contract_table
+
+        result = contract_table(ContractReadings(targets.state_table).all())
+        return result, render_contract, 1 if any(row["neither"] for row in result["readings"]) else 0
     from .doctor import DoctorContext, aws_schedule_view, doctor  # the API clients: only when asked for
 
     if schedules is None and args.stack:

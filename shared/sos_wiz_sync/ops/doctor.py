@@ -1,7 +1,8 @@
 """`sos-wiz-ops doctor`: is this deployment set up and healthy? One line per check, in the order
 an operator sets the stack up, each red one with the exact command or console step that fixes it.
 
-    secrets present and well formed → SOS answers (token refreshed) → WizCommerce answers → SOS
+    secrets present and well formed → SOS answers (token refreshed) → WizCommerce answers → the
+    contract probe (R-OPS-5: which reading of each assumption this account follows) → SOS
     quantity hook subscribed → WizCommerce changes arrive → first sync done, nothing held →
     schedules enabled → dead-letter queues empty → the last run of every scheduled stream →
     the last ledger (R-OPS-4: did everything get through?)
@@ -29,9 +30,11 @@ from ..clients.wiz import WizClient
 from ..config import SosApiSettings, WizApiSettings
 from ..hook.subscriptions import hook_url, list_subscriptions
 from ..secrets import SecretStore
+from ..store.contract import ContractReadings
 from ..store.leases import Leases
 from ..store.state import WC_CHANGE_POLL_HEARTBEAT, WEBHOOK_HEARTBEAT, SyncState
 from ..wiring import build_wiz_client
+from .contract import run_probe
 from .targets import DeadLetterQueue
 
 # A version of SosSecret staged only with this label (never AWSCURRENT), holding "{}": writing it
@@ -86,6 +89,7 @@ class DoctorContext:
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     # filled by the checks for the ones after them
     sos: SosClient | None = None
+    wiz: WizClient | None = None
     problems: dict[str, str] = field(default_factory=dict)  # check name → why later ones cannot run
     scheduled_streams: list[str] | None = None
 
@@ -200,7 +204,8 @@ def check_sos(ctx: DoctorContext) -> Iterator[Check]:
         return
     tokens = SosTokenManager(secret_id=api.sos_secret_id, token_url=api.sos_token_url, secrets=secrets,
                              leases=Leases(ctx.values["STATE_TABLE"]), session=build_session(retries=3),
-                             timeout=api.http_timeout_seconds)
+                             timeout=api.http_timeout_seconds,
+                             first_use=ContractReadings(ctx.values["STATE_TABLE"]).record_first_use)  # SOS-A1
     try:
         tokens.refresh(tokens.access_token())
     except (SosAuthError, requests.RequestException, KeyError, ValueError) as exc:
@@ -243,7 +248,29 @@ def check_wiz(ctx: DoctorContext) -> Iterator[Check]:
         yield Check("WizCommerce answers", False, f"{api.wiz_api_base_url} unreachable: {type(exc).__name__}",
                     f"check WIZ_API_BASE_URL ({api.wiz_api_base_url}) and the network")
         return
+    ctx.wiz = wiz
     yield Check("WizCommerce answers", True, "the API key is accepted (GET /v1/products)")
+
+
+# -- 3b. the contract: which reading of each assumption this account follows (R-OPS-5) -----------
+def check_contract(ctx: DoctorContext) -> Iterator[Check]:
+    if ctx.sos is None or ctx.wiz is None:
+        raise Unusable(ctx.problems.get("SOS") if ctx.sos is None else "WizCommerce does not answer")
+    sos_before, wiz_before = ctx.sos.calls.count, ctx.wiz.calls.count
+    readings = run_probe(ctx.sos, ctx.wiz, ContractReadings(ctx.values["STATE_TABLE"]),
+                         payment_route=ctx.values.get("PAYMENT_ROUTE") or "deposit", now=ctx.now)
+    cost = f"{ctx.sos.calls.count - sos_before} SOS + {ctx.wiz.calls.count - wiz_before} WizCommerce calls"
+    neither = [r for r in readings if r.neither]
+    open_rows = [r.id for r in readings if r.reading is None]
+    if neither:
+        yield Check("contract", False, "; ".join(f"{r.id} fits neither reading: {r.evidence}" for r in neither),
+                    f"the streams that need {', '.join(r.id for r in neither)} stop until it is understood: compare "
+                    f"with ../shared/api (Assumptions index); sos-wiz-ops doctor --contract{ctx.stack_flag} lists all")
+        return
+    settled = len(readings) - len(open_rows)
+    yield Check("contract", True, f"{settled} of {len(readings)} probe rows settled ({cost})"
+                + (f"; not settled yet (safe default): {', '.join(open_rows)}" if open_rows else "")
+                + f"; sos-wiz-ops doctor --contract{ctx.stack_flag} shows each")
 
 
 # -- 4. SOS quantity hook ----------------------------------------------------------------------
@@ -473,9 +500,11 @@ def _span(delta: timedelta) -> str:
 
 
 CHECKS: list[Callable[[DoctorContext], Iterator[Check]]] = [
-    check_secrets, check_sos, check_wiz, check_hook, check_changes_arrive, check_first_sync, check_schedules,
+    check_secrets, check_sos, check_wiz, check_contract, check_hook, check_changes_arrive, check_first_sync,
+    check_schedules,
     check_dead_letters, check_last_runs, check_ledger]
 CHECK_NAMES = {check_secrets: "secrets", check_sos: "SOS answers", check_wiz: "WizCommerce answers",
+               check_contract: "contract",
                check_hook: "SOS quantity hook", check_changes_arrive: "WizCommerce changes arrive",
                check_first_sync: "first sync", check_schedules: "schedules", check_dead_letters: "dead-letter queues",
                check_last_runs: "last runs", check_ledger: "last ledger"}

@@ -172,6 +172,20 @@ def render_doctor(result: dict[str, Any], *, color: bool = False) -> str:
     return "\n".join(lines)
 
 
+def render_contract(result: dict[str, Any]) -> str:
+    """One line per assumption id: its reading, how and when settled, and what the code does."""
+    lines = []
+    for row in result["readings"]:
+        mark = "FAIL" if row["neither"] else "ok  " if row["settled"] else "-   "
+        when = f"{row['how']}, {_at(row['at'])}" if row.get("at") else row["how"]
+        lines.append(f"{mark}  {row['id']:<8} {row['reading']:<20} {row['effect']}  [{when}]")
+        if row["neither"]:
+            lines.append(f"      {'':<8} seen: {row.get('evidence')}")
+    settled = sum(1 for row in result["readings"] if row["settled"])
+    lines.append(f"\n{settled} of {len(result['readings'])} settled; the rest follow their safe default")
+    return "\n".join(lines)
+
+
 def render_ledger(result: dict[str, Any]) -> str:
     """One line per entity with its counts, then each unaccounted record: why, and the fix."""
     window = result["window"]

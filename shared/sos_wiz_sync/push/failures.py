@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..clients.http import ApiError
+from ..models.contract import ContractStop
 from ..rules.orders import LineProblem
 from ..clients.reasons import failure_reason
 
@@ -39,14 +40,14 @@ class RecordBusy(Exception):
 
 
 def is_permanent(error: BaseException) -> bool:
-    if isinstance(error, PermanentPushFailure | ValidationError):
+    if isinstance(error, PermanentPushFailure | ValidationError | ContractStop):  # R-OPS-5: stop, never guess
         return True
     return isinstance(error, ApiError) and error.status in PERMANENT_API_STATUSES
 
 
 def push_failure_reason(error: BaseException) -> str:
     """The reason an operator reads: ours for business failures, the API's message for a 4xx."""
-    if isinstance(error, PermanentPushFailure):
+    if isinstance(error, PermanentPushFailure | ContractStop):
         return error.reason
     if isinstance(error, ApiError) and error.status in PERMANENT_API_STATUSES:
         return f"{error.api} answered {error.status}: {error.message[:200]}"

@@ -40,7 +40,7 @@ from ..secrets import SecretStore
 from ..store.leases import Leases
 from ..store.mappings import Mappings
 from ..store.state import WEBHOOK_HEARTBEAT, SyncState
-from ..wiring import build_sos_client, build_wiz_client
+from ..wiring import build_sos_client, build_wiz_client, follow_contract
 from .customers import push_customer
 from .deps import PushDeps
 from .events import RecordChanged, record_key, validation_reason
@@ -89,11 +89,11 @@ class PushRuntime:
     @classmethod
     def from_environment(cls) -> "PushRuntime":
         tables, settings, secrets = TablesSettings(), PushSettings(), SecretStore()
-        deps = PushDeps(
-            sos=build_sos_client(SosApiSettings(), state_table=tables.state_table, secrets=secrets),
-            wiz=build_wiz_client(WizApiSettings(), secrets=secrets),
-            mappings=Mappings(tables.mappings_table), state=SyncState(tables.state_table),
-            leases=Leases(tables.state_table), config=PushConfig.from_settings(settings))
+        sos = build_sos_client(SosApiSettings(), state_table=tables.state_table, secrets=secrets)
+        wiz = build_wiz_client(WizApiSettings(), secrets=secrets)
+        contract = follow_contract(tables.state_table, sos, wiz)  # R-OPS-5
+        deps = PushDeps(sos=sos, wiz=wiz, mappings=Mappings(tables.mappings_table), state=SyncState(tables.state_table),
+                        leases=Leases(tables.state_table), config=PushConfig.from_settings(settings, contract))
         return cls(deps=deps, parking=DeadLetterParking(sqs=boto3.client("sqs"), queue_url=settings.push_dlq_url),
                    persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
                    ttl_seconds=settings.idempotency_ttl_seconds)

@@ -182,7 +182,7 @@ def sos_sales_order(order: WizOrder, *, number: str, customer_id: int, item_ids:
         "customer": {"id": customer_id},
         "billing": sos_transaction_address(order.billing_address, "billing", company),
         "shipping": sos_transaction_address(order.shipping_address, "shipping", company),
-        "lines": sos_order_lines(order.line_items, item_ids, config.line_price_field),
+        "lines": sos_order_lines(order.line_items, item_ids, config.sos_line_price_field()),
         # WC-A13: derived from the read; the lines' rounding remainders join it (exact totals).
         "discountAmount": float(order_discount(order) + sum(
             (sos_line_price(line).remainder for line in order.line_items), Decimal(0))),

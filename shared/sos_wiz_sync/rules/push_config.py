@@ -8,8 +8,10 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, get_args
 
 from ..config import DEFAULT_LINE_PRICE_FIELD, LinePriceField, PaymentRoute, PushSettings
+from ..models.contract import settled_choice
 
 SOS_NUMBER_MAX_LENGTH = 21
 DIGEST_LENGTH = 6
@@ -77,13 +79,15 @@ class PushConfig:
     default_sales_rep: int | None = None
     price_tiers: Mapping[str, int] = field(default_factory=dict)  # WC price list id → SOS price tier id
     line_price_field: LinePriceField = DEFAULT_LINE_PRICE_FIELD   # SOS-A7: on a new SOS order
+    contract: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # stored readings (R-OPS-5)
 
     def __post_init__(self) -> None:
         fit_sos_number(self.number_prefix, "0", self.number_suffix)  # refuses affixes that leave no room
 
     @classmethod
-    def from_settings(cls, settings: PushSettings) -> "PushConfig":
-        return cls(
+    def from_settings(cls, settings: PushSettings,
+                      contract: Mapping[str, Mapping[str, Any]] | None = None) -> "PushConfig":
+        return cls(contract=contract or {},
             number_prefix=settings.order_number_prefix, number_suffix=settings.order_number_suffix,
             line_notes_to_comment=settings.line_notes_to_comment, payment_route=settings.payment_route,
             sales_reps={wc: _sos_id("SALES_REP_MAP", sos) for wc, sos in settings.sales_rep_map.items()},
@@ -92,6 +96,12 @@ class PushConfig:
             price_tiers={wc: _sos_id("PRICE_TIER_MAP", sos) for wc, sos in settings.price_tier_map.items()},
             line_price_field=settings.sos_line_price_field,
         )
+
+    def sos_line_price_field(self) -> str:
+        """SOS-A7: the casing doctor's probe found on this account's sales orders; until it is
+        settled, SosLinePriceField. ContractStop when the account's lines fit neither."""
+        return settled_choice(self.contract.get("SOS-A7"), "SOS-A7", {name: name for name in get_args(LinePriceField)},
+                              self.line_price_field)
 
     def order_number(self, wc_display_id: str) -> str:
         """R-ORD-4: the SOS number of a pushed WC order."""

@@ -17,7 +17,7 @@ from ..secrets import SecretStore
 from ..store.leases import Leases
 from ..store.mappings import Mappings
 from ..store.state import SyncState
-from ..wiring import build_sos_client, build_wiz_client
+from ..wiring import build_sos_client, build_wiz_client, follow_contract
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ def pull_environment() -> PullEnvironment:
     secrets = SecretStore()
     sos = build_sos_client(SosApiSettings(), state_table=tables.state_table, secrets=secrets)
     wiz = build_wiz_client(wiz_api, secrets=secrets)
+    follow_contract(tables.state_table, sos, wiz)  # R-OPS-5: SOS-A11, WC-A10 as doctor's probe settled them
     sqs = boto3.client("sqs")
 
     def enqueue_push(body: str, group: str, dedup: str) -> None:
