@@ -33,6 +33,8 @@ Switchable where the contract says [assumed] or names two readings (`configure(.
   salesorder) or "unitprice" (Z salesorder). Lines are answered with it, and a write's price
   under the other casing is ignored (the line takes its item's sales price, as an empty price
   does), strict as "prices may be ignored" reads.
+- `zero_quantity_lines` (SOS-A22): a sales order line at quantity 0 (a cancelled order's lines,
+  R-ORD-8) is "accepted" (the assumption) or "refused" (400 invalid, naming the line).
 
 Sales order lines as the contract states them: `amount` must equal quantity × unit price
 exactly (compared as decimals, no tolerance; left out, it is that product), a unit price below
@@ -123,7 +125,7 @@ THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200,
                   "200-message-only": {"http_status": 200, "status": None}}
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
             "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty", "customer_address_shape",
-            "linked_shape", "line_price_field")
+            "linked_shape", "line_price_field", "zero_quantity_lines")
 LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")
 LINE_PRICE_FIELDS = ("unitPrice", "unitprice")
 
@@ -263,6 +265,7 @@ class SosEmulator(Emulator):
         self.customer_address_shape = "flat"
         self.linked_shape = "object"
         self.line_price_field = "unitPrice"
+        self.zero_quantity_lines = "accepted"
         self.configure(**switches)
         self._access_tokens: dict[str, float] = {}  # token → expiry on self.clock
         self._refresh_tokens: set[str] = set()
@@ -322,6 +325,8 @@ class SosEmulator(Emulator):
             raise ApiError(400, "customer_address_shape must be 'flat' or 'nested'")
         if switches.get("linked_shape", "object") not in ("object", "id"):
             raise ApiError(400, "linked_shape must be 'object' or 'id'")
+        if switches.get("zero_quantity_lines", "accepted") not in ("accepted", "refused"):
+            raise ApiError(400, "zero_quantity_lines must be 'accepted' or 'refused'")
         if switches.get("line_price_field", "unitPrice") not in LINE_PRICE_FIELDS:
             raise ApiError(400, f"line_price_field must be one of {LINE_PRICE_FIELDS}")
         if "timezone" in switches:
@@ -918,6 +923,8 @@ class SosEmulator(Emulator):
             item_ref = self._ref(self.items, line.get("item"), "item", required=True, where=f"line {number}")
             item = self.items[item_ref["id"]]
             quantity = _number(line.get("quantity"), f"quantity (line {number})")
+            if quantity == 0 and self.zero_quantity_lines == "refused":  # SOS-A22's other reading
+                raise ApiError(400, f"Line {number}: quantity must be greater than 0")
             given = next((line[name] for name in read_fields if line.get(name) is not None), None)
             unit_price = _number(given, f"unitPrice (line {number})", default=item.get("salesPrice") or 0)
             minimum = item.get("minimumPrice")
