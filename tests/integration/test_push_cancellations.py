@@ -10,6 +10,7 @@ import pytest
 from push_stack import PushStack, push_stack  # noqa: F401 - fixture
 
 from sos_wiz_sync.ops.ledger_rules import cancelled_order_facts, classify
+from sos_wiz_sync.ops.render import render_trace
 from sos_wiz_sync.ops.trace import trace
 
 SO_PUT = "PUT /api/v2/salesorder/{id}"
@@ -61,6 +62,7 @@ def test_a_pushed_order_cancelled_in_wc_has_its_sos_lines_zeroed_with_the_commen
     [record] = [r for r in story["records"] if r["entity"] == "order"]
     assert record["mapping"]["cancelled"] == "applied"
     assert [e["action"] for e in record["history"]].count("cancelled") == 1
+    assert "CANCELLED in WizCommerce: the SOS order was kept, its lines set to 0 (R-ORD-8)" in render_trace(story)
     facts = cancelled_order_facts("wc_to_sos.order", order["id"], pushed_sos_id=str(before["id"]),
                                   sos_order=after, sos_gone=False)
     assert classify(facts).state == "synced"
@@ -86,6 +88,8 @@ def test_a_cancellation_after_a_shipment_leaves_sos_untouched_and_is_parked_once
     assert f"shipment {shipment['number']} for order {sos_order['number']}" in failure["reason"]
     assert f"cancel SOS order {sos_order['number']} (id {sos_order['id']}) by hand" in failure["reason"]
     assert len(stack.dlq_messages()) == 1
+    shown = render_trace(trace(order["id"], mappings=stack.mappings, state=stack.state))
+    assert f"CANCEL-BLOCKED: SOS already has shipment {shipment['number']}" in shown and "cancel-blocked" in shown
     facts = cancelled_order_facts("wc_to_sos.order", order["id"], pushed_sos_id=str(sos_order["id"]),
                                   sos_order=stack.sos.sales_orders[sos_order["id"]], sos_gone=False)
     assert classify(facts.__class__(**{**facts.__dict__, "failure": failure})).state == "blocked"
