@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from ..clients.http import ApiError
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from ..models.sos import SosRecordError, SosSalesOrder, linked_transactions
 from ..models.wiz import WizOrder, WizProduct
@@ -246,7 +246,7 @@ def _cancel(deps: PushDeps, order: WizOrder, mapping: Mapping | None) -> PushOut
     plan = cancellation_plan(sos_order_id=sos_id, sos_order_number=number, origin=mapping.origin,
                              shipment_numbers=shipments, invoice_numbers=invoices, sos_shows_cancelled=shows)
     if plan.action == "blocked":
-        return _block_cancellation(deps, order, sos_id, plan.reason)
+        _block_cancellation(deps, order, sos_id, plan.reason)
     if plan.action == "zero-lines":
         try:
             _zero_sos_order(deps, order, int(sos_id), number)
@@ -254,7 +254,7 @@ def _cancel(deps: PushDeps, order: WizOrder, mapping: Mapping | None) -> PushOut
             shipments, invoices = _documents(deps, sos_id, "cancellation")
             plan = cancellation_plan(sos_order_id=sos_id, sos_order_number=number, origin=mapping.origin,
                                      shipment_numbers=shipments, invoice_numbers=invoices)
-            return _block_cancellation(deps, order, sos_id, plan.reason)
+            _block_cancellation(deps, order, sos_id, plan.reason)
     deps.mappings.update("order", order.id, cancelled="applied")
     deps.state.resolve_failure("order", order.id)
     return _outcome(order, "cancelled", sos_id, plan.reason)
@@ -285,7 +285,7 @@ def _zero_sos_order(deps: PushDeps, order: WizOrder, sos_id: int, number: str) -
             "(its lines to 0, or close it), then redrive this message", sos_order_id=str(sos_id)) from exc
 
 
-def _block_cancellation(deps: PushDeps, order: WizOrder, sos_id: str, reason: str) -> PushOutcome:
+def _block_cancellation(deps: PushDeps, order: WizOrder, sos_id: str, reason: str) -> NoReturn:
     """R-ORD-8 after a shipment or invoice: SOS is not changed; the cancellation is a failure
     naming the SOS order (`failures`, `trace`), parked in the DLQ like every parked push (its
     alarm), once: the mapping remembers it; and the WC order's note says so."""
