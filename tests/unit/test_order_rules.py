@@ -358,3 +358,22 @@ def test_our_wc_note_line_is_replaced_not_repeated_keeps_the_users_text_and_is_n
     assert pushed_content_digest(order(internal_note="call first")) == pushed_content_digest(
         order(internal_note=again))
     assert order_notes(order(internal_note=again), True)["comment"] == "call first"
+
+
+def test_fingerprints_stored_before_cancellations_were_read_stay_valid():
+    """Deploying R-ORD-8 must not turn every pushed order into an "edit" (or, once shipped, an
+    edit-blocked one): an order with nothing cancelled and no note of ours fingerprints as before."""
+    import hashlib
+    import json
+
+    before = {"display_id": True, "customer_id": True, "amount": True, "internal_note": True,
+              "customer_note": True, "po_number": True, "billing_address": True, "shipping_address": True,
+              "line_items": {"__all__": {"product_id", "sku", "quantity", "unit_price", "discount", "discount_type",
+                                         "note"}}}
+    wc = order(internal_note="call first\n", line_items=[
+        {"product_id": "prod_1", "sku": "CHR-1", "quantity": 2, "unit_price": 10.0, "cancelled_quantity": 0}])
+    stored = hashlib.sha256(json.dumps(wc.model_dump(mode="json", include=before), sort_keys=True).encode()
+                            ).hexdigest()[:32]
+    assert pushed_content_digest(wc) == stored
+    # and our note line added to that user's note changes nothing either
+    assert pushed_content_digest(wc.model_copy(update={"internal_note": note_with_ours(wc.internal_note, "x")})) == stored

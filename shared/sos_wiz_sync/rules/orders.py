@@ -238,6 +238,10 @@ def pushed_content_digest(order: WizOrder) -> str:
     """A fingerprint of what an order push sends SOS, to tell real edits from other changes.
     Our own line in `internal_note` is not sent to SOS, so it is left out."""
     content = order.model_dump(mode="json", include=PUSHED_ORDER_FIELDS)
+    # As before cancellations were read: no cancelled quantity, no key (fingerprints stored stay valid)
+    for line in content.get("line_items") or []:
+        if not line.get("cancelled_quantity"):
+            line.pop("cancelled_quantity", None)
     content["internal_note"] = note_without_ours(order.internal_note)
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -302,14 +306,14 @@ def cancelled_sos_order(sos_order: Mapping[str, Any] | None) -> bool:
 
 # -- the WC order's own note of what did not reach SOS ------------------------------------
 
-_OUR_NOTE_LINE = re.compile(rf"^{re.escape(WC_NOTE_PREFIX)}.*$\n?", re.MULTILINE)
+_OUR_NOTE_LINE = re.compile(rf"\n?^{re.escape(WC_NOTE_PREFIX)}.*$", re.MULTILINE)
 
 
 def note_without_ours(internal_note: str | None) -> str | None:
-    """`internal_note` without our "Not sent to SOS" line (what the user wrote)."""
+    """`internal_note` without our "Not sent to SOS" line (what the user wrote, exactly)."""
     if internal_note is None:
         return None
-    return _OUR_NOTE_LINE.sub("", internal_note).rstrip("\n")
+    return _OUR_NOTE_LINE.sub("", internal_note)
 
 
 def wc_note_line(reason: str) -> str:
@@ -321,4 +325,4 @@ def note_with_ours(internal_note: str | None, reason: str) -> str:
     """`internal_note` with our line for `reason`: an earlier line of ours replaced, not repeated;
     everything the user wrote kept as it is."""
     own = note_without_ours(internal_note) or ""
-    return f"{own}\n{wc_note_line(reason)}" if own.strip() else wc_note_line(reason)
+    return f"{own}\n{wc_note_line(reason)}" if own else wc_note_line(reason)
