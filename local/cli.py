@@ -6,9 +6,11 @@ webhook pointed at the HTTP API), fires the inventory schedule the way EventBrid
 would and prints the run report; runs again to show that nothing unchanged is resent, once more
 after changing quantities in SOS without a hook, then changes one quantity with the hook and
 times its arrival in WizCommerce. Last, every other schedule fires once (the first entity run
-runs the first sync by itself) and `sos-wiz-ops doctor` checks the whole setup, as README's
-Deploy checklist ends, with `doctor --contract`: the reading of each contract assumption its
-probe found (R-OPS-5); then `sos-wiz-ops ledger` accounts for every record of the day (R-OPS-4).
+runs the first sync by itself), one WizCommerce order is pushed and cancelled (R-ORD-8: its SOS
+lines go to 0 and, through the quantity hook, WizCommerce's available rises back), and
+`sos-wiz-ops doctor` checks the whole setup, as README's Deploy checklist ends, with
+`doctor --contract`: the reading of each contract assumption its probe found (R-OPS-5); then
+`sos-wiz-ops ledger` accounts for every record of the day (R-OPS-4).
 """
 
 from __future__ import annotations
@@ -61,6 +63,50 @@ def first_day(stack: HookedStack) -> list[dict]:
                       timeout=120, interval=0.2):
         raise RuntimeError(f"the push and pull queues did not settle; see {FUNCTION_LOG}")
     return reports
+
+
+def _poll_until(stack: HookedStack, condition, timeout: float = 60) -> bool:
+    """Fire the minute's WC change poll until `condition` holds (the pushes run on the pollers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack.runtime.fire_schedule("WcPollSchedule")
+        if wait_until(condition, timeout=3, interval=0.05):
+            return True
+    return condition()
+
+
+def cancellation(stack: HookedStack) -> dict:
+    """R-ORD-8 on the local stack: a WC order pushed to SOS (its open lines commit stock), then
+    cancelled in WC: the poll finds it, the SOS order's lines go to 0 with the comment, SOS's
+    quantity hook brings the released stock back to WizCommerce's available."""
+    from sos_wiz_sync.rules.inventory import inventory_levels_from_sos
+
+    item_id = next(i for i in stack.embedded.stocked_mapped_item_ids()
+                   if stack.sos.items[i]["onPO"] == 0 and stack.sos.items[i]["available"] > 10)
+    product = next(p["id"] for p in stack.wiz.products.values() if p.get("reference_id") == str(item_id))
+
+    def wc_matches_sos() -> bool:
+        item = stack.sos.items[item_id]
+        return stack.wc_levels(item_id) == inventory_levels_from_sos(item["available"], item["onPO"]).as_dict()
+
+    order = stack.wiz.create_order("cust_2", [{"product_id": product, "quantity": 2, "unit_price": 12.5}])
+    if not _poll_until(stack, lambda: bool(stack.wiz.orders[order["id"]]["reference_id"])):
+        raise RuntimeError(f"WC order {order['id']} did not reach SOS; see {FUNCTION_LOG}")
+    sos_id = int(stack.wiz.orders[order["id"]]["reference_id"])
+    wait_until(wc_matches_sos, timeout=30, interval=0.05)
+    before = stack.wc_levels(item_id)["available"]
+    stack.wiz.set_order_status(order["id"], "cancelled")
+    cancelled_at = time.monotonic()
+    if not _poll_until(stack, lambda: str(stack.sos.sales_orders[sos_id]["comment"] or "").startswith("Cancelled")):
+        raise RuntimeError(f"the cancellation of WC order {order['id']} did not reach SOS; see {FUNCTION_LOG}")
+    arrived = wait_until(lambda: wc_matches_sos() and stack.wc_levels(item_id)["available"] > before,
+                         timeout=30, interval=0.05)
+    sos_order = stack.sos.sales_orders[sos_id]
+    return {"wc_order": order["id"], "sos_order": sos_order["number"], "sos_id": sos_id,
+            "sos_quantities": [line["quantity"] for line in sos_order["lines"]],
+            "comment": sos_order["comment"].splitlines()[0], "item_id": item_id,
+            "wc_available_before": before, "wc_available_after": stack.wc_levels(item_id)["available"],
+            "arrived": arrived, "seconds": round(time.monotonic() - cancelled_at, 2)}
 
 
 def doctor(stack: HookedStack, as_json: bool, *flags: str) -> tuple[int, str]:
@@ -133,22 +179,31 @@ def demo(items: int, changes: int, as_json: bool) -> None:
         # The first day: every other stream runs once (the first sync by itself), then the
         # setup checks itself, as README's Deploy checklist ends.
         reports = first_day(stack)
+        cancelled = cancellation(stack)
         code, printed = doctor(stack, as_json)
         contract_code, contract_printed = doctor(stack, as_json, "--contract")  # what doctor's probe stored
         ledger_code, ledger_printed = ledger(stack, as_json)
         if as_json:
             say(json.dumps({"step": "first day", "reports": reports}, default=str))
+            say(json.dumps({"step": "cancellation", **cancelled}))
             say(json.dumps({"step": "doctor", "exit_code": code, "result": json.loads(printed)}))
             say(json.dumps({"step": "contract", "exit_code": contract_code, "result": json.loads(contract_printed)}))
             say(json.dumps({"step": "ledger", "exit_code": ledger_code, "result": json.loads(ledger_printed)}))
         else:
             say("\n== first day: every other pull schedule fires once (the first entity run runs the first sync itself), then the WC change poll")
             say("  " + ", ".join(f"{r['stream']} {r['status']} (changed {r['changed']})" for r in reports))
+            say(f"\n== cancellation (R-ORD-8): WC order {cancelled['wc_order']} pushed as SOS order "
+                f"{cancelled['sos_order']}, then cancelled in WizCommerce\n"
+                f"  SOS order kept, lines {cancelled['sos_quantities']}, comment {cancelled['comment']!r}; "
+                f"WizCommerce available of item {cancelled['item_id']} {cancelled['wc_available_before']} → "
+                f"{cancelled['wc_available_after']} after {cancelled['seconds']:.1f} s (poll, push, quantity hook)")
             say(f"\n== sos-wiz-ops doctor\n{printed.rstrip()}")
             say(f"\n== sos-wiz-ops doctor --contract: which reading of each assumption this account follows\n"
                 f"{contract_printed.rstrip()}")
             say(f"\n== sos-wiz-ops ledger --since 24h: did everything get through?\n{ledger_printed.rstrip()}")
             say(f"\ndone in {time.monotonic() - started:.1f} s; function logs in {FUNCTION_LOG}")
+        if not cancelled["arrived"]:
+            raise SystemExit("the cancellation's released stock did not reach WizCommerce")
         if code != 0:
             raise SystemExit("sos-wiz-ops doctor is not all green on the local stack")
         if contract_code != 0:

@@ -33,6 +33,8 @@ Switchable where the contract says [assumed] or names two readings (`configure(.
   salesorder) or "unitprice" (Z salesorder). Lines are answered with it, and a write's price
   under the other casing is ignored (the line takes its item's sales price, as an empty price
   does), strict as "prices may be ignored" reads.
+- `zero_quantity_lines` (SOS-A22): a sales order line at quantity 0 (a cancelled order's lines,
+  R-ORD-8) is "accepted" (the assumption) or "refused" (400 invalid, naming the line).
 
 Sales order lines as the contract states them: `amount` must equal quantity × unit price
 exactly (compared as decimals, no tolerance; left out, it is that product), a unit price below
@@ -43,8 +45,14 @@ order does not have is refused). A create ignores line ids.
 Choices where the contract is silent:
 - Row order defaults to modification order (see above). Quantity changes move neither the
   modification time nor the syncToken ([assumed] in the contract: they do not match updatedsince).
-- Sales orders do not move item quantities; shipments do (onhand and available of each shipped
-  stock item drop, and each line fires the quantity hook).
+- Available stock as SOS documents it (H-avail: available = in stock − open sales orders − …):
+  the open (not closed, not archived) lines of a sales order, less what its shipments shipped,
+  commit stock. A sales order written (API or user) moves each stock item's `available` and
+  `onSO` by the change in what it commits, and each item whose `available` moved fires the
+  quantity hook: zeroing an order's lines (R-ORD-8) raises `available` again. Loaded orders'
+  commitments are taken as already in the loaded quantities (seeds stay as given). A shipment
+  lowers onhand, releases what it shipped from the order's commitment, and fires one hook per
+  line; stock it ships beyond a commitment lowers available too.
 - A kit's `available` is recomputed from its components (whole kits); its onhand is 0.
 - Hooks fire when `onhand` or `available` change (or as `fire_hook` says).
 - Creating an invoice, shipment or payment for an order appends to the order's `linked*` list
@@ -117,7 +125,7 @@ THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200,
                   "200-message-only": {"http_status": 200, "status": None}}
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
             "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty", "customer_address_shape",
-            "linked_shape", "line_price_field")
+            "linked_shape", "line_price_field", "zero_quantity_lines")
 LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")
 LINE_PRICE_FIELDS = ("unitPrice", "unitprice")
 
@@ -257,6 +265,7 @@ class SosEmulator(Emulator):
         self.customer_address_shape = "flat"
         self.linked_shape = "object"
         self.line_price_field = "unitPrice"
+        self.zero_quantity_lines = "accepted"
         self.configure(**switches)
         self._access_tokens: dict[str, float] = {}  # token → expiry on self.clock
         self._refresh_tokens: set[str] = set()
@@ -279,6 +288,8 @@ class SosEmulator(Emulator):
         self.hooks = store()
         self._kit_components: dict[int, list[tuple[int, float]]] = {}  # kit id → (component id, per kit)
         self._kits_using: dict[int, set[int]] = {}  # component id → kit ids
+        self._committed: dict[int, dict[int, float]] = {}  # sales order id → stock item id → quantity committed
+        self._shipped: dict[int, dict[int, float]] = {}  # sales order id → stock item id → quantity shipped
         self.hook_deliverer = Deliverer(timeout=10.0)
 
         # resource → (store, writers by method); a method without a writer answers 405
@@ -314,6 +325,8 @@ class SosEmulator(Emulator):
             raise ApiError(400, "customer_address_shape must be 'flat' or 'nested'")
         if switches.get("linked_shape", "object") not in ("object", "id"):
             raise ApiError(400, "linked_shape must be 'object' or 'id'")
+        if switches.get("zero_quantity_lines", "accepted") not in ("accepted", "refused"):
+            raise ApiError(400, "zero_quantity_lines must be 'accepted' or 'refused'")
         if switches.get("line_price_field", "unitPrice") not in LINE_PRICE_FIELDS:
             raise ApiError(400, f"line_price_field must be one of {LINE_PRICE_FIELDS}")
         if "timezone" in switches:
@@ -690,6 +703,45 @@ class SosEmulator(Emulator):
         kit["available"] = kit_available((self.items[component]["available"], per)
                                          for component, per in self._kit_components[kit_id])
 
+    def _stock_parts(self, item_id: int, quantity: float) -> list[tuple[int, float]]:
+        """The stock items (and quantities) a line of `item_id` takes: a kit's components."""
+        item = self.items.get(item_id)
+        if item is None:
+            return []
+        if item["type"] == "Kit":
+            return [part for component_id, per_kit in self._kit_components.get(item_id, ())
+                    for part in self._stock_parts(component_id, quantity * per_kit)]
+        return [(item_id, quantity)] if item["type"] in STOCK_TYPES else []
+
+    def _commitment(self, order: dict) -> dict[int, float]:
+        """H-avail: what an open sales order commits, per stock item: its lines less what shipped."""
+        if order.get("closed") or order.get("archived"):
+            return {}
+        ordered: dict[int, float] = {}
+        for line in order.get("lines") or []:
+            item_id = (line.get("item") or {}).get("id")
+            for part_id, quantity in self._stock_parts(item_id, _number(line.get("quantity"), "quantity", default=0)):
+                ordered[part_id] = ordered.get(part_id, 0) + quantity
+        shipped = self._shipped.get(order["id"], {})
+        return {item_id: round(max(0.0, quantity - shipped.get(item_id, 0)), 6) for item_id, quantity in ordered.items()}
+
+    def _recommit(self, order: dict, *, fire: bool = True) -> None:
+        """Move `available` and `onSO` of each stock item by the change in what `order` commits;
+        an item whose available moved fires the quantity hook (unless the caller fires it)."""
+        before = self._committed.get(order["id"], {})
+        after = self._commitment(order)
+        self._committed[order["id"]] = after
+        for item_id in sorted(set(before) | set(after)):
+            delta = round(after.get(item_id, 0) - before.get(item_id, 0), 6)
+            if not delta or item_id not in self.items:
+                continue
+            item = self.items[item_id]
+            item["available"] = round(item["available"] - delta, 6)
+            item["onSO"] = round((item.get("onSO") or 0) + delta, 6)
+            self._refresh_kits(item_id)
+            if fire:
+                self._fire_hooks(item)
+
     def _take_stock(self, item_id: int, quantity: float) -> None:
         item = self.items[item_id]
         if item["type"] == "Kit":
@@ -800,7 +852,9 @@ class SosEmulator(Emulator):
         if record["number"] in ("", "auto"):
             record["number"] = str(order_id)  # SOS's automatic numbering
         self._check_number(record["number"], order_id, by_user=by_user)
-        return self._write(self.sales_orders, record, new=True)
+        written = self._write(self.sales_orders, record, new=True)
+        self._recommit(written)
+        return written
 
     def _update_sales_order(self, order_id: int, body: dict, *, by_user: bool = False) -> dict:
         current = self._get(self.sales_orders, order_id)
@@ -812,7 +866,9 @@ class SosEmulator(Emulator):
         if record["number"] in ("", "auto"):
             raise ApiError(400, "number is required")
         self._check_number(record["number"], order_id, by_user=by_user)
-        return self._write(self.sales_orders, record)
+        written = self._write(self.sales_orders, record)
+        self._recommit(written)
+        return written
 
     def _check_number(self, number: str, own_id: int | None, *, by_user: bool = False) -> None:
         if not by_user and len(number) > NUMBER_MAX_LENGTH:  # the API's limit (SOS-A15), not SOS's UI's
@@ -867,6 +923,8 @@ class SosEmulator(Emulator):
             item_ref = self._ref(self.items, line.get("item"), "item", required=True, where=f"line {number}")
             item = self.items[item_ref["id"]]
             quantity = _number(line.get("quantity"), f"quantity (line {number})")
+            if quantity == 0 and self.zero_quantity_lines == "refused":  # SOS-A22's other reading
+                raise ApiError(400, f"Line {number}: quantity must be greater than 0")
             given = next((line[name] for name in read_fields if line.get(name) is not None), None)
             unit_price = _number(given, f"unitPrice (line {number})", default=item.get("salesPrice") or 0)
             minimum = item.get("minimumPrice")
@@ -961,6 +1019,11 @@ class SosEmulator(Emulator):
                       "linkedTransaction": None, "lines": shipped}
             self._write(self.shipments, record, new=True)
             self._link_to_order(order, "linkedShipments", _link(record, "Shipment"))
+            shipped_parts = self._shipped.setdefault(order_id, {})
+            for line in shipped:
+                for part_id, quantity in self._stock_parts(line["item"]["id"], line["quantity"]):
+                    shipped_parts[part_id] = shipped_parts.get(part_id, 0) + quantity
+            self._recommit(self.sales_orders[order_id], fire=False)  # the shipped lines' hooks follow
             for line in shipped:
                 self._take_stock(line["item"]["id"], line["quantity"])
             return _copy(record)
@@ -1053,6 +1116,8 @@ class SosEmulator(Emulator):
                 for component, _ in parts:
                     self._kits_using.setdefault(component, set()).add(kit_id)
                 self._compute_kit(kit_id)
+            for order in sales_orders:  # H-avail: the loaded quantities already hold their commitments
+                self._committed[order["id"]] = self._commitment(self.sales_orders[order["id"]])
 
     def reset(self) -> None:
         """Remove all business records; hook subscriptions and tokens (the integration's own
@@ -1063,6 +1128,8 @@ class SosEmulator(Emulator):
                     store.clear()
             self._kit_components.clear()
             self._kits_using.clear()
+            self._committed.clear()
+            self._shipped.clear()
 
     def state(self) -> dict:
         with self.lock:

@@ -1,5 +1,5 @@
 """`make demo` keeps working: the demo command end to end on the embedded stack, as a user
-runs it, reading its JSON lines; it ends with `sos-wiz-ops doctor` all green and a ledger of
+runs it, reading its JSON lines; it shows one cancellation (R-ORD-8) and ends with `sos-wiz-ops doctor` all green and a ledger of
 0 unaccounted (R-OPS-4)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def test_the_demo_syncs_inventory_resends_nothing_unchanged_and_shows_the_hook()
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     steps = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    first, second, third, hook, first_day, doctor, contract, ledger = steps
+    first, second, third, hook, first_day, cancellation, doctor, contract, ledger = steps
     assert first["report"]["status"] == "ok" and first["report"]["seen"] == 400
     assert first["report"]["changed"] > 0 and first["report"]["skipped"]["unmapped"] > 0
     assert second["report"]["changed"] == 0 and second["report"]["unchanged"] == first["report"]["changed"]
@@ -26,6 +26,9 @@ def test_the_demo_syncs_inventory_resends_nothing_unchanged_and_shows_the_hook()
     # The first day: the first entity run ran the first sync itself; the demo ends all green
     assert [r["stream"] for r in first_day["reports"]][:2] == ["first-sync", "customers"]
     assert all(r["status"] == "ok" for r in first_day["reports"])
+    # One order pushed and cancelled (R-ORD-8): SOS lines at 0, WizCommerce's available back up
+    assert cancellation["sos_quantities"] == [0] and cancellation["comment"].startswith("Cancelled in WizCommerce")
+    assert cancellation["arrived"] is True and cancellation["wc_available_after"] > cancellation["wc_available_before"]
     assert doctor["exit_code"] == 0 and doctor["result"]["ok"] is True
     assert {"SOS answers", "SOS quantity hook", "first sync", "last run: reconciliation"} <= {
         check["name"] for check in doctor["result"]["checks"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -498,14 +499,19 @@ def test_a_shipment_moves_stock_and_fires_one_hook_per_line(
         sos: SosEmulator, sos_api: Client, receiver: Receiver) -> None:
     subscribe(sos_api, receiver)
     order = new_order(sos_api, sos).json()["data"]
+    assert sos.wait_for_hooks()
+    hooks_before = len(receiver.calls)  # the open order committed its stock (H-avail): hooks of its own
     onhand = {line["item"]["id"]: sos.items[line["item"]["id"]]["onhand"] for line in order["lines"]}
+    available = {item_id: sos.items[item_id]["available"] for item_id in onhand}
 
     shipment = sos.create_shipment(order["id"], tracking_number="1Z999", shipping_method="UPS Ground")
     assert sos.wait_for_hooks()
 
-    assert len(receiver.calls) == len(order["lines"]) == 3
+    assert len(receiver.calls) - hooks_before == len(order["lines"]) == 3
     for item_id, quantity in onhand.items():
         assert sos.items[item_id]["onhand"] == quantity - 2
+        # what the order committed is what shipped: available stays (H-avail)
+        assert sos.items[item_id]["available"] == available[item_id]
     links = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]["linkedShipments"]
     assert [link["id"] for link in links] == [shipment["id"]]
     listed = sos_api("GET", f"/shipment/{shipment['id']}").json()["data"]
@@ -577,3 +583,27 @@ def test_a_put_keeps_the_ids_of_the_lines_it_carries(sos: SosEmulator, sos_api: 
     stranger = sos_api("PUT", f"/salesorder/{order['id']}", json={
         **updated, "lines": [{**updated["lines"][0], "id": 999}]})
     assert stranger.status_code == 400 and "id 999" in stranger.json()["message"]
+
+
+def test_open_sales_order_lines_commit_stock_and_zeroing_them_releases_it_with_a_hook(
+        sos: SosEmulator, sos_api: Client, receiver: Receiver) -> None:
+    """H-avail ("calculating available for sale quantities"): available = in stock − open sales
+    order lines. An order's lines set to 0 (R-ORD-8, SOS-A22) give the stock back and fire the hook."""
+    subscribe(sos_api, receiver)
+    [item_id] = stock_item_ids(sos, 1)
+    before = dict(sos.items[item_id])
+    created = sos_api("POST", "/salesorder", json={"number": "AVAIL-1", "customer": {"id": next(iter(sos.customers))},
+                                                    "lines": [{"item": {"id": item_id}, "quantity": 4}]})
+    assert created.status_code == 200, created.text
+    order = created.json()["data"]
+    assert sos.items[item_id]["available"] == before["available"] - 4
+    assert sos.items[item_id]["onSO"] == before["onSO"] + 4 and sos.items[item_id]["onhand"] == before["onhand"]
+    assert sos.wait_for_hooks()
+    calls = len(receiver.calls)
+    zeroed = [{**line, "quantity": 0, "amount": 0} for line in order["lines"]]
+    answer = sos_api("PUT", f"/salesorder/{order['id']}", json={**order, "lines": zeroed, "comment": "Cancelled"})
+    assert answer.status_code == 200, answer.text
+    assert sos.items[item_id]["available"] == before["available"] and sos.items[item_id]["onSO"] == before["onSO"]
+    assert sos.wait_for_hooks()
+    [hook] = [json.loads(call["body"]) for call in receiver.calls[calls:]]
+    assert hook["id"] == item_id and hook["available"] == before["available"]

@@ -110,8 +110,9 @@ CASES = [
     ("WC-A16", {c.WC_CUSTOMERS: wc_page([], total=3), c.WC_CUSTOMERS_ACTIVE: wc_page([], total=3),
                 c.WC_CUSTOMERS_INACTIVE: wc_page([], total=0)}, None),
     # WC-A19: cancelled orders stay listed
-    ("WC-A19", {c.WC_CANCELLED: wc_page([{"order_status": "cancelled"}])}, "listed"),
-    ("WC-A19", {c.WC_CANCELLED: wc_page([{"order_status": "draft"}])}, NEITHER),
+    ("WC-A19", {c.WC_CANCELLED: wc_page([{"status": "cancelled"}])}, "listed"),
+    ("WC-A19", {c.WC_CANCELLED: wc_page([{"status": "draft"}])}, NEITHER),
+    ("WC-A19", {c.WC_CANCELLED: wc_page([{"order_status": "cancelled", "status": "confirmed"}])}, NEITHER),
     ("WC-A19", {c.WC_CANCELLED: wc_page([])}, None),
 ]
 

@@ -4,6 +4,7 @@ and the SOS sales order in its documented shape (nested addresses, `comment`, no
 from __future__ import annotations
 
 import pytest
+from datetime import date
 from decimal import Decimal
 
 from hypothesis import given
@@ -12,16 +13,22 @@ from hypothesis import strategies as st
 from sos_wiz_sync.config import PushSettings
 from sos_wiz_sync.models.wiz import WizLineItem, WizOrder
 from sos_wiz_sync.rules.orders import (
+    cancellation_plan,
+    cancelled_comment,
+    cancelled_sos_order,
     charged_unit_price,
     edit_block_reason,
     fit_lines_to_record,
     line_notes,
+    note_with_ours,
+    note_without_ours,
     order_notes,
     order_skip_reason,
     pushed_content_digest,
     reference_problem,
     sos_order_lines,
     sos_sales_order,
+    zeroed_lines,
 )
 from sos_wiz_sync.rules.push_config import (
     DIGEST_LENGTH,
@@ -279,6 +286,7 @@ def test_only_confirmed_orders_push(status):
 def test_edits_are_blocked_once_sos_shipped_or_invoiced():
     assert edit_block_reason([], []) is None
     assert "shipment SH-1" in edit_block_reason(["SH-1"], []) and "make the edit in SOS" in edit_block_reason([], ["I-1"])
+    assert edit_block_reason(["S-12"], [], "1042") == "SOS already has shipment S-12 for order 1042; make the edit in SOS"
 
 
 def test_only_edits_to_pushed_fields_change_the_digest():
@@ -289,3 +297,83 @@ def test_only_edits_to_pushed_fields_change_the_digest():
     assert pushed_content_digest(wc) != pushed_content_digest(order(line_items=[
         {"product_id": "prod_1", "sku": "CHR-1", "quantity": 3, "unit_price": 10.0}]))
     assert pushed_content_digest(wc) != pushed_content_digest(order(po_number="PO-2"))
+
+
+# -- R-ORD-8: cancellations ----------------------------------------------------------------------
+
+def test_a_cancellation_before_push_creates_nothing_and_an_sos_origin_order_is_left_to_sos():
+    assert cancellation_plan(sos_order_id=None, sos_order_number=None, origin=None).action == "nothing"
+    assert "before it was pushed" in cancellation_plan(sos_order_id=None, sos_order_number=None, origin=None).reason
+    assert cancellation_plan(sos_order_id="7", sos_order_number="SO-7", origin="sos").action == "nothing"
+
+
+def test_a_pushed_order_with_no_shipment_or_invoice_gets_its_lines_zeroed_once():
+    assert cancellation_plan(sos_order_id="7", sos_order_number="WC-1042", origin="wc").action == "zero-lines"
+    # SOS shows it already (an earlier run's PUT landed): applied, no second PUT
+    assert cancellation_plan(sos_order_id="7", sos_order_number="WC-1042", origin="wc",
+                             sos_shows_cancelled=True).action == "applied"
+
+
+def test_after_a_shipment_or_invoice_the_cancellation_is_blocked_naming_the_sos_order():
+    plan = cancellation_plan(sos_order_id="7", sos_order_number="WC-1042", origin="wc", shipment_numbers=["S-12"])
+    assert plan.action == "blocked"
+    assert plan.reason.startswith("SOS already has shipment S-12 for order WC-1042; cancel SOS order WC-1042 (id 7)")
+    assert cancellation_plan(sos_order_id="7", sos_order_number="WC-1042", origin="wc",
+                             invoice_numbers=["INV-3"]).action == "blocked"
+
+
+def test_zeroed_lines_keep_ids_items_and_price_casing_at_quantity_and_amount_zero():
+    lines = [{"id": 4, "lineNumber": 1, "item": {"id": 9}, "quantity": 3, "unitprice": 2.5, "amount": 7.5}]
+    assert zeroed_lines(lines) == [{"id": 4, "lineNumber": 1, "item": {"id": 9}, "quantity": 0, "unitprice": 2.5,
+                                    "amount": 0}]
+
+
+def test_the_comment_starts_with_the_cancellation_and_its_date_keeps_the_old_one_and_is_not_doubled():
+    comment = cancelled_comment(date(2026, 5, 3), "call before delivery")
+    assert comment == "Cancelled in WizCommerce 2026-05-03\ncall before delivery"
+    assert cancelled_comment(date(2026, 5, 4), comment) == comment
+    assert cancelled_sos_order({"comment": comment, "lines": [{"quantity": 0}]})
+    assert not cancelled_sos_order({"comment": comment, "lines": [{"quantity": 1}]})
+    assert not cancelled_sos_order({"comment": "x", "lines": [{"quantity": 0}]})
+
+
+def test_a_partial_cancellation_lowers_the_pushed_quantity_and_is_an_edit():
+    """R-ORD-8 under R-ORD-2: quantity − cancelled_quantity reaches SOS, at the line's charged price."""
+    partly = order(line_items=[{"product_id": "prod_1", "sku": "CHR-1", "quantity": 5, "unit_price": 10.0,
+                                "cancelled_quantity": 2}], amount=50.0)
+    [line] = sos_order_lines(partly.line_items, [11])
+    assert (line["quantity"], line["unitPrice"], line["amount"]) == (3.0, 10.0, 30.0)
+    whole = order(line_items=[{"product_id": "prod_1", "sku": "CHR-1", "quantity": 5, "unit_price": 10.0,
+                               "cancelled_quantity": 0}], amount=50.0)
+    assert pushed_content_digest(partly) != pushed_content_digest(whole)
+
+
+def test_our_wc_note_line_is_replaced_not_repeated_keeps_the_users_text_and_is_no_edit():
+    first = note_with_ours("call first", "SOS already has shipment S-12 for order 1042; make the edit in SOS")
+    assert first == "call first\nNot sent to SOS: SOS already has shipment S-12 for order 1042; make the edit in SOS"
+    again = note_with_ours(first, "SOS already has shipment S-12, invoice I-3 for order 1042; make the edit in SOS")
+    assert again.count("Not sent to SOS") == 1 and again.startswith("call first\n") and "I-3" in again
+    assert note_with_ours(None, "x") == "Not sent to SOS: x" and note_without_ours(again) == "call first"
+    # Never sent to SOS, so writing it is no edit (the echo of our write pushes nothing)
+    assert pushed_content_digest(order(internal_note="call first")) == pushed_content_digest(
+        order(internal_note=again))
+    assert order_notes(order(internal_note=again), True)["comment"] == "call first"
+
+
+def test_fingerprints_stored_before_cancellations_were_read_stay_valid():
+    """Deploying R-ORD-8 must not turn every pushed order into an "edit" (or, once shipped, an
+    edit-blocked one): an order with nothing cancelled and no note of ours fingerprints as before."""
+    import hashlib
+    import json
+
+    before = {"display_id": True, "customer_id": True, "amount": True, "internal_note": True,
+              "customer_note": True, "po_number": True, "billing_address": True, "shipping_address": True,
+              "line_items": {"__all__": {"product_id", "sku", "quantity", "unit_price", "discount", "discount_type",
+                                         "note"}}}
+    wc = order(internal_note="call first\n", line_items=[
+        {"product_id": "prod_1", "sku": "CHR-1", "quantity": 2, "unit_price": 10.0, "cancelled_quantity": 0}])
+    stored = hashlib.sha256(json.dumps(wc.model_dump(mode="json", include=before), sort_keys=True).encode()
+                            ).hexdigest()[:32]
+    assert pushed_content_digest(wc) == stored
+    # and our note line added to that user's note changes nothing either
+    assert pushed_content_digest(wc.model_copy(update={"internal_note": note_with_ours(wc.internal_note, "x")})) == stored

@@ -98,15 +98,32 @@ def test_confirmed_orders_and_customers_are_asked_for_oldest_first_and_queued_on
                    + [order(n, f"2026-05-01T11:59:{20 + n}Z") for n in range(3, 9)],
                    "customers": [{"id": "cust_1", "updated_at": "2026-05-01T11:59:59Z"}]})
     poll, sqs, state = make_poll(wiz)
-    assert poll.run() == {"order": 7, "customer": 1}
+    assert poll.run() == {"order": 7, "order-cancelled": 0, "customer": 1}
     assert [(resource, filters.get("order_status")) for resource, filters in wiz.asked] == [
-        ("orders", "confirmed"), ("customers", None)]
+        ("orders", "confirmed"), ("orders", "cancelled"), ("customers", None)]
     assert queued_ids(sqs) == ["ord_1", *(f"ord_{n}" for n in range(3, 9)), "cust_1"]
     first = json.loads(sqs.sent[0]["MessageBody"])
     assert first == {"id": "poll:order:ord_1:2026-05-01T11:59:00.000001Z", "entity": "order", "wc_id": "ord_1",
                      "source": "poll"}
     assert sqs.sent[0]["MessageGroupId"] == "order#ord_1"
     assert state.streams["wc-poll-order"]["cursor"]["updated_at"] == "2026-05-01T11:59:28Z"
+
+
+def test_orders_cancelled_since_the_cursor_are_listed_and_queued_like_any_order_change():
+    """R-ORD-8, WC-A19: a cancelled order stays listed under order_status=cancelled; the poll
+    lists that status too (its own cursor) and queues the cancellation as "order X changed"."""
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:00Z"), order(2, "2026-05-01T11:59:05Z", "cancelled")],
+                   "customers": []})
+    poll, sqs, state = make_poll(wiz)
+    assert poll.run() == {"order": 1, "order-cancelled": 1, "customer": 0}
+    assert queued_ids(sqs) == ["ord_1", "ord_2"]
+    assert json.loads(sqs.sent[1]["MessageBody"])["entity"] == "order" and sqs.sent[1]["MessageGroupId"] == "order#ord_2"
+    assert state.streams["wc-poll-order-cancelled"]["cursor"]["updated_at"] == "2026-05-01T11:59:05Z"
+    assert state.streams["wc-poll-order"]["cursor"]["updated_at"] == "2026-05-01T11:59:00Z"
+    # And seen again by the overlap, unchanged: not queued again
+    sqs.sent.clear()
+    poll.run()
+    assert sqs.sent == []
 
 
 def test_the_overlap_lists_again_but_queues_only_what_changed_since():
@@ -140,7 +157,7 @@ def test_a_change_stamped_before_the_cursor_but_listed_late_is_still_queued():
 def test_with_nothing_changed_the_cursor_stays():
     wiz = FakeWiz({"orders": [], "customers": []})
     poll, sqs, state = make_poll(wiz)
-    assert poll.run() == {"order": 0, "customer": 0}
+    assert poll.run() == {"order": 0, "order-cancelled": 0, "customer": 0}
     assert sqs.sent == [] and state.streams == {}
 
 

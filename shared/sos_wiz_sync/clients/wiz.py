@@ -404,13 +404,17 @@ class WizClient:
     def update_order(self, order_id: str, fields: dict[str, Any]) -> WizOrder:
         return WizOrder.model_validate(self.merge_order(order_id, fields))
 
-    def merge_order(self, order_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Change `fields` of an order; the order as WizCommerce answers. `PUT /orders/{id}`
-        replaces the whole order (omitted fields are removed), so the order is read, the fields
-        merged in, and all of it sent. The order discount is written but not read (WC-A13): it is
-        sent as the read's lines and `amount` show it, so the PUT does not remove it."""
+    def merge_order(self, order_id: str,
+                    fields: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """Change `fields` of an order (or `fields(read)`: the change as the order read just now
+        makes it); the order as WizCommerce answers. `PUT /orders/{id}` replaces the whole order
+        (omitted fields are removed) and takes no version, so the order is read, the fields merged
+        in, and all of it sent at once: a user's edit saved between this GET and PUT (the length of
+        one round trip) is overwritten; any earlier one is kept. The order discount is written but
+        not read (WC-A13): it is sent as the read's lines and `amount` show it, so the PUT does not
+        remove it."""
         read = self.get_order_record(order_id)
-        record = {**read, **fields}
+        record = {**read, **(fields(read) if callable(fields) else fields)}
         if "discount_value" not in record:
             discount = WizOrder.model_validate(read).implied_discount()
             if discount:

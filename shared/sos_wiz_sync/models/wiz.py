@@ -125,6 +125,7 @@ class WizLineItem(WizModel):
     sku: str | None = None
     quantity: float
     unit_price: float
+    cancelled_quantity: float | None = None  # WC-A19: the part of the line cancelled (R-ORD-8)
     discount: float | None = None
     discount_type: str | None = None
     note: str | None = None

@@ -131,11 +131,14 @@ def _wc_orders_and_payments(deps: LedgerDeps, since: datetime, until: datetime, 
     links = pull.mappings.by_wc_many("order", [str(row["id"]) for row in rows])
     pushed = [link.sos_id for link in links.values() if link.origin == "wc"]
     sos_orders, gone = _sos_records_by_id(pull, "salesorder", listed, pushed)
-    cursor, held = _poll_cursor(pull, "order"), pull.state.held("order", "wc")
+    held = pull.state.held("order", "wc")
+    # the poll lists each status under its own cursor (push/poll.py POLLED)
+    cursors = {"confirmed": _poll_cursor(pull, "order"), "cancelled": _poll_cursor(pull, "order-cancelled")}
     entries = []
     for row in rows:
         wc_id = str(row["id"])
         link, failure = links.get(wc_id), failures.get(("order", wc_id)) or _held("order", wc_id, held)
+        cursor = cursors.get(str(row.get("status")), cursors["confirmed"])
         in_flight = rules.wc_change_in_flight(_time(row.get("updated_at")), now=now, poll_cursor=cursor,
                                               poll_overlap=deps.poll_overlap, poll_interval=deps.poll_interval)
         try:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from ..rules.orders import cancelled_sos_order  # R-ORD-8: how SOS shows a cancellation applied
+
 LedgerClass = Literal["synced", "parked", "blocked", "in_flight", "skipped", "unaccounted"]
 CLASSES: tuple[LedgerClass, ...] = ("synced", "parked", "blocked", "in_flight", "skipped", "unaccounted")
 # direction.entity, in the order the report shows them
@@ -27,8 +29,6 @@ LEDGER_ENTITIES = (WC_ORDER, WC_CUSTOMER, WC_PAYMENT, SOS_CUSTOMER, SOS_ORDER, S
 # Failure dispositions (store/state.py record_failure details) and what they make a record.
 BLOCKING_DISPOSITIONS = frozenset({"edit-blocked", "cancel-blocked"})
 RETRYING_DISPOSITION = "retrying"  # the push raised a transient error: SQS delivers it again
-# R-ORD-8: how a cancellation shows in SOS once applied (SOS-A8, SOS-A22).
-CANCELLED_COMMENT = "Cancelled in WizCommerce"
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,6 @@ def wc_change_in_flight(updated_at: datetime | None, *, now: datetime, poll_curs
     if poll_cursor is None or updated_at >= poll_cursor - poll_overlap:
         return True
     return updated_at >= now - 2 * poll_interval
-
-
-def cancelled_sos_order(sos_order: Mapping[str, Any] | None) -> bool:
-    """R-ORD-8 applied: the SOS order kept, every line's quantity 0, its comment saying so."""
-    if not sos_order:
-        return False
-    lines = sos_order.get("lines") or []
-    return (str(sos_order.get("comment") or "").startswith(CANCELLED_COMMENT)
-            and all(float(line.get("quantity") or 0) == 0 for line in lines))
 
 
 def cancelled_order_facts(entity: str, wc_id: str, *, pushed_sos_id: str | None,

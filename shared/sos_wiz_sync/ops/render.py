@@ -66,7 +66,11 @@ def _trace_record(record: dict[str, Any]) -> str:
         lines.append(f"mapping: origin {mapping['origin']}, number {mapping.get('number') or '-'}, "
                      f"WC version {mapping.get('wc_version') or '-'}, SOS syncToken "
                      f"{mapping.get('sos_sync_token') or '-'}, updated {_at(mapping.get('updated_at'))}")
-        if mapping.get("edit_blocked"):
+        if mapping.get("cancelled") == "applied":
+            lines.append("CANCELLED in WizCommerce: the SOS order was kept, its lines set to 0 (R-ORD-8)")
+        if mapping.get("cancelled") == "blocked":
+            lines.append(f"CANCEL-BLOCKED: {mapping.get('edit_blocked_reason')}")
+        elif mapping.get("edit_blocked"):
             lines.append(f"EDIT-BLOCKED: {mapping.get('edit_blocked_reason')} (edits are made in SOS, R-ORD-2)")
     elif record["entity"] == "product":
         lines.append("mapping: none stored; a WC product is linked to its SOS item by its Reference ID (R-REF-1)")

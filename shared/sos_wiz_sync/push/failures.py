@@ -26,13 +26,21 @@ PERMANENT_API_STATUSES = frozenset({400, 404, 409, 422})
 class PermanentPushFailure(Exception):
     """A record that cannot be pushed until its data is fixed."""
 
-    def __init__(self, reason: str, lines: Sequence[LineProblem] = ()):
+    def __init__(self, reason: str, lines: Sequence[LineProblem] = (), *, disposition: str | None = None,
+                 sos_order_id: str | None = None):
         super().__init__(reason)
         self.reason = reason
         self.lines = list(lines)
+        self.disposition = disposition  # e.g. "cancel-blocked" (R-ORD-8): what the ledger calls it
+        self.sos_order_id = sos_order_id
 
     def details(self) -> dict[str, Any]:
-        return {"lines": [line.as_dict() for line in self.lines]} if self.lines else {}
+        details: dict[str, Any] = {"lines": [line.as_dict() for line in self.lines]} if self.lines else {}
+        if self.disposition:
+            details["disposition"] = self.disposition
+        if self.sos_order_id:
+            details["sos_order_id"] = self.sos_order_id
+        return details
 
 
 class RecordBusy(Exception):

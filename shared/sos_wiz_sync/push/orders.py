@@ -1,6 +1,13 @@
-"""Orders WizCommerce → SOS (R-ORD-1..6, R-REF-1..3, R-PAY-1): a confirmed order becomes one SOS
-sales order, its edits follow until SOS ships or invoices it, its online payments follow as the
-SOS order's deposit, and nothing ever makes a second one.
+"""Orders WizCommerce → SOS (R-ORD-1..6, R-ORD-8, R-REF-1..3, R-PAY-1): a confirmed order becomes
+one SOS sales order, its edits follow until SOS ships or invoices it, its online payments follow as
+the SOS order's deposit, its cancellation zeroes the SOS order's lines (releasing the stock they
+commit), and nothing ever makes a second one.
+
+What did not reach SOS (an edit or a cancellation after SOS shipped or invoiced) also shows in the
+WC order itself: one "Not sent to SOS: …" line in its `internal_note`, replaced when seen again.
+That line is never sent to SOS and left out of the pushed fingerprint, so our own write of it is
+no edit to push (its echo: the poll lists the order again, the push finds nothing SOS receives
+changed).
 
 Every push reads the order's current state from WizCommerce (R-PUSH-1): announcements only say
 "order X changed", so their number and order do not matter. What SOS got is kept on the mapping
@@ -15,17 +22,26 @@ mapping is stored. A run interrupted anywhere finds its SOS order again by its u
 from __future__ import annotations
 
 from ..clients.http import ApiError
-from ..models.sos import SosRecordError, SosSalesOrder
+from datetime import date, datetime, timezone
+from typing import Any, NoReturn
+
+from ..models.sos import SosRecordError, SosSalesOrder, linked_transactions
 from ..models.wiz import WizOrder, WizProduct
 from ..rules.orders import (
+    CANCELLED_ORDER_STATUS,
     LineProblem,
+    cancellation_plan,
+    cancelled_comment,
+    cancelled_sos_order,
     edit_block_reason,
     fit_lines_to_record,
     line_problem,
+    note_with_ours,
     order_skip_reason,
     pushed_content_digest,
     reference_problem,
     sos_sales_order,
+    zeroed_lines,
 )
 from ..rules.payments import sos_deposit
 from ..rules.push_config import sos_id_from_reference
@@ -44,6 +60,8 @@ def push_order(deps: PushDeps, wc_id: str) -> PushOutcome:
     if order is None:
         return gone("order", wc_id)
     mapping = deps.mappings.by_wc("order", order.id)
+    if order.status == CANCELLED_ORDER_STATUS:
+        return _cancel(deps, order, mapping)
     if mapping is None:
         return _create(deps, order)
     outcome = _edit(deps, order, mapping)
@@ -148,12 +166,7 @@ def _edit(deps: PushDeps, order: WizOrder, mapping: Mapping) -> PushOutcome:
         return _outcome(order, "ignored", sos_id, "nothing SOS receives changed")
     if mapping.edit_blocked:
         return _outcome(order, "ignored", sos_id, f"edit-blocked: {mapping.edit_blocked_reason}")
-    try:
-        blocked = edit_block_reason([s.number or str(s.id) for s in deps.sos.shipments_for_order(int(sos_id))],
-                                    [i.number or str(i.id) for i in deps.sos.invoices_for_order(int(sos_id))])
-    except SosRecordError as exc:  # R-ORD-2: links we cannot read may hide a shipment: hold the edit (SOS-A9)
-        raise PermanentPushFailure(f"edit held: cannot tell whether SOS shipped or invoiced order {sos_id}: "
-                                   f"{exc.reason}") from exc
+    blocked = edit_block_reason(*_documents(deps, sos_id, "edit"), mapping.number or sos_id)
     if blocked:
         return _block_edit(deps, order, sos_id, blocked)
     item_ids = _sos_item_ids(deps, order)
@@ -179,13 +192,106 @@ def _update_sos_order(deps: PushDeps, order: WizOrder, sos_id: int, body: dict, 
         raise _refused(deps, order, item_ids, exc) from exc
 
 
+def _documents(deps: PushDeps, sos_id: str, change: str) -> tuple[list[str], list[str]]:
+    """The numbers of the shipments and invoices SOS has for the order (R-ORD-2, R-ORD-8)."""
+    try:
+        return ([s.number or str(s.id) for s in deps.sos.shipments_for_order(int(sos_id))],
+                [i.number or str(i.id) for i in deps.sos.invoices_for_order(int(sos_id))])
+    except SosRecordError as exc:  # links we cannot read may hide a shipment: hold the change (SOS-A9)
+        raise PermanentPushFailure(f"{change} held: cannot tell whether SOS shipped or invoiced order {sos_id}: "
+                                   f"{exc.reason}") from exc
+
+
 def _block_edit(deps: PushDeps, order: WizOrder, sos_id: str, reason: str) -> PushOutcome:
     """R-ORD-2: not pushed; the order is marked edit-blocked with the reason in our state (the
-    operator's `failures` and `trace`). WC orders have no field of ours to show it in."""
+    operator's `failures` and `trace`) and in the WC order's own note."""
     deps.mappings.update("order", order.id, edit_blocked=True, edit_blocked_reason=reason)
     deps.state.record_failure("order", order.id, reason=f"edit-blocked: {reason}",
                               details={"disposition": "edit-blocked", "sos_order_id": sos_id})
+    _note_in_wc(deps, order, reason)
     return _outcome(order, "edit-blocked", sos_id, reason)
+
+
+def _note_in_wc(deps: PushDeps, order: WizOrder, reason: str) -> None:
+    """One "Not sent to SOS" line in the WC order's `internal_note`, replacing an earlier one.
+    Written from the order as read right before the PUT (WizClient.merge_order), not from the
+    push's earlier read, so what a user saved meanwhile stays; already there: no write at all."""
+    if note_with_ours(order.internal_note, reason) == order.internal_note:
+        return
+    deps.wiz.merge_order(order.id, lambda read: {"internal_note": note_with_ours(read.get("internal_note"), reason)})
+
+
+# -- cancellations (R-ORD-8) -----------------------------------------------------------------
+
+class _ShippedMeanwhile(Exception):
+    """SOS shipped or invoiced the order between our check and our write."""
+
+
+def _cancel(deps: PushDeps, order: WizOrder, mapping: Mapping | None) -> PushOutcome:
+    """A cancelled WC order: its SOS order's lines to 0 with the comment, once; or, after a
+    shipment or invoice, a `cancel-blocked` failure parked (its alarm) naming the SOS order."""
+    if mapping is None or mapping.origin == "sos":
+        plan = cancellation_plan(sos_order_id=mapping and mapping.sos_id, sos_order_number=None,
+                                 origin=mapping and mapping.origin)
+        return _outcome(order, "ignored", mapping and mapping.sos_id, plan.reason)
+    sos_id, number = mapping.sos_id, mapping.number or mapping.sos_id
+    if mapping.cancelled == "applied":
+        return _outcome(order, "ignored", sos_id, "cancellation already applied in SOS (R-ORD-8)")
+    current = deps.sos.get("salesorder", int(sos_id))
+    if mapping.cancelled == "blocked" and not cancelled_sos_order(current):
+        # seen again (our note's echo, another edit): parked once already, SOS still not cancelled by hand
+        return _outcome(order, "ignored", sos_id, f"cancel-blocked, parked once: {mapping.edit_blocked_reason}")
+    shows = cancelled_sos_order(current)
+    shipments, invoices = ([], []) if shows else _documents(deps, sos_id, "cancellation")
+    plan = cancellation_plan(sos_order_id=sos_id, sos_order_number=number, origin=mapping.origin,
+                             shipment_numbers=shipments, invoice_numbers=invoices, sos_shows_cancelled=shows)
+    if plan.action == "blocked":
+        _block_cancellation(deps, order, sos_id, plan.reason)
+    if plan.action == "zero-lines":
+        try:
+            _zero_sos_order(deps, order, int(sos_id), number)
+        except _ShippedMeanwhile:
+            shipments, invoices = _documents(deps, sos_id, "cancellation")
+            plan = cancellation_plan(sos_order_id=sos_id, sos_order_number=number, origin=mapping.origin,
+                                     shipment_numbers=shipments, invoice_numbers=invoices)
+            _block_cancellation(deps, order, sos_id, plan.reason)
+    deps.mappings.update("order", order.id, cancelled="applied")
+    deps.state.resolve_failure("order", order.id)
+    return _outcome(order, "cancelled", sos_id, plan.reason)
+
+
+def _cancelled_on(order: WizOrder) -> date:
+    return (order.updated_at or datetime.now(timezone.utc)).astimezone(timezone.utc).date()
+
+
+def _zero_sos_order(deps: PushDeps, order: WizOrder, sos_id: int, number: str) -> None:
+    """GET, every line to 0 and the comment, PUT with its syncToken (SOS-A8, SOS-A22): the lines'
+    ids and price casing kept as read. A shipment or invoice appearing meanwhile stops it."""
+    def cancelled(current: dict[str, Any], _fields: dict[str, Any]) -> dict[str, Any]:
+        if linked_transactions(current, "linkedShipments", "salesorder") or linked_transactions(
+                current, "linkedInvoices", "salesorder"):
+            raise _ShippedMeanwhile()
+        return {"lines": zeroed_lines(current.get("lines") or []),
+                "comment": cancelled_comment(_cancelled_on(order), current.get("comment"))}
+
+    try:
+        deps.sos.update_sales_order(sos_id, {}, cancelled)
+    except ApiError as exc:
+        if exc.status != 400:
+            raise  # 5xx/timeout: retried; the retry finds the cancellation in SOS if it landed
+        raise PermanentPushFailure(
+            f"SOS refused the cancellation of SOS order {number} (id {sos_id}; PUT /salesorder with every line "
+            f"at quantity 0, SOS-A8/SOS-A22): {exc.message[:200]}. Fix: cancel SOS order {number} in SOS by hand "
+            "(its lines to 0, or close it), then redrive this message", sos_order_id=str(sos_id)) from exc
+
+
+def _block_cancellation(deps: PushDeps, order: WizOrder, sos_id: str, reason: str) -> NoReturn:
+    """R-ORD-8 after a shipment or invoice: SOS is not changed; the cancellation is a failure
+    naming the SOS order (`failures`, `trace`), parked in the DLQ like every parked push (its
+    alarm), once: the mapping remembers it; and the WC order's note says so."""
+    deps.mappings.update("order", order.id, cancelled="blocked", edit_blocked=True, edit_blocked_reason=reason)
+    _note_in_wc(deps, order, reason)
+    raise PermanentPushFailure(f"cancel-blocked: {reason}", disposition="cancel-blocked", sos_order_id=sos_id)
 
 
 # -- lines → SOS items (R-REF-1, R-REF-2) --------------------------------------------------

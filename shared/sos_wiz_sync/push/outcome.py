@@ -13,7 +13,7 @@ from ..store.mappings import Entity
 
 R = TypeVar("R")
 
-Status = Literal["created", "adopted", "updated", "edit-blocked", "ignored"]
+Status = Literal["created", "adopted", "updated", "edit-blocked", "cancelled", "ignored"]
 
 
 class PushOutcome(BaseModel):

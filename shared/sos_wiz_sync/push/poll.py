@@ -1,7 +1,9 @@
-"""The WC change poll (R-PUSH-1): every minute, the confirmed orders and the customers changed
-since its cursor go on the push queue as "WC record X changed" — the same message a webhook
-becomes. WizCommerce documents no order or payment event, so this is how orders, their edits and
-their payments (`amount_paid`) reach SOS within a minute; for customers it catches lost webhooks.
+"""The WC change poll (R-PUSH-1): every minute, the confirmed orders, the cancelled orders and the
+customers changed since its cursor go on the push queue as "WC record X changed" — the same
+message a webhook becomes. WizCommerce documents no order or payment event, so this is how orders,
+their edits, their payments (`amount_paid`) and their cancellations (R-ORD-8, WC-A19: a cancelled
+order stays listed under `order_status=cancelled`) reach SOS within a minute; for customers it
+catches lost webhooks. Each listing keeps its own cursor.
 
 - Window: `updated_after` = the newest `updated_at` seen last time, less an overlap (the filter
   takes whole seconds, and a write may become visible in a list a little after its stamp), listed
@@ -34,10 +36,12 @@ from ..store.state import WC_CHANGE_POLL_HEARTBEAT, SyncState
 from ..wiring import build_wiz_client
 from .events import PushedEntity, RecordChanged, queued
 
-# (entity, WC resource, list filters): orders must name their status, the API's default is draft.
-POLLED: tuple[tuple[PushedEntity, str, dict[str, str]], ...] = (
-    ("order", "orders", {"order_status": "confirmed"}),
-    ("customer", "customers", {}),
+# (cursor stream, entity, WC resource, list filters): orders must name their status, the API's
+# default is draft; cancelled orders are a listing of their own (WC-A19).
+POLLED: tuple[tuple[str, PushedEntity, str, dict[str, str]], ...] = (
+    ("wc-poll-order", "order", "orders", {"order_status": "confirmed"}),
+    ("wc-poll-order-cancelled", "order", "orders", {"order_status": "cancelled"}),
+    ("wc-poll-customer", "customer", "customers", {}),
 )
 SQS_BATCH = 10  # SendMessageBatch maximum
 
@@ -75,13 +79,14 @@ class WcChangePoll:
         if first_sync.get("status") != "done":
             logger.info("WC change poll waits for the first sync (R-TIME-2)")
             return {"status": "blocked", "reason": "first sync not done"}
-        polled = {entity: self._poll(entity, resource, filters, first_sync["finished_at"])
-                  for entity, resource, filters in POLLED}
+        polled = {stream.removeprefix("wc-poll-"): self._poll(stream, entity, resource, filters,
+                                                               first_sync["finished_at"])
+                  for stream, entity, resource, filters in POLLED}
         self._state.record_heartbeat(WC_CHANGE_POLL_HEARTBEAT)  # `sos-wiz-ops doctor`: the poll runs
         return polled
 
-    def _poll(self, entity: PushedEntity, resource: str, filters: dict[str, str], first_sync_finished: str) -> int:
-        stream = f"wc-poll-{entity}"
+    def _poll(self, stream: str, entity: PushedEntity, resource: str, filters: dict[str, str],
+              first_sync_finished: str) -> int:
         cursor = self._state.load_stream(stream).get("cursor") or {}
         after = window_start(cursor.get("updated_at"), first_sync_finished, self._overlap)
         already = set(cursor.get("queued") or [])
@@ -98,7 +103,7 @@ class WcChangePoll:
             self._state.save_stream(stream, cursor={"updated_at": max([newest, cursor.get("updated_at")],
                                                                          key=_sort_key),
                                                     "queued": sorted(keep)}, run=None)
-        logger.info("WC change poll", extra={"entity": entity, "updated_after": wc_time(after), "enqueued": sent})
+        logger.info("WC change poll", extra={"stream": stream, "updated_after": wc_time(after), "enqueued": sent})
         return sent
 
     @staticmethod

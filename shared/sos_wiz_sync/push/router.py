@@ -134,7 +134,8 @@ class PushRuntime:
         return outcome.model_dump()
 
     def _park(self, record: SQSRecord, key: tuple[str, str], reason: str, details: dict[str, Any]) -> dict[str, Any]:
-        self._deps.state.record_failure(*key, reason=reason, details={**details, "disposition": "parked-in-dlq"})
+        # parked in the DLQ either way (its alarm); a failure may name its own kind (cancel-blocked)
+        self._deps.state.record_failure(*key, reason=reason, details={"disposition": "parked-in-dlq", **details})
         self._parking.park(record, reason)
         logger.warning("push parked in the DLQ", extra={"entity": key[0], "wc_id": key[1], "reason": reason})
         metrics.add_metric(name="PushParked", unit=MetricUnit.Count, value=1)

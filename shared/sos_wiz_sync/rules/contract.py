@@ -379,10 +379,10 @@ def wc_a19(answers: Answers) -> Reading:
         return Reading("WC-A19", NEITHER, f"order_status=cancelled answered {_seen(answer)}")
     if not answer.rows:
         return Reading("WC-A19", None, "no cancelled order listed yet")
-    row = answer.rows[0]
-    if row.get("order_status") == "cancelled":
+    row = answer.rows[0]  # an order read carries `status`; `order_status` is only the list's filter
+    if row.get("status") == "cancelled":
         return Reading("WC-A19", "listed", "a cancelled order is listed with order_status=cancelled")
-    return Reading("WC-A19", NEITHER, f"order_status=cancelled listed an order {row.get('order_status')!r}")
+    return Reading("WC-A19", NEITHER, f"order_status=cancelled listed an order of status {row.get('status')!r}")
 
 
 RULES: dict[str, Callable[[Answers], Reading]] = {

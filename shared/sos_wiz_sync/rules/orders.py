@@ -1,13 +1,15 @@
-"""Order push rules, WizCommerce → SOS (R-ORD-1..6, R-REF-1..2). Pure: no I/O."""
+"""Order push rules, WizCommerce → SOS (R-ORD-1..6, R-ORD-8, R-REF-1..2). Pure: no I/O."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from ..config import DEFAULT_LINE_PRICE_FIELD, LinePriceField
 from ..models.wiz import WizLineItem, WizOrder, exact
@@ -15,6 +17,12 @@ from .customers import sos_transaction_address
 from .push_config import PushConfig, sos_id_from_reference, sos_ref
 
 PUSHED_ORDER_STATUS = "confirmed"
+CANCELLED_ORDER_STATUS = "cancelled"
+# R-ORD-8: how a cancellation shows in SOS once applied (SOS-A8, SOS-A22); the ledger reads it too.
+CANCELLED_COMMENT = "Cancelled in WizCommerce"
+# What we write into a WC order's internal_note when a change of it did not reach SOS: one line,
+# replaced when seen again; never sent to SOS itself, so it is no edit (R-ORD-2, R-ORD-8).
+WC_NOTE_PREFIX = "Not sent to SOS: "
 UNIT_PRICE_DECIMALS = 4
 UNIT_PRICE_STEP = Decimal(1).scaleb(-UNIT_PRICE_DECIMALS)
 LINE_PRICE_FIELDS = get_args(LinePriceField)  # SOS-A7: both casings are read
@@ -24,7 +32,8 @@ LINE_PRICE_FIELDS = get_args(LinePriceField)  # SOS-A7: both casings are read
 PUSHED_ORDER_FIELDS = {
     "display_id": True, "customer_id": True, "amount": True, "internal_note": True,
     "customer_note": True, "po_number": True, "billing_address": True, "shipping_address": True,
-    "line_items": {"__all__": {"product_id", "sku", "quantity", "unit_price", "discount", "discount_type", "note"}},
+    "line_items": {"__all__": {"product_id", "sku", "quantity", "cancelled_quantity", "unit_price", "discount",
+                               "discount_type", "note"}},
 }
 
 
@@ -67,19 +76,26 @@ class SosLinePrice:
     remainder: Decimal
 
 
+def pushed_quantity(line: WizLineItem) -> Decimal:
+    """R-ORD-8: what SOS gets of a line: its quantity less its `cancelled_quantity` (WC-A19)."""
+    return max(Decimal(0), exact(line.quantity) - exact(line.cancelled_quantity))
+
+
 def sos_line_price(line: WizLineItem) -> SosLinePrice:
     """The charged unit price to 4 places, rounded up (so a price is never understated against
-    SOS's minimum price), and the amount as the exact product of quantity and that price: never
-    rounded, so SOS's exact check holds. Where the charged total does not divide by the
-    quantity (3 for 29.95), the amount exceeds it by under a hundredth of a cent a unit: that
-    remainder joins the order's discount, so the SOS total equals WC's (`sos_sales_order`)."""
+    SOS's minimum price), and the amount as the exact product of the pushed quantity and that
+    price: never rounded, so SOS's exact check holds. Where the charged total does not divide by
+    the quantity (3 for 29.95), the amount exceeds it by under a hundredth of a cent a unit: that
+    remainder joins the order's discount, so the SOS total equals WC's (`sos_sales_order`). A
+    line partly cancelled (R-ORD-8) is charged its uncancelled share of the line's total."""
     quantity = exact(line.quantity)
     total = line.charged_total()
     if not quantity:
         return SosLinePrice(exact(line.unit_price).quantize(UNIT_PRICE_STEP, ROUND_CEILING), Decimal(0), Decimal(0))
     unit_price = (total / quantity).quantize(UNIT_PRICE_STEP, ROUND_CEILING)
-    amount = quantity * unit_price
-    return SosLinePrice(unit_price, amount, amount - total)
+    pushed = pushed_quantity(line)
+    amount = pushed * unit_price
+    return SosLinePrice(unit_price, amount, amount - (total if pushed == quantity else total * pushed / quantity))
 
 
 def charged_unit_price(line: WizLineItem) -> float:
@@ -94,7 +110,7 @@ def sos_order_lines(lines: Sequence[WizLineItem], item_ids: Sequence[int],
     built = []
     for number, (line, item_id) in enumerate(zip(lines, item_ids, strict=True), start=1):
         price = sos_line_price(line)
-        built.append({"lineNumber": number, "item": {"id": item_id}, "quantity": line.quantity,
+        built.append({"lineNumber": number, "item": {"id": item_id}, "quantity": float(pushed_quantity(line)),
                       price_field: float(price.unit_price), "amount": float(price.amount)})
     return built
 
@@ -164,9 +180,10 @@ def order_notes(order: WizOrder, line_notes_to_comment: bool) -> dict[str, str]:
     order's internal `comment` (LINE_NOTES_TO_COMMENT=true, the default) or else to its
     `customerMessage`. The WC customer's own note goes to `customerMessage` too."""
     notes = "\n".join(line_notes(order.line_items))
+    internal = note_without_ours(order.internal_note)
     if line_notes_to_comment:
-        return {"comment": _joined(order.internal_note, notes), "customerMessage": _joined(order.customer_note)}
-    return {"comment": _joined(order.internal_note), "customerMessage": _joined(order.customer_note, notes)}
+        return {"comment": _joined(internal, notes), "customerMessage": _joined(order.customer_note)}
+    return {"comment": _joined(internal), "customerMessage": _joined(order.customer_note, notes)}
 
 
 # -- the order -----------------------------------------------------------------------------
@@ -195,23 +212,117 @@ def sos_sales_order(order: WizOrder, *, number: str, customer_id: int, item_ids:
     return body
 
 
-def edit_block_reason(shipment_numbers: Sequence[str], invoice_numbers: Sequence[str]) -> str | None:
+def _documents(shipment_numbers: Sequence[str], invoice_numbers: Sequence[str]) -> str:
+    return ", ".join([f"shipment {n}" for n in shipment_numbers] + [f"invoice {n}" for n in invoice_numbers])
+
+
+def edit_block_reason(shipment_numbers: Sequence[str], invoice_numbers: Sequence[str],
+                      sos_order: str = "this order") -> str | None:
     """R-ORD-2: edits push until SOS has a shipment or an invoice for the order; then the edit
-    has to be made in SOS, and this says why."""
-    documents = [f"shipment {n}" for n in shipment_numbers] + [f"invoice {n}" for n in invoice_numbers]
+    has to be made in SOS, and this says why (`sos_order`: the SOS order's number)."""
+    documents = _documents(shipment_numbers, invoice_numbers)
     if not documents:
         return None
-    return f"SOS already has {', '.join(documents)} for this order; make the edit in SOS"
+    where = sos_order if sos_order == "this order" else f"order {sos_order}"
+    return f"SOS already has {documents} for {where}; make the edit in SOS"
 
 
 def order_skip_reason(order: WizOrder) -> str | None:
-    """R-ORD-1: only confirmed orders push; drafts (and cancelled orders) do not."""
+    """R-ORD-1: only confirmed orders push; drafts (and cancelled orders, R-ORD-8's own path) do not."""
     if order.status != PUSHED_ORDER_STATUS:
         return f"status {order.status[:20]!r} is not pushed, only {PUSHED_ORDER_STATUS!r}"
     return None
 
 
 def pushed_content_digest(order: WizOrder) -> str:
-    """A fingerprint of what an order push sends SOS, to tell real edits from other changes."""
+    """A fingerprint of what an order push sends SOS, to tell real edits from other changes.
+    Our own line in `internal_note` is not sent to SOS, so it is left out."""
     content = order.model_dump(mode="json", include=PUSHED_ORDER_FIELDS)
+    # As before cancellations were read: no cancelled quantity, no key (fingerprints stored stay valid)
+    for line in content.get("line_items") or []:
+        if not line.get("cancelled_quantity"):
+            line.pop("cancelled_quantity", None)
+    content["internal_note"] = note_without_ours(order.internal_note)
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+# -- cancellations (R-ORD-8) ---------------------------------------------------------------
+
+CancellationAction = Literal["nothing", "zero-lines", "applied", "blocked"]
+
+
+@dataclass(frozen=True)
+class CancellationPlan:
+    """What a WC order's cancellation needs in SOS, and why."""
+
+    action: CancellationAction
+    reason: str
+
+
+def cancellation_plan(*, sos_order_id: str | None, sos_order_number: str | None, origin: str | None,
+                      shipment_numbers: Sequence[str] = (), invoice_numbers: Sequence[str] = (),
+                      sos_shows_cancelled: bool = False) -> CancellationPlan:
+    """R-ORD-8. Never pushed: nothing (nothing was created, nothing is). SOS-origin: edited in
+    SOS (R-ORD-7). SOS already shows it (an earlier run's PUT): applied. A shipment or invoice in
+    SOS: blocked, the SOS order named for a cancellation by hand. Else: its lines go to 0."""
+    if sos_order_id is None:
+        return CancellationPlan("nothing", "cancelled before it was pushed: nothing in SOS to cancel (R-ORD-8)")
+    if origin == "sos":
+        return CancellationPlan("nothing", "SOS-origin order: it is cancelled in SOS (R-ORD-7)")
+    if sos_shows_cancelled:
+        return CancellationPlan("applied", f"SOS order {sos_order_number or sos_order_id} already shows the "
+                                           "cancellation (R-ORD-8)")
+    documents = _documents(shipment_numbers, invoice_numbers)
+    if documents:
+        name = sos_order_number or sos_order_id
+        return CancellationPlan("blocked", f"SOS already has {documents} for order {name}; cancel SOS order "
+                                           f"{name} (id {sos_order_id}) by hand in SOS (R-ORD-8)")
+    return CancellationPlan("zero-lines", "cancelled in WizCommerce: every SOS line to 0 (R-ORD-8)")
+
+
+def cancelled_comment(cancelled_on: date, comment: str | None) -> str:
+    """The SOS order's comment after R-ORD-8: "Cancelled in WizCommerce <date>" first, what it
+    said before kept after it; a comment that already starts so is kept as it is."""
+    previous = (comment or "").strip()
+    if previous.startswith(CANCELLED_COMMENT):
+        return previous
+    return _joined(f"{CANCELLED_COMMENT} {cancelled_on.isoformat()}", previous)
+
+
+def zeroed_lines(lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """An SOS order's lines as read, each at quantity 0 and amount 0 (SOS-A22); ids, items and
+    prices (in the record's casing, SOS-A7) kept, so SOS updates the lines it has."""
+    return [{**line, "quantity": 0, "amount": 0} for line in lines]
+
+
+def cancelled_sos_order(sos_order: Mapping[str, Any] | None) -> bool:
+    """R-ORD-8 applied: the SOS order kept, every line's quantity 0, its comment saying so."""
+    if not sos_order:
+        return False
+    lines = sos_order.get("lines") or []
+    return (str(sos_order.get("comment") or "").startswith(CANCELLED_COMMENT)
+            and all(float(line.get("quantity") or 0) == 0 for line in lines))
+
+
+# -- the WC order's own note of what did not reach SOS ------------------------------------
+
+_OUR_NOTE_LINE = re.compile(rf"\n?^{re.escape(WC_NOTE_PREFIX)}.*$", re.MULTILINE)
+
+
+def note_without_ours(internal_note: str | None) -> str | None:
+    """`internal_note` without our "Not sent to SOS" line (what the user wrote, exactly)."""
+    if internal_note is None:
+        return None
+    return _OUR_NOTE_LINE.sub("", internal_note)
+
+
+def wc_note_line(reason: str) -> str:
+    """The one line a WC order shows for a change that did not reach SOS (one line: no newlines)."""
+    return WC_NOTE_PREFIX + " ".join(reason.split())
+
+
+def note_with_ours(internal_note: str | None, reason: str) -> str:
+    """`internal_note` with our line for `reason`: an earlier line of ours replaced, not repeated;
+    everything the user wrote kept as it is."""
+    own = note_without_ours(internal_note) or ""
+    return f"{own}\n{wc_note_line(reason)}" if own else wc_note_line(reason)

@@ -29,6 +29,7 @@ class Mapping(BaseModel):
     pushed_amount_paid: float | None = None  # WC amount_paid last brought to SOS (R-PAY-1)
     edit_blocked: bool = False
     edit_blocked_reason: str | None = None
+    cancelled: Literal["applied", "blocked"] | None = None  # R-ORD-8: what the WC cancellation did in SOS
     updated_at: str | None = None
 
 
