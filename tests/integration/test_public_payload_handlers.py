@@ -51,4 +51,4 @@ def test_aws_scheduler_event_runs_the_wc_change_poll(push_stack: PushStack):
     """The WC change poll takes no input from its event: the Input-less envelope AWS publishes
     runs it as our schedule's Input does."""
     answer = push_stack.runtime.invoke("WcPollFunction", payload("aws/eventBridgeSchedulerEvent.json"))
-    assert answer and set(answer) <= {"order", "customer", "status", "reason"}, answer
+    assert answer and set(answer) <= {"order", "order-cancelled", "customer", "status", "reason"}, answer
