@@ -181,6 +181,8 @@ class SosClient:
             try:
                 return self._answer(method, path, params, body)
             except SosError as exc:
+                if exc.throttled:  # the account's limit (SOS-A3): lower the deployment's rate
+                    self._pacer.throttled()
                 retry = exc.http_status == 200 and (
                     exc.throttled or (method == "GET" and exc.sos_status in ("error", "failed")))
                 if not retry or attempt == self.backoff.attempts - 1:
