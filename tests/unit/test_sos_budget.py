@@ -83,8 +83,8 @@ def test_pushes_always_take_slots_hook_reads_and_pulls_only_while_the_queue_ahea
         return replace(initial_state(POLICY, NOW), tail=NOW + slots / POLICY.configured)
 
     assert admitted(POLICY, queued(50), "push", NOW, 0) and limit(POLICY, queued(50), "push", NOW, 0) is None
-    assert admitted(POLICY, queued(4), "hook", NOW, 0) and not admitted(POLICY, queued(5), "hook", NOW, 0)
-    assert admitted(POLICY, queued(1), "pull", NOW, 0) and not admitted(POLICY, queued(2), "pull", NOW, 0)
+    assert admitted(POLICY, queued(1), "hook", NOW, 0) and not admitted(POLICY, queued(2), "hook", NOW, 0)
+    assert admitted(POLICY, queued(0.5), "pull", NOW, 0) and not admitted(POLICY, queued(1), "pull", NOW, 0)
 
 
 def test_the_floor_a_pull_refused_for_floor_slots_takes_its_slice_anyway():
@@ -92,6 +92,7 @@ def test_the_floor_a_pull_refused_for_floor_slots_takes_its_slice_anyway():
     floor_wait = POLICY.floor_slots / POLICY.configured
     assert not admitted(POLICY, state, "pull", NOW, floor_wait - 0.01)
     assert retry_at(POLICY, state, "pull", NOW, 0) == NOW + floor_wait
+    assert retry_at(POLICY, state, "pull", NOW, floor_wait - 0.1) == NOW + 1 / POLICY.configured  # a slot apart
     assert admitted(POLICY, state, "pull", NOW, floor_wait)
 
 

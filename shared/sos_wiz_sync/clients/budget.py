@@ -50,7 +50,7 @@ class BudgetPolicy:
     configured: float  # SosMaxRps: the deployment's total
     # Slots that may already be queued for a priority to take more (None: always).
     horizons: Mapping[str, float | None] = field(
-        default_factory=lambda: MappingProxyType({"push": None, "hook": 4.0, "pull": 1.0}))
+        default_factory=lambda: MappingProxyType({"push": None, "hook": 1.0, "pull": 0.5}))
     # Slots taken per lease: one per push request keeps an order from waiting behind a slice.
     slices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({"push": 1, "hook": 1, "pull": 2}))
     floor_slots: float = 4.0     # refused this long (in slots) → the slice is taken anyway
@@ -96,7 +96,9 @@ def retry_at(policy: BudgetPolicy, state: BudgetState, priority: str, now: float
     """When a refused caller asks again: when the queue ahead has shrunk to its horizon, or
     when it has waited long enough for the floor, whichever comes first."""
     horizon = policy.horizons[priority] or 0.0
-    return max(now, min(state.tail - horizon / state.rate, now - waited + policy.floor_slots / state.rate))
+    # not before one slot has gone by: each try is a DynamoDB request
+    return max(now + 1 / state.rate,
+               min(state.tail - horizon / state.rate, now - waited + policy.floor_slots / state.rate))
 
 
 def lease(state: BudgetState, count: int, now: float) -> tuple[BudgetState, list[float]]:
