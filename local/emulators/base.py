@@ -92,18 +92,20 @@ class RecordStore(Mapping):
     Records are plain dicts, stored and served as they are. A record written with a fresh
     clock stamp moves to the end of the dict in O(1); anything else (loads with old stamps)
     marks the store for one sort before the next list. `unique` fields get an index
-    value → id (empty values are not indexed) for duplicate checks and filters. Lists filtered
+    value → id (empty values are not indexed) for duplicate checks and filters; `indexed` fields
+    an index value → ids, for filters on a field several records may share. Lists filtered
     by one field's value (a status) are kept until the next change, so paging through one
     costs one scan, not one per page.
     """
 
     def __init__(self, order_field: str, *, id_field: str = "id", id_prefix: str | None = None,
-                 unique: Iterable[str] = ()):
+                 unique: Iterable[str] = (), indexed: Iterable[str] = ()):
         self.order_field = order_field
         self.id_field = id_field
         self._id_prefix = id_prefix  # None: integer ids; else "<prefix>_<n>"
         self._records: dict[Any, dict] = {}
         self._indexes: dict[str, dict[Any, Any]] = {name: {} for name in unique}
+        self._shared_indexes: dict[str, dict[Any, dict[Any, None]]] = {name: {} for name in indexed}
         self._ordered: list[dict] | None = None  # list snapshot, rebuilt after a change
         self._ordered_where: dict[tuple[str, Any], list[dict]] = {}  # filtered snapshots, same lifetime
         self._needs_sort = False
@@ -129,11 +131,14 @@ class RecordStore(Mapping):
 
     def lookup(self, field_name: str, values: Iterable[Any]) -> list[dict] | None:
         """Records whose `field_name` is one of `values`, in list order, found through the id or
-        a unique index; None when that field has neither (the caller then scans)."""
+        an index; None when that field has none (the caller then scans)."""
         if field_name == self.id_field:
             found = (self._records.get(value) for value in values)
         elif field_name in self._indexes:
             found = (self.find(field_name, value) for value in values)
+        elif field_name in self._shared_indexes:
+            index = self._shared_indexes[field_name]
+            found = (self._records[record_id] for value in values for record_id in index.get(value, ()))
         else:
             return None
         unique = {record[self.id_field]: record for record in found if record is not None}
@@ -180,7 +185,7 @@ class RecordStore(Mapping):
 
     def clear(self) -> None:
         self._records.clear()
-        for index in self._indexes.values():
+        for index in (*self._indexes.values(), *self._shared_indexes.values()):
             index.clear()
         self._changed()
         self._needs_sort = False
@@ -221,12 +226,21 @@ class RecordStore(Mapping):
             value = record.get(name)
             if value not in (None, ""):
                 index[value] = record[self.id_field]
+        for name, shared in self._shared_indexes.items():
+            value = record.get(name)
+            if value not in (None, ""):
+                shared.setdefault(value, {})[record[self.id_field]] = None
 
     def _unindex(self, record: dict) -> None:
         for name, index in self._indexes.items():
             value = record.get(name)
             if value not in (None, "") and index.get(value) == record[self.id_field]:
                 del index[value]
+        for name, shared in self._shared_indexes.items():
+            ids = shared.get(record.get(name), {})
+            ids.pop(record[self.id_field], None)
+            if not ids:
+                shared.pop(record.get(name), None)
 
     def _note_id(self, record_id: Any) -> None:
         if isinstance(record_id, int):
@@ -524,6 +538,7 @@ class Emulator:
         self.faults = Faults()
         self.rate_limiter = RateLimiter(rate_limit_rps)
         self._counters = Counters()
+        self._actions_after: list[list[Any]] = []  # [requests left, action, method, path]
         self._server = None
         self._thread: threading.Thread | None = None
         self.app = Flask(type(self).__name__)
@@ -598,6 +613,12 @@ class Emulator:
         """The next `count` successful writes are applied, then answered with `status`."""
         return self.faults.add("write_then_5xx", count=count, status=status, method=method, path=path)
 
+    def after_requests(self, count: int, action: Callable[[], Any], *, method: str = "*", path: str = "*") -> None:
+        """Run `action` (a user's edit, say) once the `count`-th matching request from now on is
+        handled, before it is answered: a change that lands between two calls of a pass."""
+        with self.lock:
+            self._actions_after.append([count, action, method.upper(), path])
+
     def add_fault(self, spec: dict) -> None:
         """A rule as JSON (what `POST /_admin/faults` takes): {"type", "method", "path",
         "count", "seconds", "latency_ms", "status", "retry_after"}."""
@@ -670,6 +691,8 @@ class Emulator:
 
     def _after_request(self, response: Response) -> Response:
         method, path = request.method, request.path
+        if not path.startswith(ADMIN_PREFIX):
+            self._run_actions_after(method, path)
         if (method in WRITE_METHODS and 200 <= response.status_code < 300 and not path.startswith(ADMIN_PREFIX)):
             rule = self.faults.take(("write_then_5xx",), method, path)
             if rule is not None:  # the write stands; only the answer is lost
@@ -677,6 +700,18 @@ class Emulator:
                 return self._error_response(ApiError(rule.status, "Injected server error after the write",
                                                      code="server_error"))
         return response
+
+    def _run_actions_after(self, method: str, path: str) -> None:
+        with self.lock:
+            due = []
+            for pending in self._actions_after:
+                if pending[2] in ("*", method) and (pending[3] == "*" or path.startswith(pending[3])):
+                    pending[0] -= 1
+                    if pending[0] == 0:
+                        due.append(pending[1])
+            self._actions_after = [pending for pending in self._actions_after if pending[0] > 0]
+            for action in due:
+                action()
 
     def _error_response(self, error: ApiError) -> Response:
         return json_response(self.error_body(error), error.status, error.headers)
@@ -766,14 +801,3 @@ def clamp_int(raw: str | None, *, default: int, low: int, high: int, name: str) 
                        details=[{"field": name, "reason": "not an integer"}]) from exc
     return min(max(value, low), high)
 
-
-def stamp_param(name: str) -> str | None:
-    """A time query parameter in canonical stamp form; 400 if unparseable."""
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return canonical_stamp(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"{name} must be an ISO-8601 time",
-                       details=[{"field": name, "reason": "not an ISO-8601 time"}]) from exc

@@ -9,15 +9,26 @@ nested transaction addresses, `linked*` fields, invoice `balance`, shipment `shi
 
 Switchable where the contract says [assumed] or names two readings (`configure(...)`):
 - `throttle_http_status`: throttling answers 429 (M) or HTTP 200 (A); both say "Throttle limit
-  exceeded" with a non-ok status and no Retry-After.
+  exceeded" with a non-ok status and no Retry-After. An injected throttle (`inject_throttle`)
+  can also come as the message alone, no `status` (SOS-A18), and hit every Nth call.
 - `validation_http_status`: validation errors as HTTP 400 or as HTTP 200 with status "invalid".
 - `refresh_returns_token`: whether a refresh answers a new refresh token (then the old one dies).
 - `payment_endpoint`: `/payment` answers, or 404 as on accounts without it (the documented case).
 - `kit_type`: what a kit's `type` reads ("Kit" or "Item Group").
-- `wrap_single`: one record comes as {"status","message","data"} or unwrapped.
+- `wrap_single`: one record comes as {"status","message","data"} or unwrapped (SOS-A2: a bare
+  record keeps its own fields, an invoice its `status` "Open").
+- `hook_delete_empty`: `DELETE /hook/{id}` answers the deleted hook as JSON, or an empty 204
+  (SOS-A20).
 - `timezone`: the zone `updatedsince`/`createdsince` are read in (SOS does not document it).
 - `order`: list row order, "modified" (an edited record moves to the end: rows shift under an
   offset pager, the adversarial case) or "id".
+- `customer_address_shape` (SOS-A21): a customer's `billing`/`shipping` read "flat"
+  (`{line1.., city, ...}`, the contract) or "nested" like a transaction's (`{company, phone,
+  email, addressName, addressType, address: {...}}`). Writes take the flat shape in both
+  readings (what the contract documents), the nested one only under "nested".
+- `linked_shape` (SOS-A9): the elements of `linkedInvoices`/`linkedShipments`/`linkedPayments`
+  read as the documented "object" `{id, transactionType, refNumber, linenumber}` or as bare
+  "id"s, a shape a client must refuse loudly rather than read as "no links".
 
 Choices where the contract is silent:
 - Row order defaults to modification order (see above). Quantity changes move neither the
@@ -28,6 +39,11 @@ Choices where the contract is silent:
 - Hooks fire when `onhand` or `available` change (or as `fire_hook` says).
 - Creating an invoice, shipment or payment for an order appends to the order's `linked*` list
   and so is a write of the order (new syncToken, modified now).
+- The 21-character order number limit ([assumed], SOS-A15) applies to API writes only: an order
+  a user makes in SOS (`create_sales_order`, `update_sales_order` admin actions) may be longer.
+- `set_stored_value` puts a value into a stored record as it is, unchecked and not as a write:
+  what SOS can hold though its API would not take it (a null ref, SOS-A23, e.g. its record
+  deleted; a value another integration left), for the readers' tests.
 """
 
 from __future__ import annotations
@@ -84,8 +100,14 @@ READ_ONLY = {"customer": {"id", "syncToken", "fullname", "archived"},
              "salesorder": {"id", "syncToken", "subTotal", "total", "closed", "archived", *ORDER_LINKS}}
 STALE_MESSAGE = "This record has been modified by someone else since you retrieved it. Please reload it."
 THROTTLE_MESSAGE = "Throttle limit exceeded"
+# Every throttle form the contract documents, as `inject_throttle` arguments (SOS-A18).
+THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200, "status": "error"},
+                  "200-other-status": {"http_status": 200, "status": "failed"},
+                  "200-message-only": {"http_status": 200, "status": None}}
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
-            "kit_type", "wrap_single", "timezone", "order")
+            "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty", "customer_address_shape",
+            "linked_shape")
+LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")
 
 
 def _copy(record: Any) -> Any:
@@ -121,6 +143,24 @@ def _address(value: Any, name: str) -> dict | None:
     return {key: value.get(key) for key in ADDRESS_FIELDS}
 
 
+def _customer_address(value: Any, name: str, shape: str) -> dict | None:
+    """A customer's billing/shipping as written: flat, or (under the "nested" reading of SOS-A21)
+    nested like a transaction's; stored flat."""
+    if isinstance(value, dict) and "address" in value:
+        if shape != "nested":
+            raise ApiError(400, f"{name} must be an address object {{line1.., city, ...}}, not nested")
+        return _address(_transaction_address(value, name)["address"], f"{name}.address")
+    return _address(value, name)
+
+
+def _nested_customer_address(customer: dict, side: str) -> dict | None:
+    """A customer's stored (flat) address as the "nested" reading of SOS-A21 shows it."""
+    if customer.get(side) is None:
+        return None
+    return {"company": customer.get("companyName"), "phone": customer.get("phone"), "email": customer.get("email"),
+            "addressName": None, "addressType": side, "address": customer[side]}
+
+
 def _transaction_address(value: Any, name: str) -> dict | None:
     """{company, phone, email, addressName, addressType, address: {...}} (the contract's shape)."""
     if value is None:
@@ -146,19 +186,32 @@ def _line_price(line: dict) -> Any:
 
 @dataclass
 class _Fault:
-    """An injected SOS-style answer for the next `count` matching requests: a throttle, or an
-    error with a non-ok status (both as the contract shows them, with HTTP 200 by default)."""
+    """An injected SOS-style answer for `count` matching requests: a throttle, or an error with
+    a non-ok status (both as the contract shows them, with HTTP 200 by default). `status` None:
+    the message alone (SOS-A18). It lets `after` matching requests through first, then hits
+    every `every`th one."""
 
     kind: str  # "throttle" | "status_error"
     count: int
     method: str = "*"
     path: str = "*"
     http_status: int = 200
-    status: str = "error"
+    status: str | None = "error"
     message: str = ""
+    after: int = 0
+    every: int = 1
+    matched: int = 0  # matching requests seen so far
 
     def matches(self, method: str, path: str) -> bool:
         return self.count > 0 and self.method in ("*", method) and (self.path == "*" or path.startswith(self.path))
+
+    def hits(self) -> bool:
+        """Whether this matching request is one the fault answers (counts it either way)."""
+        self.matched += 1
+        return self.matched > self.after and (self.matched - self.after) % self.every == 0
+
+    def body(self) -> dict:
+        return {"message": self.message} if self.status is None else {"status": self.status, "message": self.message}
 
 
 class SosEmulator(Emulator):
@@ -170,7 +223,7 @@ class SosEmulator(Emulator):
         "set_item_quantities", "update_item", "add_item", "create_customer", "update_customer",
         "create_sales_order", "update_sales_order", "archive_record", "create_invoice", "create_shipment",
         "record_payment", "create_payment", "expire_tokens", "set_token_lifetime", "credentials", "configure",
-        "advance_clock",
+        "advance_clock", "set_stored_value",
     })
 
     def __init__(self, *, client_id: str = "sos-emulator-client", client_secret: str | None = None,
@@ -186,8 +239,11 @@ class SosEmulator(Emulator):
         self.payment_endpoint = False
         self.kit_type = "Kit"
         self.wrap_single = True
+        self.hook_delete_empty = False
         self.timezone = "UTC"
         self.order = "modified"
+        self.customer_address_shape = "flat"
+        self.linked_shape = "object"
         self.configure(**switches)
         self._access_tokens: dict[str, float] = {}  # token → expiry on self.clock
         self._refresh_tokens: set[str] = set()
@@ -241,6 +297,10 @@ class SosEmulator(Emulator):
             raise ApiError(400, "kit_type must be 'Kit' or 'Item Group'")
         if switches.get("order", "modified") not in ("modified", "id"):
             raise ApiError(400, "order must be 'modified' or 'id'")
+        if switches.get("customer_address_shape", "flat") not in ("flat", "nested"):
+            raise ApiError(400, "customer_address_shape must be 'flat' or 'nested'")
+        if switches.get("linked_shape", "object") not in ("object", "id"):
+            raise ApiError(400, "linked_shape must be 'object' or 'id'")
         if "timezone" in switches:
             ZoneInfo(switches["timezone"])  # raises on an unknown zone
         for name, value in switches.items():
@@ -272,9 +332,10 @@ class SosEmulator(Emulator):
     def add_fault(self, spec: dict) -> None:
         """Adds SOS's own faults to the common ones: {"type": "expire_tokens", "seconds"?},
         {"type": "token_lifetime", "expires_in"}, {"type": "throttle", "count", "http_status"?
-        (200|429; default the throttle switch), "method"?, "path"?} and {"type": "status_error",
-        "count", "status"? ("error"|"invalid"|"failed"), "http_status"? (default 200), "message"?,
-        "method"?, "path"?}."""
+        (200|429; default the throttle switch), "status"? ("error" default, another non-ok word, or
+        null: the message alone), "after"?, "every"?, "method"?, "path"?} and {"type":
+        "status_error", "count", "status"? ("error"|"invalid"|"failed"), "http_status"? (default
+        200), "message"?, "method"?, "path"?}."""
         kind = spec.get("type")
         if kind == "expire_tokens":
             self.expire_tokens(spec.get("seconds", 0))
@@ -282,7 +343,9 @@ class SosEmulator(Emulator):
             self.set_token_lifetime(int(spec["expires_in"]))
         elif kind == "throttle":
             self.inject_throttle(int(spec.get("count", 1)), http_status=spec.get("http_status"),
-                                 method=spec.get("method", "*"), path=spec.get("path", "*"))
+                                 status=spec.get("status", "error"), after=int(spec.get("after", 0)),
+                                 every=int(spec.get("every", 1)), method=spec.get("method", "*"),
+                                 path=spec.get("path", "*"))
         elif kind == "status_error":
             self.inject_status_error(int(spec.get("count", 1)), status=spec.get("status", "error"),
                                      http_status=int(spec.get("http_status", 200)), message=spec.get("message", ""),
@@ -290,12 +353,19 @@ class SosEmulator(Emulator):
         else:
             super().add_fault(spec)
 
-    def inject_throttle(self, count: int = 1, *, http_status: int | None = None, method: str = "*",
-                        path: str = "*") -> None:
-        """The next `count` matching requests answer "Throttle limit exceeded" (HTTP 200 or 429)."""
+    def inject_throttle(self, count: int = 1, *, http_status: int | None = None, status: str | None = "error",
+                        after: int = 0, every: int = 1, method: str = "*", path: str = "*") -> None:
+        """`count` matching requests answer "Throttle limit exceeded" (HTTP 200 or 429): with a
+        non-ok `status`, or (status=None) as the message alone (SOS-A18). The first `after`
+        matching requests pass, then every `every`th is throttled (every=2: every other call)."""
+        if status is not None and status.lower() == "ok":
+            raise ValueError("a throttle's status is not ok (None: no status at all)")
+        if after < 0 or every < 1:
+            raise ValueError("after must be >= 0 and every >= 1")
         with self.lock:
             self._sos_faults.append(_Fault("throttle", count, method.upper(), path,
-                                           http_status or self.throttle_http_status, "error", THROTTLE_MESSAGE))
+                                           http_status or self.throttle_http_status, status, THROTTLE_MESSAGE,
+                                           after=after, every=every))
 
     def inject_status_error(self, count: int = 1, *, status: str = "error", http_status: int = 200,
                             message: str = "", method: str = "*", path: str = "*") -> None:
@@ -315,13 +385,15 @@ class SosEmulator(Emulator):
         if request.path.startswith(ADMIN_PREFIX) or request.path == "/oauth2/token":
             return None
         with self.lock:
-            fault = next((f for f in self._sos_faults if f.matches(request.method, request.path)), None)
+            # every matching fault counts the request (its `after`/`every`); the first hitting one answers
+            hitting = [f for f in self._sos_faults if f.matches(request.method, request.path) and f.hits()]
+            fault = hitting[0] if hitting else None
             if fault is None:
                 return None
             fault.count -= 1
             self._sos_faults = [f for f in self._sos_faults if f.count > 0]
         self._counters.fault(endpoint_key(request.method, request.path))
-        return json_response({"status": fault.status, "message": fault.message}, fault.http_status)
+        return json_response(fault.body(), fault.http_status)
 
     def _issue_tokens(self, access_token: str | None = None, refresh_token: str | None = None) -> dict[str, str]:
         access = access_token or secrets.token_urlsafe(32)
@@ -405,7 +477,10 @@ class SosEmulator(Emulator):
         writer = self._writer(resource)
         args = (record_id, json_body()) if request.method == "PUT" else (record_id,)
         with self.lock:
-            return self._one(self._out(resource, writer(*args)))
+            out = self._out(resource, writer(*args))
+        if resource == "hook" and request.method == "DELETE" and self.hook_delete_empty:
+            return Response(status=204)  # SOS-A20: the other reading, an empty 2xx
+        return self._one(out)
 
     def _admin_quantities(self, item_id: int) -> Response:
         body = json_body()
@@ -419,6 +494,11 @@ class SosEmulator(Emulator):
         out = _public(record)
         if resource == "item" and out.get("type") == "Kit":
             out = {**out, "type": self.kit_type}
+        if resource == "customer" and self.customer_address_shape == "nested":
+            out = {**out, **{side: _nested_customer_address(out, side) for side in ("billing", "shipping")}}
+        if self.linked_shape == "id":
+            out = {**out, **{name: [link["id"] if isinstance(link, dict) else link for link in out[name]]
+                             for name in LINK_LISTS if isinstance(out.get(name), list)}}
         return out
 
     # -- lists -----------------------------------------------------------------------------------
@@ -663,23 +743,40 @@ class SosEmulator(Emulator):
         record["fullname"] = record["name"]
         record["salesRep"] = self._ref(self.sales_reps, record["salesRep"], "sales rep")
         record["priceTier"] = self._ref(self.price_tiers, record["priceTier"], "price tier")
-        record["billing"] = _address(record["billing"], "billing")
-        record["shipping"] = _address(record["shipping"], "shipping")
+        record["billing"] = _customer_address(record["billing"], "billing", self.customer_address_shape)
+        record["shipping"] = _customer_address(record["shipping"], "shipping", self.customer_address_shape)
         return record
 
     # -- sales orders --------------------------------------------------------------------------
     def create_sales_order(self, **fields: Any) -> dict:
+        """An order a user makes in SOS (its number may be longer than the API takes, SOS-A15)."""
         with self.lock:
-            return _copy(self._create_sales_order(fields))
+            return _copy(self._create_sales_order(fields, by_user=True))
 
     def update_sales_order(self, order_id: int, **fields: Any) -> dict:
         """An edit made in SOS's UI: the given fields change, the rest stay."""
         with self.lock:
             current = self._get(self.sales_orders, order_id)
             body = {**{key: current.get(key) for key in ORDER_FIELDS}, **fields, "syncToken": current["syncToken"]}
-            return _copy(self._update_sales_order(order_id, body))
+            return _copy(self._update_sales_order(order_id, body, by_user=True))
 
-    def _create_sales_order(self, body: dict) -> dict:
+    def set_stored_value(self, resource: str, record_id: int, path: str, value: Any) -> dict:
+        """Put `value` at `path` ("customer", "lines.0.item", "onhand") of a stored record, as it
+        is: no check, not a write (syncToken and modification time stay). See the module docstring."""
+        with self.lock:
+            store = self._resource(resource)[0]
+            record = json.loads(json.dumps(self._get(store, record_id)))  # nothing shared with other records
+            *parents, last = path.split(".")
+            target: Any = record
+            for part in parents:
+                target = target[int(part)] if isinstance(target, list) else target[part]
+            if isinstance(target, list):
+                target[int(last)] = value
+            else:
+                target[last] = value
+            return _copy(store.put(record))
+
+    def _create_sales_order(self, body: dict, *, by_user: bool = False) -> dict:
         if body.get("id") is not None:
             raise ApiError(400, "id must not be sent when creating a sales order")
         order_id = self.sales_orders.new_id()
@@ -687,10 +784,10 @@ class SosEmulator(Emulator):
                   "closed": bool(body.get("closed", False)), "archived": False}
         if record["number"] in ("", "auto"):
             record["number"] = str(order_id)  # SOS's automatic numbering
-        self._check_number(record["number"], order_id)
+        self._check_number(record["number"], order_id, by_user=by_user)
         return self._write(self.sales_orders, record, new=True)
 
-    def _update_sales_order(self, order_id: int, body: dict) -> dict:
+    def _update_sales_order(self, order_id: int, body: dict, *, by_user: bool = False) -> dict:
         current = self._get(self.sales_orders, order_id)
         self._check_token(current, body)
         record = {"id": order_id, "syncToken": current["syncToken"], **self._order_record(body),
@@ -698,11 +795,12 @@ class SosEmulator(Emulator):
                   "archived": current["archived"], "_created": current["_created"]}
         if record["number"] in ("", "auto"):
             raise ApiError(400, "number is required")
-        self._check_number(record["number"], order_id)
+        self._check_number(record["number"], order_id, by_user=by_user)
         return self._write(self.sales_orders, record)
 
-    def _check_number(self, number: str, own_id: int | None) -> None:
-        if len(number) > NUMBER_MAX_LENGTH:
+    def _check_number(self, number: str, own_id: int | None, *, by_user: bool = False) -> None:
+        if not by_user and len(number) > NUMBER_MAX_LENGTH:  # the API's limit (SOS-A15), not SOS's UI's
+
             raise ApiError(400, f"Reference number {number!r} is longer than {NUMBER_MAX_LENGTH} characters")
         existing = self.sales_orders.find("number", number)
         if existing is not None and existing["id"] != own_id:

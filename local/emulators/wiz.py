@@ -2,8 +2,12 @@
 
 What the contract settles and this emulator enforces:
 - Lists: `{"data", "pagination"}`, `sort` default **desc**, `sort_by` default `updated_at`,
-  `updated_after/_before`, `created_after` (strict); orders filter by `order_status`
-  (default **draft**), customers by `status` (default **active**).
+  `updated_after/_before`, `created_after/_before` (strict comparisons), each only in the
+  documented form `YYYY-MM-DDTHH:MM:SSZ` (WC-A12: anything else, fractions included, is a 400);
+  orders filter by `order_status` (default **draft**), customers by `status` (default **active**,
+  WC-A16).
+- No uniqueness on `reference_id` (WC-A2: no duplicate answer is documented): a repeated POST
+  creates a second record.
 - `PUT /orders/{id}` is a full replace: fields the body leaves out are removed. Orders have no
   `version` and their lines no `id`. There is no payment resource: an online payment raises the
   order's `amount_paid` (a user action, `record_payment`), and sends no event.
@@ -17,13 +21,20 @@ What the contract settles and this emulator enforces:
 
 Choices where the contract is silent ([assumed] readings):
 - `POST` answers 201, `PATCH` 200, `PUT /orders/{id}` 201 (as documented).
-- A duplicate `reference_id` or sku on POST answers 400 `validation_error` (no 409 is documented).
+- A second product with a sku already taken answers 400 `validation_error` (inventories upsert by
+  sku, so it names one product).
 - `GET /v1/inventories?sku=a,b` is a list like every other (SDK: filters `sku`, `status`
   active|inactive, `sort_by` created_at|updated_at|product_id|id; no default status filter); an
   upsert for a sku no product has answers 404 `not_found`. A user may edit an inventory record
   in WizCommerce itself (`edit_inventory`): no event is sent (no `inventory.*` is documented);
   likewise an invoice or shipment (`edit_document`).
 - `next_page` is 0 on the last page.
+
+Switchable where the contract names two readings (`configure(...)`, defaults strict):
+- `sku_id_list` (WC-A10): whether `sku_id` takes a comma-separated list; False (default) answers
+  a comma in `sku_id` with 400.
+- `refuse_duplicate_reference_id` (WC-A2): False (default) creates a second record on a POST
+  whose `reference_id` is taken; True answers it 400 `validation_error` (no 409 is documented).
 - Webhook delivery retries on the public schedule (30 s, 1, 2, 4, 8 min) unless told otherwise.
 """
 
@@ -34,6 +45,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -49,8 +61,8 @@ from .base import (
     RecordStore,
     clamp_int,
     json_body,
+    canonical_stamp,
     json_response,
-    stamp_param,
 )
 
 API = "/v1"
@@ -86,6 +98,9 @@ ORDER_EDITABLE = ("reference_id", "display_id", "customer_id", "status", "line_i
 INVOICE_EDITABLE = ("reference_id", "order_id", "invoice_number", "total_amount", "paid_amount", "status",
                     "due_date", "remarks", "url", "items")
 SHIPMENT_EDITABLE = ("reference_id", "order_id", "shipment_status", "tracking_info", "shipment_items", "note")
+SWITCHES = ("sku_id_list", "refuse_duplicate_reference_id")
+TIME_FILTERS = ("updated_after", "updated_before", "created_after", "created_before")
+WHOLE_SECOND_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # the documented filter form
 DEFAULT_CODES = {400: "validation_error", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
                  429: "rate_limited"}
 
@@ -127,6 +142,19 @@ def _split(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+def _time_filter(name: str) -> str | None:
+    """A time filter in the documented form only (WC-A12), as a stamp to compare with; 400 else."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not WHOLE_SECOND_UTC.fullmatch(raw):
+        raise _invalid(name, f"must be a UTC time in whole seconds, YYYY-MM-DDTHH:MM:SSZ (got {raw!r})")
+    try:
+        return canonical_stamp(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _invalid(name, f"not a valid time: {raw!r}") from exc
+
+
 def _company_name(fields: dict) -> dict:
     """The user methods take the name as it reads (`name`); the API writes it as `company_name`."""
     name = fields.pop("name", None)
@@ -147,7 +175,7 @@ class WizEmulator(Emulator):
     ADMIN_ACTIONS = frozenset({
         "create_product", "update_product", "create_customer", "update_customer", "create_order", "update_order",
         "set_order_status", "record_payment", "set_webhook_target", "edit_inventory",
-        "edit_document",
+        "edit_document", "configure",
     })
 
     def __init__(self, *, api_key: str | None = None, webhook_retry_delays: Sequence[float] = PUBLIC_RETRY_DELAYS,
@@ -155,14 +183,16 @@ class WizEmulator(Emulator):
                  port: int = 0):
         super().__init__(host=host, port=port, rate_limit_rps=rate_limit_rps)
         self.api_key = api_key or f"wiz_{secrets.token_urlsafe(24)}"
-        self.products = RecordStore("updated_at", id_prefix="prod", unique=("reference_id", "sku"))
+        self.products = RecordStore("updated_at", id_prefix="prod", unique=("sku",), indexed=("reference_id",))
         self.inventories = RecordStore("updated_at", id_field="sku")
-        self.customers = RecordStore("updated_at", id_prefix="cust", unique=("reference_id",))
-        self.orders = RecordStore("updated_at", id_prefix="ord", unique=("reference_id",))
-        self.invoices = RecordStore("updated_at", id_prefix="inv", unique=("reference_id",))
-        self.shipments = RecordStore("updated_at", id_prefix="shp", unique=("reference_id",))
+        self.customers = RecordStore("updated_at", id_prefix="cust", indexed=("reference_id",))
+        self.orders = RecordStore("updated_at", id_prefix="ord", indexed=("reference_id",))
+        self.invoices = RecordStore("updated_at", id_prefix="inv", indexed=("reference_id",))
+        self.shipments = RecordStore("updated_at", id_prefix="shp", indexed=("reference_id",))
         self.price_lists = RecordStore("updated_at", id_prefix="pl", unique=("reference_id",))
         self.sales_reps = RecordStore("updated_at", id_prefix="rep")
+        self.sku_id_list = False
+        self.refuse_duplicate_reference_id = False
         self.outbox: list[dict] = []  # every emitted event: {"envelope", "body" (bytes), "headers"}
         self.webhook_deliverer = Deliverer(timeout=webhook_timeout, retry_delays=webhook_retry_delays)
         self._webhook: dict[str, Any] = {"url": None, "secrets": [], "mode": "signature", "encoding": "hex",
@@ -179,6 +209,20 @@ class WizEmulator(Emulator):
             "price-lists": (self.price_lists, {}),
             "sales-reps": (self.sales_reps, {}),
         }
+
+    # -- switches --------------------------------------------------------------------------------
+    def configure(self, **switches: Any) -> dict:
+        """Pick the readings of the contract's open points (see the module docstring)."""
+        unknown = set(switches) - set(SWITCHES)
+        if unknown:
+            raise ApiError(400, f"unknown switches {sorted(unknown)}; known: {list(SWITCHES)}")
+        for name in SWITCHES:
+            if not isinstance(switches.get(name, False), bool):
+                raise ApiError(400, f"{name} must be true or false")
+        with self.lock:
+            for name, value in switches.items():
+                setattr(self, name, value)
+            return {name: getattr(self, name) for name in SWITCHES}
 
     # -- HTTP ----------------------------------------------------------------------------------
     def authenticate(self) -> None:
@@ -203,6 +247,9 @@ class WizEmulator(Emulator):
                 return self._list(resource, store)
         writer, body = self._writer(resource), json_body()
         with self.lock:
+            reference_id = _text(body.get("reference_id"), "reference_id")
+            if self.refuse_duplicate_reference_id and reference_id and store.lookup("reference_id", [reference_id]):
+                raise _invalid("reference_id", "already exists")
             return json_response({"data": writer(body)}, 201)
 
     def _record(self, resource: str, record_id: str) -> Response:
@@ -235,8 +282,7 @@ class WizEmulator(Emulator):
         sort_by = _choice(args.get("sort_by", "updated_at"),
                           ("updated_at", "created_at", *EXTRA_SORT_FIELDS.get(resource, ())), "sort_by")
         descending = _choice(args.get("sort", "desc"), ("asc", "desc"), "sort") == "desc"
-        updated_after, updated_before = stamp_param("updated_after"), stamp_param("updated_before")
-        created_after = stamp_param("created_after")
+        updated_after, updated_before, created_after, created_before = map(_time_filter, TIME_FILTERS)
         status, status_field = args.get("status"), "status"
         if resource == "orders":  # `order_status`, default draft (R/orders/get-orders.md)
             status = _choice(args.get("order_status", "draft"), ORDER_STATUSES, "order_status")
@@ -246,6 +292,8 @@ class WizEmulator(Emulator):
             status_field = "shipment_status"
         elif resource == "inventories" and status:
             _choice(status, PRODUCT_STATUSES, "status")
+        if not self.sku_id_list and "," in args.get("sku_id", ""):
+            raise _invalid("sku_id", "takes one sku (WC-A10: no comma-separated list)")
         wanted = {"reference_id": set(_split(args.get("reference_ids"))),
                   "sku": set(_split(args.get("sku_id") or args.get("sku")))}
 
@@ -274,6 +322,8 @@ class WizEmulator(Emulator):
                 checks.append(lambda r: r.get(status_field) == status)
         if created_after:
             checks.append(lambda r: r["created_at"] > created_after)
+        if created_before:
+            checks.append(lambda r: r["created_at"] < created_before)
         if checks:
             rows = [row for row in rows[lo:hi] if all(check(row) for check in checks)]
             lo, hi = 0, len(rows)
@@ -359,7 +409,6 @@ class WizEmulator(Emulator):
         record["sku"] = _text(record.get("sku"), "sku", required=True)
         record["name"] = _text(record.get("name"), "name", required=True)
         record["status"] = _choice(record["status"], PRODUCT_STATUSES, "status")
-        self._check_unique(self.products, "reference_id", record["reference_id"], own_id)
         self._check_unique(self.products, "sku", record["sku"], own_id)
         return record
 
@@ -442,22 +491,21 @@ class WizEmulator(Emulator):
         defaults = {key: None for key in CUSTOMER_EDITABLE if key != "company_name"} | {"name": None} | {
             "reference_id": "", "display_id": f"C-{customer_id.split('_')[1].zfill(5)}", "status": "active",
             "addresses": [], "assigned_sales_reps": [], "assigned_price_list": None, "created_at": now}
-        record = self._customer_record(defaults, body, own_id=None)
+        record = self._customer_record(defaults, body)
         record = self.customers.put({"id": customer_id, **record, "updated_at": now})
         self._emit("customer.created", record)
         return record
 
     def _update_customer(self, customer_id: str, body: dict) -> dict:
         current = self._get(self.customers, customer_id)
-        record = self._customer_record(current, body, own_id=customer_id)
+        record = self._customer_record(current, body)
         record = self.customers.put({**record, "updated_at": self.clock.stamp()})
         self._emit("customer.updated", record)
         return record
 
-    def _customer_record(self, current: dict, body: dict, *, own_id: str | None) -> dict:
+    def _customer_record(self, current: dict, body: dict) -> dict:
         record = {**current, **{key: body[key] for key in CUSTOMER_EDITABLE if key in body}}
         record["reference_id"] = _text(record["reference_id"], "reference_id")
-        self._check_unique(self.customers, "reference_id", record["reference_id"], own_id)
         full_name = " ".join(filter(None, (record.get("first_name"), record.get("last_name"))))
         # written as `company_name`, read back as `name`
         record["name"] = record.pop("company_name", None) or record["name"] or full_name
@@ -529,7 +577,6 @@ class WizEmulator(Emulator):
         record = {**defaults, **{key: body[key] for key in ORDER_EDITABLE if key in body and body[key] is not None},
                   "id": order_id, "created_at": created_at}
         record["reference_id"] = _text(record["reference_id"], "reference_id")
-        self._check_unique(self.orders, "reference_id", record["reference_id"], order_id)
         if self._existing(self.customers, record["customer_id"], "customer_id") is None:
             raise _invalid("customer_id", "is required")
         record["status"] = _choice(record["status"], ORDER_STATUSES, "status")
@@ -589,24 +636,24 @@ class WizEmulator(Emulator):
         now = self.clock.stamp()
         defaults = {key: None for key in INVOICE_EDITABLE} | {
             "reference_id": "", "paid_amount": 0, "status": "PENDING", "items": [], "created_at": now}
-        record = self._document_record(self.invoices, defaults, body, INVOICE_EDITABLE, own_id=None)
+        record = self._document_record(self.invoices, defaults, body, INVOICE_EDITABLE)
         return self.invoices.put({"id": self.invoices.new_id(), **record, "updated_at": now})
 
     def _update_invoice(self, invoice_id: str, body: dict) -> dict:
         current = self._get(self.invoices, invoice_id)
-        record = self._document_record(self.invoices, current, body, INVOICE_EDITABLE, own_id=invoice_id)
+        record = self._document_record(self.invoices, current, body, INVOICE_EDITABLE)
         return self.invoices.put({**record, "updated_at": self.clock.stamp()})
 
     def _create_shipment(self, body: dict) -> dict:
         now = self.clock.stamp()
         defaults = {key: None for key in SHIPMENT_EDITABLE} | {
             "reference_id": "", "shipment_status": "created", "shipment_items": [], "note": "", "created_at": now}
-        record = self._document_record(self.shipments, defaults, body, SHIPMENT_EDITABLE, own_id=None)
+        record = self._document_record(self.shipments, defaults, body, SHIPMENT_EDITABLE)
         return self.shipments.put({"id": self.shipments.new_id(), **record, "updated_at": now})
 
     def _update_shipment(self, shipment_id: str, body: dict) -> dict:
         current = self._get(self.shipments, shipment_id)
-        record = self._document_record(self.shipments, current, body, SHIPMENT_EDITABLE, own_id=shipment_id)
+        record = self._document_record(self.shipments, current, body, SHIPMENT_EDITABLE)
         return self.shipments.put({**record, "updated_at": self.clock.stamp()})
 
     def edit_document(self, resource: str, record_id: str, **fields: Any) -> dict:
@@ -623,11 +670,9 @@ class WizEmulator(Emulator):
         with self.lock:
             return _copy(update(record_id, fields))
 
-    def _document_record(self, store: RecordStore, current: dict, body: dict, editable: Sequence[str], *,
-                         own_id: str | None) -> dict:
+    def _document_record(self, store: RecordStore, current: dict, body: dict, editable: Sequence[str]) -> dict:
         record = {**current, **{key: body[key] for key in editable if key in body}}
         record["reference_id"] = _text(record["reference_id"], "reference_id")
-        self._check_unique(store, "reference_id", record["reference_id"], own_id)
         self._existing(self.orders, record["order_id"], "order_id")
         if store is self.invoices:
             record["status"] = _choice(record["status"], INVOICE_STATUSES, "status")

@@ -68,6 +68,9 @@ class TablesSettings(_Env):
     state_table: str
 
 
+PaymentRoute = Literal["deposit", "payment"]
+
+
 class PullSettings(_Env):
     pull_queue_url: str
     push_queue_url: str = ""
@@ -79,9 +82,8 @@ class PullSettings(_Env):
     order_number_suffix: str = ""
     # Reconciliation (R-CUS-2) leaves a WC change this long to its webhook before it counts as missed.
     reconciliation_lag_seconds: int = Field(default=900, ge=0)
-
-
-PaymentRoute = Literal["deposit", "payment"]
+    # SOS-A11: the payments pull probes /payment only where the push's route is "payment".
+    payment_route: PaymentRoute = "deposit"
 
 
 class PushSettings(_Env):

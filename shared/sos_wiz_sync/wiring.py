@@ -43,9 +43,10 @@ def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretSt
 
 
 def wiz_session(concurrency: int) -> requests.Session:
-    # Every WizCommerce POST/PATCH is safe to replay: inventories upsert by sku, a create that
-    # is refused is looked up by its reference_id (WizClient.create), PATCH sets fields.
-    return build_session(safe_write_methods=("POST", "PATCH"), pool_size=concurrency + 2)
+    # PATCH sets the fields it names: replayed after a 5xx it ends the same. A POST is never
+    # replayed by the session (WC-A2: a create that landed would be made twice); WizClient._post
+    # looks a create up by its reference_id first, and replays only the inventory upsert.
+    return build_session(safe_write_methods=("PATCH",), pool_size=concurrency + 2)
 
 
 def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:

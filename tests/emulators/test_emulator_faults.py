@@ -95,9 +95,10 @@ def test_a_wiz_write_is_applied_before_the_500(wiz: WizEmulator, wiz_api: Client
     customer = {"company_name": "Once Co", "display_name": "Once Co", "reference_id": "S-1"}
 
     assert wiz_api("POST", "/customers", json=customer).status_code == 500
-    retried = wiz_api("POST", "/customers", json=customer)
-    assert retried.status_code == 400  # no duplicate answer is documented: the record was made once
     assert [c["name"] for c in wiz.customers.values() if c["reference_id"] == "S-1"] == ["Once Co"]
+    # No duplicate answer is documented (WC-A2): a blind replay makes a second record.
+    assert wiz_api("POST", "/customers", json=customer).status_code == 201
+    assert [c["name"] for c in wiz.customers.values() if c["reference_id"] == "S-1"] == ["Once Co", "Once Co"]
 
 
 def test_faults_are_driven_over_http(target: Target) -> None:
@@ -150,7 +151,9 @@ def test_user_actions_are_callable_over_http(sos: SosEmulator) -> None:
 def test_sos_throttles_and_errors_are_injected_over_http(sos: SosEmulator) -> None:
     api = Client(f"{sos.url}/api/v2", {"Authorization": f"Bearer {sos.credentials()['access_token']}"})
     rules = [{"type": "throttle", "count": 1, "http_status": 200},
-             {"type": "status_error", "count": 1, "status": "invalid", "path": "/api/v2/customer"}]
+             {"type": "status_error", "count": 1, "status": "invalid", "path": "/api/v2/customer"},
+             {"type": "throttle", "count": 1, "http_status": 200, "status": None, "after": 1,
+              "path": "/api/v2/location"}]
     for rule in rules:
         assert requests.post(f"{sos.url}/_admin/faults", json=rule, timeout=10).status_code == 200
     throttled = api("GET", "/item")
@@ -158,4 +161,6 @@ def test_sos_throttles_and_errors_are_injected_over_http(sos: SosEmulator) -> No
     assert api("GET", "/item").json()["status"] == "ok"
     invalid = api("GET", "/customer")
     assert invalid.status_code == 200 and invalid.json()["status"] == "invalid"
-    assert sos.faulted_counters() == {"GET /api/v2/item": 1, "GET /api/v2/customer": 1}
+    assert api("GET", "/location").json()["status"] == "ok"
+    assert api("GET", "/location").json() == {"message": "Throttle limit exceeded"}  # SOS-A18: no status
+    assert sos.faulted_counters() == {"GET /api/v2/item": 1, "GET /api/v2/customer": 1, "GET /api/v2/location": 1}

@@ -230,6 +230,23 @@ def test_throttling_reads_throttle_limit_exceeded_as_429_or_http_200(sos: SosEmu
     assert limited.status_code == 200 and limited.json() == {"status": "error", "message": "Throttle limit exceeded"}
 
 
+def test_a_throttle_can_come_as_the_message_alone_sos_a18(sos: SosEmulator, sos_api: Client) -> None:
+    sos.inject_throttle(1, http_status=200, status=None)
+    throttled = sos_api("GET", "/item")
+    assert throttled.status_code == 200 and throttled.json() == {"message": "Throttle limit exceeded"}
+    sos.inject_throttle(1, http_status=200, status="failed")
+    assert sos_api("GET", "/item").json() == {"status": "failed", "message": "Throttle limit exceeded"}
+    assert sos_api("GET", "/item").json()["status"] == "ok"
+
+
+def test_a_throttle_can_wait_for_its_call_and_hit_every_nth_one(sos: SosEmulator, sos_api: Client) -> None:
+    sos.inject_throttle(3, http_status=200, after=1, every=2, path="/api/v2/item")
+    answers = ["data" in sos_api("GET", "/item/1").json() for _ in range(8)]
+    # call 1 passes (after=1), then every other call is throttled until three were
+    assert answers == [True, True, False, True, False, True, False, True]
+    assert sos.faulted_counters() == {"GET /api/v2/item/{id}": 3}
+
+
 def test_errors_can_come_with_http_200_and_a_non_ok_status(sos: SosEmulator, sos_api: Client) -> None:
     requests.post(f"{sos.url}/_admin/faults", json={"type": "status_error", "status": "failed", "count": 1},
                   timeout=10)
@@ -283,6 +300,62 @@ def test_order_numbers_are_unique_and_at_most_21_characters(sos: SosEmulator, so
     other = new_order(sos_api, sos, number="OTHER").json()["data"]
     renamed = sos_api("PUT", f"/salesorder/{other['id']}", json={**other, "number": "X" * 21})
     assert renamed.status_code == 400 and renamed.json()["message"] == "Duplicate reference number"
+
+
+def test_a_user_may_give_an_order_a_longer_number_than_the_api_takes(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A15: 21 characters is the API's limit ([assumed]), not a property of every number read."""
+    number = "USER-MADE-ORDER-NUMBER-25"
+    made = sos.create_sales_order(customer={"id": next(iter(sos.customers))}, number=number)
+    assert sos_api("GET", f"/salesorder/{made['id']}").json()["data"]["number"] == number
+    assert new_order(sos_api, sos, number=number + "-2").status_code == 400
+
+
+def test_a_stored_value_can_be_set_as_it_is_without_a_write(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A23: a null ref (its record deleted) or a value no API write could leave, for readers' tests."""
+    order = new_order(sos_api, sos).json()["data"]
+    sos.set_stored_value("salesorder", order["id"], "lines.1.item", None)
+    sos.set_stored_value("salesorder", order["id"], "customer", None)
+    read = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]
+    assert read["customer"] is None and read["lines"][1]["item"] is None and read["lines"][0]["item"]
+    assert read["syncToken"] == order["syncToken"]  # not a write: no updatedsince window brings it
+    item_id = stock_item_ids(sos, 1)[0]
+    sos.set_stored_value("item", item_id, "onhand", "lots")
+    assert sos_api("GET", f"/item/{item_id}").json()["data"]["onhand"] == "lots"
+
+
+def test_customer_addresses_read_flat_or_nested_as_switched(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A21: two readings of a customer's billing/shipping."""
+    created = sos_api("POST", "/customer", json={"name": "Shape Co", "email": "s@shape.example",
+                                                 "billing": {"line1": "1 Main St", "city": "Austin"}}).json()["data"]
+    assert created["billing"]["line1"] == "1 Main St" and created["shipping"] is None
+    nested = {"company": "Shape Co", "address": {"line1": "2 Side St", "city": "Dallas"}}
+    refused = sos_api("PUT", f"/customer/{created['id']}", json={**created, "shipping": nested})
+    assert refused.status_code == 400 and "not nested" in refused.json()["message"]
+
+    sos.configure(customer_address_shape="nested")
+    read = sos_api("GET", f"/customer/{created['id']}").json()["data"]
+    assert read["billing"] == {"company": None, "phone": None, "email": "s@shape.example", "addressName": None,
+                               "addressType": "billing", "address": created["billing"]}
+    written = sos_api("PUT", f"/customer/{created['id']}", json={**read, "shipping": nested}).json()["data"]
+    assert written["shipping"]["address"]["line1"] == "2 Side St"
+    assert written["billing"]["address"]["line1"] == "1 Main St"
+    sos.configure(customer_address_shape="flat")
+    assert sos_api("GET", f"/customer/{created['id']}").json()["data"]["shipping"]["city"] == "Dallas"
+
+
+def test_linked_elements_read_as_objects_or_as_bare_ids_as_switched(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A9: the documented link shape, and one a client must refuse rather than read as no links."""
+    order = new_order(sos_api, sos).json()["data"]
+    invoice = sos.create_invoice(order["id"])
+    shipment = sos.create_shipment(order["id"])
+    links = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]
+    assert links["linkedShipments"] == [{"id": shipment["id"], "transactionType": "Shipment",
+                                         "refNumber": shipment["number"], "linenumber": None}]
+    sos.configure(linked_shape="id")
+    bare = sos_api("GET", f"/salesorder/{order['id']}").json()["data"]
+    assert bare["linkedInvoices"] == [invoice["id"]] and bare["linkedShipments"] == [shipment["id"]]
+    assert sos_api("GET", "/salesorder", params={"query": order["number"]}).json()["data"][0]["linkedShipments"] == [
+        shipment["id"]]
 
 
 def test_unknown_references_are_named_in_the_400(sos: SosEmulator, sos_api: Client) -> None:
@@ -352,6 +425,22 @@ def test_single_records_may_come_unwrapped(sos: SosEmulator, sos_api: Client) ->
     sos.configure(wrap_single=False)
     record = sos_api("GET", "/item/1").json()
     assert record["id"] == 1 and "data" not in record
+
+
+def test_an_unwrapped_invoice_keeps_its_own_status_sos_a2(sos: SosEmulator, sos_api: Client) -> None:
+    invoice = sos.create_invoice(new_order(sos_api, sos).json()["data"]["id"])
+    sos.configure(wrap_single=False)
+    record = sos_api("GET", f"/invoice/{invoice['id']}").json()
+    assert record["id"] == invoice["id"] and record["status"] == "Open" and "data" not in record
+
+
+def test_a_hook_delete_may_answer_an_empty_204_sos_a20(sos: SosEmulator, sos_api: Client, receiver: Receiver) -> None:
+    sos.configure(hook_delete_empty=True)
+    hook = subscribe(sos_api, receiver)
+    deleted = sos_api("DELETE", f"/hook/{hook['id']}")
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert sos_api("GET", f"/hook/{hook['id']}").status_code == 404
+    assert sos_api("DELETE", f"/hook/{hook['id']}").status_code == 404  # an unknown hook is still refused
 
 
 def test_read_only_resources_refuse_writes(sos_api: Client) -> None:

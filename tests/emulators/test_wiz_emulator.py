@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -64,10 +65,18 @@ def test_lists_page_in_updated_at_order_until_next_page_is_zero(wiz: WizEmulator
     assert oldest == rows[-1:]
 
 
+def whole_second(stamp: str, *, later: int = 0) -> str:
+    """A stamp as a time filter takes it (WC-A12): whole seconds, floored, `later` seconds on."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).replace(microsecond=0)
+    return (moment + timedelta(seconds=later)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_lists_filter_by_time_reference_ids_and_sku(wiz: WizEmulator, wiz_api: Client) -> None:
     rows = sorted(wiz.products.values(), key=lambda row: (row["updated_at"], row["id"]))
-    after = wiz_api("GET", "/products", params={"updated_after": rows[-3]["updated_at"], "sort": "asc"}).json()
-    assert [row["id"] for row in after["data"]] == [row["id"] for row in rows[-2:]]
+    after = whole_second(rows[-3]["updated_at"])
+    listed = wiz_api("GET", "/products", params={"updated_after": after, "sort": "asc", "page_size": 100}).json()
+    later = [row["id"] for row in rows if row["updated_at"] > after.replace("Z", ".000000Z")]  # strict
+    assert [row["id"] for row in listed["data"]] == later
 
     wanted = [rows[5], rows[9]]
     by_reference = wiz_api("GET", "/products", params={
@@ -75,19 +84,75 @@ def test_lists_filter_by_time_reference_ids_and_sku(wiz: WizEmulator, wiz_api: C
     assert {row["id"] for row in by_reference} == {row["id"] for row in wanted if row["reference_id"]}
     by_sku = wiz_api("GET", "/products", params={"sku_id": rows[7]["sku"]}).json()["data"]
     assert [row["id"] for row in by_sku] == [rows[7]["id"]]
-    assert wiz_api("GET", "/products", params={"updated_after": "soon"}).status_code == 400
 
 
-def test_a_second_post_with_the_same_reference_id_is_refused(wiz_api: Client) -> None:
+@pytest.mark.parametrize("value", ["soon", "2026-05-01T12:00:00.000001Z", "2026-05-01T12:00:00.5Z",
+                                   "2026-05-01T12:00:00+00:00", "2026-05-01T12:00:00", "2026-05-01"])
+@pytest.mark.parametrize("name", ["updated_after", "updated_before", "created_after", "created_before"])
+def test_time_filters_take_only_whole_seconds_utc_wc_a12(wiz_api: Client, name: str, value: str) -> None:
+    refused = wiz_api("GET", "/customers", params={name: value})
+    assert refused.status_code == 400
+    assert refused.json()["details"][0]["field"] == name and "YYYY-MM-DDTHH:MM:SSZ" in refused.json()["message"]
+    assert wiz_api("GET", "/customers", params={name: "2026-05-01T12:00:00Z"}).status_code == 200
+
+
+def test_created_before_lists_only_older_records(wiz: WizEmulator, wiz_api: Client) -> None:
+    wiz.load(customers=[{**wiz.customers[a_customer(wiz)], "id": "cust_900", "reference_id": "OLD",
+                         "created_at": "2020-01-01T00:00:00.000000Z", "updated_at": "2020-01-01T00:00:00.000000Z"}])
+    old = wiz_api("GET", "/customers", params={"created_before": "2020-01-01T00:00:01Z"}).json()["data"]
+    assert [row["id"] for row in old] == ["cust_900"]
+
+
+def test_sku_id_takes_a_comma_list_only_where_switched_on_wc_a10(wiz: WizEmulator, wiz_api: Client) -> None:
+    one, two = [p["sku"] for p in list(wiz.products.values())[:2]]
+    refused = wiz_api("GET", "/products", params={"sku_id": f"{one},{two}"})
+    assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "sku_id"  # the default
+    assert wiz.configure(sku_id_list=True) == {"sku_id_list": True, "refuse_duplicate_reference_id": False}
+    listed = wiz_api("GET", "/products", params={"sku_id": f"{one},{two}"}).json()["data"]
+    assert sorted(row["sku"] for row in listed) == sorted([one, two])
+    with pytest.raises(Exception, match="unknown switches"):
+        wiz.configure(sku_list=True)
+
+
+def test_a_second_post_with_the_same_reference_id_creates_a_second_record_wc_a2(wiz: WizEmulator,
+                                                                                wiz_api: Client) -> None:
     body = {"sku": "NEW-1", "name": "New", "reference_id": str(SEED_ITEMS + 1)}
-    assert wiz_api("POST", "/products", json=body).status_code == 201
-    duplicate = wiz_api("POST", "/products", json={**body, "sku": "NEW-2"})
-    assert duplicate.status_code == 400  # no 409 is documented
-    assert duplicate.json()["details"] == [{"field": "reference_id", "reason": "already exists"}]
+    first = wiz_api("POST", "/products", json=body)
+    second = wiz_api("POST", "/products", json={**body, "sku": "NEW-2"})
+    assert (first.status_code, second.status_code) == (201, 201)  # no duplicate answer is documented
+    listed = wiz_api("GET", "/products", params={"reference_ids": body["reference_id"]}).json()["data"]
+    assert sorted(row["sku"] for row in listed) == ["NEW-1", "NEW-2"]
+    assert wiz_api("POST", "/products", json={**body, "reference_id": ""}).status_code == 400  # sku taken
 
     customer = {"company_name": "Twice Ltd", "display_name": "Twice", "reference_id": "S-77"}
     assert wiz_api("POST", "/customers", json=customer).status_code == 201
-    assert wiz_api("POST", "/customers", json=customer).status_code == 400
+    assert wiz_api("POST", "/customers", json=customer).status_code == 201
+    assert sum(c["reference_id"] == "S-77" for c in wiz.customers.values()) == 2
+    # An edit moving a reference_id keeps the lookup right for both values.
+    moved = next(c for c in wiz.customers.values() if c["reference_id"] == "S-77")
+    wiz_api("PATCH", f"/customers/{moved['id']}", json={"reference_id": "S-78"})
+    assert len(wiz_api("GET", "/customers", params={"reference_ids": "S-77"}).json()["data"]) == 1
+    assert [row["id"] for row in wiz_api("GET", "/customers", params={"reference_ids": "S-78"}).json()["data"]] == [
+        moved["id"]]
+
+
+def test_a_create_can_be_applied_and_then_answered_500(wiz: WizEmulator, wiz_api: Client) -> None:
+    wiz.inject_write_then_5xx(method="POST", path="/v1/customers")
+    customer = {"company_name": "Landed Ltd", "display_name": "Landed", "reference_id": "S-88"}
+    answer = wiz_api("POST", "/customers", json=customer)
+    assert answer.status_code == 500 and answer.json()["code"] == "server_error"
+    assert [c["name"] for c in wiz.customers.values() if c["reference_id"] == "S-88"] == ["Landed Ltd"]
+
+
+def test_an_action_runs_between_two_requests_of_a_pass(wiz: WizEmulator, wiz_api: Client) -> None:
+    customer = a_customer(wiz)
+    wiz.after_requests(2, lambda: wiz.update_customer(customer, phone="+1-555-0100"), method="GET",
+                       path="/v1/customers")
+    wiz_api("GET", "/customers")
+    wiz_api("GET", "/products")  # not a match: not counted
+    assert wiz.customers[customer]["phone"] != "+1-555-0100"
+    wiz_api("GET", "/customers")
+    assert wiz.customers[customer]["phone"] == "+1-555-0100"
 
 
 def test_customers_are_written_as_company_name_and_read_as_name(wiz_api: Client) -> None:
@@ -211,23 +276,27 @@ def test_a_status_filtered_list_follows_every_write(wiz: WizEmulator, wiz_api: C
     assert len(before) >= 4 and before == scanned("active")
     newest_before = wiz.customers[before[0]]["updated_at"]
     deactivated, renamed = before[-1], before[-2]
+    wiz.clock.advance(2)  # the edits a whole second after the newest row: a filter can tell them apart
     wiz.update_customer(deactivated, status="inactive")
     edited = wiz.update_customer(renamed, name="Renamed Ltd")
     assert listed() == scanned("active") == [renamed, *[i for i in before if i not in (renamed, deactivated)]]
     assert deactivated in listed(status="inactive") == scanned("inactive")
-    assert listed(updated_after=newest_before) == [renamed]
-    assert listed(sort="asc", updated_after=edited["updated_at"]) == []
+    assert listed(updated_after=whole_second(newest_before, later=1)) == [renamed]
+    assert listed(sort="asc", updated_after=whole_second(edited["updated_at"], later=1)) == []
 
 
 def test_order_lists_default_to_drafts_newest_first(wiz: WizEmulator, wiz_api: Client) -> None:
     customer, sku = a_customer(wiz), a_product(wiz)["sku"]
     drafts = [wiz.create_order(customer, [{"sku": sku, "quantity": 1, "unit_price": 1}], status="draft")
               for _ in range(2)]
-    confirmed = [wiz.create_order(customer, [{"sku": sku, "quantity": 1, "unit_price": 1}]) for _ in range(3)]
+    confirmed = [wiz.create_order(customer, [{"sku": sku, "quantity": 1, "unit_price": 1}])]
+    wiz.clock.advance(2)  # the later ones seconds on: the filter takes whole seconds (WC-A12)
+    confirmed += [wiz.create_order(customer, [{"sku": sku, "quantity": 1, "unit_price": 1}]) for _ in range(2)]
     listed = wiz_api("GET", "/orders").json()["data"]
     assert [o["id"] for o in listed] == [o["id"] for o in reversed(drafts)]
     ascending = wiz_api("GET", "/orders", params={"order_status": "confirmed", "sort_by": "updated_at",
-                                                   "sort": "asc", "updated_after": confirmed[0]["updated_at"]})
+                                                   "sort": "asc",
+                                                   "updated_after": whole_second(confirmed[0]["updated_at"], later=1)})
     assert [o["id"] for o in ascending.json()["data"]] == [o["id"] for o in confirmed[1:]]
     assert wiz_api("GET", "/orders", params={"order_status": "quote"}).status_code == 400
 
@@ -312,3 +381,13 @@ def test_a_refused_delivery_is_retried(wiz: WizEmulator, receiver: Receiver) -> 
     assert [entry["status"] for entry in wiz.webhook_deliveries] == [500, 200]
     first, second = receiver.calls
     assert first["body"] == second["body"]  # the same event (same envelope id), sent again
+
+
+def test_a_duplicate_reference_id_is_refused_where_switched_on_wc_a2(wiz: WizEmulator, wiz_api: Client) -> None:
+    wiz.configure(refuse_duplicate_reference_id=True)
+    customer = {"company_name": "Once Ltd", "display_name": "Once", "reference_id": "S-99"}
+    assert wiz_api("POST", "/customers", json=customer).status_code == 201
+    refused = wiz_api("POST", "/customers", json=customer)
+    assert refused.status_code == 400  # no 409 is documented
+    assert refused.json()["details"] == [{"field": "reference_id", "reason": "already exists"}]
+    assert sum(c["reference_id"] == "S-99" for c in wiz.customers.values()) == 1

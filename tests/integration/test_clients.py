@@ -24,21 +24,20 @@ def wiz_emulator() -> Iterator[WizEmulator]:
     emulator.stop()
 
 
-def test_wiz_create_with_a_known_reference_id_returns_the_existing_record(wiz_emulator):
+def test_wiz_create_refused_as_a_duplicate_returns_the_existing_record(wiz_emulator):
+    """Where WizCommerce refuses a duplicate reference_id (WC-A2's other reading), the record it
+    means is found by reference_ids and returned (test_wiz_client_contract.py: the default)."""
+    wiz_emulator.configure(refuse_duplicate_reference_id=True)
     client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
     body = {"company_name": "Ridge Supply", "display_name": "Ridge Supply", "reference_id": "sos-900001",
             "email": "ops@example.com"}
     first = client.create("customers", body)
-    wiz_emulator.inject_write_then_5xx(count=1, method="POST", path="/v1/customers")
-    # applied, answered 5xx, replayed → a 400 (no duplicate answer is documented) → found by reference_ids
-    second = client.create("customers", {**body, "reference_id": "sos-900002"})
-    again = client.create("customers", body)
-    assert again["id"] == first["id"]
-    assert sum(c.get("reference_id") == "sos-900002" for c in wiz_emulator.customers.values()) == 1
-    assert second["reference_id"] == "sos-900002"
+    assert client.create("customers", body)["id"] == first["id"]
+    assert sum(c.get("reference_id") == "sos-900001" for c in wiz_emulator.customers.values()) == 1
 
 
 def test_wiz_create_finds_an_existing_confirmed_order_although_order_lists_default_to_drafts(wiz_emulator):
+    wiz_emulator.configure(refuse_duplicate_reference_id=True)
     client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(4))
     product = next(p for p in wiz_emulator.products.values() if p["reference_id"])
     body = {"reference_id": "sos-so-1", "customer_id": next(iter(wiz_emulator.customers)), "status": "confirmed",

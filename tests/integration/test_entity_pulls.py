@@ -4,7 +4,13 @@ seeded emulators over HTTP: R-TIME-2, R-CUS-2, R-CUS-3, R-ORD-7, R-DOC-1, R-PAY-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
+from local.emulators.sos import THROTTLE_FORMS
 from pull_stack import PullStack, pull_stack  # noqa: F401 - fixture
+from push_stack import started_push_stack
 
 SHARED_EMAIL = "buyer@shared.example"
 
@@ -246,8 +252,20 @@ def test_reconciliation_pushes_what_webhooks_missed_through_the_push_path_once(p
     assert len(stack.push.sos_orders_numbered(f"WC-{missed['display_id']}")) == 1
 
 
-def test_payments_pull_from_balances_and_deposits_and_notes_a_missing_payment_endpoint(pull_stack):
-    stack = pull_stack
+@pytest.fixture(params=["deposit", "payment"])
+def payment_route_stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[PullStack]:
+    """The pull stack with PaymentRoute set to each value."""
+    push = started_push_stack(monkeypatch, first_sync_done=False,
+                              parameters={"ReconciliationLagSeconds": "0", "PaymentRoute": request.param})
+    yield PullStack(push)
+    push.stop()
+
+
+def test_payments_pull_from_balances_and_deposits_and_probes_payment_only_on_its_route(payment_route_stack):
+    """SOS-A11: on the deposit route (the default) /payment is never called; on the payment
+    route it is probed and, where it answers 404, the run report says so."""
+    stack = payment_route_stack
+    route = stack.runtime.functions["PullFunction"].environment["PAYMENT_ROUTE"]
     sos, wiz = stack.sos, stack.wiz
     sos.configure(payment_endpoint=False)  # the documented API: no /payment
     stack.first_sync()
@@ -260,7 +278,12 @@ def test_payments_pull_from_balances_and_deposits_and_notes_a_missing_payment_en
     sos.record_payment(10.0, order_id=order["id"])
     reports = stack.run_all()
     assert (wiz.orders[wc_id]["amount_paid"], wiz.orders[wc_id]["payment_status"]) == (10.0, "PARTIALLY_PAID")
-    assert reports["payments"]["gauges"] == {"payment_endpoint_missing": 1} and reports["payments"]["status"] == "ok"
+    assert reports["payments"]["status"] == "ok"
+    if route == "deposit":
+        assert reports["payments"]["gauges"] == {} and "GET /api/v2/payment" not in sos.counters()
+    else:
+        assert reports["payments"]["gauges"] == {"payment_endpoint_missing": 1}
+        assert sos.counters()["GET /api/v2/payment"] >= 1
 
     # When it is invoiced and the invoice paid in full (the order itself is not written again)
     invoice = sos.create_invoice(order["id"])
@@ -273,3 +296,27 @@ def test_payments_pull_from_balances_and_deposits_and_notes_a_missing_payment_en
     assert reports["invoices"]["notes"]["order_payments_updated"] == 1
     # ... and once more: everything read again in the overlapping window, nothing written twice
     assert {name: r["changed"] for name, r in stack.run_all().items()} == dict.fromkeys(reports, 0)
+
+
+@pytest.mark.parametrize("form", ["none", *THROTTLE_FORMS])
+def test_a_throttle_in_any_form_at_a_single_record_read_ends_as_a_pass_without_it(pull_stack, form):
+    """Issue 19: the orders pull reads the customer of an order WizCommerce does not know yet
+    (`GET /customer/{id}`); a throttle in every documented form there ends in the result of no
+    throttle ("none", held to the same assertions): order and customer in WC, linked."""
+    stack = pull_stack
+    sos, wiz = stack.sos, stack.wiz
+    stack.first_sync()
+    customer_id = stack.push.seeded["sos_only_customer_ids"][0]
+    assert stack.mappings.by_sos("customer", customer_id) is None  # the orders pull reads it
+    order = sos.create_sales_order(customer={"id": customer_id}, lines=stack.sos_lines(stack.push.mapped_items()[:2]))
+    if form != "none":
+        sos.inject_throttle(1, **THROTTLE_FORMS[form], method="GET", path=f"/api/v2/customer/{customer_id}")
+    sos.reset_counters()
+    report = stack.run("orders")
+    assert sos.faulted_counters() == ({} if form == "none" else {"GET /api/v2/customer/{id}": 1})
+    # one pass, the throttled read repeated once: not a crashed invocation redone from its message
+    assert sos.counters() == {"GET /api/v2/salesorder": 1, "GET /api/v2/customer/{id}": 1 if form == "none" else 2}
+    assert report["status"] == "ok" and report["failed"] == {}
+    wc_order = wiz.orders[stack.mappings.by_sos("order", order["id"]).wc_id]
+    assert wc_order["customer_id"] == stack.mappings.by_sos("customer", customer_id).wc_id
+    assert stack.run("orders")["changed"] == 0

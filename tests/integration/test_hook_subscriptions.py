@@ -1,5 +1,6 @@
 """Subscribing SOS's quantity hook (R-INV-6) against the SOS emulator over HTTP: idempotent,
-stale subscriptions of ours removed, other subscribers left alone, the token never printed."""
+stale subscriptions of ours removed, other subscribers left alone, the token never printed;
+a delete answered JSON or empty (SOS-A20), throttles of every form backed off (SOS-A18)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from local.emulators import SosEmulator
 from sos_wiz_sync.clients.http import build_session
-from sos_wiz_sync.clients.sos import SosClient
+from sos_wiz_sync.clients.sos import Backoff, SosClient, SosError
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
 from sos_wiz_sync.hook.subscriptions import (
     describe,
@@ -49,7 +50,8 @@ def client(sos: SosEmulator) -> SosClient:
     tokens = SosTokenManager(secret_id="sos", token_url=f"{sos.url}/oauth2/token",
                              secrets=StaticSecrets(sos.credentials()), leases=Leases("unused"),
                              session=build_session(retries=0))
-    return SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0))
+    return SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0),
+                     backoff=Backoff(attempts=4, base_seconds=0.01))
 
 
 def subscribed_uris(sos: SosEmulator) -> list[str]:
@@ -89,3 +91,23 @@ def test_the_token_is_masked_when_a_subscription_is_shown(client):
     assert shown["postUri"] == f"{API}/webhooks/sos/<token>"
     assert shown["current_token"] is True
     assert "current-token" not in str(shown)
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_remove_accepts_a_delete_answered_json_or_an_empty_204_sos_a20(sos, client, empty):
+    sos.configure(hook_delete_empty=empty)
+    for uri in (URL, OLD_URL):
+        client.create_hook(uri)
+    assert len(remove_subscription(client, URL)) == 2
+    assert subscribed_uris(sos) == []
+
+
+def test_subscribe_backs_off_message_only_throttles_and_raises_a_throttle_if_they_persist(sos, client):
+    client.create_hook(OLD_URL)
+    sos.inject_throttle(3, http_status=200, status=None, every=2)  # SOS-A18: every other call, no status
+    assert ensure_subscription(client, URL).postUri == URL
+    assert subscribed_uris(sos) == [URL]
+    sos.inject_throttle(100, http_status=200, status=None)
+    with pytest.raises(SosError) as failure:  # never a bare ValidationError
+        ensure_subscription(client, OLD_URL)
+    assert failure.value.throttled and failure.value.transient

@@ -15,7 +15,7 @@ from sos_wiz_sync.clients.http import build_session
 from sos_wiz_sync.clients.sos import Backoff
 from sos_wiz_sync.clients.sos import SosClient
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
-from sos_wiz_sync.clients.wiz import WizClient
+from sos_wiz_sync.clients.wiz import POST_ATTEMPTS, WizClient
 from sos_wiz_sync.hook.worker import InventoryHookWorker
 from sos_wiz_sync.models.sos import SosItem
 from sos_wiz_sync.secrets import SecretStore
@@ -169,6 +169,23 @@ def test_an_item_sos_no_longer_has_is_skipped_not_retried(world):
     assert worker.handle_batch(sqs_event(987654), context=None) == {"batchItemFailures": []}
 
 
+def test_an_item_that_does_not_read_fails_alone_and_is_not_retried(world, caplog):
+    """Issue 19: a record that does not read is named in the batch's counts; a retry would read
+    the same, so it is left to the inventory pull's pass (which quarantines it)."""
+    worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
+    broken, fine = mapped_stock_items(sos, summary)[-2:]  # (the emulators serve the whole module)
+    sos.set_item_quantities(fine, available=11, onPO=0)
+    onhand = sos.items[broken]["onhand"]
+    sos.set_stored_value("item", broken, "onhand", "lots")
+    with caplog.at_level("INFO"):
+        assert worker.handle_batch(sqs_event(broken, fine), context=None) == {"batchItemFailures": []}
+    sos.set_stored_value("item", broken, "onhand", onhand)
+    assert wc_levels(wiz, sos, fine) == (11, 0, 0)
+    [logged] = [record for record in caplog.records if record.getMessage() == "inventory hook batch"]
+    assert logged.counts["failed"] == {"unreadable-sos-record": 1}
+    assert logged.counts["failures"][0]["detail"].startswith(f"unreadable: item {broken} onhand: ")
+
+
 def test_a_transient_sos_failure_fails_only_that_items_records(world):
     worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     failing, fine = mapped_stock_items(sos, summary)[4:6]
@@ -180,11 +197,13 @@ def test_a_transient_sos_failure_fails_only_that_items_records(world):
     assert wc_levels(wiz, sos, fine) == (8, 1, 1)
 
 
-def test_a_wizcommerce_outage_fails_the_write_for_a_retry_and_records_nothing(world):
+def test_a_wizcommerce_outage_fails_the_write_for_a_retry_and_records_nothing(world, monkeypatch):
     worker, sos, wiz, summary = world.worker, world.sos, world.wiz, world.summary
     item_id = mapped_stock_items(sos, summary)[6]
     sos.set_item_quantities(item_id, available=31, onPO=0)
-    wiz.inject_5xx(count=1, method="POST", path="/v1/inventories")
+    monkeypatch.setattr("sos_wiz_sync.clients.wiz.POST_BACKOFF_SECONDS", 0)
+    # longer than the client's own replays of the upsert (an idempotent POST)
+    wiz.inject_5xx(count=POST_ATTEMPTS, method="POST", path="/v1/inventories")
     assert list(worker.sync([item_id])) == [item_id]
     assert world.state.inventory_value(item_id) is None  # not recorded as pushed
     assert worker.sync([item_id]) == {}  # the redelivery writes it

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from local.emulators import SosEmulator, WizEmulator, seed
+from local.emulators.sos import THROTTLE_FORMS
 from sos_wiz_sync.clients.http import build_session
 from sos_wiz_sync.clients.sos import PAGE_SIZE, SosClient
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
@@ -179,6 +180,38 @@ def test_a_failing_sku_is_counted_with_its_reason_and_does_not_fail_the_run(emul
     # Failed SKUs were not remembered as pushed: the next run sends them.
     retry = engine.run(stream, FakeContext())
     assert retry["status"] == "ok" and retry["changed"] == report["failed"]["wizcommerce-400"]
+
+
+def test_an_item_that_does_not_read_is_quarantined_and_the_rest_of_its_page_is_written(emulators, pull):
+    """Per-record quarantine (issue 19): one unreadable item stops neither its page nor the pass;
+    it is an open failure naming the item and field until a later pass reads it and writes it."""
+    sos, wiz, _ = emulators
+    expected = expected_inventory(sos, wiz)
+    sku_to_item = {item["sku"]: item["id"] for item in sos.items.values()}
+    sku = next(sku for sku in expected if sos.items[sku_to_item[sku]]["type"] == "Inventory Item")
+    item_id = sku_to_item[sku]
+    available = sos.items[item_id]["available"]
+    sos.set_stored_value("item", item_id, "available", "lots")  # what no model of an item reads
+    engine, stream = pull()
+
+    report = engine.run(stream, FakeContext())
+
+    others = {other: values for other, values in expected.items() if other != sku}
+    assert wc_inventory(wiz, others) == others
+    assert report["seen"] == ITEMS and report["failed"] == {"unreadable-sos-record": 1}
+    [failure] = report["failures"]
+    assert failure["record_id"] == str(item_id)
+    assert failure["detail"].startswith(f"unreadable: item {item_id} available: ") and "'lots'" in failure["detail"]
+    state = pull.state()
+    assert state.get_failure("product", str(item_id))["status"] == "open"  # `sos-wiz-ops failures`, `trace`
+    assert [f["record_id"] for f in state.open_failures()] == [str(item_id)]
+
+    sos.set_stored_value("item", item_id, "available", available + 7)  # SOS has it right again
+    again = engine.run(stream, FakeContext())
+
+    assert again["status"] == "ok"
+    assert wc_inventory(wiz, [sku]) == {sku: expected_inventory(sos, wiz)[sku]} != {sku: expected[sku]}
+    assert state.get_failure("product", str(item_id))["status"] == "resolved" and state.open_failures() == []
 
 
 def test_a_run_killed_mid_way_resumes_where_it_stopped(emulators, pull):
@@ -407,3 +440,27 @@ def test_items_that_move_between_pages_during_a_run_are_not_skipped(emulators, p
     expected = expected_inventory(sos, wiz)
     assert wc_inventory(wiz, expected) == expected
     assert report["seen"] >= ITEMS
+
+
+@pytest.mark.parametrize("form, call", [("none", "-")] + [(form, call) for form in THROTTLE_FORMS
+                                                          for call in ("first", "middle", "last")])
+def test_a_throttle_in_any_form_at_any_page_ends_as_a_pass_without_it(emulators, pull, form, call):
+    """Issue 19: a throttle in every documented form, at the first, a middle or the last page
+    read of a pass, ends in the result of no throttle ("none", held to the same assertions):
+    the pass is complete, not ended early, and a second pass has nothing left to write."""
+    sos, wiz, _ = emulators
+    pages = offset_pages(ITEMS)
+    if form != "none":
+        after = {"first": 0, "middle": pages // 2, "last": pages - 1}[call]
+        sos.inject_throttle(1, **THROTTLE_FORMS[form], after=after, method="GET", path="/api/v2/item")
+    engine, stream = pull()
+    report = engine.run(stream, FakeContext())
+    assert sos.faulted_counters() == ({} if form == "none" else {"GET /api/v2/item": 1})
+    # the throttled read was repeated, and only it (no page read as empty, no step back)
+    assert sos.counters()[SOS_ITEM_LIST] == pages + (form != "none")
+    assert report["status"] == "ok" and report["seen"] == ITEMS and report["failed"] == {}
+    expected = expected_inventory(sos, wiz)
+    assert wc_inventory(wiz, expected) == expected
+    assert report["changed"] + report["unchanged"] == len(expected)
+    again = engine.run(stream, FakeContext())
+    assert again["status"] == "ok" and again["changed"] == 0 and again["seen"] == ITEMS

@@ -134,6 +134,34 @@ def test_edits_stop_once_sos_shipped_and_the_block_shows_in_our_state(push_stack
     assert sos_writes(stack) == 0
 
 
+def test_an_edit_is_held_not_pushed_when_the_orders_links_do_not_read(push_stack):
+    """SOS-A9: links in another shape may hide a shipment: the edit is parked with the reason,
+    never pushed as if SOS had shipped or invoiced nothing (R-ORD-2)."""
+    stack = push_stack
+    items = stack.mapped_items()[:2]
+    order = stack.place_order(items[:1])
+    stack.sync()
+    sos_order = stack.the_sos_order(order)
+    # Given SOS shipped the order, on an account whose links read as bare ids
+    stack.sos.create_shipment(sos_order["id"])
+    stack.sos.configure(linked_shape="id")
+    stack.sos.reset_counters()
+    # When the WC order is edited
+    product = stack.product_for_item(items[1])["id"]
+    stack.wiz.update_order(order["id"], line_items=[{"product_id": product, "quantity": 1, "unit_price": 1.0}])
+    stack.sync()
+    # Then SOS is not written, and the parked edit says why, naming the order, field and assumption
+    assert sos_writes(stack) == 0
+    failure = stack.state.get_failure("order", order["id"])
+    assert failure["status"] == "open" and failure["details"]["disposition"] == "parked-in-dlq"
+    assert failure["reason"].startswith(
+        f"edit held: cannot tell whether SOS shipped or invoiced order {sos_order['id']}: "
+        f"unreadable: salesorder {sos_order['id']} linkedShipments.0")
+    assert failure["reason"].endswith("(SOS-A9)")
+    [parked] = stack.dlq_messages()
+    assert "SOS-A9" in parked["MessageAttributes"]["failure_reason"]["StringValue"]
+
+
 def test_a_change_sos_does_not_receive_is_not_an_edit_and_does_not_block(push_stack):
     stack = push_stack
     order = stack.place_order(stack.mapped_items()[:1])

@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from itertools import islice
 
 import boto3
 import pytest
 
 from local.emulators import SosEmulator, seed
+from local.emulators.sos import THROTTLE_FORMS
 from sos_wiz_sync.clients.http import build_session
 from sos_wiz_sync.clients.sos import PAGE_SIZE, Backoff, ChangeWindow, OffsetCursor, SosClient, SosError
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
-from sos_wiz_sync.models.sos import SosItem
+from sos_wiz_sync.models.sos import SosItem, SosRecordError
 from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.leases import Leases
 
@@ -139,12 +141,43 @@ def test_a_window_reads_what_changed_since_in_the_accounts_zone(sos_emulator, so
 
 # -- errors and throttling ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("http_status", [200, 429])
-def test_throttling_in_either_form_is_retried_not_read_as_data(sos_emulator, sos_client, http_status):
+@pytest.mark.parametrize("form", THROTTLE_FORMS)
+def test_throttling_in_every_form_is_retried_not_read_as_data(sos_emulator, sos_client, form):
     client = sos_client()
-    sos_emulator.inject_throttle(2, http_status=http_status, path="/api/v2/item")
+    sos_emulator.inject_throttle(2, **THROTTLE_FORMS[form], path="/api/v2/item")
     assert sorted(row["id"] for row in client.list_all("item")) == sorted(sos_emulator.items)
     assert sos_emulator.faulted_counters()["GET /api/v2/item"] == 2
+
+
+@pytest.mark.parametrize("form", THROTTLE_FORMS)
+def test_a_throttled_single_read_backs_off_and_reads_the_record_sos_a18(sos_emulator, sos_client, form):
+    sos_emulator.inject_throttle(2, **THROTTLE_FORMS[form], path="/api/v2/item/7")
+    assert sos_client().get_item(7).id == 7
+
+
+def test_a_throttle_that_persists_is_raised_as_a_transient_throttle_not_as_bad_data(sos_emulator, sos_client):
+    sos_emulator.inject_throttle(50, http_status=200, status=None)
+    client = sos_client()
+    for call in (lambda: client.get_item(7), lambda: client.list_all("item"),
+                 lambda: client.create_customer({"name": "Throttled Co"})):
+        with pytest.raises(SosError) as failure:
+            call()
+        assert failure.value.throttled and failure.value.transient
+    assert not any(c["name"] == "Throttled Co" for c in sos_emulator.customers.values())
+
+
+def test_the_pager_steps_back_through_throttles_on_every_other_call_and_ends_complete(sos_emulator, sos_client):
+    """Point 17: rows move (an edited row goes to the end) and every other call is a throttle,
+    message only: the pass ends, complete, in a bounded number of pages."""
+    client = sos_client()
+    pages = client.iter_pages("item")
+    seen = [row["id"] for row in next(pages).rows]
+    sos_emulator.update_item(seen[0], description="edited mid-run")  # rows after it shift left
+    sos_emulator.inject_throttle(1000, http_status=200, status=None, every=2, path="/api/v2/item")
+    rest = list(islice(pages, 10))
+    seen += [row["id"] for page in rest for row in page.rows]
+    assert rest[-1].last and set(seen) == set(sos_emulator.items) and len(seen) == len(set(seen))
+    assert any(page.moved for page in rest)
 
 
 @pytest.mark.parametrize("status", ["error", "failed"])
@@ -246,12 +279,61 @@ def test_documents_of_an_order_come_through_its_links(sos_emulator, sos_client):
     assert client.invoices_for_order(order["id"])[0].sales_order.id == order["id"]
 
 
+@pytest.mark.parametrize("linked_shape", ["object", "id"])
+def test_links_of_another_shape_are_a_loud_failure_never_no_links(sos_emulator, sos_client, linked_shape):
+    """SOS-A9, under each reading: the documented shape is read; bare ids are refused by name."""
+    sos_emulator.configure(linked_shape=linked_shape)
+    order = sos_emulator.create_sales_order(**order_body(sos_emulator, "LINKS-1"))
+    shipment = sos_emulator.create_shipment(order["id"])
+    client = sos_client()
+    if linked_shape == "object":
+        assert [s.id for s in client.shipments_for_order(order["id"])] == [shipment["id"]]
+        return
+    with pytest.raises(SosRecordError) as refused:
+        client.shipments_for_order(order["id"])
+    assert refused.value.reason == (f"unreadable: salesorder {order['id']} linkedShipments.0: not a linked "
+                                    f"transaction {{id, transactionType, refNumber, lineNumber}}: "
+                                    f"{shipment['id']} (SOS-A9)")
+
+
+@pytest.mark.parametrize("customer_address_shape", ["flat", "nested"])
+def test_customer_addresses_read_in_either_shape(sos_emulator, sos_client, customer_address_shape):
+    """SOS-A21, under each reading: the address is read, never taken for an empty one."""
+    sos_emulator.configure(customer_address_shape=customer_address_shape)
+    customer = sos_emulator.create_customer(name="Shape Co", billing={"line1": "1 Main St", "city": "Austin"})
+    read = sos_client().get_customer(customer["id"])
+    assert (read.billing.address.line1, read.billing.address.city) == ("1 Main St", "Austin")
+    assert read.shipping is None
+
+
 def test_the_payment_endpoint_is_probed_once(sos_emulator, sos_client):
     client = sos_client()
     assert client.payment_endpoint_available() is False
     sos_emulator.configure(payment_endpoint=True)
     assert client.payment_endpoint_available() is False  # cached for the client's life
     assert sos_client().payment_endpoint_available() is True
+
+
+def test_the_payment_probe_backs_off_a_throttle_and_never_reads_it_as_present_sos_a11(sos_emulator, sos_client):
+    sos_emulator.inject_throttle(2, http_status=200, status=None, path="/api/v2/payment")
+    assert sos_client().payment_endpoint_available() is False  # the 404 behind the throttles
+    sos_emulator.inject_throttle(50, http_status=200, status=None, path="/api/v2/payment")
+    with pytest.raises(SosError) as throttled:
+        sos_client().payment_endpoint_available()
+    assert throttled.value.transient and "SOS-A11" in throttled.value.message
+    sos_emulator.clear_faults()
+    sos_emulator.inject_status_error(1, status="error", http_status=403, message="Forbidden", path="/api/v2/payment")
+    with pytest.raises(SosError) as refused:
+        sos_client().payment_endpoint_available()
+    assert not refused.value.transient and "SOS-A11" in refused.value.message and "Forbidden" in refused.value.message
+
+
+def test_a_bare_invoice_with_its_own_status_is_read_as_the_invoice_sos_a2(sos_emulator, sos_client):
+    order = sos_emulator.create_sales_order(**order_body(sos_emulator, "BARE-1"))
+    invoice = sos_emulator.create_invoice(order["id"])
+    sos_emulator.configure(wrap_single=False)
+    read = sos_client().get("invoice", invoice["id"])
+    assert read["id"] == invoice["id"] and read["status"] == "Open"
 
 
 def test_single_records_are_read_wrapped_or_not(sos_emulator, sos_client):

@@ -5,26 +5,32 @@ before the first sync (R-TIME-2)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
+import pytest
 from fake_aws import FakeSqs
 
-from sos_wiz_sync.push.poll import WcChangePoll, updated_after
+from local.emulators import WizEmulator
+
+from sos_wiz_sync.clients.wiz import WizClient, wc_time
+from sos_wiz_sync.push.poll import WcChangePoll, window_start
+from sos_wiz_sync.wiring import wiz_session
 
 FIRST_SYNC_DONE = "2026-05-01T11:58:00.000000Z"
 OVERLAP = timedelta(seconds=120)
 
 
 class FakeWiz:
-    """Lists as WizCommerce does: `updated_after` strict, the filters given, oldest first."""
+    """Lists changes as `WizClient.changed_since` does: after the window start floored to the
+    second (`updated_after` strict), the filters given, oldest first."""
 
     def __init__(self, records: dict[str, list[dict]]):
         self.records = records
         self.asked: list[tuple[str, dict]] = []
 
-    def iter_pages(self, resource: str, **filters):
-        self.asked.append((resource, filters))
-        after = datetime.fromisoformat(filters["updated_after"].replace("Z", "+00:00"))
+    def changed_since(self, resource: str, after: datetime, **filters):
+        self.asked.append((resource, {"updated_after": wc_time(after), **filters}))
+        after = after.replace(microsecond=0)
         rows = [r for r in self.records[resource]
                 if datetime.fromisoformat(r["updated_at"].replace("Z", "+00:00")) > after
                 and all(r.get("status") == v for k, v in filters.items() if k == "order_status")]
@@ -56,7 +62,7 @@ def order(n: int, stamp: str, status: str = "confirmed") -> dict:
     return {"id": f"ord_{n}", "status": status, "updated_at": stamp}
 
 
-def make_poll(wiz: FakeWiz) -> tuple[WcChangePoll, FakeSqs, FakeState]:
+def make_poll(wiz: FakeWiz | WizClient) -> tuple[WcChangePoll, FakeSqs, FakeState]:
     sqs, state = FakeSqs(), FakeState()
     return WcChangePoll(wiz=wiz, state=state, sqs=sqs, queue_url="https://sqs/push.fifo", overlap=OVERLAP), sqs, state
 
@@ -66,8 +72,8 @@ def queued_ids(sqs: FakeSqs) -> list[str]:
 
 
 def test_the_filter_is_whole_seconds_utc_rounded_down_less_the_overlap_and_first_starts_at_the_first_sync():
-    assert updated_after("2026-05-01T12:00:05.999999Z", FIRST_SYNC_DONE, OVERLAP) == "2026-05-01T11:58:05Z"
-    assert updated_after(None, "2026-05-01T11:58:00.5Z", OVERLAP) == "2026-05-01T11:58:00Z"
+    assert wc_time(window_start("2026-05-01T12:00:05.999999Z", FIRST_SYNC_DONE, OVERLAP)) == "2026-05-01T11:58:05Z"
+    assert wc_time(window_start(None, "2026-05-01T11:58:00.5Z", OVERLAP)) == "2026-05-01T11:58:00Z"
 
 
 def test_nothing_is_polled_before_the_first_sync_is_done():
@@ -136,3 +142,28 @@ def test_with_nothing_changed_the_cursor_stays():
     poll, sqs, state = make_poll(wiz)
     assert poll.run() == {"order": 0, "customer": 0}
     assert sqs.sent == [] and state.streams == {}
+
+
+@pytest.mark.parametrize("spacing_ms, edit_after", [
+    (100, 1),   # ten changes a second: the edit lands between page reads of the keyset pass
+    (1, 1),     # 250 changes within one second: more than a page, read as a slice by page number
+    (1, 3),     # ... and the edit lands while that slice is read
+])
+def test_a_record_edited_between_two_page_reads_skips_no_other_record(spacing_ms: int, edit_after: int):
+    """Point 5: paging oldest first by page number, an edit moves a record read already to the
+    end, the rows behind it move up a page and one is never read, while the cursor moves past it."""
+    wiz = WizEmulator()
+    start = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    customers = [{"id": f"cust_{n}", "reference_id": str(n), "name": f"C{n}", "display_name": f"C{n}",
+                  "status": "active", "addresses": [],
+                  "updated_at": (start + timedelta(milliseconds=spacing_ms * n)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+                 for n in range(1, 251)]
+    wiz.load(customers=customers)
+    wiz.after_requests(edit_after, lambda: wiz.update_customer("cust_5", phone="+1-555-0105"), method="GET",
+                       path="/v1/customers")
+    with wiz:
+        client = WizClient(base_url=wiz.url, api_key=wiz.api_key, session=wiz_session(2))
+        poll, sqs, state = make_poll(client)
+        assert poll.run()["customer"] == 251  # every record, and cust_5 again as edited
+    assert set(queued_ids(sqs)) == {c["id"] for c in customers}
+    assert state.streams["wc-poll-customer"]["cursor"]["updated_at"] == wiz.customers["cust_5"]["updated_at"]

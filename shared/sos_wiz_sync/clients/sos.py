@@ -9,11 +9,14 @@ it does not document, so:
   a row it read, so a row that slid into the part already read is read again, never skipped.
   Re-read rows are dropped by id within an invocation; the syncToken stored with each mapping
   makes a row read in two invocations apply once;
-- every answer's `status` is checked: SOS reports errors and throttling with HTTP 200 too.
+- every answer's `status` is checked: SOS reports errors and throttling with HTTP 200 too, and
+  an answer is a success only when it is recognisably one (SOS-A18): a list answer carries a
+  `data` list, a record an `id`; a body with none of `status`, `data`, `id` is an error.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -26,7 +29,17 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from ..models.sos import SosCustomer, SosHook, SosInvoice, SosItem, SosPayment, SosSalesOrder, SosShipment
+from ..models.sos import (
+    SosCustomer,
+    SosHook,
+    SosInvoice,
+    SosItem,
+    SosPayment,
+    SosSalesOrder,
+    SosShipment,
+    linked_transactions,
+    read_record,
+)
 from .http import ApiError, CallCounter, Pacer
 from .sos_auth import SosTokenManager
 
@@ -34,7 +47,16 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200  # SOS's maximum `maxresults`
 ANCHORS_KEPT = 20  # ids of a page's tail kept to find our place again when rows move
+STALLED_PAGES_MAX = 3  # step-back pages in a row that get no further before a read gives up
 THROTTLE_TEXT = "throttle limit exceeded"
+THROTTLE_MESSAGE = "Throttle limit exceeded"
+# What an answer must be to count as a success (SOS-A18), by what the call reads:
+LIST = "list"      # an envelope with a `data` list
+RECORD = "record"  # one record with an `id`, in `data` or bare (SOS-A2)
+ANY = "any"        # an ok envelope or a record
+DONE = "done"      # as ANY, or an empty 2xx (SOS-A20: DELETE /hook/{id})
+ERROR_STATUSES = frozenset({"error", "invalid", "failed"})
+UNRECOGNISED = "unrecognised"  # the `sos_status` of a 2xx answer that is not recognisably a success
 STALE_TEXTS = ("modified by someone else", "id of posted object is incorrect")
 WRITE_RETRIES = 3  # stale syncToken: re-read and write again this many times at most
 
@@ -150,52 +172,70 @@ class SosClient:
                                      headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                                      timeout=self._timeout)
 
-    def _answer(self, method: str, path: str, params: dict | None, body: Any) -> dict[str, Any]:
-        """One call: 401 → refresh once; any non-ok answer raises SosError."""
+    def _answer(self, method: str, path: str, params: dict | None, body: Any, expect: str) -> dict[str, Any]:
+        """One call: 401 → refresh once; a throttle, an error or an answer that is not
+        recognisably what `expect` says raises SosError; an empty 2xx (DONE only) reads `{}`."""
         token = self._tokens.access_token()
         response = self._send(method, path, token, params, body)
         if response.status_code == 401:  # expired token: refresh once, then the call once more
             response = self._send(method, path, self._tokens.refresh(token), params, body)
+        text = response.text
         try:
-            payload = response.json()
+            payload = response.json() if text.strip() else None
         except ValueError:
             payload = None
+        status = str(payload.get("status") or "").lower() if isinstance(payload, dict) else ""
+        if response.status_code == 429 or _throttled(payload, text):
+            # SOS-A18: 429, or HTTP 200 with the throttle text, with or without a `status`
+            raise SosError(method, path, response.status_code, status or "throttled",
+                           f"{THROTTLE_MESSAGE} ({text[:200]})", payload if payload is not None else text)
+        if response.status_code >= 400:
+            if not isinstance(payload, dict):
+                raise SosError(method, path, response.status_code, "error", text[:200] or response.reason, text)
+            raise SosError(method, path, response.status_code, status or "error", _message(payload, response), payload)
+        if payload is None and not text.strip() and expect == DONE:
+            return {}  # SOS-A20: an empty 2xx
         if not isinstance(payload, dict):
-            text = response.text[:200]
-            if response.status_code >= 400:
-                raise SosError(method, path, response.status_code, "error", text or response.reason, text)
-            raise SosError(method, path, 502, "error", f"answer is not a JSON object: {text!r}", text)
-        status = str(payload.get("status") or ("ok" if response.status_code < 400 else "error")).lower()
-        if response.status_code >= 400 or status != "ok":
-            message = str(payload.get("message") or payload.get("error_description") or response.reason or "")
-            raise SosError(method, path, response.status_code, status, message, payload)
+            raise SosError(method, path, response.status_code, UNRECOGNISED,
+                           f"answer is not a JSON object, so not a success (SOS-A18): {text[:200]!r}",
+                           text)
+        shape = _shape(payload)
+        if shape == "error":
+            raise SosError(method, path, response.status_code, status, _message(payload, response), payload)
+        problem = _unlike(shape, payload, expect)
+        if problem:
+            raise SosError(method, path, response.status_code, UNRECOGNISED,
+                           f"{problem}, so not a success: {text[:200]}", payload)
         return payload
 
-    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> dict[str, Any]:
+    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+                expect: str = ANY) -> dict[str, Any]:
         """A call with SOS's errors handled. HTTP 429 and 5xx are retried by the session
         (urllib3 Retry: backoff with jitter; POST only on 429). What urllib3 cannot see is
-        retried here with the same kind of backoff: a throttle answered with HTTP 200 (any
-        method: nothing was applied) and a read answered HTTP 200 with status error/failed.
+        retried here with the same kind of backoff: a throttle answered with HTTP 200 in any
+        form (any method: nothing was applied), and a read answered HTTP 200 with status
+        error/failed or with a body that is not recognisably what it asked for (`expect`).
         Then the error is raised, never returned as data."""
         for attempt in range(self.backoff.attempts):
             try:
-                return self._answer(method, path, params, body)
+                return self._answer(method, path, params, body, expect)
             except SosError as exc:
                 if exc.throttled:  # the account's limit (SOS-A3): lower the deployment's rate
                     self._pacer.throttled()
-                retry = exc.http_status == 200 and (
-                    exc.throttled or (method == "GET" and exc.sos_status in ("error", "failed")))
+                retry = exc.http_status < 400 and (
+                    exc.throttled or (method == "GET" and exc.sos_status in ("error", "failed", UNRECOGNISED)))
                 if not retry or attempt == self.backoff.attempts - 1:
                     raise
                 log.info("SOS %s %s: %s; retrying", method, path, exc.message)
                 self.backoff.sleep(self.backoff.delay(attempt))
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _record(payload: dict[str, Any]) -> dict[str, Any]:
-        """One record: `data` of the envelope, or the root ([assumed]: both are seen)."""
+    def _record_answer(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        """One record (SOS-A2): `data` of the envelope, or the bare record with all its own
+        fields (an invoice's `status` stays the invoice's)."""
+        payload = self.request(method, path, body=body, expect=RECORD)
         data = payload.get("data")
-        return data if isinstance(data, dict) else {k: v for k, v in payload.items() if k not in ("status", "message")}
+        return data if isinstance(data, dict) else payload
 
     # -- lists -----------------------------------------------------------------------------
     def page(self, resource: str, cursor: OffsetCursor, **filters: Any) -> SosPage:
@@ -207,13 +247,13 @@ class SosClient:
         if cursor.since:
             params["updatedsince"] = cursor.since
         if not cursor.anchors:
-            payload = self.request("GET", f"/{resource}", params={**params, "start": cursor.start})
+            payload = self.request("GET", f"/{resource}", params={**params, "start": cursor.start}, expect=LIST)
             return self._page(payload, cursor, cursor.start, _rows(payload), reads=1)
         anchors = set(cursor.anchors)
-        start, reads = cursor.start - 1, 0
-        while True:
-            payload = self.request("GET", f"/{resource}", params={**params, "start": start})
-            reads += 1
+        start = cursor.start - 1
+        # Each step back starts PAGE_SIZE - 1 rows earlier and row 1 always ends it: bounded.
+        for reads in range(1, -(-start // (PAGE_SIZE - 1)) + 2):
+            payload = self.request("GET", f"/{resource}", params={**params, "start": start}, expect=LIST)
             data = _rows(payload)
             if data and data[0].get("id") == cursor.anchors[-1] and start == cursor.start - 1:
                 return self._page(payload, cursor, start, data[1:], reads=reads)  # nothing moved
@@ -222,6 +262,7 @@ class SosClient:
                 fresh = [row for row in data if row.get("id") not in anchors]
                 return self._page(payload, cursor, start, fresh, reads=reads, moved=True)
             start = max(1, start - PAGE_SIZE + 1)
+        raise AssertionError("unreachable: the read from row 1 returns")
 
     def _page(self, payload: dict[str, Any], cursor: OffsetCursor, start: int, rows: list[dict[str, Any]], *,
               reads: int, moved: bool = False) -> SosPage:
@@ -235,11 +276,21 @@ class SosClient:
                        reads=reads, moved=moved, read_at=self._sent.at)
 
     def iter_pages(self, resource: str, cursor: OffsetCursor | None = None, **filters: Any) -> Iterator[SosPage]:
-        """Pages from `cursor` to the end, each row handed on once per call (dedupe by id)."""
+        """Pages from `cursor` to the end, each row handed on once per call (dedupe by id).
+        Pages that step back without getting past where they began (rows moving under us on
+        every read) end the read after STALLED_PAGES_MAX in a row with a transient error: the
+        checkpoint (the last page's cursor) never lies past an unread row, so the next run
+        resumes with nothing skipped; starting again from row 1 could stall the same way."""
         cursor = cursor or OffsetCursor()
         seen: set[int] = set()
+        stalled = 0
         while True:
             page = self.page(resource, cursor, **filters)
+            stalled = stalled + 1 if page.moved and page.cursor.start <= cursor.start else 0
+            if stalled > STALLED_PAGES_MAX:
+                raise SosError("GET", f"/{resource}", 503, "error",
+                               f"rows kept moving under the pager: {stalled} step-backs in a row from row "
+                               f"{cursor.start} without getting further (SOS-A5); resume from the checkpoint later")
             fresh = [row for row in page.rows if row.get("id") not in seen]
             seen.update(row.get("id") for row in fresh)
             yield SosPage(fresh, page.cursor, page.last, page.total, page.reads, page.moved, page.read_at)
@@ -252,7 +303,7 @@ class SosClient:
 
     # -- records ---------------------------------------------------------------------------
     def get(self, resource: str, record_id: int | str) -> dict[str, Any]:
-        return self._record(self.request("GET", f"/{resource}/{record_id}"))
+        return self._record_answer("GET", f"/{resource}/{record_id}")
 
     def get_item(self, item_id: int | str) -> SosItem:
         return SosItem.model_validate(self.get("item", item_id))
@@ -279,7 +330,7 @@ class SosClient:
         return SosSalesOrder.model_validate(row) if row else None
 
     def create_sales_order(self, order: dict[str, Any]) -> SosSalesOrder:
-        return SosSalesOrder.model_validate(self._record(self.request("POST", "/salesorder", body=order)))
+        return SosSalesOrder.model_validate(self._record_answer("POST", "/salesorder", order))
 
     def update_sales_order(self, order_id: int, fields: dict[str, Any]) -> SosSalesOrder:
         return SosSalesOrder.model_validate(self.update("salesorder", order_id, fields))
@@ -294,7 +345,7 @@ class SosClient:
             current = self.get(resource, record_id)
             body = {**current, **fields, "syncToken": current.get("syncToken")}
             try:
-                return self._record(self.request("PUT", f"/{resource}/{record_id}", body=body))
+                return self._record_answer("PUT", f"/{resource}/{record_id}", body)
             except SosError as exc:
                 if not exc.stale or attempt == WRITE_RETRIES - 1:
                     raise
@@ -303,42 +354,49 @@ class SosClient:
 
     def linked_documents(self, order_id: int, link_field: str, resource: str) -> list[dict[str, Any]]:
         """The invoices or shipments of a sales order, through its `linkedInvoices` /
-        `linkedShipments` (SOS has no filter by order)."""
+        `linkedShipments` (SOS has no filter by order). A link of any shape but the contract's
+        raises SosRecordError (SOS-A9): never read as "no links"."""
         order = self.get("salesorder", order_id)
-        ids = [link["id"] for link in order.get(link_field) or [] if isinstance(link, dict) and link.get("id")]
+        ids = [link.id for link in linked_transactions(order, link_field, "salesorder")]
         return [self.get(resource, document_id) for document_id in dict.fromkeys(ids)]
 
     def invoices_for_order(self, order_id: int) -> list[SosInvoice]:
-        return [SosInvoice.model_validate(r) for r in self.linked_documents(order_id, "linkedInvoices", "invoice")]
+        return [read_record(SosInvoice, r, "invoice")
+                for r in self.linked_documents(order_id, "linkedInvoices", "invoice")]
 
     def shipments_for_order(self, order_id: int) -> list[SosShipment]:
-        return [SosShipment.model_validate(r) for r in self.linked_documents(order_id, "linkedShipments", "shipment")]
+        return [read_record(SosShipment, r, "shipment")
+                for r in self.linked_documents(order_id, "linkedShipments", "shipment")]
 
     def get_customer(self, customer_id: int) -> SosCustomer:
         return SosCustomer.model_validate(self.get("customer", customer_id))
 
     def create_customer(self, customer: dict[str, Any]) -> SosCustomer:
-        return SosCustomer.model_validate(self._record(self.request("POST", "/customer", body=customer)))
+        return SosCustomer.model_validate(self._record_answer("POST", "/customer", customer))
 
     def update_customer(self, customer_id: int, fields: dict[str, Any]) -> SosCustomer:
         return SosCustomer.model_validate(self.update("customer", customer_id, fields))
 
     # -- payments: no documented endpoint ----------------------------------------------------
     def payment_endpoint_available(self) -> bool:
-        """Whether this account answers `/payment` ([assumed]: undocumented, some accounts do).
-        Probed once per client; 404 means no."""
+        """Whether this account answers `/payment` (SOS-A11: undocumented, some accounts do).
+        Probed once per client, and only where the payment route is configured: 404 = absent,
+        a list answer = present; a throttle or 5xx stays transient (retried, then raised: never
+        "absent"); anything else is raised naming SOS-A11."""
         if self._payment_endpoint is None:
             try:
-                self.request("GET", "/payment", params={"maxresults": 1})
+                self.request("GET", "/payment", params={"maxresults": 1}, expect=LIST)
                 self._payment_endpoint = True
             except SosError as exc:
                 if exc.http_status != 404:
-                    raise
+                    raise SosError("GET", "/payment", exc.http_status, exc.sos_status,
+                                   f"SOS-A11: the /payment probe answered neither a list nor 404: {exc.message}",
+                                   exc.body) from exc
                 self._payment_endpoint = False
         return self._payment_endpoint
 
     def create_payment(self, payment: dict[str, Any]) -> SosPayment:
-        return SosPayment.model_validate(self._record(self.request("POST", "/payment", body=payment)))
+        return SosPayment.model_validate(self._record_answer("POST", "/payment", payment))
 
     def find_payment_by_number(self, number: str) -> SosPayment | None:
         row = self.find_by_number("payment", number)
@@ -346,20 +404,68 @@ class SosClient:
 
     # -- item quantity hook ------------------------------------------------------------------
     def list_hooks(self) -> list[SosHook]:
-        return [SosHook.model_validate(r) for r in _rows(self.request("GET", "/hook"))]
+        return [SosHook.model_validate(r) for r in _rows(self.request("GET", "/hook", expect=LIST))]
 
     def create_hook(self, post_uri: str) -> SosHook:
         body = SosHook(postUri=post_uri).model_dump(exclude={"id"})
-        return SosHook.model_validate(self._record(self.request("POST", "/hook", body=body)))
+        return SosHook.model_validate(self._record_answer("POST", "/hook", body))
 
     def delete_hook(self, hook_id: int) -> None:
-        self.request("DELETE", f"/hook/{hook_id}")
+        self.request("DELETE", f"/hook/{hook_id}", expect=DONE)  # SOS-A20: JSON or an empty 2xx
 
 
 def _rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a list answer (`request(..., expect=LIST)` made sure `data` is a list)."""
+    return payload["data"]
+
+
+def _message(payload: dict[str, Any], response: requests.Response) -> str:
+    return str(payload.get("message") or payload.get("error_description") or payload.get("error")
+               or response.reason or "")
+
+
+def _is_bare_record(payload: dict[str, Any]) -> bool:
+    """SOS-A2: a record is recognised by its `id`. Its own `status` ("Open", even "Failed") is
+    the record's: only an envelope word (error/invalid/failed) together with a `message`,
+    which no SOS record carries, makes a body with an `id` an error envelope."""
+    if "data" in payload or payload.get("id") is None:
+        return False
+    return not (str(payload.get("status") or "").lower() in ERROR_STATUSES and "message" in payload)
+
+
+def _throttled(payload: Any, text: str) -> bool:
+    """SOS-A18: the throttle text in any casing anywhere in the answer but inside its records
+    (a customer may be named anything): in a body that is not JSON, or in any field of the
+    envelope (`message`, `status`, `error`…) however nested."""
+    if not isinstance(payload, dict):
+        return THROTTLE_TEXT in text.lower()
+    if _is_bare_record(payload):
+        envelope = {key: payload.get(key) for key in ("message", "error", "error_description")}
+    else:
+        envelope = {key: value for key, value in payload.items() if key != "data"}
+    return THROTTLE_TEXT in json.dumps(envelope, default=str).lower()
+
+
+def _shape(payload: dict[str, Any]) -> str:
+    """What a 2xx JSON object is: "record" (bare, SOS-A2), "envelope" (ok, or no `status` but a
+    `data`), "error" (a non-ok `status`) or "unknown" (none of `status`, `data`, `id`: SOS-A18)."""
+    if _is_bare_record(payload):
+        return "record"
+    status = str(payload.get("status") or "").lower()
+    if status and status != "ok":
+        return "error"
+    return "envelope" if status == "ok" or "data" in payload else "unknown"
+
+
+def _unlike(shape: str, payload: dict[str, Any], expect: str) -> str | None:
+    """Why a 2xx answer of `shape` is not what `expect` asked for (None: it is)."""
+    if shape == "unknown":
+        return "the answer has no `status`, `data` or `id` (SOS-A18)"
     data = payload.get("data")
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise SosError("GET", "list", 502, "error", f"list answer without a data list: {type(data).__name__}", payload)
-    return data
+    if expect == LIST and not (shape == "envelope" and isinstance(data, list)):
+        return "a list answer without a `data` list (SOS-A18)"
+    if expect == RECORD:
+        record = payload if shape == "record" else data
+        if not isinstance(record, dict) or record.get("id") is None:
+            return "a record answer without a record that has an `id` (SOS-A2, SOS-A18)"
+    return None

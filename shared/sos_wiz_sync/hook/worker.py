@@ -27,7 +27,7 @@ from ..clients.sos import SosClient, read_clock
 from ..clients.wiz import WizClient
 from ..config import SosApiSettings, TablesSettings, WizApiSettings
 from ..models.hook import InventoryHookMessage
-from ..models.sos import SosItem
+from ..models.sos import SosItem, SosRecordError, read_record
 from ..observability import logger, metrics
 from ..secrets import SecretStore
 from ..store.state import SyncState
@@ -111,7 +111,7 @@ class InventoryHookWorker:
         items, read_at = [], {}
 
         def read(item_id: int) -> tuple[SosItem, int]:
-            return self._sos.get_item(item_id), read_clock()
+            return read_record(SosItem, self._sos.get("item", item_id), "item"), read_clock()
 
         for item_id, answer, error in map_bounded(read, item_ids, self._sos_concurrency):
             if error is None:
@@ -120,6 +120,9 @@ class InventoryHookWorker:
             elif isinstance(error, ApiError) and error.status == 404:
                 counts.seen += 1
                 counts.skip("not-in-sos")  # deleted since the hook fired: nothing to push
+            elif isinstance(error, SosRecordError):  # a retry reads the same: the pull's pass quarantines it
+                counts.seen += 1
+                counts.fail(str(item_id), error.count_key, **error.details())
             else:
                 counts.fail(str(item_id), failure_reason(error))
                 errors[item_id] = error

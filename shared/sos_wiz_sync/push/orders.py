@@ -15,7 +15,7 @@ mapping is stored. A run interrupted anywhere finds its SOS order again by its u
 from __future__ import annotations
 
 from ..clients.http import ApiError
-from ..models.sos import SosSalesOrder
+from ..models.sos import SosRecordError, SosSalesOrder
 from ..models.wiz import WizOrder, WizProduct
 from ..rules.orders import (
     LineProblem,
@@ -127,7 +127,7 @@ def _check_ours(deps: PushDeps, order: WizOrder, existing: SosSalesOrder, custom
     owner = deps.mappings.by_sos("order", existing.id)
     if owner is not None and owner.wc_id != order.id:
         raise PermanentPushFailure(f"SOS order number {existing.number} is already linked to WC order {owner.wc_id}")
-    if owner is None and existing.customer.id != customer_id:
+    if owner is None and (existing.customer is None or existing.customer.id != customer_id):
         raise PermanentPushFailure(f"SOS order number {existing.number} is taken by SOS order {existing.id} "
                                    "of another customer")
 
@@ -144,8 +144,12 @@ def _edit(deps: PushDeps, order: WizOrder, mapping: Mapping) -> PushOutcome:
         return _outcome(order, "ignored", sos_id, "nothing SOS receives changed")
     if mapping.edit_blocked:
         return _outcome(order, "ignored", sos_id, f"edit-blocked: {mapping.edit_blocked_reason}")
-    blocked = edit_block_reason([s.number or str(s.id) for s in deps.sos.shipments_for_order(int(sos_id))],
-                                [i.number or str(i.id) for i in deps.sos.invoices_for_order(int(sos_id))])
+    try:
+        blocked = edit_block_reason([s.number or str(s.id) for s in deps.sos.shipments_for_order(int(sos_id))],
+                                    [i.number or str(i.id) for i in deps.sos.invoices_for_order(int(sos_id))])
+    except SosRecordError as exc:  # R-ORD-2: links we cannot read may hide a shipment: hold the edit (SOS-A9)
+        raise PermanentPushFailure(f"edit held: cannot tell whether SOS shipped or invoiced order {sos_id}: "
+                                   f"{exc.reason}") from exc
     if blocked:
         return _block_edit(deps, order, sos_id, blocked)
     item_ids = _sos_item_ids(deps, order)

@@ -5,7 +5,8 @@ their payments (`amount_paid`) reach SOS within a minute; for customers it catch
 
 - Window: `updated_after` = the newest `updated_at` seen last time, less an overlap (the filter
   takes whole seconds, and a write may become visible in a list a little after its stamp), listed
-  oldest first (`sort_by=updated_at&sort=asc`).
+  oldest first by `WizClient.changed_since`: keyset paging, so a record edited while the window
+  is listed moves to its end without pushing another row past the pages read.
 - A record the overlap lists again unchanged is not sent again: the cursor keeps the messages of
   the overlap window it already queued. Were it sent, it would be the same message id (SQS
   deduplicates within five minutes, the push's idempotency after that, and the push itself finds
@@ -25,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from ..clients.wiz import WizClient
+from ..clients.wiz import WizClient, wc_time
 from ..config import WizApiSettings, WizPollSettings
 from ..observability import logger
 from ..secrets import SecretStore
@@ -49,11 +50,9 @@ def _sort_key(stamp: str | None) -> datetime:
     return _time(stamp) if stamp else datetime.min.replace(tzinfo=timezone.utc)
 
 
-def updated_after(cursor: str | None, first_sync_finished: str, overlap: timedelta) -> str:
-    """The filter value, in the documented `2006-01-02T15:04:05Z` form (UTC, whole seconds,
-    rounded down so nothing on the boundary second is lost)."""
-    start = (_time(cursor) - overlap) if cursor else _time(first_sync_finished)
-    return start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def window_start(cursor: str | None, first_sync_finished: str, overlap: timedelta) -> datetime:
+    """Where the window starts (the client sends it floored to the second, WC-A12)."""
+    return (_time(cursor) - overlap) if cursor else _time(first_sync_finished)
 
 
 class WcChangePoll:
@@ -84,10 +83,10 @@ class WcChangePoll:
     def _poll(self, entity: PushedEntity, resource: str, filters: dict[str, str], first_sync_finished: str) -> int:
         stream = f"wc-poll-{entity}"
         cursor = self._state.load_stream(stream).get("cursor") or {}
-        after = updated_after(cursor.get("updated_at"), first_sync_finished, self._overlap)
+        after = window_start(cursor.get("updated_at"), first_sync_finished, self._overlap)
         already = set(cursor.get("queued") or [])
         queued_now: dict[str, str] = {}  # message id → updated_at, of what this poll listed
-        for batch in self._batches(self._wiz.iter_pages(resource, updated_after=after, **filters)):
+        for batch in self._batches(self._wiz.changed_since(resource, after, **filters)):
             seen = [(RecordChanged.seen("poll", entity, r), str(r.get("updated_at") or "")) for r in batch]
             self._send([queued(message) for message, _ in seen if message.id not in already])
             queued_now |= {message.id: stamp for message, stamp in seen}
@@ -99,7 +98,7 @@ class WcChangePoll:
             self._state.save_stream(stream, cursor={"updated_at": max([newest, cursor.get("updated_at")],
                                                                          key=_sort_key),
                                                     "queued": sorted(keep)}, run=None)
-        logger.info("WC change poll", extra={"entity": entity, "updated_after": after, "enqueued": sent})
+        logger.info("WC change poll", extra={"entity": entity, "updated_after": wc_time(after), "enqueued": sent})
         return sent
 
     @staticmethod

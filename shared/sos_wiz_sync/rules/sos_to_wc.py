@@ -117,7 +117,9 @@ def wc_customer(customer: SosCustomer, current: Mapping[str, Any] | None) -> dic
     names = customer.contact
     contact = {"first_name": names.firstName if names else None, "last_name": names.lastName if names else None,
                "email": customer.email, "phone": customer.phone}
-    billing, shipping = (wc_address(customer.billing, "billing"), wc_address(customer.shipping, "shipping"))
+    # flat or nested on SOS's side (SOS-A21): the model holds both as a transaction address
+    billing = wc_transaction_address(customer.billing, "billing")
+    shipping = wc_transaction_address(customer.shipping, "shipping")
     return {
         "reference_id": str(customer.id), "name": customer.name, "display_name": customer.name,
         "company_name": customer.companyName or customer.name, **contact,  # WC requires it; reads it as `name`

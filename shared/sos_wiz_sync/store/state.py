@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from .budget import BudgetState, BudgetTable
@@ -103,6 +103,39 @@ class SyncState:
         item = self._table.get_item(Key={"pk": f"FAIL#{entity}#{record_id}", "sk": "FAIL"},
                                     ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
+
+    # -- quarantined SOS records: a pull could not read or write them (per-record quarantine) --
+    def quarantine(self, entity: str, record_id: str, *, stream: str, reason: str,
+                   details: dict | None = None) -> None:
+        """An open failure (`failures`, `trace`) keyed by the SOS id, which `stream` reads again
+        by id at each run's start until it is written (`release_quarantine`): the cursor moves
+        on past its page, the record is not left behind. Streams reading one SOS record (orders,
+        payments) each keep their own claim on it (`quarantined_by`, a set)."""
+        self.record_failure(entity, record_id, reason=reason, source="pull",
+                            details={**(details or {}), "disposition": "quarantined"})
+        self._table.update_item(Key={"pk": f"FAIL#{entity}#{record_id}", "sk": "FAIL"},
+                                UpdateExpression="ADD quarantined_by :s", ExpressionAttributeValues={":s": {stream}})
+
+    def release_quarantine(self, entity: str, record_id: str, *, stream: str) -> None:
+        """`stream` wrote (or no longer needs) the record; the failure is resolved once no stream
+        holds it any more."""
+        try:
+            answer = self._table.update_item(
+                Key={"pk": f"FAIL#{entity}#{record_id}", "sk": "FAIL"}, UpdateExpression="DELETE quarantined_by :s",
+                ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":s": {stream}},
+                ReturnValues="ALL_NEW")
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            return
+        if not answer["Attributes"].get("quarantined_by"):
+            self.resolve_failure(entity, record_id)
+
+    def quarantined(self, entity: str, stream: str) -> list[str]:
+        """The SOS ids of `entity` that `stream` holds quarantined (open failures only)."""
+        items = self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("FAILURE"),
+                                FilterExpression=Attr("entity").eq(entity) & Attr("quarantined_by").contains(stream))
+        return sorted({item["record_id"] for item in items})
 
     def open_failures(self, limit: int = 100) -> list[dict[str, Any]]:
         items = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("FAILURE"),

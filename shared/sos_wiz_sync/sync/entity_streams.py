@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..clients.http import ApiError
-from ..models.sos import SosCustomer, SosInvoice, SosSalesOrder, SosShipment
+from ..models.sos import SosCustomer, SosInvoice, SosRecordError, SosSalesOrder, SosShipment
 from ..rules.sos_to_wc import (
     INVOICE_CREATE_ONLY_FIELDS,
     PULLED_ORDER_SOURCE,
@@ -44,10 +44,11 @@ from .mirror import (
     wc_by_reference,
     writes_of,
 )
+from .quarantine import EndQuarantine, count_problem, quarantine_write, quarantined_rows, read_rows
 from .report import RunCounts
 
 if TYPE_CHECKING:
-    from .streams import PullDeps
+    from .deps import PullDeps
 
 FIRST_SYNC_NEEDED = "the first sync has not completed: run it once (README, 'Pull streams and first sync')"
 
@@ -57,20 +58,28 @@ def first_sync_missing(deps: PullDeps) -> str | None:
     return None if deps.state.first_sync_status().get("status") == "done" else FIRST_SYNC_NEEDED
 
 
+def retried_rows(deps: PullDeps, entity: Entity, stream: str, resource: str) -> list[dict[str, Any]]:
+    """What a run plans first: the rows kept pending, and the quarantined records read again."""
+    pending = deps.state.pending(entity)
+    return [*(item["row"] for item in pending),
+            *quarantined_rows(deps, entity, stream, resource, already=(item["sos_id"] for item in pending))]
+
+
 def declared_stream(deps: PullDeps, spec: MirrorSpec, plan: Any) -> Stream:
-    """What every entity stream shares: incremental, gated, pending retried, writes self-contained;
-    `plan(prepared, rows, counts, recheck)`. Where the spec says so, records WizCommerce shows
-    edited since the previous run are compared again (drift repair, counted `drift-corrected`)."""
+    """What every entity stream shares: incremental, gated, pending and quarantined records
+    retried, writes self-contained; `plan(prepared, rows, counts, recheck)`. Where the spec says
+    so, records WizCommerce shows edited since the previous run are compared again (drift
+    repair, counted `drift-corrected`)."""
     drift_check = DriftCheck(rows=lambda since: drifted_rows(deps, spec, since),
                              plan=lambda prepared, rows, counts: plan(prepared, rows, counts, True))
     return Stream(name=spec.stream, resource=spec.sos_resource, incremental=True,
-                  prepare=lambda: prepare(deps, spec.entity),
+                  prepare=lambda: prepare(deps, spec.entity, spec.stream),
                   plan=lambda prepared, rows, counts: plan(prepared, rows, counts, False),
                   send=lambda prepared, write: write.apply(deps), entity=spec.entity,
                   event_details=lambda write: write.event(), is_change=lambda write: write.changes_wc,
                   corrects_drift=lambda write: isinstance(write, WcWrite) and write.corrects_drift,
                   drift_check=drift_check if spec.repairs_drift else None,
-                  pending=lambda: [item["row"] for item in deps.state.pending(spec.entity)],
+                  pending=lambda: retried_rows(deps, spec.entity, spec.stream, spec.sos_resource),
                   blocked=lambda: first_sync_missing(deps))
 
 
@@ -152,20 +161,30 @@ def invoices_spec(deps: PullDeps) -> MirrorSpec[SosInvoice]:
 
 def shipments_spec(deps: PullDeps) -> MirrorSpec[SosShipment]:
     def lookups(shipments: list[SosShipment], prepared: Prepared, counts: RunCounts) -> DocumentLookups:
-        found = document_lookups(deps, shipments, [line.item.id for s in shipments for line in s.lines])
-        unlisted = sum(1 for s in shipments for line in s.lines if line.item.id not in found.products.ids)
+        found = document_lookups(deps, shipments, [line.item.id for s in shipments for line in s.lines if line.item])
+        unlisted = sum(1 for s in shipments for line in s.lines if line.item and line.item.id not in found.products.ids)
         if unlisted:
             counts.note("shipment_lines_without_wc_product", unlisted)  # WC refuses lines it has no product for
+        count_itemless(counts, "shipment", [line for s in shipments for line in s.lines])
         return found
 
     def desired(shipment: SosShipment, lookups: DocumentLookups, wc: dict | None, link: Link | None):
         order = order_of(shipment, lookups)
-        return order if isinstance(order, Waiting) else wc_shipment(shipment, order_id=order.wc_id,
+        listed = shipment.model_copy(update={"lines": [line for line in shipment.lines if line.item]})
+        return order if isinstance(order, Waiting) else wc_shipment(listed, order_id=order.wc_id,
                                                                     product_ids=lookups.products.ids)
 
     return MirrorSpec(stream="shipments", entity="shipment", sos_resource="shipment", wc_resource="shipments",
                       model=SosShipment, desired=desired, skip=no_order, lookups=lookups,
                       number=lambda shipment: shipment.number, repairs_drift=True)
+
+
+def count_itemless(counts: RunCounts, document: str, lines: list[Any]) -> None:
+    """SOS-A23: a line whose item is null is not carried to WizCommerce (its lines need a
+    product); the record is, and the run report says how many lines were left out."""
+    itemless = sum(1 for line in lines if line.item is None)
+    if itemless:
+        counts.note(f"{document}_lines_without_item_skipped", itemless)
 
 
 # -- orders (R-ORD-7) ----------------------------------------------------------------------
@@ -194,18 +213,22 @@ def parent_customers(deps: PullDeps, customer_ids: set[int], prepared: Prepared,
         if isinstance(decision.write, WcWrite):
             found[int(decision.sos_id)] = decision.write
             counts.note("customers_pulled_with_their_order")
-        else:
-            found[int(decision.sos_id)] = Waiting(
-                f"its customer {decision.sos_id} cannot be created in WizCommerce ({decision.skipped})")
+        else:  # (an unreadable one is quarantined by the customers stream)
+            why = decision.failed.reason if decision.failed else decision.skipped
+            found[int(decision.sos_id)] = Waiting(f"its customer {decision.sos_id} cannot be created in "
+                                                  f"WizCommerce ({why})")
     return found
 
 
 def orders_spec(deps: PullDeps) -> MirrorSpec[SosSalesOrder]:
     prefix, suffix = deps.order_number_prefix, deps.order_number_suffix
 
-    def skip(order: SosSalesOrder, link: Link | None) -> str | Waiting | None:
+    def skip(order: SosSalesOrder, link: Link | None) -> str | Waiting | SosRecordError | None:
         if link is not None and link.origin == "wc":
             return "pushed-from-wc"  # R-ORD-7: never pulled back, nor its SOS edits bounced to WC
+        if order.customer is None:  # SOS-A23: no WC order without a customer; kept until SOS names one
+            return SosRecordError("salesorder", order.id, "customer", "null: an order without a customer "
+                                  "cannot be mirrored", "SOS-A23", kind="unmirrorable")
         if link is None and is_pushed_order_number(order.number, prefix, suffix):
             return Waiting(f"number {order.number} is a pushed order's number but has no mapping yet: "
                            "waiting for the push to link it")
@@ -213,7 +236,8 @@ def orders_spec(deps: PullDeps) -> MirrorSpec[SosSalesOrder]:
 
     def lookups(orders: list[SosSalesOrder], prepared: Prepared, counts: RunCounts) -> OrderLookups:
         customers = parent_customers(deps, {order.customer.id for order in orders}, prepared, counts)
-        return OrderLookups(customers, products_for(deps, [line.item.id for o in orders for line in o.lines]))
+        count_itemless(counts, "order", [line for order in orders for line in order.lines])
+        return OrderLookups(customers, products_for(deps, [line.item.id for o in orders for line in o.item_lines]))
 
     def desired(order: SosSalesOrder, lookups: OrderLookups, wc: dict | None, link: Link | None):
         if link is None and wc is not None and wc.get("source") != PULLED_ORDER_SOURCE:
@@ -224,7 +248,8 @@ def orders_spec(deps: PullDeps) -> MirrorSpec[SosSalesOrder]:
         if isinstance(customer, Waiting):
             return customer
         customer_id = customer if isinstance(customer, str) else ""  # filled in by the parent write
-        return wc_order(order, customer_id=customer_id, product_ids=lookups.products.ids)
+        listed = order.model_copy(update={"lines": order.item_lines})  # SOS-A23: item-less lines left out
+        return wc_order(listed, customer_id=customer_id, product_ids=lookups.products.ids)
 
     def parent(order: SosSalesOrder, lookups: OrderLookups) -> WcWrite | None:
         customer = lookups.customers.get(order.customer.id)
@@ -239,6 +264,7 @@ def orders_spec(deps: PullDeps) -> MirrorSpec[SosSalesOrder]:
 # -- payments (R-PAY-2) --------------------------------------------------------------------
 
 PAYMENT_ENDPOINT_MISSING = "payment_endpoint_missing"
+PAYMENTS = "payments"
 
 
 @dataclass(frozen=True)
@@ -296,20 +322,33 @@ def order_payment_writes(deps: PullDeps, orders: list[SosSalesOrder], counts: Ru
 def payments_stream(deps: PullDeps) -> Stream:
     """R-PAY-2: each WC order's paid amount and status from its SOS order's deposit and its
     invoices' balances (each WC invoice's own paid amount comes with the invoices stream). SOS
-    documents no payment endpoint: it is probed, and where it answers 404 the run report says
-    so (a note), which is not a failure."""
+    documents no payment endpoint (SOS-A11): on the deposit route it is never probed; on the
+    payment route it is, and where it answers 404 the run report says so (a gauge)."""
 
     def prepare_run() -> bool:
-        return deps.sos.payment_endpoint_available()
+        """Whether /payment is missing where the route needs it."""
+        return deps.payment_route == "payment" and not deps.sos.payment_endpoint_available()
 
-    def plan(endpoint: bool, rows: list[dict[str, Any]], counts: RunCounts) -> list[Write]:
-        if not endpoint:
+    def plan(endpoint_missing: bool, rows: list[dict[str, Any]], counts: RunCounts) -> list[Write]:
+        if endpoint_missing:
             counts.gauges[PAYMENT_ENDPOINT_MISSING] = 1
-        return order_payment_writes(deps, [SosSalesOrder.model_validate(row) for row in rows], counts)
+        reading = read_rows(SosSalesOrder, rows, "salesorder")
+        writes: list[Write] = []
+        for problem in reading.problems:  # quarantined: the rest of the page goes on
+            counts.seen += 1
+            count_problem(counts, problem)
+            writes += filter(None, [quarantine_write(problem, "order", PAYMENTS)])
+        orders = [order for _, order in reading.records]
+        held = set(deps.state.quarantined("order", PAYMENTS)) if reading.records or reading.gone else set()
+        writes += [EndQuarantine(sos_id, "order", PAYMENTS, "read again")
+                   for sos_id in [*(str(order.id) for order in orders), *reading.gone] if sos_id in held]
+        return writes + order_payment_writes(deps, orders, counts)
 
-    return Stream(name="payments", resource="salesorder", incremental=True, prepare=prepare_run, plan=plan,
+    return Stream(name=PAYMENTS, resource="salesorder", incremental=True, prepare=prepare_run, plan=plan,
                   send=lambda prepared, write: write.apply(deps), entity="order",
-                  event_details=lambda write: write.event(), blocked=lambda: first_sync_missing(deps))
+                  event_details=lambda write: write.event(), is_change=lambda write: write.changes_wc,
+                  pending=lambda: quarantined_rows(deps, "order", PAYMENTS, "salesorder"),
+                  blocked=lambda: first_sync_missing(deps))
 
 
 def invoices_stream(deps: PullDeps) -> Stream:
@@ -325,13 +364,15 @@ def invoices_stream(deps: PullDeps) -> Stream:
         # money moved) for the deposit; the orders' other invoices come from WC.
         moved = {w.record_id for w in writes if isinstance(w, WcWrite)
                  and ((w.wc_id is None and w.body.get("paid_amount")) or "paid_amount" in w.body and w.wc_id)}
-        invoices = [invoice for invoice in map(SosInvoice.model_validate, rows)
+        invoices = [invoice for _, invoice in read_rows(SosInvoice, rows, "invoice").records
                     if str(invoice.id) in moved and invoice.sales_order]
         if invoices:
             paid_now = {invoice.id: counted_paid(invoice) for invoice in invoices}
-            orders = [SosSalesOrder.model_validate(deps.sos.get("salesorder", order_id))
-                      for order_id in sorted({invoice.sales_order.id for invoice in invoices})]
-            order_writes = order_payment_writes(deps, orders, RunCounts(), paid_now)
+            orders = read_rows(SosSalesOrder, [deps.sos.get("salesorder", order_id) for order_id in
+                                               sorted({invoice.sales_order.id for invoice in invoices})], "salesorder")
+            if orders.problems:  # the orders and payments pulls quarantine them; these invoices go on
+                counts.note("order_payments_not_updated_unreadable_order", len(orders.problems))
+            order_writes = order_payment_writes(deps, [order for _, order in orders.records], RunCounts(), paid_now)
             counts.note("order_payments_updated", len(order_writes))
             writes += order_writes
         return writes

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..clients.http import map_bounded
 from ..clients.reasons import failure_reason
@@ -45,12 +45,10 @@ from ..rules.matching import (
 )
 from ..store.leases import Leases
 from ..store.mappings import Entity, Origin
+from .deps import PullDeps, PullEnvironment, pull_environment
 from .engine import LambdaContext, utc_now
 from .mirror import ECHO_VERSIONS, WcWrite
 from .report import RunCounts
-
-if TYPE_CHECKING:
-    from .streams import PullDeps
 
 FIRST_SYNC = "first-sync"
 AMBIGUITY_SAMPLE_SIZE = 50
@@ -207,8 +205,14 @@ class FirstSync:
         return report
 
 
+def first_sync_of(environment: PullEnvironment) -> FirstSync:
+    """The first sync of the pull function's environment; it continues itself on the pull queue."""
+    return FirstSync(environment.deps, leases=environment.leases,
+                     time_reserve_ms=environment.settings.pull_time_reserve_ms,
+                     continue_run=lambda: environment.send_to_pull_queue(json.dumps({"stream": FIRST_SYNC})))
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .pull import PullRuntime  # builds the clients from the pull function's environment
 
     parser = argparse.ArgumentParser(prog="python -m sos_wiz_sync.sync.first_sync", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -220,10 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     release.add_argument("record_id")
     args = parser.parse_args(argv)
 
-    runtime = PullRuntime()
-    state = runtime.deps.state
+    environment = pull_environment()  # the clients and tables of the pull function's environment
+    state = environment.deps.state
     if args.command == "run":
-        print(json.dumps(runtime.first_sync.run(_NoTimeLimit()), indent=2, default=str))
+        print(json.dumps(first_sync_of(environment).run(_NoTimeLimit()), indent=2, default=str))
     elif args.command == "holds":
         print(json.dumps(state.holds(), indent=2, default=str))
     elif not state.release_hold(args.entity, args.side, args.record_id):

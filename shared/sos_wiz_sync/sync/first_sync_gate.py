@@ -10,7 +10,7 @@ from .entity_streams import first_sync_missing
 from .first_sync import FirstSync
 
 if TYPE_CHECKING:
-    from .streams import PullDeps
+    from .deps import PullDeps
 
 
 def first_sync_before(stream: Stream, deps: PullDeps, first_sync: FirstSync,

@@ -27,13 +27,15 @@ from pydantic import BaseModel
 from ..clients.http import ApiError
 from ..clients.reasons import failure_reason
 from ..clients.wiz import PAGE_SIZE as WIZ_PAGE_SIZE
+from ..models.sos import SosRecordError
 from ..rules.sos_to_wc import CREATE_ONLY_FIELDS, Waiting, changed_fields
 from ..rules.versions import is_our_write, timestamp_version
 from ..store.mappings import Entity, Mapping as Link, Origin
+from .quarantine import count_problem, quarantine_write, read_rows
 from .report import RunCounts
 
 if TYPE_CHECKING:
-    from .streams import PullDeps
+    from .deps import PullDeps
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -81,6 +83,8 @@ class WcWrite:
     was_pending: bool = False
     held: bool = False                    # the first sync held it back; adopting it ends the hold
     corrects_drift: bool = False          # SOS unchanged since last applied: puts back what WC was edited to
+    stream: str | None = None             # the pull writing it: a failed write is quarantined there
+    quarantined: bool = False             # `stream` holds it quarantined: written, that ends
 
     @property
     def changes_wc(self) -> bool:
@@ -91,8 +95,11 @@ class WcWrite:
             return self._apply(deps)
         except Exception as exc:
             if self.row is not None:  # the cursor moves on past a failed write: the next run retries it
-                deps.state.save_pending(self.entity, self.record_id, reason=f"write failed: {failure_reason(exc)}",
-                                        row=self.row)
+                reason = f"write failed: {failure_reason(exc)}"
+                deps.state.save_pending(self.entity, self.record_id, reason=reason, row=self.row)
+                if self.stream:  # an open failure for operators (`failures`, `trace`) until written
+                    deps.state.quarantine(self.entity, self.record_id, stream=self.stream, reason=reason,
+                                          details={"resource": self.resource, "error": str(exc)[:300]})
             raise
 
     def _apply(self, deps: PullDeps) -> str:
@@ -121,6 +128,8 @@ class WcWrite:
             deps.state.release_hold(self.entity, "sos", self.record_id)  # linked now: nothing left to decide
         if self.was_pending:
             deps.state.resolve_pending(self.entity, self.record_id)
+        if self.quarantined:
+            deps.state.release_quarantine(self.entity, self.record_id, stream=self.stream)
         return record["id"]
 
     def _update(self, deps: PullDeps, wc_id: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +147,7 @@ def update_wc(deps: PullDeps, resource: str, wc_id: str, fields: dict[str, Any])
     reads it and sends it back whole with the fields changed; the other records take PATCH."""
     if resource == "orders":
         return deps.wiz.merge_order(wc_id, fields)
-    return deps.wiz.request("PATCH", f"/v1/{resource}/{wc_id}", body=fields)["data"]
+    return deps.wiz.patch(resource, wc_id, fields)
 
 
 @dataclass(frozen=True)
@@ -150,10 +159,13 @@ class KeepPending:
     entity: Entity
     reason: str
     row: dict[str, Any]
+    quarantined_in: str | None = None  # the stream that held it quarantined: it reads now, and waits
     changes_wc = False
 
     def apply(self, deps: PullDeps) -> None:
         deps.state.save_pending(self.entity, self.record_id, reason=self.reason, row=self.row)
+        if self.quarantined_in:
+            deps.state.release_quarantine(self.entity, self.record_id, stream=self.quarantined_in)
 
     def event(self) -> dict[str, Any]:
         return {"entity": self.entity, "action": "kept-pending", "reason": self.reason}
@@ -161,15 +173,22 @@ class KeepPending:
 
 @dataclass(frozen=True)
 class EndPending:
-    """A pending record that needs no write any more (e.g. it turned out to be one we pushed)."""
+    """A pending or quarantined record that needs no write any more (e.g. it turned out to be
+    one we pushed, or is in WizCommerce as SOS has it)."""
 
     record_id: str
     entity: Entity
     reason: str
+    pending: bool = True
+    quarantined_in: str | None = None  # the stream that holds it quarantined
+
     changes_wc = False
 
     def apply(self, deps: PullDeps) -> None:
-        deps.state.resolve_pending(self.entity, self.record_id)
+        if self.pending:
+            deps.state.resolve_pending(self.entity, self.record_id)
+        if self.quarantined_in:
+            deps.state.release_quarantine(self.entity, self.record_id, stream=self.quarantined_in)
 
     def event(self) -> dict[str, Any]:
         return {"entity": self.entity, "action": "pending-ended", "reason": self.reason}
@@ -183,9 +202,12 @@ class Decision:
     write: Write | None = None
     skipped: str | None = None
     unchanged: bool = False
+    failed: SosRecordError | None = None  # unreadable or unmirrorable: quarantined
 
     def count(self, counts: RunCounts) -> None:
-        if self.skipped:
+        if self.failed:
+            count_problem(counts, self.failed)
+        elif self.skipped:
             counts.skip(self.skipped)
         elif self.unchanged:
             counts.unchanged += 1
@@ -197,13 +219,14 @@ class Prepared:
 
     pending: frozenset[str] = frozenset()
     held: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entity → held SOS ids
+    quarantined: frozenset[str] = frozenset()  # SOS ids this stream holds quarantined
 
     def is_held(self, entity: str, sos_id: str) -> bool:
         return sos_id in self.held.get(entity, frozenset())
 
     def for_parents(self) -> Prepared:
-        """The same holds, none of this stream's pending ids (they are another entity's)."""
-        return replace(self, pending=frozenset())
+        """The same holds, none of this stream's pending or quarantined ids (another entity's)."""
+        return replace(self, pending=frozenset(), quarantined=frozenset())
 
 
 @dataclass(frozen=True)
@@ -220,8 +243,9 @@ class MirrorSpec(Generic[R]):
     desired: Callable[[R, Any, dict | None, Link | None], dict[str, Any] | Waiting]
     # Reads a page needs besides the records (their parents' links, products), done once per page.
     lookups: Callable[[list[R], Prepared, RunCounts], Any] = lambda records, prepared, counts: None
-    # Why a record is not mirrored at all (a string) or has to wait (Waiting).
-    skip: Callable[[R, Link | None], str | Waiting | None] = lambda record, link: None
+    # Why a record is not mirrored at all (a string), has to wait (Waiting), or cannot be
+    # mirrored as SOS has it (a SosRecordError: quarantined until SOS changes it).
+    skip: Callable[[R, Link | None], str | Waiting | SosRecordError | None] = lambda record, link: None
     number: Callable[[R], str | None] = lambda record: None
     # A record to write first whose WC id the body needs in `parent_field` (an order's new customer).
     parent: Callable[[R, Any], WcWrite | None] = lambda record, lookups: None
@@ -233,32 +257,43 @@ class MirrorSpec(Generic[R]):
     repairs_drift: bool = False
 
 
-def prepare(deps: PullDeps, entity: Entity) -> Prepared:
+def prepare(deps: PullDeps, entity: Entity, stream: str) -> Prepared:
     held: dict[str, set[str]] = {}
     for hold in deps.state.holds():
         if hold["side"] == "sos":
             held.setdefault(hold["entity"], set()).add(hold["record_id"])
     return Prepared(pending=frozenset(item["sos_id"] for item in deps.state.pending(entity)),
-                    held={entity: frozenset(ids) for entity, ids in held.items()})
+                    held={entity: frozenset(ids) for entity, ids in held.items()},
+                    quarantined=frozenset(deps.state.quarantined(entity, stream)))
 
 
 def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prepared: Prepared,
            counts: RunCounts, *, recheck: bool = False) -> list[Decision]:
     """What each SOS row needs. Reads only. `recheck`: rows of records WizCommerce shows edited,
-    compared with WizCommerce even when their SOS version is the one last applied."""
-    records = [spec.model.model_validate(row) for row in rows]
-    links = deps.mappings.by_sos_many(spec.entity, [str(record.id) for record in records])
+    compared with WizCommerce even when their SOS version is the one last applied. A row that
+    cannot be read, or mirrored, is quarantined; the others go on."""
+    reading = read_rows(spec.model, rows, spec.sos_resource)
     decisions: dict[str, Decision] = {}
+    for problem in reading.problems:
+        decisions[str(problem.record_id)] = _quarantine(spec, problem, prepared)
+    for sos_id in reading.gone:
+        decisions[sos_id] = _skip(spec, sos_id, "gone-from-sos", prepared)
+    records = [record for _, record in reading.records]
+    links = deps.mappings.by_sos_many(spec.entity, [str(record.id) for record in records])
     todo: list[tuple[dict[str, Any], R, Link | None]] = []
-    for row, record in zip(rows, records):
+    for row, record in reading.records:
         sos_id, link = str(record.id), links.get(str(record.id))
         reason = spec.skip(record, link)
-        if isinstance(reason, Waiting):
-            decisions[sos_id] = _wait(spec, sos_id, reason, row)
+        if isinstance(reason, SosRecordError):
+            decisions[sos_id] = _quarantine(spec, reason, prepared)
+        elif isinstance(reason, Waiting):
+            decisions[sos_id] = _wait(spec, sos_id, reason, row, prepared)
         elif reason:
             decisions[sos_id] = _skip(spec, sos_id, reason, prepared)
         elif not recheck and applied_already(link, row):
-            decisions[sos_id] = Decision(sos_id, unchanged=True)  # this version is in WizCommerce already
+            # this version is in WizCommerce already
+            decisions[sos_id] = Decision(sos_id, _ending(spec, sos_id, prepared, "up to date", pending=False),
+                                         unchanged=True)
         else:
             todo.append((row, record, link))
     if todo:
@@ -266,7 +301,7 @@ def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prep
         lookups = spec.lookups([record for _, record, _ in todo], prepared, counts)
         for row, record, link in todo:
             decisions[str(record.id)] = _decide_one(deps, spec, row, record, link, current, lookups, prepared)
-    return [decisions[str(record.id)] for record in records]
+    return [decisions[sos_id] for sos_id in dict.fromkeys(str(row.get("id")) for row in rows)]
 
 
 def applied_already(link: Link | None, row: Mapping[str, Any]) -> bool:
@@ -283,15 +318,17 @@ def _decide_one(deps: PullDeps, spec: MirrorSpec[R], row: dict[str, Any], record
         if wc is None:
             return _skip(spec, sos_id, f"linked {spec.entity} is gone from WizCommerce", prepared)
     if link is None and wc is None and prepared.is_held(spec.entity, sos_id):
-        return Decision(sos_id, skipped="held-ambiguous-first-sync-match")
+        return Decision(sos_id, _ending(spec, sos_id, prepared, "held", pending=False),
+                        skipped="held-ambiguous-first-sync-match")
     desired = spec.desired(record, lookups, wc, link)
     if isinstance(desired, Waiting):
-        return _wait(spec, sos_id, desired, row)
+        return _wait(spec, sos_id, desired, row, prepared)
     pending = sos_id in prepared.pending
     common = {"record_id": sos_id, "entity": spec.entity, "resource": spec.wc_resource, "row": row,
               "link": link is None, "number": spec.number(record), "sos_sync_token": row.get("syncToken"),
               "was_pending": pending, "held": prepared.is_held(spec.entity, sos_id),
-              "parent": spec.parent(record, lookups), "parent_field": spec.parent_field}
+              "parent": spec.parent(record, lookups), "parent_field": spec.parent_field,
+              "stream": spec.stream, "quarantined": sos_id in prepared.quarantined}
     if wc is None:
         return Decision(sos_id, WcWrite(body=desired, **common))
     changes = changed_fields(wc, desired, spec.create_only)
@@ -299,16 +336,30 @@ def _decide_one(deps: PullDeps, spec: MirrorSpec[R], row: dict[str, Any], record
         # SOS did not change since it was applied, yet WizCommerce differs: WizCommerce was edited.
         return Decision(sos_id, WcWrite(body=changes, wc_id=wc["id"], corrects_drift=applied_already(link, row),
                                         **common), unchanged=not changes)
-    return Decision(sos_id, EndPending(sos_id, spec.entity, "up to date") if pending else None, unchanged=True)
+    return Decision(sos_id, _ending(spec, sos_id, prepared, "up to date"), unchanged=True)
 
 
-def _wait(spec: MirrorSpec, sos_id: str, waiting: Waiting, row: dict[str, Any]) -> Decision:
-    return Decision(sos_id, KeepPending(sos_id, spec.entity, waiting.reason, row), skipped="pending")
+def _wait(spec: MirrorSpec, sos_id: str, waiting: Waiting, row: dict[str, Any], prepared: Prepared) -> Decision:
+    quarantined_in = spec.stream if sos_id in prepared.quarantined else None
+    return Decision(sos_id, KeepPending(sos_id, spec.entity, waiting.reason, row, quarantined_in), skipped="pending")
 
 
 def _skip(spec: MirrorSpec, sos_id: str, reason: str, prepared: Prepared) -> Decision:
-    ended = EndPending(sos_id, spec.entity, reason) if sos_id in prepared.pending else None
-    return Decision(sos_id, ended, skipped=reason)
+    return Decision(sos_id, _ending(spec, sos_id, prepared, reason), skipped=reason)
+
+
+def _ending(spec: MirrorSpec, sos_id: str, prepared: Prepared, reason: str, *,
+            pending: bool = True) -> EndPending | None:
+    """What ends the record's pending row (unless `pending` is False) and its quarantine, if any."""
+    pending = pending and sos_id in prepared.pending
+    quarantined_in = spec.stream if sos_id in prepared.quarantined else None
+    return EndPending(sos_id, spec.entity, reason, pending, quarantined_in) if pending or quarantined_in else None
+
+
+def _quarantine(spec: MirrorSpec, problem: SosRecordError, prepared: Prepared) -> Decision:
+    sos_id = str(problem.record_id)
+    return Decision(sos_id, quarantine_write(problem, spec.entity, spec.stream, pending=prepared.pending),
+                    failed=problem)
 
 
 def wc_by_reference(deps: PullDeps, resource: str, sos_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,18 @@ from ..clients.wiz import WizClient
 from ..models.sos import SosItem
 from ..rules.products import ProductIndex, match_product, product_changes, wiz_product_fields
 from .engine import Stream
+from .quarantine import (
+    EndQuarantine,
+    HasSosAndState,
+    Quarantine,
+    count_problem,
+    quarantine_write,
+    quarantined_rows,
+    read_rows,
+)
 from .report import RunCounts
+
+PRODUCTS = "products"
 
 
 @dataclass(frozen=True)
@@ -68,15 +79,33 @@ def product_event(write: ProductWrite) -> dict[str, Any]:
             "wc_id": write.product_id, "changes": dict(write.fields)}
 
 
-def products_stream(wiz: WizClient) -> Stream[None, ProductWrite]:
+def products_stream(deps: HasSosAndState, wiz: WizClient) -> Stream[frozenset[str], ProductWrite]:
     """Incremental by `updatedsince` windows: an edit of an item's name or sku is a write SOS
     reports as updated, and each run reads what changed since the last one started (less the
-    overlap margin)."""
+    overlap margin). An item that does not read is quarantined (sync/quarantine.py) and read
+    again by id at each run's start until it does."""
 
-    def plan(_: None, rows: list[dict[str, Any]], counts: RunCounts) -> list[ProductWrite]:
-        items = [SosItem.model_validate(row) for row in rows]
-        return plan_product_writes(items, product_index(wiz, items), counts)
+    def plan(quarantined: frozenset[str], rows: list[dict[str, Any]], counts: RunCounts) -> list:
+        reading = read_rows(SosItem, rows, "item")
+        writes: list = []
+        for problem in reading.problems:  # the rest of the page goes on
+            counts.seen += 1
+            count_problem(counts, problem)
+            writes += filter(None, [quarantine_write(problem, "product", PRODUCTS)])
+        items = [item for _, item in reading.records]
+        writes += [EndQuarantine(item_id, "product", PRODUCTS, "read again")
+                   for item_id in [*(str(item.id) for item in items), *reading.gone] if item_id in quarantined]
+        return writes + (plan_product_writes(items, product_index(wiz, items), counts) if items else [])
 
-    return Stream(name="products", resource="item", incremental=True, prepare=lambda: None, plan=plan,
-                  send=lambda _, write: send_product_write(wiz, write),
-                  entity="product", event_details=product_event)
+    def send(_: frozenset[str], write: Any) -> None:
+        if isinstance(write, Quarantine | EndQuarantine):
+            write.apply(deps)
+        else:
+            send_product_write(wiz, write)
+
+    return Stream(name=PRODUCTS, resource="item", incremental=True,
+                  prepare=lambda: frozenset(deps.state.quarantined("product", PRODUCTS)), plan=plan, send=send,
+                  entity="product", event_details=lambda write: (
+                      write.event() if isinstance(write, Quarantine | EndQuarantine) else product_event(write)),
+                  is_change=lambda write: isinstance(write, ProductWrite),
+                  pending=lambda: quarantined_rows(deps, "product", PRODUCTS, "item"))

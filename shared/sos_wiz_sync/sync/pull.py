@@ -5,19 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from pydantic import BaseModel, Field
 
-from ..config import PullSettings, SosApiSettings, TablesSettings, WizApiSettings
-from ..secrets import SecretStore
-from ..store.leases import Leases
-from ..store.mappings import Mappings
-from ..store.state import SyncState
-from ..wiring import build_sos_client, build_wiz_client
+from .deps import pull_environment
 from .engine import LambdaContext, SyncEngine, continuation_message
-from .first_sync import FIRST_SYNC, FirstSync
+from .first_sync import FIRST_SYNC, first_sync_of
 from .first_sync_gate import first_sync_before
-from .streams import PullDeps, build_streams
+from .streams import build_streams
 
 
 class PullRequest(BaseModel):
@@ -31,42 +25,17 @@ class PullRuntime:
     """Built once per cold start from the function's environment."""
 
     def __init__(self) -> None:
-        tables = TablesSettings()
-        pull = PullSettings()
-        wiz_api = WizApiSettings()
-        secrets = SecretStore()
-        state = SyncState(tables.state_table)
-        sos = build_sos_client(SosApiSettings(), state_table=tables.state_table, secrets=secrets)
-        wiz = build_wiz_client(wiz_api, secrets=secrets)
-        sqs = boto3.client("sqs")
-
-        def continue_run(stream: str, run_id: str) -> None:
-            sqs.send_message(QueueUrl=pull.pull_queue_url, MessageBody=continuation_message(stream, run_id))
-
-        def enqueue_push(body: str, group: str, dedup: str) -> None:
-            sqs.send_message(QueueUrl=pull.push_queue_url, MessageBody=body, MessageGroupId=group,
-                             MessageDeduplicationId=dedup)
-
-        def enqueue_inventory_recheck(message: dict[str, str]) -> None:
-            sqs.send_message(QueueUrl=pull.inventory_hook_queue_url, **message)
-
-        leases = Leases(tables.state_table)
-        self.deps = PullDeps(sos=sos, wiz=wiz, state=state, wiz_concurrency=wiz_api.wiz_max_concurrency,
-                             mappings=Mappings(tables.mappings_table), order_number_prefix=pull.order_number_prefix,
-                             order_number_suffix=pull.order_number_suffix,
-                             enqueue_push=enqueue_push if pull.push_queue_url else None,
-                             enqueue_inventory_recheck=(enqueue_inventory_recheck if pull.inventory_hook_queue_url
-                                                        else None),
-                             reconciliation_lag_seconds=pull.reconciliation_lag_seconds)
+        environment = pull_environment()
+        self.deps = environment.deps
         self.streams = build_streams(self.deps)
-        self.engine = SyncEngine(sos=sos, wiz=wiz, state=state, leases=leases,
-                                 continue_run=continue_run, concurrency=wiz_api.wiz_max_concurrency,
-                                 time_reserve_ms=pull.pull_time_reserve_ms)
+        self.engine = SyncEngine(sos=self.deps.sos, wiz=self.deps.wiz, state=self.deps.state,
+                                 leases=environment.leases,
+                                 continue_run=lambda stream, run_id: environment.send_to_pull_queue(
+                                     continuation_message(stream, run_id)),
+                                 concurrency=self.deps.wiz_concurrency,
+                                 time_reserve_ms=environment.settings.pull_time_reserve_ms)
         # R-TIME-2: a one-time job, not a stream; it continues itself with {"stream": "first-sync"}.
-        self.first_sync = FirstSync(self.deps, leases=leases, time_reserve_ms=pull.pull_time_reserve_ms,
-                                    continue_run=lambda: sqs.send_message(
-                                        QueueUrl=pull.pull_queue_url, MessageBody=PullRequest(
-                                            stream=FIRST_SYNC).model_dump_json(exclude_none=True)))
+        self.first_sync = first_sync_of(environment)
 
     def handle(self, body: str, context: LambdaContext) -> dict[str, Any]:
         request = PullRequest.model_validate_json(body)

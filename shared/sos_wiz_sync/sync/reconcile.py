@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..clients.wiz import PAGE_SIZE
+from ..clients.wiz import PAGE_SIZE, list_rows, wc_time
 from ..push.events import QueuedMessage, RecordChanged, queued
 from ..rules.sos_to_wc import PULLED_ORDER_SOURCE
 from ..store.mappings import Entity
@@ -31,10 +31,10 @@ from .entity_streams import first_sync_missing
 from .report import RunCounts
 
 if TYPE_CHECKING:
-    from .streams import PullDeps
+    from .deps import PullDeps
 
 OVERLAP = timedelta(minutes=1)         # windows overlap, so a record on a boundary is in one of them
-TIE_STEP = timedelta(milliseconds=1)   # `updated_after` is strict: step back to keep same-time rows
+TIE_STEP = timedelta(milliseconds=1)   # `updated_after` is strict: step back (then floor, WC-A12) to keep same-time rows
 # (WC resource, mapping entity, list filters)
 PARTS: tuple[tuple[str, Entity, dict[str, str]], ...] = (
     ("customers", "customer", {}),
@@ -44,10 +44,6 @@ PARTS: tuple[tuple[str, Entity, dict[str, str]], ...] = (
 
 def _time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -84,15 +80,17 @@ def window_pages(deps: PullDeps, checkpoint: dict | None, now: datetime) -> Iter
     cursor = WindowCursor(**checkpoint) if checkpoint else None
     if cursor is None or cursor.done:  # a new run: the window after the last one
         lag = timedelta(seconds=deps.reconciliation_lag_seconds)  # time for a real webhook to arrive
-        cursor = WindowCursor(upper=_stamp(now - lag), lower=cursor and _stamp(_time(cursor.upper) - OVERLAP))
+        # Filters take whole seconds (WC-A12): the end rounded up keeps the changes of its last second.
+        end = now - lag + timedelta(seconds=1)
+        cursor = WindowCursor(upper=wc_time(end), lower=cursor and wc_time(_time(cursor.upper) - OVERLAP))
     while True:
         part = cursor.part
         resource, _, filters = PARTS[part]
-        since = _stamp(_time(cursor.after_at) - TIE_STEP) if cursor.after_at else cursor.lower
+        since = wc_time(_time(cursor.after_at) - TIE_STEP) if cursor.after_at else cursor.lower
         payload = deps.wiz.request("GET", f"/v1/{resource}", params={
             "page": 1 + cursor.skip, "page_size": PAGE_SIZE, "sort_by": "updated_at", "sort": "asc",
             "updated_before": cursor.upper, **({"updated_after": since} if since else {}), **filters})
-        data = payload.get("data") or []
+        data = list_rows(payload, resource)
         rows = [row for row in data if cursor.is_after(row)]
         if rows:
             cursor = replace(cursor, after_at=rows[-1]["updated_at"], after_id=rows[-1]["id"], skip=0)

@@ -70,7 +70,8 @@ def render_report(report: dict[str, Any]) -> str:
     if extras:
         lines.append(f"  notes: {breakdown(extras)}")
     for failure in report.get("failures", [])[:5]:
-        lines.append(f"  failure: record {failure['record_id']}: {failure['reason']}")
+        detail = f" ({failure['detail']})" if failure.get("detail") else ""  # e.g. the record and field
+        lines.append(f"  failure: record {failure['record_id']}: {failure['reason']}{detail}")
     for held in report.get("ambiguous", [])[:5]:  # the first sync's holds: they wait for a person
         lines.append(f"  held ({held['kind']}): {held['entity']} SOS {', '.join(held['sos_ids'])} / "
                      f"WC {', '.join(held['wc_ids'])}: {held['reason']}")
