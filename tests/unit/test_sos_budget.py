@@ -48,11 +48,11 @@ class MemoryBudgetTable:
             self.state = self.state or state
             return self.state
 
-    def take(self, *, count, rate, now, idle, limit):
+    def take(self, *, count, rate, now, late, idle, limit):
         self.requests += 1
         with self._lock:
             s = self.state
-            if s is None or s.rate != rate or (s.tail >= now if idle else s.tail < now) or (
+            if s is None or s.rate != rate or (s.tail >= late if idle else s.tail < late) or (
                     not idle and limit is not None and s.tail > limit):
                 raise BudgetRefused(s)
             self.state = replace(s, tail=(now if idle else s.tail) + count / rate)
@@ -83,7 +83,7 @@ def test_pushes_always_take_slots_hook_reads_and_pulls_only_while_the_queue_ahea
         return replace(initial_state(POLICY, NOW), tail=NOW + slots / POLICY.configured)
 
     assert admitted(POLICY, queued(50), "push", NOW, 0) and limit(POLICY, queued(50), "push", NOW, 0) is None
-    assert admitted(POLICY, queued(1), "hook", NOW, 0) and not admitted(POLICY, queued(2), "hook", NOW, 0)
+    assert admitted(POLICY, queued(2), "hook", NOW, 0) and not admitted(POLICY, queued(3), "hook", NOW, 0)
     assert admitted(POLICY, queued(0.5), "pull", NOW, 0) and not admitted(POLICY, queued(1), "pull", NOW, 0)
 
 
@@ -171,8 +171,8 @@ def test_a_throttle_lowers_the_rate_for_every_caller_and_quiet_brings_it_back_to
     pusher.throttled()
     pusher.throttled()  # the same episode: one decrease
     assert table.state.rate == pytest.approx(1.4) and table.state.throttles == 1
-    puller.wait()
-    puller.wait()
+    for _ in range(POLICY.slices["pull"]):  # its slice taken before the throttle, then a new one
+        puller.wait()
     assert puller.rate == pytest.approx(1.4)  # the other caller paces at the lowered rate
     seen = []
     for _ in range(200):  # ~2 minutes of quiet traffic
@@ -196,7 +196,35 @@ def test_an_unusable_table_falls_back_to_local_pacing_and_is_tried_again_later(c
     budget = shared(table, clock, policy=BudgetPolicy(600.0))  # local fallback 100/s: no slow test
     budget.wait()
     budget.wait()  # no exception, no wait for the table
-    assert "pacing locally" in caplog.text and table.requests == 3  # read, create, one take
+    assert "pacing locally" in caplog.text and table.requests == 1  # one take (no read first)
     clock.now += budget_module.FALLBACK_SECONDS + 1
     budget.wait()
-    assert table.requests == 4  # the table again after the fallback period
+    assert table.requests == 2  # the table again after the fallback period
+
+
+class PushedTable(MemoryBudgetTable):
+    """Push containers keep the queue long: before each write, they have taken a slot for every
+    slot that went by since the last one (a saturated timeline, 2 slots ahead at least)."""
+
+    def take(self, **kwargs):
+        with self._lock:
+            if self.state is not None:
+                now = kwargs["now"]
+                self.state = replace(self.state, tail=max(self.state.tail, now + 2 / self.state.rate))
+        return super().take(**kwargs)
+
+
+def test_a_pull_waiting_under_push_load_makes_at_most_two_writes_per_slice_and_gets_its_floor():
+    """Issue 20: the budget costs at most one DynamoDB request per SOS call. A refused pull sleeps
+    until its floor instead of asking again slot by slot: one refused write and one at the floor
+    per slice of four slots."""
+    table, clock = PushedTable(), FakeClock()
+    puller = shared(table, clock, "pull")
+    puller.wait()  # the first slice (the item is created)
+    table.requests, start = 0, clock.now
+    slots = POLICY.slices["pull"] * 10
+    for _ in range(slots):
+        puller.wait()
+    assert table.requests / slots <= 2 / POLICY.slices["pull"]
+    # and it got its slices no later than the floor allows
+    assert clock.now - start <= 10 * (POLICY.floor_slots + 3 + POLICY.slices["pull"]) / POLICY.configured

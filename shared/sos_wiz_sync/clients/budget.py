@@ -3,15 +3,19 @@
 Every SOS request of every function and container takes a slot on one shared timeline in the
 state table (store/budget.py): slots are 1 / rate apart, so the deployment sends at most `rate`
 requests a second whatever the number of containers. A caller takes a slice of slots in one
-conditional UpdateItem and spends them itself, so the budget costs at most one DynamoDB request
-per SOS request (less where the slice is larger than one).
+conditional UpdateItem and spends them itself. Cost: a push's slice is one slot (one write);
+a hook's and a pull's are larger (`slices`), and at high rates every slice spans at least
+`lease_seconds` of the timeline (at 1000/s, 50 slots a write); a refused caller sleeps until the
+answer says it would be let in, and after `max_refusals` until its floor, where it is let in
+whatever the queue: at most max_refusals + 1 writes per slice. Overall below one DynamoDB
+request per SOS request (tests/integration/test_sos_budget_processes.py measures it).
 
 Priority (pushes first): a priority may only add slots while the timeline ahead is short — a
 push always, a quantity-hook read while at most `horizons["hook"]` slots are queued, a pull
 while at most `horizons["pull"]`. So an order waits behind at most that many pull slots, never
 behind an inventory pass. Floor: a caller refused for `floor_slots` slots takes its slice
 anyway, so a waiting pull gets `slices["pull"]` slots at least every
-`floor_slots + queued` slots (`pull_floor_share`).
+`floor_slots + queued + slice` slots (`pull_floor_share`).
 
 Adaptive (AIMD): a throttled answer (429 or HTTP 200 "Throttle limit exceeded") multiplies the
 deployment's rate by `decrease` (once per `cooldown_seconds`: one episode, one decrease); each
@@ -25,6 +29,7 @@ fails and never blocks for the budget.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -50,9 +55,12 @@ class BudgetPolicy:
     configured: float  # SosMaxRps: the deployment's total
     # Slots that may already be queued for a priority to take more (None: always).
     horizons: Mapping[str, float | None] = field(
-        default_factory=lambda: MappingProxyType({"push": None, "hook": 1.0, "pull": 0.5}))
-    # Slots taken per lease: one per push request keeps an order from waiting behind a slice.
-    slices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({"push": 1, "hook": 1, "pull": 2}))
+        default_factory=lambda: MappingProxyType({"push": None, "hook": 2.0, "pull": 0.5}))
+    # Slots taken per lease: one per push request keeps an order from waiting behind a slice;
+    # a hook's and a pull's slices make their waiting (refused writes) cheap per slot.
+    slices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({"push": 1, "hook": 2, "pull": 4}))
+    lease_seconds: float = 0.05  # a slice spans at least this much of the timeline (high rates)
+    max_refusals: int = 1        # refused this often → the next write is at the floor, unconditional
     floor_slots: float = 4.0     # refused this long (in slots) → the slice is taken anyway
     decrease: float = 0.7        # rate × this on a throttled answer
     increase: float = 0.1        # + this × configured per quiet period
@@ -63,6 +71,16 @@ class BudgetPolicy:
     max_backlog_seconds: float = 60.0  # a tail further out than this is broken: start again from now
     fallback_callers: int = 6    # local pacing share when the table fails
 
+    def slice(self, priority: str, rate: float) -> int:
+        """Slots per lease: the priority's slice, or `lease_seconds` of slots when more (at the
+        local stack's 1000/s: 50 slots per DynamoDB request)."""
+        return max(self.slices[priority], math.floor(rate * self.lease_seconds))
+
+    def lateness(self, rate: float) -> float:
+        """How late a slot may still be used (and a past tail appended to): one slot, or
+        `lease_seconds` at high rates. Requests bunch by at most this much."""
+        return max(self.grace_slots / rate, self.lease_seconds)
+
     @property
     def min_rate(self) -> float:
         return self.configured * self.min_share
@@ -70,7 +88,7 @@ class BudgetPolicy:
     def pull_floor_share(self, queued_slots: float) -> float:
         """The least share of the rate a waiting pull gets when `queued_slots` are ahead of it as it
         is let in: one per other container taking single slots, and the one being sent. At 2
-        push containers: 2 / (4 + 3 + 2) = 22% of the rate however many orders wait."""
+        push containers: 4 / (4 + 3 + 4) = 36% of the rate however many orders wait."""
         return self.slices["pull"] / (self.floor_slots + queued_slots + self.slices["pull"])
 
 
@@ -92,19 +110,22 @@ def admitted(policy: BudgetPolicy, state: BudgetState, priority: str, now: float
     return bound is None or state.tail <= bound
 
 
-def retry_at(policy: BudgetPolicy, state: BudgetState, priority: str, now: float, waited: float) -> float:
-    """When a refused caller asks again: when the queue ahead has shrunk to its horizon, or
-    when it has waited long enough for the floor, whichever comes first."""
+def retry_at(policy: BudgetPolicy, state: BudgetState, priority: str, now: float, waited: float,
+             refusals: int = 0) -> float:
+    """When a refused caller asks again: when the queue ahead (as `state` shows it) will have
+    shrunk to its horizon, or when it has waited long enough for the floor, whichever comes
+    first; after `max_refusals` refused writes, at the floor (each try is a DynamoDB request)."""
+    floor = now - waited + policy.floor_slots / state.rate
+    if refusals >= policy.max_refusals:
+        return max(now, floor)
     horizon = policy.horizons[priority] or 0.0
-    # not before one slot has gone by: each try is a DynamoDB request
-    return max(now + 1 / state.rate,
-               min(state.tail - horizon / state.rate, now - waited + policy.floor_slots / state.rate))
+    return max(now + 1 / state.rate, min(state.tail - horizon / state.rate, floor))
 
 
-def lease(state: BudgetState, count: int, now: float) -> tuple[BudgetState, list[float]]:
-    """`count` slots after the tail (or from now when the timeline is idle): what the table's
-    conditional update does, for the tests and to read the slots off its answer."""
-    first = max(now, state.tail)
+def lease(state: BudgetState, count: int, now: float, late: float | None = None) -> tuple[BudgetState, list[float]]:
+    """`count` slots after the tail (or from now when the timeline is idle: its tail before
+    `late`): what the table's conditional update does, for the tests."""
+    first = state.tail if state.tail >= (now if late is None else late) else now
     return replace(state, tail=first + count / state.rate), slots_before(state.rate, first + count / state.rate, count)
 
 
@@ -133,7 +154,8 @@ def raised(policy: BudgetPolicy, state: BudgetState, now: float) -> float | None
 class BudgetStore(Protocol):
     def read(self) -> BudgetState | None: ...
     def create(self, state: BudgetState) -> BudgetState: ...
-    def take(self, *, count: int, rate: float, now: float, idle: bool, limit: float | None) -> BudgetState: ...
+    def take(self, *, count: int, rate: float, now: float, late: float, idle: bool,
+             limit: float | None) -> BudgetState: ...
     def set_rate(self, expected: BudgetState, *, rate: float, configured: float, now: float,
                  lowered: bool) -> BudgetState: ...
 
@@ -202,7 +224,7 @@ class SharedBudget(Pacer):
         if now < self._fallback_until:
             return None
         if self._state is not None:
-            late = now - self.policy.grace_slots / self._state.rate
+            late = now - self.policy.lateness(self._state.rate)
             self._slots = [slot for slot in self._slots if slot >= late]
         if not self._slots:
             try:
@@ -213,8 +235,9 @@ class SharedBudget(Pacer):
         return self._slots.pop(0)
 
     def _lease(self, since: float) -> list[float]:
-        count = self.policy.slices[self.priority]
         state = self._current(since)
+        refusals = 0
+        waited_out_refusal = False  # slept since the last refusal: the item has likely moved on
         while True:
             now = self._clock()
             if now - since > MAX_WAIT_SECONDS:
@@ -222,26 +245,34 @@ class SharedBudget(Pacer):
             state = self._adjusted(state, now)
             waited = now - since
             if not admitted(self.policy, state, self.priority, now, waited):
-                self._sleep(retry_at(self.policy, state, self.priority, now, waited) - now)
+                # as the item last answered: sleep until it would let us in (no write before)
+                self._sleep(retry_at(self.policy, state, self.priority, now, waited, refusals) - now)
+                waited_out_refusal = refusals > 0
                 continue
-            idle = state.tail < now  # as last seen: a wrong guess costs one refused write
+            count = self.policy.slice(self.priority, state.rate)
+            late = now - self.policy.lateness(state.rate)
+            # as last seen; after waiting out a refusal others are busy, so not idle. A wrong
+            # guess costs a write.
+            idle = state.tail < late and not waited_out_refusal
             broken = state.tail - now > self.policy.max_backlog_seconds
             try:
-                taken = self.store.take(count=count, rate=state.rate, now=now, idle=idle or broken,
+                taken = self.store.take(count=count, rate=state.rate, now=now, late=late, idle=idle or broken,
                                         limit=limit(self.policy, state, self.priority, now, waited))
             except BudgetRefused as refused:
+                before, waited_out_refusal = state, False
                 state = self._refreshed(refused, now)
                 if broken and state.tail - now > self.policy.max_backlog_seconds:
                     state = self._keep(self.store.create(initial_state(self.policy, now)), now)
+                elif not admitted(self.policy, state, self.priority, now, waited) or state.rate != before.rate:
+                    refusals += 1  # refused for the queue: count towards the floor
                 continue
             self._keep(taken, now)
             return slots_before(taken.rate, taken.tail, count)
 
     def _current(self, now: float) -> BudgetState:
-        if self._state is None:
-            self._keep(self.store.read() or self.store.create(initial_state(self.policy, now)), now)
-        assert self._state is not None
-        return self._state
+        """The item as last seen; before the first write, a guess (idle at the configured rate):
+        a wrong one is refused with the item as it is, so no read is needed."""
+        return self._state or initial_state(self.policy, now - self.policy.max_backlog_seconds)
 
     def _refreshed(self, refused: BudgetRefused, now: float) -> BudgetState:
         return self._keep(refused.state or self.store.create(initial_state(self.policy, now)), now)

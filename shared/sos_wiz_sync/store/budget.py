@@ -58,29 +58,33 @@ class BudgetTable:
         return BudgetState.from_item(deserialize_item(item)) if item else None
 
     def create(self, state: BudgetState) -> BudgetState:
-        """The first caller of a deployment writes the item; a second one reads the winner's."""
+        """The first caller of a deployment writes the item; a second one is answered the winner's."""
         try:
             self._client.put_item(TableName=self._name, ConditionExpression="attribute_not_exists(pk)",
                                   Item=serialize_item({**KEY, "tail": state.tail, "rate": state.rate,
                                                        "configured": state.configured, "lowered_at": 0,
-                                                       "raised_at": 0, "throttles": 0}))
+                                                       "raised_at": 0, "throttles": 0}),
+                                  ReturnValuesOnConditionCheckFailure="ALL_OLD")
             return state
         except ClientError as exc:
             if not condition_failed(exc):
                 raise
-        found = self.read()
+            item = exc.response.get("Item")
+        found = BudgetState.from_item(deserialize_item(item)) if item else self.read()
         assert found is not None, "the budget item exists: its creation was refused"
         return found
 
-    def take(self, *, count: int, rate: float, now: float, idle: bool, limit: float | None) -> BudgetState:
-        """n = `count` slots at `rate`: from `now` when the timeline is idle (tail < now), else
-        after the tail, and then only while the tail is at most `limit` (None: any backlog)."""
-        values = {":rate": _number(rate), ":now": _number(now)}
+    def take(self, *, count: int, rate: float, now: float, late: float, idle: bool,
+             limit: float | None) -> BudgetState:
+        """n = `count` slots at `rate`: from `now` when the timeline is idle (tail < `late`), else
+        after the tail (a tail in the past by less than now - late is used late, not skipped),
+        and then only while the tail is at most `limit` (None: any backlog)."""
+        values = {":rate": _number(rate), ":late": _number(late)}
         if idle:
-            update, condition = "SET tail = :start", "rate = :rate AND tail < :now"
+            update, condition = "SET tail = :start", "rate = :rate AND tail < :late"
             values[":start"] = _number(now + count / rate)
         else:
-            update, condition = "SET tail = tail + :span", "rate = :rate AND tail >= :now"
+            update, condition = "SET tail = tail + :span", "rate = :rate AND tail >= :late"
             values[":span"] = _number(count / rate)
             if limit is not None:
                 condition += " AND tail <= :limit"
