@@ -83,7 +83,7 @@ def test_pushes_always_take_slots_hook_reads_and_pulls_only_while_the_queue_ahea
         return replace(initial_state(POLICY, NOW), tail=NOW + slots / POLICY.configured)
 
     assert admitted(POLICY, queued(50), "push", NOW, 0) and limit(POLICY, queued(50), "push", NOW, 0) is None
-    assert admitted(POLICY, queued(2), "hook", NOW, 0) and not admitted(POLICY, queued(3), "hook", NOW, 0)
+    assert admitted(POLICY, queued(1), "hook", NOW, 0) and not admitted(POLICY, queued(2), "hook", NOW, 0)
     assert admitted(POLICY, queued(0.5), "pull", NOW, 0) and not admitted(POLICY, queued(1), "pull", NOW, 0)
 
 

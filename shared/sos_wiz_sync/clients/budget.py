@@ -4,7 +4,7 @@ Every SOS request of every function and container takes a slot on one shared tim
 state table (store/budget.py): slots are 1 / rate apart, so the deployment sends at most `rate`
 requests a second whatever the number of containers. A caller takes a slice of slots in one
 conditional UpdateItem and spends them itself. Cost: a push's slice is one slot (one write);
-a hook's and a pull's are larger (`slices`), and at high rates every slice spans at least
+a pull's is larger (`slices`), and at high rates every slice spans at least
 `lease_seconds` of the timeline (at 1000/s, 50 slots a write); a refused caller sleeps until the
 answer says it would be let in, and after `max_refusals` until its floor, where it is let in
 whatever the queue: at most max_refusals + 1 writes per slice. Overall below one DynamoDB
@@ -55,10 +55,10 @@ class BudgetPolicy:
     configured: float  # SosMaxRps: the deployment's total
     # Slots that may already be queued for a priority to take more (None: always).
     horizons: Mapping[str, float | None] = field(
-        default_factory=lambda: MappingProxyType({"push": None, "hook": 2.0, "pull": 0.5}))
+        default_factory=lambda: MappingProxyType({"push": None, "hook": 1.0, "pull": 0.5}))
     # Slots taken per lease: one per push request keeps an order from waiting behind a slice;
     # a hook's and a pull's slices make their waiting (refused writes) cheap per slot.
-    slices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({"push": 1, "hook": 2, "pull": 4}))
+    slices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({"push": 1, "hook": 1, "pull": 3}))
     lease_seconds: float = 0.05  # a slice spans at least this much of the timeline (high rates)
     max_refusals: int = 1        # refused this often → the next write is at the floor, unconditional
     floor_slots: float = 4.0     # refused this long (in slots) → the slice is taken anyway
@@ -88,7 +88,7 @@ class BudgetPolicy:
     def pull_floor_share(self, queued_slots: float) -> float:
         """The least share of the rate a waiting pull gets when `queued_slots` are ahead of it as it
         is let in: one per other container taking single slots, and the one being sent. At 2
-        push containers: 4 / (4 + 3 + 4) = 36% of the rate however many orders wait."""
+        push containers: 3 / (4 + 3 + 3) = 30% of the rate however many orders wait."""
         return self.slices["pull"] / (self.floor_slots + queued_slots + self.slices["pull"])
 
 
