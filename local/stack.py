@@ -97,8 +97,7 @@ class EmbeddedStack:
                 self.wiz.load(orders=[{
                     "id": wc_id, "reference_id": "", "display_id": f"S-{wc_id[-6:]}",
                     "customer_id": some_customer["id"], "status": "confirmed", "line_items": lines,
-                    "amount": 20.0 * len(lines), "amount_paid": 0, "discount_value": 0, "tax_value": 0,
-                    "shipping_charge": 0, "customer_note": "", "internal_note": "",
+                    "amount": 20.0 * len(lines), "amount_paid": 0, "customer_note": "", "internal_note": "",
                     "created_at": SAMPLE_STAMP, "updated_at": SAMPLE_STAMP}])
 
 

@@ -150,7 +150,8 @@ class _SeedBuilder:
             changed = item["_modified"]
             wiz["products"].append({
                 "id": product_id, "reference_id": "" if item["id"] in no_reference else str(item["id"]),
-                "sku": item["sku"], "name": item["name"], "status": "inactive" if item["archived"] else "active",
+                "sku": item["sku"], "name": item["name"], "group_code": item["sku"], "is_primary": True,
+                "attributes": [], "status": "inactive" if item["archived"] else "active",
                 "created_at": changed, "updated_at": changed})
             wiz["inventories"].append(self.inventory(item, product_id, changed))
 
@@ -236,7 +237,10 @@ class _SeedBuilder:
                     "assigned_sales_reps": [{"id": f"rep_{rep}", "email": f"{rep_given}.{rep_family}@seller.example"
                                              .lower(), "first_name": rep_given, "last_name": rep_family}],
                     "assigned_price_list": {"id": f"pl_{tier}", "name": f"{PRICE_TIERS[tier - 1]} Catalog"},
-                    "addresses": addresses, "created_at": changed, "updated_at": changed})
+                    "addresses": addresses, "contacts": [{
+                        "id": f"cont_{number}", "reference_id": "", "first_name": given, "last_name": family,
+                        "email": email, "phone": phone, "designation": None, "is_default": True}],
+                    "created_at": changed, "updated_at": changed})
         summary["linked_customers"] = linked
         summary["sos_only_customer_ids"] = [c["id"] for c in sos["customers"][linked:]]
         summary["wiz_only_customer_ids"] = [c["id"] for c in wiz["customers"][linked:]]

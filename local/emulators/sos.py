@@ -29,6 +29,16 @@ Switchable where the contract says [assumed] or names two readings (`configure(.
 - `linked_shape` (SOS-A9): the elements of `linkedInvoices`/`linkedShipments`/`linkedPayments`
   read as the documented "object" `{id, transactionType, refNumber, linenumber}` or as bare
   "id"s, a shape a client must refuse loudly rather than read as "no links".
+- `line_price_field` (SOS-A7): the casing of a sales order line's price, "unitPrice" (D
+  salesorder) or "unitprice" (Z salesorder). Lines are answered with it, and a write's price
+  under the other casing is ignored (the line takes its item's sales price, as an empty price
+  does), strict as "prices may be ignored" reads.
+
+Sales order lines as the contract states them: `amount` must equal quantity × unit price
+exactly (compared as decimals, no tolerance; left out, it is that product), a unit price below
+the item's `minimumPrice` is refused (400 invalid, naming the line), and a PUT keeps the `id` of
+each line it carries with an id of the order's lines (new ids only for lines without; an id the
+order does not have is refused). A create ignores line ids.
 
 Choices where the contract is silent:
 - Row order defaults to modification order (see above). Quantity changes move neither the
@@ -53,6 +63,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -106,8 +117,9 @@ THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200,
                   "200-message-only": {"http_status": 200, "status": None}}
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
             "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty", "customer_address_shape",
-            "linked_shape")
+            "linked_shape", "line_price_field")
 LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")
+LINE_PRICE_FIELDS = ("unitPrice", "unitprice")
 
 
 def _copy(record: Any) -> Any:
@@ -179,9 +191,9 @@ def _link(record: dict, transaction_type: str, line_number: int | None = None) -
             "linenumber": line_number}
 
 
-def _line_price(line: dict) -> Any:
-    """Line price under either casing the contract reports (unitPrice / unitprice)."""
-    return line.get("unitPrice", line.get("unitprice"))
+def _decimal(value: float) -> Decimal:
+    """A JSON number as the decimal it was written as (exact comparisons, no float noise)."""
+    return Decimal(str(value))
 
 
 @dataclass
@@ -244,6 +256,7 @@ class SosEmulator(Emulator):
         self.order = "modified"
         self.customer_address_shape = "flat"
         self.linked_shape = "object"
+        self.line_price_field = "unitPrice"
         self.configure(**switches)
         self._access_tokens: dict[str, float] = {}  # token → expiry on self.clock
         self._refresh_tokens: set[str] = set()
@@ -301,6 +314,8 @@ class SosEmulator(Emulator):
             raise ApiError(400, "customer_address_shape must be 'flat' or 'nested'")
         if switches.get("linked_shape", "object") not in ("object", "id"):
             raise ApiError(400, "linked_shape must be 'object' or 'id'")
+        if switches.get("line_price_field", "unitPrice") not in LINE_PRICE_FIELDS:
+            raise ApiError(400, f"line_price_field must be one of {LINE_PRICE_FIELDS}")
         if "timezone" in switches:
             ZoneInfo(switches["timezone"])  # raises on an unknown zone
         for name, value in switches.items():
@@ -780,7 +795,7 @@ class SosEmulator(Emulator):
         if body.get("id") is not None:
             raise ApiError(400, "id must not be sent when creating a sales order")
         order_id = self.sales_orders.new_id()
-        record = {"id": order_id, **self._order_record(body), **{key: [] for key in ORDER_LINKS},
+        record = {"id": order_id, **self._order_record(body, current_lines=None), **{key: [] for key in ORDER_LINKS},
                   "closed": bool(body.get("closed", False)), "archived": False}
         if record["number"] in ("", "auto"):
             record["number"] = str(order_id)  # SOS's automatic numbering
@@ -790,7 +805,8 @@ class SosEmulator(Emulator):
     def _update_sales_order(self, order_id: int, body: dict, *, by_user: bool = False) -> dict:
         current = self._get(self.sales_orders, order_id)
         self._check_token(current, body)
-        record = {"id": order_id, "syncToken": current["syncToken"], **self._order_record(body),
+        record = {"id": order_id, "syncToken": current["syncToken"],
+                  **self._order_record(body, current_lines=current["lines"]),
                   **{key: current[key] for key in ORDER_LINKS}, "closed": bool(body.get("closed", False)),
                   "archived": current["archived"], "_created": current["_created"]}
         if record["number"] in ("", "auto"):
@@ -806,8 +822,9 @@ class SosEmulator(Emulator):
         if existing is not None and existing["id"] != own_id:
             raise ApiError(400, "Duplicate reference number")
 
-    def _order_record(self, body: dict) -> dict:
-        """PUT and POST alike: every writable field from the body, the ones left out cleared."""
+    def _order_record(self, body: dict, *, current_lines: list[dict] | None) -> dict:
+        """PUT and POST alike: every writable field from the body, the ones left out cleared.
+        `current_lines`: the order's lines before a PUT (None: a create)."""
         _refuse_unknown(body, ORDER_FIELDS, READ_ONLY["salesorder"], "sales order")
         record = {key: body.get(key, empty) for key, empty in ORDER_FIELDS.items()}
         record["number"] = str(record["number"] or "").strip()
@@ -822,19 +839,27 @@ class SosEmulator(Emulator):
             record[side] = given or {"company": customer.get("companyName"), "phone": customer.get("phone"),
                                      "email": customer.get("email"), "addressName": None, "addressType": None,
                                      "address": customer.get(side)}
-        record["lines"] = self._lines(record["lines"], "unitPrice")
+        record["lines"] = self._lines(record["lines"], self.line_price_field, (self.line_price_field,),
+                                      current_lines=current_lines)
         for key in ("discountAmount", "taxAmount", "shippingAmount", "depositAmount"):
             record[key] = _number(record[key], key, default=0)
-        record["subTotal"] = round(sum(line["amount"] for line in record["lines"]), 2)
-        record["total"] = round(record["subTotal"] - record["discountAmount"] + record["taxAmount"]
-                                + record["shippingAmount"], 2)
+        lines_total = sum((_decimal(line["amount"]) for line in record["lines"]), Decimal(0))
+        record["subTotal"] = round(float(lines_total), 2)
+        record["total"] = round(float(lines_total - _decimal(record["discountAmount"]) + _decimal(record["taxAmount"])
+                                      + _decimal(record["shippingAmount"])), 2)
         return record
 
-    def _lines(self, lines: Any, price_field: str) -> list[dict]:
+    def _lines(self, lines: Any, price_field: str, read_fields: Sequence[str] = LINE_PRICE_FIELDS, *,
+               current_lines: list[dict] | None = None) -> list[dict]:
+        """Lines as stored, the price under `price_field`; a price is read only under
+        `read_fields` (SOS-A7: others are ignored). `current_lines`: the record's lines before a
+        PUT, whose ids a line may carry (None: a create, whose line ids are ignored)."""
         if lines is None:
             return []
         if not isinstance(lines, list):
             raise ApiError(400, "lines must be a list")
+        known_ids = {line["id"] for line in current_lines or [] if line.get("id") is not None}
+        kept_ids: set = set()
         built = []
         for number, line in enumerate(lines, start=1):
             if not isinstance(line, dict):
@@ -842,14 +867,28 @@ class SosEmulator(Emulator):
             item_ref = self._ref(self.items, line.get("item"), "item", required=True, where=f"line {number}")
             item = self.items[item_ref["id"]]
             quantity = _number(line.get("quantity"), f"quantity (line {number})")
-            unit_price = _number(_line_price(line), f"unitPrice (line {number})", default=item.get("salesPrice") or 0)
-            amount = round(quantity * unit_price, 2)
-            if line.get("amount") is not None and abs(_number(line["amount"], "amount") - amount) > 0.005:
-                raise ApiError(400, f"amount must equal quantity x unit price (line {number})")
-            built.append({"id": number, "lineNumber": number, "item": item_ref,
+            given = next((line[name] for name in read_fields if line.get(name) is not None), None)
+            unit_price = _number(given, f"unitPrice (line {number})", default=item.get("salesPrice") or 0)
+            minimum = item.get("minimumPrice")
+            if minimum is not None and _decimal(unit_price) < _decimal(_number(minimum, "minimumPrice")):
+                raise ApiError(400, f"Line {number}: unit price {unit_price} is below the minimum price {minimum} "
+                                    f"of item {item.get('name') or item_ref['id']}")
+            exact = _decimal(quantity) * _decimal(unit_price)
+            if line.get("amount") is not None and _decimal(_number(line["amount"], "amount")) != exact:
+                raise ApiError(400, f"Line {number}: amount {line['amount']} must equal quantity x unit price "
+                                    f"({quantity} x {unit_price} = {exact})")
+            line_id = line.get("id") if current_lines is not None else None
+            if line_id is not None and (line_id not in known_ids or line_id in kept_ids):
+                raise ApiError(400, f"Line {number}: id {line_id} is not a line of this order")
+            kept_ids.add(line_id)
+            built.append({"id": line_id, "lineNumber": number, "item": item_ref,
                           "description": line.get("description") or item.get("description", ""),
-                          "quantity": quantity, price_field: unit_price, "amount": amount,
+                          "quantity": quantity, price_field: unit_price, "amount": float(exact),
                           "linkedTransaction": line.get("linkedTransaction")})
+        next_id = max((i for i in known_ids | kept_ids if isinstance(i, int)), default=0) + 1
+        for line in built:
+            if line["id"] is None:
+                line["id"], next_id = next_id, next_id + 1
         return built
 
     def _link_to_order(self, order: dict, field_name: str, link: dict) -> None:
@@ -866,7 +905,8 @@ class SosEmulator(Emulator):
         with self.lock:
             order = self._get(self.sales_orders, order_id)
             if lines is None:
-                built = [{**{k: v for k, v in line.items() if k != "unitPrice"}, "unitprice": line["unitPrice"],
+                built = [{**{k: v for k, v in line.items() if k not in LINE_PRICE_FIELDS},
+                          "unitprice": line[self.line_price_field],
                           "linkedTransaction": _link(order, "SalesOrder", line["lineNumber"])}
                          for line in order["lines"]]
                 total = order["total"]

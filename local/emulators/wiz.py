@@ -14,15 +14,28 @@ What the contract settles and this emulator enforces:
 - `POST /inventories` refuses a body without every required field (400 naming them).
 - Customer reads carry `name` (writes send `company_name`); invoice status PAID|PENDING|
   PARTIALLY_PAID|OVERPAID.
+- Product writes are the documented ones only: `POST /products` takes `{group_code, variants:
+  [{sku_id, reference_id, name, attributes, product_prices, ...}]}` (one product per variant,
+  read back with `sku`); `PATCH /products/{id}` may only set `status` to `inactive`: anything
+  else is a 400 naming why. (A user's own edits in the app, `update_product`, may change more.)
+- Orders read back only the documented read fields: `discount_value`, `tax_value`,
+  `shipping_charge`, `customer_consent`, `container_info` and an order address's `type` are
+  accepted on write (and count in `amount`) but never returned (WC-A13). Since a PUT replaces
+  the whole order, a PUT that leaves them out removes them.
+- `payment_status` on an order write: "PAID" or absent/null only (WC-A18: the one documented
+  value); anything else is a 400.
 - Webhooks are thin, `{"id","event","timestamp","data":{"id"}}`, and only for `customer.*`.
   Authentication is switchable between the two public readings: "signature" (X-Wizcommerce-
   Signature, one HMAC-SHA256 per active secret, comma-separated, hex or base64 as chosen) and
   "header" (a custom header carrying the secret).
 
 Choices where the contract is silent ([assumed] readings):
-- `POST` answers 201, `PATCH` 200, `PUT /orders/{id}` 201 (as documented).
+- `POST` answers 201, `PATCH` 200, `PUT /orders/{id}` 201 (as documented). A product create
+  answers its primary (first) variant as read.
+- A customer written with `contacts` reads its default contact's first/last name, email and
+  phone at the top level (where the read documents them) unless those are written too.
 - A second product with a sku already taken answers 400 `validation_error` (inventories upsert by
-  sku, so it names one product).
+  sku, so it names one product); a duplicate `reference_id` is created (see `refuse_duplicate_reference_id`).
 - `GET /v1/inventories?sku=a,b` is a list like every other (SDK: filters `sku`, `status`
   active|inactive, `sort_by` created_at|updated_at|product_id|id; no default status filter); an
   upsert for a sku no product has answers 404 `not_found`. A user may edit an inventory record
@@ -87,7 +100,18 @@ ADDRESS_FIELDS = ("id", "reference_id", "type", "is_default", "first_name", "las
                   "address_line_2", "city", "state", "country", "zip_code", "phone", "email")
 # Customer writes use the documented write names; `company_name` is read back as `name`.
 CUSTOMER_EDITABLE = ("reference_id", "display_id", "display_name", "company_name", "first_name",
-                     "last_name", "email", "phone", "status", "payment_term", "addresses")
+                     "last_name", "email", "phone", "status", "payment_term", "addresses", "contacts")
+CONTACT_FIELDS = ("id", "reference_id", "first_name", "last_name", "email", "phone", "designation", "is_default")
+CONTACT_PERSON = ("first_name", "last_name", "email", "phone")  # read at the top level from the default contact
+# Product create: the documented top-level and variant fields (R/v2/product/create-product).
+PRODUCT_CREATE_FIELDS = ("group_code", "variants")
+PRODUCT_VARIANT_FIELDS = ("sku_id", "reference_id", "name", "attributes", "product_prices", "medias",
+                          "description", "status")
+# Written with an order, never read back (WC-A13): kept privately, counted in `amount`.
+ORDER_WRITE_ONLY = ("discount_value", "tax_value", "shipping_charge", "customer_consent", "container_info")
+ORDER_ADDRESS_READ = ("id", "first_name", "last_name", "phone", "email", "address_line_1", "address_line_2", "city",
+                      "state", "country", "zip_code")
+ORDER_PAYMENT_STATUSES = ("PAID",)  # WC-A18: the only documented value
 # The documented order body (R/orders/create-order, get-order); PUT replaces all of it.
 ORDER_EDITABLE = ("reference_id", "display_id", "customer_id", "status", "line_items", "discount_value", "tax_value",
                   "shipping_charge", "customer_note", "internal_note", "price_list_id", "billing_address",
@@ -193,6 +217,7 @@ class WizEmulator(Emulator):
         self.sales_reps = RecordStore("updated_at", id_prefix="rep")
         self.sku_id_list = False
         self.refuse_duplicate_reference_id = False
+        self._order_write_only: dict[str, dict[str, Any]] = {}  # order id → what it was written with, unread
         self.outbox: list[dict] = []  # every emitted event: {"envelope", "body" (bytes), "headers"}
         self.webhook_deliverer = Deliverer(timeout=webhook_timeout, retry_delays=webhook_retry_delays)
         self._webhook: dict[str, Any] = {"url": None, "secrets": [], "mode": "signature", "encoding": "hex",
@@ -200,7 +225,7 @@ class WizEmulator(Emulator):
 
         # resource → (store, writers by method); a method without a writer answers 405
         self._resources: dict[str, tuple[RecordStore, dict[str, Any]]] = {
-            "products": (self.products, {"POST": self._create_product, "PATCH": self._update_product}),
+            "products": (self.products, {"POST": self._post_product, "PATCH": self._patch_product}),
             "inventories": (self.inventories, {"POST": self._upsert_inventory}),
             "customers": (self.customers, {"POST": self._post_customer, "PATCH": self._update_customer}),
             "orders": (self.orders, {"POST": self._create_order, "PUT": self._replace_order}),
@@ -398,17 +423,57 @@ class WizEmulator(Emulator):
         record = self._product_record({"reference_id": "", "status": "active"}, body, own_id=None)
         return self.products.put({"id": self.products.new_id(), **record, "created_at": now, "updated_at": now})
 
+    def _post_product(self, body: dict) -> dict:
+        """POST /products, the documented shape: a group of variants, each its own product."""
+        unknown = sorted(set(body) - set(PRODUCT_CREATE_FIELDS))
+        if unknown:
+            raise _invalid(unknown[0], "not a product create field (send {group_code, variants: [{sku_id, "
+                                       "reference_id, name, ...}]})")
+        group_code = _text(body.get("group_code"), "group_code", required=True)
+        variants = body.get("variants")
+        if not isinstance(variants, list) or not variants:
+            raise _invalid("variants", "must be a non-empty list")
+        created = []
+        for n, variant in enumerate(variants):
+            field = f"variants[{n}]"
+            if not isinstance(variant, dict):
+                raise _invalid(field, "must be an object")
+            unknown = sorted(set(variant) - set(PRODUCT_VARIANT_FIELDS))
+            if unknown:
+                raise _invalid(f"{field}.{unknown[0]}", "not a variant field (the sku is written as `sku_id`)")
+            attributes = variant.get("attributes") or []
+            if not isinstance(attributes, list) or not all(isinstance(a, dict) and a.get("name") for a in attributes):
+                raise _invalid(f"{field}.attributes", "must be a list of {name, value}")
+            created.append(self._create_product({
+                "sku": _text(variant.get("sku_id"), f"{field}.sku_id", required=True),
+                "name": _text(variant.get("name"), f"{field}.name", required=True),
+                "reference_id": variant.get("reference_id") or "", "group_code": group_code, "is_primary": n == 0,
+                "attributes": [{"id": _sub_id("attr"), "name": a["name"], "value": a.get("value")} for a in attributes],
+                **({"status": variant["status"]} if "status" in variant else {})}))
+        return created[0]
+
+    def _patch_product(self, product_id: str, body: dict) -> dict:
+        """PATCH /products/{id}: documented only to set `status` to `inactive`."""
+        if set(body) != {"status"} or body["status"] != "inactive":
+            others = sorted(set(body) - {"status"})
+            raise _invalid(others[0] if others else "status",
+                           "a product PATCH may only set status to inactive (other changes are made in WizCommerce)")
+        return self._update_product(product_id, body)
+
     def _update_product(self, product_id: str, body: dict) -> dict:
         current = self._get(self.products, product_id)
         record = self._product_record(current, body, own_id=product_id)
         return self.products.put({**record, "updated_at": self.clock.stamp()})
 
     def _product_record(self, current: dict, body: dict, *, own_id: str | None) -> dict:
-        record = {**current, **{key: body[key] for key in ("reference_id", "sku", "name", "status") if key in body}}
+        record = {"group_code": None, "is_primary": True, "attributes": [], **current,
+                  **{key: body[key] for key in ("reference_id", "sku", "name", "status", "group_code", "is_primary",
+                                                "attributes") if key in body}}
         record["reference_id"] = _text(record.get("reference_id"), "reference_id")
         record["sku"] = _text(record.get("sku"), "sku", required=True)
         record["name"] = _text(record.get("name"), "name", required=True)
         record["status"] = _choice(record["status"], PRODUCT_STATUSES, "status")
+        record["group_code"] = record["group_code"] or record["sku"]
         self._check_unique(self.products, "sku", record["sku"], own_id)
         return record
 
@@ -490,7 +555,8 @@ class WizEmulator(Emulator):
         customer_id = self.customers.new_id()
         defaults = {key: None for key in CUSTOMER_EDITABLE if key != "company_name"} | {"name": None} | {
             "reference_id": "", "display_id": f"C-{customer_id.split('_')[1].zfill(5)}", "status": "active",
-            "addresses": [], "assigned_sales_reps": [], "assigned_price_list": None, "created_at": now}
+            "addresses": [], "contacts": [], "assigned_sales_reps": [], "assigned_price_list": None,
+            "created_at": now}
         record = self._customer_record(defaults, body)
         record = self.customers.put({"id": customer_id, **record, "updated_at": now})
         self._emit("customer.created", record)
@@ -513,6 +579,12 @@ class WizEmulator(Emulator):
             raise _invalid("company_name", "is required")
         record["display_name"] = record["display_name"] or record["name"]
         record["addresses"] = self._addresses(record["addresses"], "addresses")
+        if "contacts" in body:
+            record["contacts"] = self._contacts(body["contacts"])
+            default = next((c for c in record["contacts"] if c["is_default"]), None)
+            for key in CONTACT_PERSON:
+                if default is not None and key not in body:
+                    record[key] = default[key]
         if "assigned_sales_rep_ids" in body:
             rep_ids = body["assigned_sales_rep_ids"] or []
             if not isinstance(rep_ids, list):
@@ -524,6 +596,13 @@ class WizEmulator(Emulator):
             price_list = self._existing(self.price_lists, body["assigned_price_list_id"], "assigned_price_list_id")
             record["assigned_price_list"] = price_list and {"id": price_list["id"], "name": price_list["name"]}
         return record
+
+    @staticmethod
+    def _contacts(value: Any) -> list[dict]:
+        if not isinstance(value, list) or not all(isinstance(contact, dict) for contact in value):
+            raise _invalid("contacts", "must be a list of objects")
+        return [{**{key: contact.get(key) for key in CONTACT_FIELDS}, "id": contact.get("id") or _sub_id("cont"),
+                 "is_default": bool(contact.get("is_default"))} for contact in value]
 
     # -- orders --------------------------------------------------------------------------------
     def create_order(self, customer_id: str, line_items: list[dict], status: str = "confirmed",
@@ -566,7 +645,8 @@ class WizEmulator(Emulator):
 
     def _update_order(self, order_id: str, fields: dict) -> dict:
         current = self._get(self.orders, order_id)
-        body = {key: current[key] for key in ORDER_EDITABLE if key in current} | fields
+        body = {key: current[key] for key in ORDER_EDITABLE if key in current} | self._order_write_only.get(
+            order_id, {}) | fields
         record = self._order_record(body, order_id=order_id, created_at=current["created_at"])
         return self.orders.put({**record, "updated_at": self.clock.stamp()})
 
@@ -581,18 +661,23 @@ class WizEmulator(Emulator):
             raise _invalid("customer_id", "is required")
         record["status"] = _choice(record["status"], ORDER_STATUSES, "status")
         self._existing(self.price_lists, record["price_list_id"], "price_list_id")
-        record["billing_address"] = self._address(record["billing_address"], "billing_address")
-        record["shipping_address"] = self._address(record["shipping_address"], "shipping_address")
-        for field in ("discount_value", "tax_value", "shipping_charge", "amount_paid"):
-            record[field] = _number(record[field], field, default=0)
+        for side in ("billing_address", "shipping_address"):  # `type` is checked, not kept (WC-A13)
+            address = self._address(record[side], side)
+            record[side] = address and {key: address[key] for key in ORDER_ADDRESS_READ}
+        write_only = {key: record.pop(key) for key in ORDER_WRITE_ONLY if record.get(key) is not None}
+        charges = {field: _number(write_only.get(field), field, default=0)
+                   for field in ("discount_value", "tax_value", "shipping_charge")}
+        record["amount_paid"] = _number(record["amount_paid"], "amount_paid", default=0)
         record["line_items"] = self._line_items(record["line_items"])
         lines_total = sum(line["quantity"] * line["unit_price"] - self._line_discount(line)
                           for line in record["line_items"])
-        record["amount"] = round(lines_total - record["discount_value"] + record["tax_value"]
-                                 + record["shipping_charge"], 2)
-        if "payment_status" not in body or body["payment_status"] is None:
-            # Only "PAID" is documented; an order not paid in full shows none.
+        record["amount"] = round(lines_total - charges["discount_value"] + charges["tax_value"]
+                                 + charges["shipping_charge"], 2)
+        if record["payment_status"] is not None:
+            _choice(record["payment_status"], ORDER_PAYMENT_STATUSES, "payment_status")  # WC-A18
+        else:  # an order not paid in full shows none
             record["payment_status"] = "PAID" if record["amount"] and record["amount_paid"] >= record["amount"] else None
+        self._order_write_only[order_id] = write_only
         return record
 
     @staticmethod
@@ -755,6 +840,7 @@ class WizEmulator(Emulator):
         with self.lock:
             for store, _ in self._resources.values():
                 store.clear()
+            self._order_write_only.clear()
             self.outbox.clear()
 
     def state(self) -> dict:

@@ -86,6 +86,12 @@ class PullSettings(_Env):
     payment_route: PaymentRoute = "deposit"
 
 
+# SOS-A7: the casing of an SOS line's price on a new sales order, until a doctor probe reads the
+# account's (an edit writes the casing its record came with).
+LinePriceField = Literal["unitPrice", "unitprice"]
+DEFAULT_LINE_PRICE_FIELD: LinePriceField = "unitPrice"
+
+
 class PushSettings(_Env):
     push_dlq_url: str
     idempotency_table: str
@@ -99,6 +105,7 @@ class PushSettings(_Env):
     sales_rep_map: JsonMap = Field(default_factory=dict)
     default_sales_rep_id: str = ""
     price_tier_map: JsonMap = Field(default_factory=dict)
+    sos_line_price_field: LinePriceField = DEFAULT_LINE_PRICE_FIELD
 
 
 class WizPollSettings(_Env):

@@ -1,5 +1,6 @@
 """`make demo` keeps working: the demo command end to end on the embedded stack, as a user
-runs it, reading its JSON lines; it ends with `sos-wiz-ops doctor` all green."""
+runs it, reading its JSON lines; it ends with `sos-wiz-ops doctor` all green and a ledger of
+0 unaccounted (R-OPS-4)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def test_the_demo_syncs_inventory_resends_nothing_unchanged_and_shows_the_hook()
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     steps = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    first, second, third, hook, first_day, doctor = steps
+    first, second, third, hook, first_day, doctor, ledger = steps
     assert first["report"]["status"] == "ok" and first["report"]["seen"] == 400
     assert first["report"]["changed"] > 0 and first["report"]["skipped"]["unmapped"] > 0
     assert second["report"]["changed"] == 0 and second["report"]["unchanged"] == first["report"]["changed"]
@@ -28,3 +29,5 @@ def test_the_demo_syncs_inventory_resends_nothing_unchanged_and_shows_the_hook()
     assert doctor["exit_code"] == 0 and doctor["result"]["ok"] is True
     assert {"SOS answers", "SOS quantity hook", "first sync", "last run: reconciliation"} <= {
         check["name"] for check in doctor["result"]["checks"]}
+    assert ledger["exit_code"] == 0 and ledger["result"]["unaccounted"] == []
+    assert sum(sum(counts.values()) for counts in ledger["result"]["counts"].values()) > 0

@@ -521,3 +521,59 @@ def test_a_kit_is_available_as_far_as_its_components_allow(sos: SosEmulator, sos
     assert kit["type"] == "Kit" and kit["onhand"] == 0 and kit["available"] <= 2
     sos.set_item_quantities(component_id, available=0)
     assert sos_api("GET", f"/item/{kit_id}").json()["data"]["available"] == 0
+
+
+# -- sales order lines: exact amounts, minimum price, price casing (SOS-A7), kept line ids --------
+
+def test_a_line_amount_must_equal_quantity_times_unit_price_exactly(sos: SosEmulator, sos_api: Client) -> None:
+    """The contract's rule, compared as decimals: 3 × 9.9967 is 29.9901; 29.99 is refused."""
+    customer_id, item_id = next(iter(sos.customers)), stock_item_ids(sos, 1)[0]
+
+    def post(amount: float) -> requests.Response:
+        return sos_api("POST", "/salesorder", json={"customer": {"id": customer_id}, "lines": [
+            {"item": {"id": item_id}, "quantity": 3, "unitPrice": 9.9967, "amount": amount}]})
+
+    refused = post(29.99)
+    assert refused.status_code == 400 and "Line 1" in refused.json()["message"]
+    order = post(29.9901).json()["data"]
+    assert order["lines"][0]["amount"] == 29.9901 and order["subTotal"] == 29.99
+
+
+def test_a_unit_price_below_the_item_minimum_price_is_refused_naming_the_line(
+        sos: SosEmulator, sos_api: Client) -> None:
+    customer_id, item_id = next(iter(sos.customers)), stock_item_ids(sos, 1)[0]
+    sos.update_item(item_id, minimumPrice=5.0)
+    lines = [{"item": {"id": item_id}, "quantity": 1, "unitPrice": 5.0},
+             {"item": {"id": item_id}, "quantity": 1, "unitPrice": 4.99}]
+    refused = sos_api("POST", "/salesorder", json={"customer": {"id": customer_id}, "lines": lines})
+    assert refused.status_code == 400 and refused.json()["status"] == "invalid"
+    assert "Line 2" in refused.json()["message"] and "minimum price" in refused.json()["message"]
+    assert sos_api("POST", "/salesorder", json={"customer": {"id": customer_id}, "lines": lines[:1]}).status_code == 200
+
+
+def test_line_price_casing_is_a_switch_and_the_other_casing_is_ignored(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A7: on a `unitprice` account lines read `unitprice`, and a `unitPrice` sent is not
+    seen: the line falls back to its item's sales price."""
+    sos.configure(line_price_field="unitprice")
+    customer_id, item_id = next(iter(sos.customers)), stock_item_ids(sos, 1)[0]
+    sos.update_item(item_id, salesPrice=7.0)
+    order = sos_api("POST", "/salesorder", json={"customer": {"id": customer_id}, "lines": [
+        {"item": {"id": item_id}, "quantity": 2, "unitprice": 3.0}]}).json()["data"]
+    assert order["lines"][0]["unitprice"] == 3.0 and "unitPrice" not in order["lines"][0]
+    ignored = sos_api("POST", "/salesorder", json={"customer": {"id": customer_id}, "lines": [
+        {"item": {"id": item_id}, "quantity": 2, "unitPrice": 3.0}]}).json()["data"]
+    assert ignored["lines"][0]["unitprice"] == 7.0
+
+
+def test_a_put_keeps_the_ids_of_the_lines_it_carries(sos: SosEmulator, sos_api: Client) -> None:
+    order = new_order(sos_api, sos).json()["data"]
+    first, second, _ = order["lines"]
+    lines = [{k: v for k, v in second.items() if k != "lineNumber"}, {**first, "id": None},
+             {"item": first["item"], "quantity": 1, "unitPrice": 1.0}]
+    body = {**order, "lines": lines}
+    updated = sos_api("PUT", f"/salesorder/{order['id']}", json=body).json()["data"]
+    ids = [line["id"] for line in updated["lines"]]
+    assert ids[0] == second["id"] and ids[1] not in {first["id"], second["id"]} and len(set(ids)) == 3
+    stranger = sos_api("PUT", f"/salesorder/{order['id']}", json={
+        **updated, "lines": [{**updated["lines"][0], "id": 999}]})
+    assert stranger.status_code == 400 and "id 999" in stranger.json()["message"]

@@ -116,13 +116,15 @@ def test_sku_id_takes_a_comma_list_only_where_switched_on_wc_a10(wiz: WizEmulato
 
 def test_a_second_post_with_the_same_reference_id_creates_a_second_record_wc_a2(wiz: WizEmulator,
                                                                                 wiz_api: Client) -> None:
-    body = {"sku": "NEW-1", "name": "New", "reference_id": str(SEED_ITEMS + 1)}
-    first = wiz_api("POST", "/products", json=body)
-    second = wiz_api("POST", "/products", json={**body, "sku": "NEW-2"})
+    def body(sku: str, reference_id: str = str(SEED_ITEMS + 1)) -> dict:
+        return {"group_code": sku, "variants": [{"sku_id": sku, "name": "New", "reference_id": reference_id}]}
+
+    first = wiz_api("POST", "/products", json=body("NEW-1"))
+    second = wiz_api("POST", "/products", json=body("NEW-2"))
     assert (first.status_code, second.status_code) == (201, 201)  # no duplicate answer is documented
-    listed = wiz_api("GET", "/products", params={"reference_ids": body["reference_id"]}).json()["data"]
+    listed = wiz_api("GET", "/products", params={"reference_ids": str(SEED_ITEMS + 1)}).json()["data"]
     assert sorted(row["sku"] for row in listed) == ["NEW-1", "NEW-2"]
-    assert wiz_api("POST", "/products", json={**body, "reference_id": ""}).status_code == 400  # sku taken
+    assert wiz_api("POST", "/products", json=body("NEW-1", "")).status_code == 400  # sku taken
 
     customer = {"company_name": "Twice Ltd", "display_name": "Twice", "reference_id": "S-77"}
     assert wiz_api("POST", "/customers", json=customer).status_code == 201
@@ -391,3 +393,76 @@ def test_a_duplicate_reference_id_is_refused_where_switched_on_wc_a2(wiz: WizEmu
     assert refused.status_code == 400  # no 409 is documented
     assert refused.json()["details"] == [{"field": "reference_id", "reason": "already exists"}]
     assert sum(c["reference_id"] == "S-99" for c in wiz.customers.values()) == 1
+
+
+# -- documented writes only: products, undocumented order fields, payment_status ----------------
+
+def test_a_product_is_created_as_a_group_of_variants_and_read_flat(wiz_api: Client) -> None:
+    created = wiz_api("POST", "/products", json={"group_code": "sos-item-900", "variants": [
+        {"sku_id": "GRP-1", "reference_id": "900", "name": "Grouped", "attributes": [{"name": "uom", "value": "ea"}]}]})
+    assert created.status_code == 201
+    product = created.json()["data"]
+    assert (product["sku"], product["name"], product["reference_id"], product["group_code"], product["status"]) == (
+        "GRP-1", "Grouped", "900", "sos-item-900", "active")
+    assert "sku_id" not in product and product["attributes"][0]["name"] == "uom"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"sku": "FLAT-1", "name": "Flat", "reference_id": "901"}, "name"),  # the old flat body
+    ({"group_code": "g", "variants": [{"sku": "X-1", "name": "X"}]}, "variants[0].sku"),
+    ({"group_code": "g", "variants": []}, "variants"),
+    ({"variants": [{"sku_id": "X-2", "name": "X"}]}, "group_code"),
+])
+def test_a_product_create_in_any_other_shape_is_refused_naming_the_field(wiz_api: Client, body: dict,
+                                                                         field: str) -> None:
+    refused = wiz_api("POST", "/products", json=body)
+    assert refused.status_code == 400 and refused.json()["details"][0]["field"] == field
+
+
+def test_a_product_patch_may_only_deactivate(wiz: WizEmulator, wiz_api: Client) -> None:
+    product = a_product(wiz)
+    for body in ({"name": "Renamed"}, {"sku": "NEW-SKU"}, {"reference_id": "77"}, {"status": "active"},
+                 {"status": "inactive", "name": "Renamed"}):
+        refused = wiz_api("PATCH", f"/products/{product['id']}", json=body)
+        assert refused.status_code == 400 and "only set status to inactive" in refused.json()["message"]
+    assert wiz.products[product["id"]]["name"] == product["name"]
+    inactive = wiz_api("PATCH", f"/products/{product['id']}", json={"status": "inactive"}).json()["data"]
+    assert inactive["status"] == "inactive"
+
+
+def test_undocumented_order_fields_are_taken_on_write_but_never_read_back(wiz: WizEmulator, wiz_api: Client) -> None:
+    """WC-A13: the discount counts in `amount`, yet no read shows `discount_value`, `tax_value`,
+    `shipping_charge` or an address `type`; a PUT without them removes them."""
+    address = {"type": "shipping", "address_line_1": "1 Main St", "city": "Austin"}
+    created = new_order(wiz_api, wiz, discount_value=5, tax_value=2, shipping_charge=1,
+                        shipping_address=address).json()["data"]
+    for order in (created, wiz_api("GET", f"/orders/{created['id']}").json()["data"],
+                  *wiz_api("GET", "/orders", params={"order_status": "draft"}).json()["data"]):
+        assert not {"discount_value", "tax_value", "shipping_charge"} & set(order)
+    assert created["amount"] == 25 - 5 + 2 + 1 and "type" not in created["shipping_address"]
+    assert created["shipping_address"]["address_line_1"] == "1 Main St"
+    kept = wiz.update_order(created["id"], internal_note="user edit")  # the app keeps what it was written with
+    assert kept["amount"] == 23
+    read = wiz_api("GET", f"/orders/{created['id']}").json()["data"]
+    replaced = wiz_api("PUT", f"/orders/{created['id']}", json={
+        k: v for k, v in read.items() if k not in ("id", "amount", "created_at", "updated_at")}).json()["data"]
+    assert replaced["amount"] == 25  # full replace: what the body left out is gone
+
+
+@pytest.mark.parametrize("status", ["UNPAID", "PARTIALLY_PAID", "paid", ""])
+def test_an_order_write_takes_only_the_documented_payment_status(wiz: WizEmulator, wiz_api: Client,
+                                                                 status: str) -> None:
+    """WC-A18: "PAID" or none."""
+    refused = new_order(wiz_api, wiz, payment_status=status)
+    assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "payment_status"
+    assert new_order(wiz_api, wiz, payment_status="PAID", amount_paid=25).status_code == 201
+    assert new_order(wiz_api, wiz, payment_status=None, amount_paid=5).json()["data"]["payment_status"] is None
+
+
+def test_a_customer_written_with_contacts_reads_its_default_contact_at_the_top(wiz_api: Client) -> None:
+    created = wiz_api("POST", "/customers", json={
+        "company_name": "Acme", "display_name": "Acme", "reference_id": "S-9",
+        "contacts": [{"first_name": "Sam", "last_name": "Lee", "email": "sam@acme.example", "is_default": True}]})
+    customer = created.json()["data"]
+    assert (customer["first_name"], customer["email"]) == ("Sam", "sam@acme.example")
+    assert customer["contacts"][0]["id"] and customer["contacts"][0]["is_default"] is True

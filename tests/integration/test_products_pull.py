@@ -47,7 +47,7 @@ def product_of(wiz: WizEmulator, item_id: int) -> dict | None:
     return next((p for p in wiz.products.values() if p["reference_id"] == str(item_id)), None)
 
 
-def test_products_are_created_linked_by_sku_and_then_only_changes_are_written(world):
+def test_products_are_created_in_the_documented_shape_and_what_the_api_cannot_write_waits_for_a_person(world):
     sos, wiz, summary = world.sos, world.wiz, world.summary
     # Given SOS items with no WC product (one of them archived), and WC products without a Reference ID
     retired, *unmapped = summary["unmapped_item_ids"]
@@ -58,28 +58,51 @@ def test_products_are_created_linked_by_sku_and_then_only_changes_are_written(wo
 
     first = run("products")
 
-    # Then every missing product exists, linked by Reference ID; hand-made ones are linked by sku
-    for item_id in unmapped + without_reference:
+    # Then every missing product exists, created as a group of one variant, linked by Reference ID
+    for item_id in unmapped:
         created = product_of(wiz, item_id)
-        assert (created["sku"], created["name"]) == (sos.items[item_id]["sku"], sos.items[item_id]["name"])
-    assert first["status"] == "ok" and first["seen"] == ITEMS
-    assert first["changed"] == len(unmapped) + len(without_reference)
+        assert (created["sku"], created["name"], created["group_code"]) == (
+            sos.items[item_id]["sku"], sos.items[item_id]["name"], f"sos-item-{item_id}")
+    assert first["status"] == "failed-records" and first["seen"] == ITEMS  # the hand fixes below
+    assert first["changed"] == len(unmapped)
     assert first["skipped"] == {"archived": 1} and product_of(wiz, retired) is None
     [event] = world.state.history("product", str(unmapped[0]))
     assert (event["action"], event["run_id"]) == ("product-created", first["run_id"])
+    # And a hand-made product without a Reference ID is not PATCHed (the API cannot): the run
+    # and `failures` name it and what to set by hand in WizCommerce
+    assert first["failed"] == {"product-reference-id-not-settable": len(without_reference)}
+    hand_made = wiz.products.find("sku", sos.items[without_reference[0]]["sku"])
+    failure = world.state.get_failure("product", str(without_reference[0]))
+    assert failure["status"] == "open" and failure["details"]["wc_id"] == hand_made["id"]
+    assert f"set the Reference ID to {without_reference[0]}" in failure["details"]["actions"][0]
+    assert not wiz.counters().get("PATCH /v1/products/{id}")
 
-    # When nothing changed: the next run reads only from its cursor and writes nothing
+    # When nothing changed: the next run writes nothing and reports the open fixes again
     wiz.reset_counters()
     again = run("products")
-    assert again["changed"] == 0 and again["seen"] <= 1
+    assert again["changed"] == 0 and again["failed"] == {"product-reference-id-not-settable": len(without_reference)}
     assert not any(wiz.counters().get(call) for call in PRODUCT_WRITES)
 
-    # When an item is renamed in SOS: exactly its product is updated
+    # When an item is renamed in SOS: no PATCH, its product waits for the rename by hand ...
     renamed = sos.items[unmapped[0]]
     sos.update_item(renamed["id"], name="Renamed In SOS")
     third = run("products")
-    assert third["changed"] == 1 and product_of(wiz, renamed["id"])["name"] == "Renamed In SOS"
-    assert wiz.counters().get("PATCH /v1/products/{id}") == 1
+    assert third["changed"] == 0 and third["failed"]["product-name-not-settable"] == 1
+    assert product_of(wiz, renamed["id"])["name"] != "Renamed In SOS" and not wiz.counters().get(
+        "PATCH /v1/products/{id}")
+    # ... and once a person made it (and linked the hand-made products), the next run resolves it
+    wiz.update_product(product_of(wiz, renamed["id"])["id"], name="Renamed In SOS")
+    for item_id in without_reference:
+        wiz.update_product(wiz.products.find("sku", sos.items[item_id]["sku"])["id"], reference_id=str(item_id))
+    fourth = run("products")
+    assert fourth["status"] == "ok" and fourth["failed"] == {} and world.state.get_failure("product", str(renamed["id"]))["status"] == "resolved"
+    assert world.state.pending("product") == []
+
+    # When SOS archives an item: its product is deactivated, the one PATCH the API takes
+    sos.update_item(unmapped[1], archived=True)
+    wiz.reset_counters()
+    run("products")
+    assert product_of(wiz, unmapped[1])["status"] == "inactive" and wiz.counters()["PATCH /v1/products/{id}"] == 1
 
 
 @pytest.mark.parametrize("stream", ["products", "inventory"])
@@ -104,8 +127,9 @@ def test_the_dry_run_diff_is_what_the_run_then_does(world, stream):
     assert writes == len(diff["writes"])
     for write in diff["writes"]:
         if stream == "products":
-            assert {**product_of(wiz, int(write["record_id"])), **write["fields"]} == product_of(
-                wiz, int(write["record_id"]))
+            variant = write["fields"]["variant"]
+            assert {key: product_of(wiz, int(write["record_id"]))[key] for key in ("sku", "name", "reference_id")} == {
+                "sku": variant["sku_id"], "name": variant["name"], "reference_id": variant["reference_id"]}
         else:
             shown = wiz.inventories[sku_of[write["record_id"]]]
             assert (shown["available_quantity"], shown["back_order_quantity"]) == (

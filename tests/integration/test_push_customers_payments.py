@@ -143,3 +143,22 @@ def test_the_payment_route_on_an_account_without_payment_parks_the_change_with_i
         assert stack.dlq_messages()
     finally:
         stack.stop()
+
+
+def test_an_edit_sos_receives_nothing_of_is_recorded_as_examined_for_the_ledger(push_stack):
+    """R-OPS-4: a WC customer edit that changes no field SOS receives pushes nothing, yet the
+    mapping records that this WC version was examined (`wc_version`), so the ledger counts the
+    customer synced instead of an edit never pushed."""
+    from datetime import datetime
+
+    from sos_wiz_sync.rules.versions import timestamp_version
+
+    stack = push_stack
+    customer = stack.wiz.create_customer(company_name="Quiet Edits Co", email="quiet@example.com")
+    stack.sync()
+    puts = stack.sos.counters().get("PUT /api/v2/customer/{id}", 0)
+    edited = stack.wiz.update_customer(customer["id"], payment_term="net-60")  # no field SOS receives
+    stack.sync()
+    assert stack.sos.counters().get("PUT /api/v2/customer/{id}", 0) == puts  # nothing pushed
+    examined = datetime.fromisoformat(edited["updated_at"].replace("Z", "+00:00"))
+    assert stack.mappings.by_wc("customer", customer["id"]).wc_version == timestamp_version(examined)

@@ -4,6 +4,8 @@ no order webhooks: the poll finds confirmed orders and their edits."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from push_stack import PushStack, push_stack, started_push_stack  # noqa: F401 - fixture
 
@@ -201,3 +203,56 @@ def test_an_announcement_of_a_record_wizcommerce_no_longer_has_is_ignored_not_pa
     for entity, wc_id in (("order", "ord_gone"), ("customer", "cust_gone")):
         assert stack.state.get_failure(entity, wc_id) is None
         assert [event.get("reason") for event in stack.state.history(entity, wc_id)] == ["not in WizCommerce any more"]
+
+
+# -- SOS line rules: exact amounts, minimum price, price casing (SOS-A7), kept line ids ------------
+
+@pytest.mark.parametrize("casing", ["unitPrice", "unitprice"])
+def test_create_and_edit_write_the_accounts_price_casing_and_the_edit_keeps_line_ids(push_stack, casing):
+    """SOS-A7, under each reading (the emulator ignores the other casing): prices arrive, and an
+    edit updates the SOS lines (same ids) instead of recreating them."""
+    stack = push_stack
+    stack.sos.configure(line_price_field=casing)
+    push = stack.runtime.functions["PushFunction"]  # the account's casing, as configured (SOS-A7)
+    stack.runtime.functions["PushFunction"] = replace(push, environment={
+        **push.environment, "SOS_LINE_PRICE_FIELD": casing})
+    items = stack.mapped_items()[:2]
+    order = stack.place_order(items)
+    stack.sync()
+    created = stack.the_sos_order(order)
+    assert [(line["item"]["id"], line[casing]) for line in created["lines"]] == [(items[0], 12.5), (items[1], 12.5)]
+    # When the order's second line changes quantity and price in WC
+    lines = [{"product_id": stack.product_for_item(item)["id"], "quantity": q, "unit_price": p}
+             for item, q, p in ((items[0], 2, 12.5), (items[1], 4, 11.0))]
+    stack.wiz.update_order(order["id"], line_items=lines)
+    stack.sync()
+    edited = stack.the_sos_order(order)
+    assert [line["id"] for line in edited["lines"]] == [line["id"] for line in created["lines"]]
+    assert [(line["quantity"], line[casing], line["amount"]) for line in edited["lines"]] == [(2, 12.5, 25.0),
+                                                                                            (4, 11.0, 44.0)]
+    assert stack.state.open_failures() == []
+
+
+def test_a_four_place_price_reaches_sos_with_its_exact_amount_and_the_totals_agree(push_stack):
+    """SOS's exact rule: 3 × 9.9967 is sent as 29.9901 (not 29.99, which SOS refuses)."""
+    stack = push_stack
+    item = stack.mapped_items()[0]
+    order = stack.wiz.create_order("cust_2", [{"product_id": stack.product_for_item(item)["id"], "quantity": 3,
+                                               "unit_price": 9.9967}])
+    stack.sync()
+    sos_order = stack.the_sos_order(order)
+    assert [(line["unitPrice"], line["amount"]) for line in sos_order["lines"]] == [(9.9967, 29.9901)]
+    assert sos_order["total"] == stack.wc_order(order["id"])["amount"] == 29.99
+
+
+def test_a_price_below_the_items_minimum_parks_the_order_with_sos_reason(push_stack):
+    stack = push_stack
+    item = stack.mapped_items()[0]
+    stack.sos.update_item(item, minimumPrice=20.0)
+    order = stack.place_order([item])  # 12.50 a unit
+    stack.sync()
+    failure = stack.state.get_failure("order", order["id"])
+    assert failure["status"] == "open" and failure["details"]["disposition"] == "parked-in-dlq"
+    assert "minimum price" in failure["reason"] and "Line 1" in failure["reason"]
+    assert failure["attempts"] == 1 and len(stack.dlq_messages()) == 1
+    assert stack.sos_orders_numbered(f"WC-{order['display_id']}") == []

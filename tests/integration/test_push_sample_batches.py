@@ -27,7 +27,7 @@ def test_the_order_batch_creates_the_order_once_whatever_how_often_it_is_announc
                         "discount": 10, "discount_type": "percentage", "note": "Deliver assembled"},
                        {"product_id": second["id"], "sku": second["sku"], "quantity": 12, "unit_price": 8.5,
                         "discount": 0, "discount_type": None, "note": ""}],
-        "amount": 504.3, "amount_paid": 100.0, "discount_value": 0, "tax_value": 0, "shipping_charge": 0,
+        "amount": 504.3, "amount_paid": 100.0,
         "customer_note": "", "internal_note": "", "created_at": STAMP, "updated_at": STAMP}])
     assert stack.runtime.invoke("PushFunction", batch) == {"batchItemFailures": []}
     [sos_order] = stack.sos_orders_numbered("WC-SO-9001")

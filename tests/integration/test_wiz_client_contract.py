@@ -32,8 +32,9 @@ def client_of(wiz: WizEmulator) -> WizClient:
 def create_body(wiz: WizEmulator, resource: str, reference_id: str) -> dict:
     product = next(p for p in wiz.products.values() if p["reference_id"])
     customer = next(iter(wiz.customers))
-    if resource == "products":
-        return {"sku": f"SKU-{reference_id}", "name": "New product", "reference_id": reference_id}
+    if resource == "products":  # the documented create: a group of variants
+        return {"group_code": f"G-{reference_id}",
+                "variants": [{"sku_id": f"SKU-{reference_id}", "name": "New product", "reference_id": reference_id}]}
     if resource == "customers":
         return {"company_name": "New Co", "display_name": "New Co", "reference_id": reference_id}
     order = wiz.create_order(customer, [{"product_id": product["id"], "quantity": 1, "unit_price": 2.0}])
@@ -43,6 +44,13 @@ def create_body(wiz: WizEmulator, resource: str, reference_id: str) -> dict:
                          "total_amount": 2.0, "status": "PENDING", "items": []},
             "shipments": {"reference_id": reference_id, "order_id": order["id"], "shipment_status": "shipped",
                           "shipment_items": [{"product_id": product["id"], "quantity": 1}]}}[resource]
+
+
+def create_through(client: WizClient, wiz: WizEmulator, resource: str, reference_id: str) -> dict:
+    body = create_body(wiz, resource, reference_id)
+    if resource == "products":
+        return client.create_product(body["group_code"], body["variants"][0])
+    return client.create(resource, body)
 
 
 def with_reference(store, reference_id: str) -> list[dict]:
@@ -60,7 +68,7 @@ def test_a_create_applied_then_answered_500_exists_once_wc_a2(wiz, resource, ref
     wiz.configure(refuse_duplicate_reference_id=refused)
     client = client_of(wiz)
     wiz.inject_write_then_5xx(method="POST", path=f"/v1/{resource}")
-    created = client.create(resource, create_body(wiz, resource, "sos-777"))
+    created = create_through(client, wiz, resource, "sos-777")
     store = getattr(wiz, resource)
     assert [record["id"] for record in with_reference(store, "sos-777")] == [created["id"]]
 
@@ -77,7 +85,7 @@ def test_a_create_that_did_not_land_is_sent_again_once_it_is_not_found(wiz, monk
 def test_a_create_without_a_reference_id_is_never_sent_twice(wiz):
     wiz.inject_5xx(count=1, status=503, method="POST", path="/v1/products")
     with pytest.raises(Exception, match="503"):
-        client_of(wiz).create("products", {"sku": "NO-REF", "name": "No reference"})
+        client_of(wiz).create_product("NO-REF", {"sku_id": "NO-REF", "name": "No reference"})
     assert wiz.counters()["POST /v1/products"] == 1
 
 

@@ -49,6 +49,16 @@ def test_failed_records_alarm_reads_the_engines_metric_where_powertools_puts_it(
     assert props("PullFailedRecordsAlarm")["Threshold"] == 0
 
 
+def test_the_ledger_alarms_on_one_unaccounted_record_where_powertools_puts_the_metric():
+    """R-OPS-4: the pull function's ledger job publishes `Unaccounted` (Powertools: namespace
+    POWERTOOLS_METRICS_NAMESPACE, dimension service); the alarm fires on the first record."""
+    [alarm] = alarm_on(function_env("PullFunction")["POWERTOOLS_METRICS_NAMESPACE"], "Unaccounted").values()
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": function_env("PullFunction")["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["Statistic"]) == (
+        "GreaterThanThreshold", 0, "Maximum")
+    assert alarm["Period"] >= 86400 // 2  # a daily metric: the alarm stays until the next ledger
+
+
 def test_a_pull_run_that_raised_alarms():
     [alarm] = alarm_on("AWS/Lambda", "Errors").values()
     assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": ref("PullFunction")}]
@@ -66,7 +76,7 @@ def test_ingress_error_rates_are_errors_per_request_of_the_http_api(status):
 
 
 def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears():
-    assert len(alarms()) == 7
+    assert len(alarms()) == 8  # and the ledger's (R-OPS-4)
     for name, alarm in alarms().items():
         p = alarm["Properties"]
         assert p["AlarmActions"] == [ref("AlarmTopic")] == p["OKActions"], name

@@ -588,14 +588,35 @@ def test_the_evaluator_rejects_a_noon_anchored_expression_that_skips_the_night()
 
 
 def schedules() -> dict[str, dict[str, Any]]:
-    """The pull schedules by stream (the WC change poll's schedule invokes its function)."""
+    """The pull schedules by stream (the WC change poll's schedule invokes its function; the
+    ledger's is a job of the pull function, tested on its own)."""
     return {json.loads(res["Properties"]["Target"]["Input"])["stream"]: res["Properties"]
-            for name, res in resources("AWS::Scheduler::Schedule").items() if name != "WcPollSchedule"}
+            for name, res in resources("AWS::Scheduler::Schedule").items()
+            if name not in ("WcPollSchedule", "LedgerSchedule")}
 
 
 def test_one_schedule_per_pull_stream():
     assert sorted(schedules()) == sorted(PULL_STREAMS)
-    assert len(resources("AWS::Scheduler::Schedule")) == len(PULL_STREAMS) + 1  # and the WC change poll
+    # and the WC change poll and the ledger
+    assert len(resources("AWS::Scheduler::Schedule")) == len(PULL_STREAMS) + 2
+
+
+def test_the_ledger_runs_daily_as_a_pull_function_job_switched_by_its_parameter():
+    """R-OPS-4: {"stream": "ledger"} on the pull queue, at LedgerScheduleExpression (daily by
+    default) in the pulls' time zone, ENABLED unless EnableLedger is "false"."""
+    schedule = props("LedgerSchedule")
+    assert json.loads(schedule["Target"]["Input"]) == {"stream": "ledger"}
+    assert schedule["Target"]["Arn"] == arn_of("PullQueue")
+    assert schedule["Target"]["RoleArn"] == arn_of("SchedulerRole")
+    assert schedule["ScheduleExpression"] == ref("LedgerScheduleExpression")
+    assert schedule["ScheduleExpressionTimezone"] == ref("PullScheduleTimezone")
+    fires = daily_fire_times(parameter_default("LedgerScheduleExpression"),
+                             ZoneInfo(parameter_default("PullScheduleTimezone")), date(2025, 1, 15))
+    assert len(fires) == 1
+    condition, *states = schedule["State"]["Fn::If"]
+    assert states == ["ENABLED", "DISABLED"]
+    assert template()["Conditions"][condition] == {"Fn::Equals": [ref("EnableLedger"), "true"]}
+    assert parameter_default("EnableLedger") == "true"
 
 
 @pytest.mark.parametrize("stream", PULL_STREAMS)

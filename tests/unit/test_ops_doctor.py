@@ -22,10 +22,12 @@ from sos_wiz_sync.ops.doctor import (
     check_dead_letters,
     check_first_sync,
     check_last_runs,
+    check_ledger,
     check_schedules,
     check_secrets,
     check_sos,
     check_sos_budget,
+    wanted_by_parameters,
     doctor,
 )
 from sos_wiz_sync.ops.render import render_doctor
@@ -55,13 +57,16 @@ class FakeSecretsManager:
 
 
 class FakeState:
-    def __init__(self, *, first_sync=None, holds=(), heartbeats=None, reports=(), budget=None):
+    def __init__(self, *, first_sync=None, holds=(), heartbeats=None, reports=(), budget=None, ledger=None):
         self._first_sync, self._holds = first_sync or {}, list(holds)
         self._heartbeats, self._reports = heartbeats or {}, list(reports)
-        self._budget = budget
+        self._budget, self._ledger = budget, ledger
 
     def sos_budget(self):
         return self._budget
+
+    def last_ledger(self):
+        return self._ledger
 
     def first_sync_status(self):
         return self._first_sync
@@ -231,6 +236,34 @@ def test_the_last_run_of_every_scheduled_stream_with_its_age():
     assert "older than 3 h" in checks["last run: invoices"].detail
     assert checks["last run: payments"].detail == "never ran"
     assert """'{"stream": "payments"}'""" in checks["last run: payments"].fix
+
+
+def test_the_ledger_schedule_is_no_stream_to_find_a_run_report_of_and_follows_enable_ledger():
+    ctx = context(schedules=lambda: ScheduleView("test", [
+        ScheduleState("s-inventory", "inventory", True, True), ScheduleState("s-ledger", "ledger", True, True)]))
+    list(check_schedules(ctx))
+    ctx.state = FakeState(reports=[report("inventory")])
+    assert [c.name for c in check_last_runs(ctx)] == ["last run: inventory"]
+    assert not wanted_by_parameters("ledger", {"EnableLedger": "false"})
+    assert wanted_by_parameters("ledger", {"EnableLedgerPull": "false"})
+
+
+def ledger(unaccounted: int, age: timedelta = timedelta(hours=2)) -> dict:
+    return {"ran_at": (NOW - age).isoformat(), "unaccounted_count": unaccounted,
+            "window": {"since": "2025-02-28T10:00:00+00:00", "until": "2025-03-01T11:00:00+00:00"},
+            "counts": {"wc_to_sos.order": {"synced": 40, "unaccounted": unaccounted}}}
+
+
+def test_doctor_shows_the_last_ledger_in_one_line_red_when_anything_was_unaccounted():
+    [check] = check_ledger(context(state=FakeState(ledger=ledger(0))))
+    assert check.ok and check.detail.startswith("0 unaccounted of 40 records, 2 h ago")
+    [check] = check_ledger(context(state=FakeState(ledger=ledger(3)), stack="prod"))
+    assert not check.ok and check.detail.startswith("3 unaccounted of 43 records")
+    assert check.fix.startswith("sos-wiz-ops ledger --since 24h --stack prod")
+    [check] = check_ledger(context(state=FakeState(ledger=ledger(0, timedelta(hours=30)))))
+    assert not check.ok and "older than 26 h" in check.detail
+    [check] = check_ledger(context(state=FakeState()))
+    assert check.ok and check.detail.startswith("none yet")
 
 
 def test_without_schedules_the_streams_that_ran_are_looked_at():

@@ -4,6 +4,8 @@ and the SOS sales order in its documented shape (nested addresses, `comment`, no
 from __future__ import annotations
 
 import pytest
+from decimal import Decimal
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +14,7 @@ from sos_wiz_sync.models.wiz import WizLineItem, WizOrder
 from sos_wiz_sync.rules.orders import (
     charged_unit_price,
     edit_block_reason,
+    fit_lines_to_record,
     line_notes,
     order_notes,
     order_skip_reason,
@@ -36,7 +39,7 @@ affixes = st.tuples(st.text(max_size=7), st.text(max_size=6))
 
 
 def order(**fields) -> WizOrder:
-    base = {"id": "ord_1", "display_id": "SO-1001", "customer_id": "cust_1", "status": "confirmed",
+    base = {"id": "ord_1", "display_id": "SO-1001", "customer_id": "cust_1", "status": "confirmed", "amount": 20.0,
             "line_items": [{"product_id": "prod_1", "sku": "CHR-1", "quantity": 2, "unit_price": 10.0}]}
     return WizOrder.model_validate({**base, **fields})
 
@@ -128,13 +131,70 @@ def test_the_price_charged_in_wc_is_the_sos_unit_price(fields, charged):
     assert charged_unit_price(line(**fields)) == charged
 
 
-@given(quantity=st.integers(1, 500), unit=st.decimals(0, 10_000, places=2).map(float),
-       percent=st.integers(0, 100))
-def test_sos_line_amount_is_what_wc_charged_for_the_line(quantity, unit, percent):
-    wc_line = line(quantity=quantity, unit_price=unit, discount=percent, discount_type="percentage")
+def exact(value: float) -> Decimal:
+    return Decimal(str(value))
+
+
+@given(quantity=st.integers(1, 500), unit=st.decimals(0, 10_000, places=4).map(float),
+       percent=st.integers(0, 100), off=st.decimals(0, 50, places=2).map(float), percentage=st.booleans())
+def test_sos_line_amount_is_exactly_quantity_times_unit_price(quantity, unit, percent, off, percentage):
+    """SOS's rule (contract, salesorder lines): amount == quantity × unit price, exactly; and
+    the line never exceeds what WC charged by a hundredth of a cent a unit or more."""
+    wc_line = line(quantity=quantity, unit_price=unit, discount=percent if percentage else off,
+                   discount_type="percentage" if percentage else "value")
     sos_line = sos_order_lines([wc_line], [7])[0]
-    assert abs(sos_line["amount"] - quantity * unit * (1 - percent / 100)) <= 0.005 + quantity * 0.00005
+    assert exact(sos_line["amount"]) == exact(quantity) * exact(sos_line["unitPrice"])
+    charged = exact(quantity) * exact(unit) * (1 - (Decimal(percent) / 100 if percentage else 0)) - (
+        0 if percentage else exact(off))
+    assert Decimal(0) <= exact(sos_line["amount"]) - charged < exact(quantity) * Decimal("0.0001")
     assert sos_line["item"] == {"id": 7} and sos_line["quantity"] == quantity
+
+
+def test_a_four_place_price_keeps_its_exact_amount():
+    """The audit's case: 3 × 9.9967 is 29.9901, not 29.99 (which an exact check refuses)."""
+    sos_line = sos_order_lines([line(quantity=3, unit_price=9.9967)], [7])[0]
+    assert (sos_line["unitPrice"], sos_line["amount"]) == (9.9967, 29.9901)
+
+
+def test_the_sos_total_equals_the_wc_amount_when_a_line_discount_does_not_divide():
+    """29.95 over 3 units is no finite price: the line takes 9.9834 (rounded up, 29.9502) and
+    the 0.0002 it exceeds WC's line by joins the order discount, so SOS's total is WC's."""
+    wc = order(amount=27.95, line_items=[{"product_id": "p1", "sku": "A", "quantity": 3, "unit_price": 9.99,
+                                          "discount": 0.02, "discount_type": "value"}])  # 2.00 order discount
+    body = sos_sales_order(wc, number="N-1", customer_id=4, item_ids=[8], config=config())
+    (sos_line,) = body["lines"]
+    assert exact(sos_line["amount"]) == 3 * exact(sos_line["unitPrice"]) == Decimal("29.9502")
+    assert exact(sos_line["amount"]) - exact(body["discountAmount"]) == exact(wc.amount)
+
+
+def test_the_order_discount_comes_from_the_documented_amount_never_from_discount_value():
+    """WC-A13: reads do not document `discount_value`; a read that carries one anyway is not
+    believed, the lines against `amount` are."""
+    kept = sos_sales_order(order(amount=20.0, discount_value=5), number="N", customer_id=4, item_ids=[8],
+                           config=config())
+    derived = sos_sales_order(order(amount=17.5), number="N", customer_id=4, item_ids=[8], config=config())
+    taxed = sos_sales_order(order(amount=21.6), number="N", customer_id=4, item_ids=[8], config=config())
+    assert (kept["discountAmount"], derived["discountAmount"], taxed["discountAmount"]) == (0, 2.5, 0)
+    with pytest.raises(ValueError, match="amount.*WC-A13"):
+        sos_sales_order(order(amount=None), number="N", customer_id=4, item_ids=[8], config=config())
+
+
+@pytest.mark.parametrize("casing", ["unitPrice", "unitprice"])
+def test_an_edit_writes_the_casing_its_record_came_with_and_keeps_line_ids(casing):
+    """SOS-A7: an edit's lines take the read record's price casing, and each line that is still
+    the same line (number and item, else item) keeps its id; a new line has none."""
+    current = [{"id": 31, "lineNumber": 1, "item": {"id": 8}, casing: 10.0, "amount": 20.0, "quantity": 2},
+               {"id": 32, "lineNumber": 2, "item": {"id": 9}, casing: 1.0, "amount": 1.0, "quantity": 1}]
+    new = sos_order_lines([line(quantity=1, unit_price=1.0), line(quantity=3, unit_price=10.0),
+                           line(quantity=1, unit_price=4.0)], [9, 8, 5])
+    fitted = fit_lines_to_record(new, current)
+    assert [(l.get("id"), l["item"]["id"], l[casing]) for l in fitted] == [(32, 9, 1.0), (31, 8, 10.0), (None, 5, 4.0)]
+    assert all(set(l) & {"unitPrice", "unitprice"} == {casing} for l in fitted)
+
+
+def test_a_new_order_writes_the_default_casing_from_one_place():
+    assert "unitPrice" in sos_order_lines([line()], [1])[0]
+    assert "unitprice" in sos_order_lines([line()], [1], price_field="unitprice")[0]
 
 
 def test_lines_keep_wc_order_and_each_its_own_item():
@@ -167,7 +227,7 @@ def test_a_non_integer_sos_id_in_a_map_fails_the_cold_start_naming_the_setting()
 
 def test_the_sales_order_body_carries_rep_customer_nested_addresses_po_and_number_but_no_tier():
     cfg = config(sales_rep_map='{"rep_1": "3"}', price_tier_map='{"pl_1": "2"}')
-    wc = order(price_list_id="pl_1", discount_value=5, po_number="PO-77",
+    wc = order(price_list_id="pl_1", amount=15.0, po_number="PO-77",  # 20 of lines, 5 off (WC-A13)
                shipping_address={"address_line_1": "1 Main St", "city": "Austin", "state": "TX", "zip_code": "78701",
                                  "first_name": "Jo", "last_name": "Ng", "phone": "555", "email": "jo@ng.example"},
                created_at="2026-05-01T17:03:11Z")

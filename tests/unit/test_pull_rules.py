@@ -68,10 +68,17 @@ def test_changed_fields_leave_what_wizcommerce_owns_after_create():
 
 # -- customers ------------------------------------------------------------------------------
 
-def test_a_new_customer_gets_its_sos_id_names_and_default_addresses():
+CUSTOMER_WRITE_FIELDS = {"company_name", "display_name", "display_id", "reference_id", "assigned_sales_rep_ids",
+                         "assigned_price_list_id", "payment_term", "addresses", "contacts", "attributes"}
+
+
+def test_a_new_customer_gets_its_sos_id_names_contact_and_default_addresses():
+    """WC-A17: only documented write fields; the contact person is the default contact."""
     body = wc_customer(sos_customer(), None)
-    assert body["reference_id"] == "7" and body["name"] == body["display_name"] == "Acme Supply"
-    assert (body["first_name"], body["last_name"]) == ("Sam", "Lee")
+    assert set(body) <= CUSTOMER_WRITE_FIELDS
+    assert body["reference_id"] == "7" and body["display_name"] == "Acme Supply"
+    assert [(c["first_name"], c["last_name"], c["email"], c["is_default"]) for c in body["contacts"]] == [
+        ("Sam", "Lee", "sam@acme.example", True)]
     assert [(a["type"], a["is_default"], a["zip_code"], a["email"]) for a in body["addresses"]] == [
         ("billing", True, "78701", "sam@acme.example"), ("shipping", True, "78701", "sam@acme.example")]
 
@@ -86,13 +93,32 @@ def test_sos_addresses_replace_the_defaults_in_place_and_keep_other_wc_addresses
                                                                    ("a3", "1 Main St")]
 
 
-def test_an_unchanged_customer_needs_no_write():
-    body = wc_customer(sos_customer(), None)
-    current = {**body, "id": "cust_1", "addresses": [{**a, "id": f"x{n}"} for n, a in enumerate(body["addresses"])]}
-    assert changed_fields(current, wc_customer(sos_customer(), current)) == {}
-    changes = changed_fields(current, wc_customer(sos_customer(phone="556"), current))
-    assert changes["phone"] == "556" and [a["phone"] for a in changes["addresses"]] == ["556", "556"]
+def as_read(body: dict) -> dict:
+    """A customer as WC reads back what `body` wrote (WC-A17): `company_name` as `name`, ids on
+    its addresses and contacts."""
+    read = {key: value for key, value in body.items() if key != "company_name"}
+    return {**read, "id": "cust_1", "name": body["company_name"],
+            "addresses": [{**a, "id": f"x{n}"} for n, a in enumerate(body["addresses"])],
+            "contacts": [{**c, "id": f"c{n}"} for n, c in enumerate(body.get("contacts", []))]}
+
+
+@pytest.mark.parametrize("company", [None, "Acme Supply Co."])
+def test_an_unchanged_customer_needs_no_write(company):
+    """WC-A17: compared like with like, also when the company name differs from the SOS name
+    (before, `name` and `company_name` were both compared with the read `name`: one always differed)."""
+    current = as_read(wc_customer(sos_customer(companyName=company), None))
+    assert changed_fields(current, wc_customer(sos_customer(companyName=company), current)) == {}
+    changes = changed_fields(current, wc_customer(sos_customer(companyName=company, phone="556"), current))
+    assert [c["phone"] for c in changes["contacts"]] == ["556"] and changes["contacts"][0]["id"] == "c0"
+    assert [a["phone"] for a in changes["addresses"]] == ["556", "556"]
     assert [a["id"] for a in changes["addresses"]] == ["x0", "x1"]  # the same addresses, edited
+
+
+def test_the_sos_contact_replaces_the_default_wc_contact_and_keeps_the_others():
+    current = as_read(wc_customer(sos_customer(), None))
+    current["contacts"] = [{"id": "c9", "first_name": "Buyer", "is_default": False}, *current["contacts"]]
+    contacts = wc_customer(sos_customer(email="new@acme.example"), current)["contacts"]
+    assert [(c["id"], c.get("email")) for c in contacts] == [("c9", None), ("c0", "new@acme.example")]
 
 
 # -- orders ---------------------------------------------------------------------------------
@@ -115,6 +141,29 @@ def test_an_sos_order_becomes_a_confirmed_wc_order_marked_as_pulled():
     assert body["discount_value"] == 1.5 and body["internal_note"] == "call first"
     assert body["customer_note"] == "thanks"
     assert body["billing_address"]["state"] == "TX" and body["shipping_address"] is None
+    assert "type" not in body["billing_address"]  # WC-A13: an order address reads without `type`
+
+
+def order_as_read(body: dict, **fields) -> dict:
+    """What WC reads back of an order body (WC-A13): no `discount_value`, no address `type`, an
+    `amount`."""
+    amount = sum(line["quantity"] * line["unit_price"] for line in body["line_items"]) - body["discount_value"]
+    read = {key: value for key, value in body.items() if key != "discount_value"}
+    return {**read, "id": "ord_1", "amount": round(amount, 2), **fields}
+
+
+def test_an_unchanged_sos_order_needs_no_write_though_the_read_lacks_discount_value():
+    """WC-A13: `discount_value` is not read back: it is compared through `amount`, never itself."""
+    body = wc_order(sos_order(), customer_id="cust_3", product_ids={4: "prod_4", 5: "prod_5"})
+    assert changed_fields(order_as_read(body), body) == {}
+
+
+def test_a_changed_sos_discount_shows_in_the_amount_and_is_sent_with_any_order_change():
+    body = wc_order(sos_order(discountAmount=4.0), customer_id="cust_3", product_ids={4: "prod_4", 5: "prod_5"})
+    read = order_as_read(wc_order(sos_order(), customer_id="cust_3", product_ids={4: "prod_4", 5: "prod_5"}))
+    assert changed_fields(read, body) == {"discount_value": 4.0}
+    edited = wc_order(sos_order(comment="new"), customer_id="cust_3", product_ids={4: "prod_4", 5: "prod_5"})
+    assert changed_fields(read, edited) == {"internal_note": "new", "discount_value": 1.5}  # a PUT would drop it
 
 
 def test_an_order_with_an_item_no_wc_product_carries_waits_and_says_which():
@@ -184,9 +233,10 @@ def test_a_shipment_carries_tracking_and_only_lines_wc_has_products_for():
 
 
 @pytest.mark.parametrize("amount, paid, status", [
-    (100, 0, "UNPAID"), (100, 40, "PARTIALLY_PAID"), (100, 100, "PAID"), (100, 120, "PAID"), (None, 5, "PAID"),
+    (100, 0, None), (100, 40, None), (100, 100, "PAID"), (100, 120, "PAID"), (None, 5, "PAID"),
 ])
-def test_payment_status_follows_the_paid_amount(amount, paid, status):
+def test_payment_status_is_paid_in_full_or_left_unset(amount, paid, status):
+    """WC-A18: only "PAID" is a documented value; below paid in full nothing is written."""
     assert payment_status(amount, paid) == status
 
 

@@ -21,7 +21,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -350,18 +350,24 @@ class SosClient:
     def create_sales_order(self, order: dict[str, Any]) -> SosSalesOrder:
         return SosSalesOrder.model_validate(self._record_answer("POST", "/salesorder", order))
 
-    def update_sales_order(self, order_id: int, fields: dict[str, Any]) -> SosSalesOrder:
-        return SosSalesOrder.model_validate(self.update("salesorder", order_id, fields))
+    def update_sales_order(self, order_id: int, fields: dict[str, Any],
+                           fit: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+                           ) -> SosSalesOrder:
+        """`fit(current, fields)`: the fields as they suit the record read just before the PUT
+        (e.g. its lines' ids and price casing, SOS-A7)."""
+        return SosSalesOrder.model_validate(self.update("salesorder", order_id, fields, fit))
 
     def get_sales_order(self, order_id: int) -> SosSalesOrder:
         return SosSalesOrder.model_validate(self.get("salesorder", order_id))
 
-    def update(self, resource: str, record_id: int, fields: dict[str, Any]) -> dict[str, Any]:
-        """SOS's PUT replaces the whole record: read it, merge `fields`, write it all back with
-        its current syncToken; when someone wrote in between (stale syncToken), do it again."""
+    def update(self, resource: str, record_id: int, fields: dict[str, Any],
+               fit: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """SOS's PUT replaces the whole record: read it, merge `fields` (as `fit` suits them to
+        what was read), write it all back with its current syncToken; when someone wrote in
+        between (stale syncToken), do it again."""
         for attempt in range(WRITE_RETRIES):
             current = self.get(resource, record_id)
-            body = {**current, **fields, "syncToken": current.get("syncToken")}
+            body = {**current, **(fit(current, fields) if fit else fields), "syncToken": current.get("syncToken")}
             try:
                 return self._record_answer("PUT", f"/{resource}/{record_id}", body)
             except SosError as exc:

@@ -275,7 +275,9 @@ class WizClient:
           is looked up the same way and returned; otherwise the error stands.
         A create without a reference_id cannot be looked up, so it is never sent twice.
         """
-        reference_id = str(body.get("reference_id") or "")
+        return self._create(resource, body, str(body.get("reference_id") or ""))
+
+    def _create(self, resource: str, body: dict[str, Any], reference_id: str) -> dict[str, Any]:
         landed = (lambda: self.by_reference_id(resource, reference_id)) if reference_id else None
         try:
             return self._post(f"/v1/{resource}", body, landed)
@@ -391,8 +393,14 @@ class WizClient:
     def merge_order(self, order_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Change `fields` of an order; the order as WizCommerce answers. `PUT /orders/{id}`
         replaces the whole order (omitted fields are removed), so the order is read, the fields
-        merged in, and all of it sent."""
-        record = {**self.get_order_record(order_id), **fields}
+        merged in, and all of it sent. The order discount is written but not read (WC-A13): it is
+        sent as the read's lines and `amount` show it, so the PUT does not remove it."""
+        read = self.get_order_record(order_id)
+        record = {**read, **fields}
+        if "discount_value" not in record:
+            discount = WizOrder.model_validate(read).implied_discount()
+            if discount:
+                record["discount_value"] = float(discount)
         body = {key: value for key, value in record.items() if key not in READ_ONLY_ORDER_FIELDS}
         path = f"/v1/orders/{order_id}"
         return _record_data(self.request("PUT", path, body=body), "PUT", path)
@@ -402,3 +410,10 @@ class WizClient:
 
     def update_customer(self, customer_id: str, fields: dict[str, Any]) -> WizCustomer:
         return WizCustomer.model_validate(self.patch("customers", customer_id, fields))
+
+    def create_product(self, group_code: str, variant: dict[str, Any]) -> dict[str, Any]:
+        """Create a one-variant product, the documented way: `{group_code, variants: [variant]}`
+        (the variant writes its sku as `sku_id`; reads return `sku`), never twice: like `create`,
+        found by the variant's Reference ID after a lost answer or a 4xx (WC-A2/A3)."""
+        return self._create("products", {"group_code": group_code, "variants": [variant]},
+                            str(variant.get("reference_id") or ""))

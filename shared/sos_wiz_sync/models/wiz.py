@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,6 +110,14 @@ class WizCustomer(WizModel):
     updated_at: datetime | None = None
 
 
+PERCENT_DISCOUNT_TYPES = frozenset({"percent", "percentage", "%"})
+
+
+def exact(value: float | int | None) -> Decimal:
+    """A JSON number as the decimal it was written as (no binary float noise)."""
+    return Decimal(str(value or 0))
+
+
 class WizLineItem(WizModel):
     """A line as read: lines have no id of their own."""
 
@@ -119,6 +128,15 @@ class WizLineItem(WizModel):
     discount: float | None = None
     discount_type: str | None = None
     note: str | None = None
+
+    def charged_total(self) -> Decimal:
+        """What WC charges for the line, exactly: quantity × unit price less the line's discount.
+        A percentage discount (`discount_type` percent/percentage/%) takes that share off; any
+        other discount is an amount off the whole line."""
+        gross = exact(self.quantity) * exact(self.unit_price)
+        if (self.discount_type or "").strip().lower() in PERCENT_DISCOUNT_TYPES:
+            return gross * (1 - exact(self.discount) / 100)
+        return gross - exact(self.discount)
 
 
 class WizOrder(WizModel):
@@ -131,9 +149,7 @@ class WizOrder(WizModel):
     amount: float | None = None
     amount_paid: float | None = None
     payment_status: str | None = None
-    discount_value: float | None = None
-    tax_value: float | None = None
-    shipping_charge: float | None = None
+    # No `discount_value`, `tax_value`, `shipping_charge`: written, not documented on read (WC-A13).
     customer_note: str | None = None
     internal_note: str | None = None
     price_list_id: str | None = None
@@ -143,6 +159,15 @@ class WizOrder(WizModel):
     source: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    def implied_discount(self) -> Decimal | None:
+        """WC-A13: the order-level discount as the documented read shows it: the lines' charged
+        totals less `amount`, to the cent (0 when the amount is higher: tax, charges); None when
+        the read has no `amount` to tell."""
+        if self.amount is None:
+            return None
+        lines_total = sum((line.charged_total() for line in self.line_items), Decimal(0))
+        return max(Decimal(0), (lines_total - exact(self.amount)).quantize(Decimal("0.01"), "ROUND_HALF_UP"))
 
 
 class WizInvoice(WizModel):

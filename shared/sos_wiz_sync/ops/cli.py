@@ -7,6 +7,7 @@ queues, calls one function of this package, and prints the result as a table or 
     sos-wiz-ops reports [--stream X]      the last run reports
     sos-wiz-ops diff <stream>             what the next pull would change, without writing
     sos-wiz-ops doctor                    is the setup complete and healthy? each red line says the fix
+    sos-wiz-ops ledger [--since 24h]      did everything get through? each record of the window accounted for
 
 Where: `--stack <name>` (a deployed stack: its outputs and its PullFunction's environment),
 else the variables of docs/architecture.md (MAPPINGS_TABLE, STATE_TABLE, PUSH_DLQ_URL, …);
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import datetime, timedelta, timezone
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +30,9 @@ from ..store.mappings import ENTITIES, Mappings
 from ..store.state import SyncState
 from .dead_letters import start_redrive
 from .failures import Redrive, failures_overview, retry
-from .render import (ProgressBar, as_json, render_diff, render_doctor, render_failures, render_reports, render_retry,
-                     render_trace)
+from .ledger_rules import window_start
+from .render import (ProgressBar, as_json, render_diff, render_doctor, render_failures, render_ledger, render_reports,
+                     render_retry, render_trace)
 from .targets import DEAD_LETTER_QUEUES, OpsTargets, TargetsError, stack_values
 
 if TYPE_CHECKING:
@@ -77,7 +80,22 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                          help="progress bar on stderr (default: when stderr is a terminal)")
     commands.add_parser("doctor", parents=[common], help="is the setup complete and healthy? (exit 0: all green)")
+    command = commands.add_parser("ledger", parents=[common],
+                                  help="did everything get through? (R-OPS-4; exit 1: something is unaccounted)")
+    command.add_argument("--since", default="24h", type=_moment, help="24h, 7d, or an ISO time (default 24h)")
+    command.add_argument("--until", type=_moment, help="an ISO time, or 1h (back from now); default now")
+    command.add_argument("--settle", type=int, default=120, metavar="SECONDS",
+                         help="WC changes younger than this count as in flight (default 120: two WC polls)")
     return parser
+
+
+def _moment(text: str) -> str:
+    """A --since/--until value, checked here so a typo is a usage error, not a traceback."""
+    try:
+        window_start(text, datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = None,
@@ -117,6 +135,12 @@ def _run(args: argparse.Namespace, targets: OpsTargets, redrive: Redrive | None,
     """(result, its renderer, exit code) of the chosen command."""
     if args.command == "doctor":
         return _doctor(args, targets, schedules)
+    if args.command == "ledger":
+        from .ledger import cli_ledger  # the API clients: only when asked for
+
+        result = cli_ledger(targets.values, args.since, args.until, stack=args.stack,
+                            settle=timedelta(seconds=args.settle))
+        return result, render_ledger, 1 if result["unaccounted"] else 0
     if args.command == "diff":
         from .diff import diff_stream  # the whole pull path: imported only when a diff is asked for
 

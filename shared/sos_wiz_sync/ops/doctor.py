@@ -3,7 +3,8 @@ an operator sets the stack up, each red one with the exact command or console st
 
     secrets present and well formed → SOS answers (token refreshed) → WizCommerce answers → SOS
     quantity hook subscribed → WizCommerce changes arrive → first sync done, nothing held →
-    schedules enabled → dead-letter queues empty → the last run of every scheduled stream
+    schedules enabled → dead-letter queues empty → the last run of every scheduled stream →
+    the last ledger (R-OPS-4: did everything get through?)
 
 Every check runs even when an earlier one failed (an unusable secret makes the API checks red
 with "fix the secret first"), so one run lists everything that is missing.
@@ -42,6 +43,8 @@ WEBHOOK_FRESH = timedelta(hours=24)
 # The pull schedules fire every 2 hours (PullScheduleExpression); a run older than this was missed.
 RUN_FRESH = timedelta(hours=3)
 FIRST_SYNC_STREAM = "first-sync"
+LEDGER_JOB = "ledger"  # scheduled like a stream ({"stream": "ledger"}); its result is the ledger line
+LEDGER_FRESH = timedelta(hours=26)  # daily (LedgerScheduleExpression), with room for a late run
 SOS_SECRET_TEMPLATE = '{"access_token":"…","refresh_token":"…","client_id":"…","client_secret":"…"}'
 WIZ_SECRET_TEMPLATE = '{"api_key":"…","webhook_secrets":["…"]}'
 
@@ -382,8 +385,10 @@ def schedule_stream(target_input: str | None) -> str | None:
 
 
 def wanted_by_parameters(stream: str | None, parameters: Mapping[str, str | None]) -> bool:
-    """A pull schedule is wanted unless its Enable<Stream>Pull parameter says "false"."""
-    return stream is None or parameters.get(f"Enable{stream.capitalize()}Pull") != "false"
+    """A pull schedule is wanted unless its Enable<Stream>Pull parameter (the ledger's:
+    EnableLedger) says "false"."""
+    parameter = "EnableLedger" if stream == LEDGER_JOB else f"Enable{(stream or '').capitalize()}Pull"
+    return stream is None or parameters.get(parameter) != "false"
 
 
 # -- 8. dead-letter queues -------------------------------------------------------------------------
@@ -408,7 +413,7 @@ def check_dead_letters(ctx: DoctorContext) -> Iterator[Check]:
 # -- 9. last runs ----------------------------------------------------------------------------------
 def check_last_runs(ctx: DoctorContext) -> Iterator[Check]:
     if ctx.scheduled_streams is not None:
-        streams = ctx.scheduled_streams
+        streams = [stream for stream in ctx.scheduled_streams if stream != LEDGER_JOB]
     else:  # schedules unknown: the streams that have run at all
         streams = sorted({r["stream"] for r in ctx.state.recent_reports(limit=100)} - {FIRST_SYNC_STREAM})
     if not streams:
@@ -440,6 +445,28 @@ def _last_run(ctx: DoctorContext, stream: str) -> Check:
     return Check(name, True, detail)
 
 
+# -- 10. the last ledger ----------------------------------------------------------------------------
+def check_ledger(ctx: DoctorContext) -> Iterator[Check]:
+    """One line: the last ledger's unaccounted count. None yet is not a fault (it runs daily)."""
+    last = ctx.state.last_ledger()
+    run_now = f"sos-wiz-ops ledger --since 24h{ctx.stack_flag}"
+    if last is None:
+        yield Check("last ledger", True, f"none yet: it runs daily (LedgerScheduleExpression); now: {run_now}")
+        return
+    ran = datetime.fromisoformat(last["ran_at"])
+    unaccounted = int(last.get("unaccounted_count", len(last.get("unaccounted") or [])))
+    counted = sum(sum(counts.values()) for counts in (last.get("counts") or {}).values())
+    detail = (f"{unaccounted} unaccounted of {counted} records, {_ago(ctx.now, ran)} "
+              f"(window {last['window']['since'][:16]} → {last['window']['until'][:16]})")
+    if unaccounted:
+        yield Check("last ledger", False, detail, f"{run_now} names each record with the command that repairs it")
+    elif ctx.now - ran > LEDGER_FRESH:
+        yield Check("last ledger", False, f"{detail}; older than {_span(LEDGER_FRESH)}",
+                    f"its schedule did not fire or the run failed: PullFunction's log group; now: {run_now}")
+    else:
+        yield Check("last ledger", True, detail)
+
+
 def _send_run(ctx: DoctorContext, stream: str) -> str:
     return (f"aws sqs send-message --queue-url {ctx.name('PULL_QUEUE_URL')} "
             f"--message-body '{{\"stream\": \"{stream}\"}}'")
@@ -459,10 +486,10 @@ def _span(delta: timedelta) -> str:
 
 
 CHECKS: list[Callable[[DoctorContext], Iterator[Check]]] = [
-    check_secrets, check_sos, check_sos_budget, check_wiz, check_hook, check_changes_arrive, check_first_sync, check_schedules,
-    check_dead_letters, check_last_runs]
+    check_secrets, check_sos, check_sos_budget, check_wiz, check_hook, check_changes_arrive, check_first_sync,
+    check_schedules, check_dead_letters, check_last_runs, check_ledger]
 CHECK_NAMES = {check_secrets: "secrets", check_sos: "SOS answers", check_sos_budget: "SOS request budget",
                check_wiz: "WizCommerce answers",
                check_hook: "SOS quantity hook", check_changes_arrive: "WizCommerce changes arrive",
                check_first_sync: "first sync", check_schedules: "schedules", check_dead_letters: "dead-letter queues",
-               check_last_runs: "last runs"}
+               check_last_runs: "last runs", check_ledger: "last ledger"}

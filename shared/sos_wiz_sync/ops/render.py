@@ -172,6 +172,22 @@ def render_doctor(result: dict[str, Any], *, color: bool = False) -> str:
     return "\n".join(lines)
 
 
+def render_ledger(result: dict[str, Any]) -> str:
+    """One line per entity with its counts, then each unaccounted record: why, and the fix."""
+    window = result["window"]
+    lines = [f"ledger {_at(window['since'])} → {_at(window['until'])} UTC"]
+    for entity, counts in result["counts"].items():
+        lines.append(f"  {entity:<20} " + "  ".join(f"{name.replace('_', ' ')} {n}" for name, n in counts.items()))
+    unaccounted = result["unaccounted"]
+    lines.append(f"unaccounted: {len(unaccounted)}" + ("" if unaccounted else " (everything got through)"))
+    for record in unaccounted:
+        lines.append(f"  {record['entity']} WC {record.get('wc_id') or '-'} / SOS {record.get('sos_id') or '-'}: "
+                     f"{record['why']}\n    fix: {record['fix']}")
+    calls = result.get("calls") or {}
+    lines.append(f"reads: SOS {calls.get('sos', '-')}, WizCommerce {calls.get('wiz', '-')}")
+    return "\n".join(lines)
+
+
 def as_json(result: Any) -> str:
     return json.dumps(result, indent=2, default=str)
 

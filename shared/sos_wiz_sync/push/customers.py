@@ -14,7 +14,7 @@ from ..models.sos import SosCustomer
 from ..models.wiz import WizCustomer
 from ..rules.customers import sos_customer
 from ..rules.push_config import sos_id_from_reference
-from ..rules.versions import is_our_write
+from ..rules.versions import is_our_write, timestamp_version
 from ..store.mappings import Mapping, Origin
 from .deps import PushDeps
 from .outcome import PushOutcome, Status, current_state, gone
@@ -43,6 +43,9 @@ def _push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
         return PushOutcome(entity="customer", wc_id=customer.id, status=status, sos_id=str(sos_id))
     body = sos_customer(customer, deps.config)
     if _digest(body) == mapping.pushed_digest:
+        version = timestamp_version(customer.updated_at)
+        if mapping.wc_version != version:  # the ledger (R-OPS-4): this version was examined, SOS has it
+            deps.mappings.update("customer", customer.id, wc_version=version)
         return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", sos_id=mapping.sos_id,
                            reason="nothing SOS receives changed")
     if is_our_write(customer.updated_at, mapping.wc_echo_version):

@@ -20,6 +20,7 @@ from ..models.wiz import WizOrder, WizProduct
 from ..rules.orders import (
     LineProblem,
     edit_block_reason,
+    fit_lines_to_record,
     line_problem,
     order_skip_reason,
     pushed_content_digest,
@@ -63,8 +64,11 @@ def _order_body(deps: PushDeps, order: WizOrder, number: str, item_ids: list[int
     customer_id = sos_customer_id(deps, order.customer_id)
     customer = deps.wiz.get_customer(order.customer_id)  # its sales rep (R-ORD-6) and company name
     rep = customer.assigned_sales_reps[0].id if customer.assigned_sales_reps else None
-    return sos_sales_order(order, number=number, customer_id=customer_id, item_ids=item_ids, config=deps.config,
-                           wc_rep_id=rep, company=customer.name)
+    try:
+        return sos_sales_order(order, number=number, customer_id=customer_id, item_ids=item_ids,
+                               config=deps.config, wc_rep_id=rep, company=customer.name)
+    except ValueError as exc:  # a read that lacks what the body is derived from (WC-A13)
+        raise PermanentPushFailure(str(exc)) from exc
 
 
 def _create(deps: PushDeps, order: WizOrder) -> PushOutcome:
@@ -160,9 +164,15 @@ def _edit(deps: PushDeps, order: WizOrder, mapping: Mapping) -> PushOutcome:
     return _outcome(order, "updated", sos_id)
 
 
+def _fit_to_record(current: dict, body: dict) -> dict:
+    """SOS-A7: the edit's lines as the record read just before the PUT has them (price casing,
+    line ids kept), so SOS updates its lines rather than recreating them."""
+    return {**body, "lines": fit_lines_to_record(body["lines"], current.get("lines") or [])}
+
+
 def _update_sos_order(deps: PushDeps, order: WizOrder, sos_id: int, body: dict, item_ids: list[int]) -> SosSalesOrder:
     try:
-        return deps.sos.update_sales_order(sos_id, body)
+        return deps.sos.update_sales_order(sos_id, body, _fit_to_record)
     except ApiError as exc:
         if exc.status != 400:
             raise

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, get_args
 
-from ..models.wiz import WizLineItem, WizOrder
+from ..config import DEFAULT_LINE_PRICE_FIELD, LinePriceField
+from ..models.wiz import WizLineItem, WizOrder, exact
 from .customers import sos_transaction_address
 from .push_config import PushConfig, sos_id_from_reference, sos_ref
 
 PUSHED_ORDER_STATUS = "confirmed"
-PERCENT_DISCOUNT_TYPES = frozenset({"percent", "percentage", "%"})
-MONEY_DECIMALS = 2
 UNIT_PRICE_DECIMALS = 4
+UNIT_PRICE_STEP = Decimal(1).scaleb(-UNIT_PRICE_DECIMALS)
+LINE_PRICE_FIELDS = get_args(LinePriceField)  # SOS-A7: both casings are read
 # What of a WC order reaches SOS as the order: an edit to anything else (our own reference_id,
 # payment, fulfilment…) is not an edit SOS sees, so it neither pushes nor trips the edit block
 # (R-ORD-2). Payments reach SOS on their own path (R-PAY-1).
 PUSHED_ORDER_FIELDS = {
-    "display_id": True, "customer_id": True, "discount_value": True, "internal_note": True,
+    "display_id": True, "customer_id": True, "amount": True, "internal_note": True,
     "customer_note": True, "po_number": True, "billing_address": True, "shipping_address": True,
     "line_items": {"__all__": {"product_id", "sku", "quantity", "unit_price", "discount", "discount_type", "note"}},
 }
@@ -55,30 +57,95 @@ def line_problem(number: int, line: WizLineItem, problem: str) -> LineProblem:
     return LineProblem(number, line.product_id, line.sku, problem)
 
 
+@dataclass(frozen=True)
+class SosLinePrice:
+    """An SOS line's price and amount, with amount == quantity × unit price exactly (SOS's
+    rule), and what that amount exceeds WC's charged line total by (never negative)."""
+
+    unit_price: Decimal
+    amount: Decimal
+    remainder: Decimal
+
+
+def sos_line_price(line: WizLineItem) -> SosLinePrice:
+    """The charged unit price to 4 places, rounded up (so a price is never understated against
+    SOS's minimum price), and the amount as the exact product of quantity and that price: never
+    rounded, so SOS's exact check holds. Where the charged total does not divide by the
+    quantity (3 for 29.95), the amount exceeds it by under a hundredth of a cent a unit: that
+    remainder joins the order's discount, so the SOS total equals WC's (`sos_sales_order`)."""
+    quantity = exact(line.quantity)
+    total = line.charged_total()
+    if not quantity:
+        return SosLinePrice(exact(line.unit_price).quantize(UNIT_PRICE_STEP, ROUND_CEILING), Decimal(0), Decimal(0))
+    unit_price = (total / quantity).quantize(UNIT_PRICE_STEP, ROUND_CEILING)
+    amount = quantity * unit_price
+    return SosLinePrice(unit_price, amount, amount - total)
+
+
 def charged_unit_price(line: WizLineItem) -> float:
-    """R-ORD-5: the unit price actually charged in WC, after the line's discount.
-
-    A percentage discount (`discount_type` percent/percentage/%) reduces the unit price; any
-    other discount is an amount off the whole line, spread over its quantity.
-    """
-    discount = line.discount or 0.0
-    if not discount:
-        return round(line.unit_price, UNIT_PRICE_DECIMALS)
-    if (line.discount_type or "").strip().lower() in PERCENT_DISCOUNT_TYPES:
-        return round(line.unit_price * (1 - discount / 100), UNIT_PRICE_DECIMALS)
-    if not line.quantity:
-        return round(line.unit_price, UNIT_PRICE_DECIMALS)
-    return round((line.unit_price * line.quantity - discount) / line.quantity, UNIT_PRICE_DECIMALS)
+    """R-ORD-5: the unit price actually charged in WC, after the line's discount (4 places)."""
+    return float(sos_line_price(line).unit_price)
 
 
-def sos_order_lines(lines: Sequence[WizLineItem], item_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """SOS lines in WC order; `item_ids[i]` is the SOS item of `lines[i]` (by Reference ID)."""
+def sos_order_lines(lines: Sequence[WizLineItem], item_ids: Sequence[int],
+                    price_field: str = DEFAULT_LINE_PRICE_FIELD) -> list[dict[str, Any]]:
+    """SOS lines in WC order; `item_ids[i]` is the SOS item of `lines[i]` (by Reference ID).
+    The price goes under `price_field` (SOS-A7: the casing the account or record uses)."""
     built = []
     for number, (line, item_id) in enumerate(zip(lines, item_ids, strict=True), start=1):
-        unit_price = charged_unit_price(line)
+        price = sos_line_price(line)
         built.append({"lineNumber": number, "item": {"id": item_id}, "quantity": line.quantity,
-                      "unitPrice": unit_price, "amount": round(unit_price * line.quantity, MONEY_DECIMALS)})
+                      price_field: float(price.unit_price), "amount": float(price.amount)})
     return built
+
+
+def line_price_field(lines: Sequence[Mapping[str, Any]], default: str = DEFAULT_LINE_PRICE_FIELD) -> str:
+    """SOS-A7: the price field's casing in an SOS record's lines (`unitPrice` or `unitprice`),
+    or `default` when no line shows one."""
+    for line in lines:
+        for name in line:
+            if name in LINE_PRICE_FIELDS:
+                return name
+    return default
+
+
+def fit_lines_to_record(lines: Sequence[Mapping[str, Any]], current: Sequence[Mapping[str, Any]]
+                        ) -> list[dict[str, Any]]:
+    """New SOS lines for an edit of an order whose lines are `current` (as read): the price
+    under the casing the record came with (SOS-A7), and each line that is still the same line
+    (same lineNumber and item, else the first unused current line of that item) keeps its `id`,
+    so SOS updates the lines instead of recreating them."""
+    price_field = line_price_field(current)
+    unused = [line for line in current if line.get("id") is not None]
+
+    def item_of(line: Mapping[str, Any]) -> Any:
+        return (line.get("item") or {}).get("id")
+
+    def number_of(line: Mapping[str, Any]) -> Any:
+        return line.get("lineNumber", line.get("linenumber"))
+
+    fitted = []
+    for line in lines:
+        price = next((line[name] for name in LINE_PRICE_FIELDS if name in line), None)
+        body = {name: value for name, value in line.items() if name not in LINE_PRICE_FIELDS and name != "id"}
+        body[price_field] = price
+        same = (next((c for c in unused if number_of(c) == number_of(line) and item_of(c) == item_of(line)), None)
+                or next((c for c in unused if item_of(c) == item_of(line)), None))
+        if same is not None:
+            unused.remove(same)
+            body = {"id": same["id"], **body}
+        fitted.append(body)
+    return fitted
+
+
+def order_discount(order: WizOrder) -> Decimal:
+    """WC-A13: the order-level discount, from what an order read documents (the lines against
+    `amount`; `discount_value` is written but not read, so never relied on). An order read
+    without `amount` cannot say: refused by name."""
+    discount = order.implied_discount()
+    if discount is None:
+        raise ValueError(f"WC order {order.id}: the read has no `amount`, so its discount cannot be derived (WC-A13)")
+    return discount
 
 
 # -- notes ---------------------------------------------------------------------------------
@@ -115,8 +182,10 @@ def sos_sales_order(order: WizOrder, *, number: str, customer_id: int, item_ids:
         "customer": {"id": customer_id},
         "billing": sos_transaction_address(order.billing_address, "billing", company),
         "shipping": sos_transaction_address(order.shipping_address, "shipping", company),
-        "lines": sos_order_lines(order.line_items, item_ids),
-        "discountAmount": round(order.discount_value or 0.0, MONEY_DECIMALS),
+        "lines": sos_order_lines(order.line_items, item_ids, config.line_price_field),
+        # WC-A13: derived from the read; the lines' rounding remainders join it (exact totals).
+        "discountAmount": float(order_discount(order) + sum(
+            (sos_line_price(line).remainder for line in order.line_items), Decimal(0))),
         "salesRep": sos_ref(config.sales_rep_for(wc_rep_id)),
         "customerPO": order.po_number or None,
         **order_notes(order, config.line_notes_to_comment),

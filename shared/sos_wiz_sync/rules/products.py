@@ -33,11 +33,26 @@ class ProductIndex:
         return index
 
 
-def wiz_product_fields(item: SosItem) -> dict[str, str]:
-    """What a WC product made from an SOS item carries: the Reference ID that links them
-    (R-REF-1), SOS's sku and name, and `active` unless SOS archived the item."""
-    return {"reference_id": str(item.id), "sku": (item.sku or "").strip(), "name": item.name,
-            "status": INACTIVE if item.archived else "active"}
+def product_group_code(item: SosItem) -> str:
+    """The `group_code` of a product made from an SOS item: from its id, which never changes and
+    no other item has (its sku may be renamed, or reused after a rename), and which says where the
+    product came from."""
+    return f"sos-item-{item.id}"
+
+
+def wiz_product_variant(item: SosItem) -> dict[str, str]:
+    """The one variant of a WC product made from an SOS item (the documented create: the sku is
+    written as `sku_id`): the Reference ID that links them (R-REF-1), SOS's sku and name."""
+    return {"sku_id": (item.sku or "").strip(), "reference_id": str(item.id), "name": item.name}
+
+
+@dataclass(frozen=True)
+class HandFix:
+    """A difference the API cannot write (PATCH only deactivates): what a person must change
+    in WizCommerce, and the stable reason the run report counts it under."""
+
+    reason: str
+    action: str
 
 
 def match_product(item: SosItem, index: ProductIndex) -> tuple[WizProduct | None, str | None]:
@@ -54,11 +69,22 @@ def match_product(item: SosItem, index: ProductIndex) -> tuple[WizProduct | None
     return product, None
 
 
-def product_changes(item: SosItem, product: WizProduct) -> dict[str, str]:
-    """The fields of `product` that differ from SOS. Status follows SOS one way only: an
-    archived item deactivates its product, but a product someone deactivated in WizCommerce
-    is not switched back on (that is a sales decision, not an SOS fact)."""
-    wanted = wiz_product_fields(item)
-    if not item.archived:
-        del wanted["status"]
-    return {name: value for name, value in wanted.items() if (getattr(product, name) or "") != value}
+def product_changes(item: SosItem, product: WizProduct) -> tuple[dict[str, str], list[HandFix]]:
+    """What `product` needs to be SOS's item: the one write the API takes (`status: inactive`
+    when SOS archived the item; a product someone deactivated in WizCommerce is not switched back
+    on: that is a sales decision, not an SOS fact), and the differences it does not take (a
+    sku, name or missing Reference ID), each to be made by hand in WizCommerce. An archived
+    item's product is only deactivated: its other differences no longer matter."""
+    if item.archived:
+        return ({"status": INACTIVE} if product.status != INACTIVE else {}), []
+    fixes = []
+    where = f"WizCommerce product {product.id} (sku {product.sku!r})"
+    if not (product.reference_id or "").strip():
+        fixes.append(HandFix("product-reference-id-not-settable",
+                             f"in {where}, set the Reference ID to {item.id} (SOS item {item.id}) by hand"))
+    sku = (item.sku or "").strip()
+    if product.sku != sku:
+        fixes.append(HandFix("product-sku-not-settable", f"in {where}, change the SKU to {sku!r} by hand"))
+    if (product.name or "") != item.name:
+        fixes.append(HandFix("product-name-not-settable", f"in {where}, change the name to {item.name!r} by hand"))
+    return {}, fixes

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..config import PaymentRoute, PushSettings
+from ..config import DEFAULT_LINE_PRICE_FIELD, LinePriceField, PaymentRoute, PushSettings
 
 SOS_NUMBER_MAX_LENGTH = 21
 DIGEST_LENGTH = 6
@@ -76,6 +76,7 @@ class PushConfig:
     sales_reps: Mapping[str, int] = field(default_factory=dict)   # WC rep id → SOS sales rep id
     default_sales_rep: int | None = None
     price_tiers: Mapping[str, int] = field(default_factory=dict)  # WC price list id → SOS price tier id
+    line_price_field: LinePriceField = DEFAULT_LINE_PRICE_FIELD   # SOS-A7: on a new SOS order
 
     def __post_init__(self) -> None:
         fit_sos_number(self.number_prefix, "0", self.number_suffix)  # refuses affixes that leave no room
@@ -89,6 +90,7 @@ class PushConfig:
             default_sales_rep=(_sos_id("DEFAULT_SALES_REP_ID", settings.default_sales_rep_id)
                                if settings.default_sales_rep_id else None),
             price_tiers={wc: _sos_id("PRICE_TIER_MAP", sos) for wc, sos in settings.price_tier_map.items()},
+            line_price_field=settings.sos_line_price_field,
         )
 
     def order_number(self, wc_display_id: str) -> str:

@@ -62,15 +62,33 @@ def _number(value: Any) -> bool:
 INVOICE_CREATE_ONLY_FIELDS = CREATE_ONLY_FIELDS - {"status"}
 
 
-# WC write names whose value reads back under another name (a customer's `company_name` is `name`).
+# WC write names whose value reads back under another name (WC-A17: a customer's `company_name`
+# is read as `name`): compared with what reads back, like with like.
 READ_NAMES = {"company_name": "name"}
+# Order fields written but not documented on read (WC-A13): never compared themselves; the
+# discount shows in the documented `amount` (see `changed_fields`).
+ORDER_WRITE_ONLY_FIELDS = frozenset({"discount_value", "tax_value", "shipping_charge"})
 
 
 def changed_fields(current: Mapping[str, Any], desired: Mapping[str, Any],
                    create_only: frozenset[str] = CREATE_ONLY_FIELDS) -> dict[str, Any]:
-    """The fields of `desired` to send to bring an existing WC record up to date."""
-    return {key: value for key, value in desired.items()
-            if key not in create_only and differs(current.get(READ_NAMES.get(key, key)), value)}
+    """The fields of `desired` to send to bring an existing WC record up to date. A write-only
+    order discount is compared through the order `amount` it makes; and since an order PUT
+    replaces the whole order, it is sent again with any change (else the PUT would drop it)."""
+    changes = {key: value for key, value in desired.items()
+               if key not in create_only and key not in ORDER_WRITE_ONLY_FIELDS
+               and differs(current.get(READ_NAMES.get(key, key)), value)}
+    if "discount_value" in desired and (changes or _amount_differs(current, desired)):
+        changes["discount_value"] = desired["discount_value"]
+    return changes
+
+
+def _amount_differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """Whether WC's order `amount` is not what `desired` lines less its discount come to."""
+    lines = desired.get("line_items") or []
+    expected = sum(line["quantity"] * line["unit_price"] for line in lines) - (desired["discount_value"] or 0.0)
+    amount = current.get("amount")
+    return not _number(amount) or round(amount - expected, MONEY_DECIMALS) != 0
 
 
 # -- customers (R-CUS-3) -------------------------------------------------------------------
@@ -78,18 +96,21 @@ def changed_fields(current: Mapping[str, Any], desired: Mapping[str, Any],
 AddressKind = Literal["billing", "shipping"]
 
 
-def wc_address(address: Address | None, kind: AddressKind) -> dict[str, Any] | None:
-    """A WC address from an SOS address; SOS's lines 3-5 (rarely used) join WC's second line."""
+def wc_address(address: Address | None, kind: AddressKind | None) -> dict[str, Any] | None:
+    """A WC address from an SOS address; SOS's lines 3-5 (rarely used) join WC's second line.
+    `kind`: the customer address `type`; None for an order's address, whose read has no `type`
+    (WC-A13: not written where it cannot be compared)."""
     if address is None or not any(address.model_dump().values()):
         return None
     second = ", ".join(line for line in (address.line2, address.line3, address.line4, address.line5) if line)
-    return {"type": kind, "address_line_1": address.line1, "address_line_2": second or None, "city": address.city,
-            "state": address.stateProvince, "zip_code": address.postalCode, "country": address.country}
+    return {**({"type": kind} if kind else {}), "address_line_1": address.line1, "address_line_2": second or None,
+            "city": address.city, "state": address.stateProvince, "zip_code": address.postalCode,
+            "country": address.country}
 
 
-def wc_transaction_address(address: TransactionAddress | None, kind: AddressKind) -> dict[str, Any] | None:
-    """A WC address from an SOS transaction's billing/shipping (the address nests inside)."""
-    return wc_address(address.address if address else None, kind)
+def wc_transaction_address(address: TransactionAddress | None) -> dict[str, Any] | None:
+    """A WC order address from an SOS transaction's billing/shipping (the address nests inside)."""
+    return wc_address(address.address if address else None, None)
 
 
 def merged_addresses(current: Sequence[Mapping[str, Any]], billing: dict | None,
@@ -111,21 +132,37 @@ def merged_addresses(current: Sequence[Mapping[str, Any]], billing: dict | None,
     return addresses
 
 
+def merged_contacts(current: Sequence[Mapping[str, Any]], contact: dict[str, Any]) -> list[dict[str, Any]]:
+    """The customer's WC contacts with SOS's contact person as the default one: it replaces the
+    current default (else the first) in place, keeping its id; other WC contacts stay."""
+    contacts = [dict(existing) for existing in current]
+    position = next((n for n, existing in enumerate(contacts) if existing.get("is_default")), 0 if contacts else None)
+    if position is None:
+        return [{**contact, "is_default": True}]
+    contacts[position] = {**contacts[position], **contact, "is_default": True}
+    return contacts
+
+
 def wc_customer(customer: SosCustomer, current: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The WC customer an SOS customer is: names, contact, default addresses. The SOS name is
-    also the display name, which the push sends back as the SOS name: the round trip is stable."""
+    """The WC customer an SOS customer is, in documented write fields only (WC-A17): company,
+    display name, the contact person as the default `contacts` entry, default addresses. The SOS
+    name is the display name, which the push sends back as the SOS name: the round trip is
+    stable. `company_name` reads back as `name` and is compared with it (READ_NAMES)."""
     names = customer.contact
     contact = {"first_name": names.firstName if names else None, "last_name": names.lastName if names else None,
                "email": customer.email, "phone": customer.phone}
     # flat or nested on SOS's side (SOS-A21): the model holds both as a transaction address
-    billing = wc_transaction_address(customer.billing, "billing")
-    shipping = wc_transaction_address(customer.shipping, "shipping")
-    return {
-        "reference_id": str(customer.id), "name": customer.name, "display_name": customer.name,
-        "company_name": customer.companyName or customer.name, **contact,  # WC requires it; reads it as `name`
+    billing, shipping = (wc_address(customer.billing and customer.billing.address, "billing"),
+                         wc_address(customer.shipping and customer.shipping.address, "shipping"))
+    body = {
+        "reference_id": str(customer.id), "display_name": customer.name,
+        "company_name": customer.companyName or customer.name,  # WC requires it
         "addresses": merged_addresses((current or {}).get("addresses") or [],
                                       billing and {**billing, **contact}, shipping and {**shipping, **contact}),
     }
+    if any(contact.values()):
+        body["contacts"] = merged_contacts((current or {}).get("contacts") or [], contact)
+    return body
 
 
 # -- orders (R-ORD-7) ----------------------------------------------------------------------
@@ -154,8 +191,8 @@ def wc_order(order: SosSalesOrder, *, customer_id: str, product_ids: Mapping[int
         "line_items": [{"product_id": product_ids[line.item.id], "quantity": line.quantity,
                         "unit_price": line.unitPrice} for line in order.lines],
         "discount_value": round(order.discountAmount or 0.0, MONEY_DECIMALS),
-        "billing_address": wc_transaction_address(order.billing, "billing"),
-        "shipping_address": wc_transaction_address(order.shipping, "shipping"),
+        "billing_address": wc_transaction_address(order.billing),
+        "shipping_address": wc_transaction_address(order.shipping),
         # SOS's customerMessage is what the customer sees; `comment` is internal (the contract).
         "customer_note": order.customerMessage or "", "internal_note": order.comment or "",
     }
@@ -217,13 +254,15 @@ def is_pushed_payment_number(number: str | None) -> bool:
     return (number or "").startswith(PAYMENT_NUMBER_PREFIX)
 
 
-def payment_status(amount: float | None, paid: float) -> str:
-    """WC's payment status for an order of `amount` of which `paid` is paid."""
-    if paid <= PAID_TOLERANCE:
-        return "UNPAID"
-    if paid + PAID_TOLERANCE >= (amount or 0.0):
-        return "PAID"
-    return "PARTIALLY_PAID"
+PAID = "PAID"  # WC-A18: the one documented order `payment_status` value
+
+
+def payment_status(amount: float | None, paid: float) -> str | None:
+    """WC's payment status for an order of `amount` of which `paid` is paid: "PAID" when paid in
+    full, else None (WC-A18: no other value is documented; the amount paid says the rest)."""
+    if paid > PAID_TOLERANCE and paid + PAID_TOLERANCE >= (amount or 0.0):
+        return PAID
+    return None
 
 
 def order_paid(deposit: float | None, paid_on_invoices: Sequence[float]) -> float:
@@ -239,4 +278,6 @@ def counted_paid(invoice: SosInvoice) -> float:
 
 
 def wc_order_payment(amount: float | None, paid: float) -> dict[str, Any]:
+    """`amount_paid` always; `payment_status` only when paid in full (WC-A18). An order no longer
+    paid in full sends `payment_status: null`, so a PUT does not keep a stale "PAID"."""
     return {"amount_paid": round(paid, MONEY_DECIMALS), "payment_status": payment_status(amount, paid)}

@@ -142,6 +142,19 @@ class SyncState:
                                   ScanIndexForward=False, Limit=limit)["Items"]
         return [from_dynamo(item) for item in items]
 
+    def all_open_failures(self) -> list[dict[str, Any]]:
+        """Every open failure (the ledger's `parked`): the sparse index holds only open ones."""
+        items = self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("FAILURE"))
+        return [from_dynamo(item) for item in items]
+
+    # -- the last ledger (R-OPS-4): what `doctor` shows --------------------------------------
+    def save_ledger(self, result: dict[str, Any]) -> None:
+        self._table.put_item(Item=to_dynamo({"pk": "LEDGER", "sk": "LAST", **result, "saved_at": utc_now()}))
+
+    def last_ledger(self) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": "LEDGER", "sk": "LAST"}, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
     # -- last pushed inventory values (R-INV-5) and the hook's reads and writes -------------
     # Read times are µs since the epoch (clients.sos.read_clock); see docs/architecture.md,
     # "Pull and hook: the newest read wins".

@@ -3,11 +3,12 @@ stream on the engine."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .deps import pull_environment
+from .deps import PullDeps, pull_environment
 from .engine import LambdaContext, SyncEngine, continuation_message
 from .first_sync import FIRST_SYNC, first_sync_of
 from .first_sync_gate import first_sync_before
@@ -22,9 +23,12 @@ class PullRequest(BaseModel):
 
 
 class PullRuntime:
-    """Built once per cold start from the function's environment."""
+    """Built once per cold start from the function's environment. `jobs`: requests that are not
+    pull streams, by name, each run with the runtime's clients and tables (the daily ledger,
+    R-OPS-4: the function composes it in, as sync/ does not know the ops layer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, jobs: Mapping[str, Callable[[PullDeps], dict[str, Any]]] | None = None) -> None:
+        self.jobs = dict(jobs or {})
         environment = pull_environment()
         self.deps = environment.deps
         self.streams = build_streams(self.deps)
@@ -41,6 +45,8 @@ class PullRuntime:
         request = PullRequest.model_validate_json(body)
         if request.stream == FIRST_SYNC:
             return self.first_sync.run(context)
+        if request.stream in self.jobs:
+            return self.jobs[request.stream](self.deps)
         stream = self.streams.get(request.stream)
         if stream is None:
             raise ValueError(f"unknown pull stream {request.stream!r}; known: {sorted(self.streams)}")
