@@ -50,6 +50,10 @@ class SosApiSettings(_Env):
     sos_updatedsince_overlap_seconds: int = Field(default=300, ge=0)
     sos_max_concurrency: int = Field(default=2, ge=1)
     http_timeout_seconds: float = Field(default=20.0, gt=0)
+    # SosMaxRps is the deployment's total, shared through the state table (clients/budget.py);
+    # each function says whose turn comes first. Unset: lowest, so no caller delays an order.
+    sos_priority: Literal["push", "hook", "pull"] = "pull"
+    sos_shared_budget: bool = True
 
 
 class WizApiSettings(_Env):

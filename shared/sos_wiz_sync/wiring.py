@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 import requests
+from aws_lambda_powertools.metrics import MetricUnit
 
+from .clients.budget import BudgetPolicy, SharedBudget
 from .clients.http import Pacer, build_session
 from .clients.sos import ChangeWindow, SosClient
 from .clients.sos_auth import SosTokenManager
 from .clients.wiz import WizClient
 from .config import SosApiSettings, WizApiSettings
+from .observability import metrics
 from .secrets import SecretStore
+from .store.budget import BudgetTable
 from .store.contract import ContractReadings
 from .store.leases import Leases
 
 
+def sos_pacer(api: SosApiSettings, state_table: str) -> Pacer:
+    """The deployment's shared SOS budget at this function's priority (R-CFG-4), or, switched
+    off, pacing per process as before."""
+    if not api.sos_shared_budget:
+        return Pacer(api.sos_max_rps)
+    return SharedBudget(BudgetTable(state_table), BudgetPolicy(api.sos_max_rps), api.sos_priority,
+                        on_rate=report_sos_rate)
+
+
+def report_sos_rate(rate: float) -> None:
+    """The deployment's SOS rate in force, as a metric whenever this function sees it change."""
+    metrics.add_metric(name="SosRateInForce", unit=MetricUnit.CountPerSecond, value=rate)
+
+
 def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretStore) -> SosClient:
-    session = build_session(pool_size=api.sos_max_concurrency + 2)
+    pacer = sos_pacer(api, state_table)
+    session = build_session(pool_size=api.sos_max_concurrency + 2, pacer=pacer)
     first_use = ContractReadings(state_table).record_first_use  # R-OPS-5: SOS-A1, A8, A20
     tokens = SosTokenManager(secret_id=api.sos_secret_id, token_url=api.sos_token_url, secrets=secrets,
                              leases=Leases(state_table), session=build_session(retries=3),
                              timeout=api.http_timeout_seconds, first_use=first_use)
-    return SosClient(base_url=api.sos_api_base_url, tokens=tokens, session=session, pacer=Pacer(api.sos_max_rps),
+    return SosClient(base_url=api.sos_api_base_url, tokens=tokens, session=session, pacer=pacer,
                      timeout=api.http_timeout_seconds,
                      window=ChangeWindow(api.sos_timezone, api.sos_updatedsince_overlap_seconds), first_use=first_use)
 

@@ -12,7 +12,7 @@ import pytest
 from local.emulators import SosEmulator, WizEmulator, seed
 from local.emulators.sos import THROTTLE_FORMS
 from sos_wiz_sync.clients.http import build_session
-from sos_wiz_sync.clients.sos import PAGE_SIZE, SosClient
+from sos_wiz_sync.clients.sos import PAGE_SIZE, Backoff, SosClient
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.rules.inventory import UNTRACKED_ITEM_TYPES, inventory_levels_from_sos
@@ -464,3 +464,31 @@ def test_a_throttle_in_any_form_at_any_page_ends_as_a_pass_without_it(emulators,
     assert report["changed"] + report["unchanged"] == len(expected)
     again = engine.run(stream, FakeContext())
     assert again["status"] == "ok" and again["changed"] == 0 and again["seen"] == ITEMS
+
+
+def test_a_pull_waits_out_more_throttles_than_its_backoff_attempts_and_does_not_fail_its_run(emulators, pull):
+    """Issue 20 (SOS-A3): a throttle is the account's rate limit; a pull waits its turn. More
+    throttled answers in a row than `Backoff.attempts` (which fail a push's call) end in a
+    complete pass, not a failed run."""
+    sos, wiz, _ = emulators
+    engine, stream = pull()
+    engine._sos.backoff = Backoff(attempts=2, base_seconds=0.01, max_seconds=0.02)
+    sos.inject_throttle(6, **THROTTLE_FORMS["200-error"], after=1, method="GET", path="/api/v2/item")
+    report = engine.run(stream, FakeContext())
+    assert sos.faulted_counters() == {"GET /api/v2/item": 6}
+    assert report["status"] == "ok" and report["seen"] == ITEMS and report["failed"] == {}
+
+
+def test_throttled_past_the_time_budget_a_pull_continues_and_names_the_rate_limit(emulators, pull):
+    """Throttled until the time budget's reserve, the run checkpoints and continues in a fresh
+    invocation (as near its time limit), its report naming `sos-throttled`, never an outage."""
+    sos, wiz, _ = emulators
+    engine, stream = pull(time_reserve_ms=60_000)
+    engine._sos.backoff = Backoff(attempts=2, base_seconds=0.05, max_seconds=0.05)
+    sos.inject_throttle(40, **THROTTLE_FORMS["200-message-only"], after=1, method="GET", path="/api/v2/item")
+    first = engine.run(stream, FakeContext(remaining_ms=60_300))  # 0.3 s to wait out throttles
+    assert first["status"] == "continued"
+    assert pull.continuations == [("inventory", first["run_id"])]
+    report = engine.run(stream, FakeContext(), run_id=first["run_id"])
+    assert report["status"] == "ok" and report["invocations"] == 2 and report["seen"] == ITEMS
+    assert report["notes"]["sos-throttled"] == 1 and report["failed"] == {}

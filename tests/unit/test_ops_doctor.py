@@ -26,10 +26,12 @@ from sos_wiz_sync.ops.doctor import (
     check_schedules,
     check_secrets,
     check_sos,
+    check_sos_budget,
     wanted_by_parameters,
     doctor,
 )
 from sos_wiz_sync.ops.render import render_doctor
+from sos_wiz_sync.store.budget import BudgetState
 from sos_wiz_sync.ops.targets import DeadLetterQueue
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
@@ -55,10 +57,13 @@ class FakeSecretsManager:
 
 
 class FakeState:
-    def __init__(self, *, first_sync=None, holds=(), heartbeats=None, reports=(), ledger=None):
+    def __init__(self, *, first_sync=None, holds=(), heartbeats=None, reports=(), budget=None, ledger=None):
         self._first_sync, self._holds = first_sync or {}, list(holds)
         self._heartbeats, self._reports = heartbeats or {}, list(reports)
-        self._ledger = ledger
+        self._budget, self._ledger = budget, ledger
+
+    def sos_budget(self):
+        return self._budget
 
     def last_ledger(self):
         return self._ledger
@@ -295,3 +300,13 @@ def test_doctor_exits_0_only_when_all_is_green(monkeypatch, capsys):
     outcome.update(ok=True, checks=[{"name": "a", "ok": True, "detail": "d", "fix": None}])
     assert cli.main(["doctor"], environ=environ) == 0
     assert "all green" in capsys.readouterr().out
+
+
+def test_the_sos_budget_line_shows_the_rate_in_force_and_the_throttles_that_lowered_it():
+    """R-CFG-4: the deployment's SOS rate in force, as the shared budget item holds it."""
+    lowered_at = (NOW - timedelta(minutes=3)).timestamp()
+    budget = BudgetState(tail=0, rate=1.4, configured=2.0, lowered_at=lowered_at, throttles=3)
+    [line] = check_sos_budget(context(state=FakeState(budget=budget)))
+    assert line.ok and line.detail.startswith("rate in force 1.40/s of 2/s") and "3 throttle(s), last 3 min ago" in line.detail
+    [unused] = check_sos_budget(context(state=FakeState()))
+    assert unused.ok and "not used yet" in unused.detail

@@ -46,13 +46,24 @@ class WriteSafeRetry(Retry):
     a refusal, so replaying it is always safe, and `Retry-After` is honoured by urllib3.
     """
 
-    def __init__(self, *args, safe_write_methods: Iterable[str] = (), **kwargs):
+    def __init__(self, *args, safe_write_methods: Iterable[str] = (), pacer: Pacer | None = None, **kwargs):
         self.safe_write_methods = frozenset(safe_write_methods)
+        self.pacer = pacer
         super().__init__(*args, **kwargs)
 
     def new(self, **kw):  # urllib3 rebuilds the object on every retry
         kw.setdefault("safe_write_methods", self.safe_write_methods)
+        kw.setdefault("pacer", self.pacer)
         return super().new(**kw)
+
+    def sleep(self, response=None) -> None:
+        """Back off, then take a paced slot: a retry is a request to the rate limit too, and a
+        429 tells the pacer the limit was reached."""
+        super().sleep(response)
+        if self.pacer is not None:
+            if response is not None and response.status == 429:
+                self.pacer.throttled()
+            self.pacer.wait()
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code == 429:
@@ -63,8 +74,9 @@ class WriteSafeRetry(Retry):
 
 
 def build_session(*, retries: int = 5, backoff_factor: float = 0.5, safe_write_methods: Iterable[str] = (),
-                  pool_size: int = 16) -> requests.Session:
-    """A requests session with a mounted urllib3 Retry: backoff with jitter, Retry-After honoured."""
+                  pool_size: int = 16, pacer: Pacer | None = None) -> requests.Session:
+    """A requests session with a mounted urllib3 Retry: backoff with jitter, Retry-After honoured;
+    with a `pacer`, each retry waits for its slot too."""
     retry = WriteSafeRetry(
         total=retries,
         connect=retries,
@@ -79,6 +91,7 @@ def build_session(*, retries: int = 5, backoff_factor: float = 0.5, safe_write_m
         retry_after_max=120,
         raise_on_status=False,
         safe_write_methods=safe_write_methods,
+        pacer=pacer,
     )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
@@ -88,7 +101,8 @@ def build_session(*, retries: int = 5, backoff_factor: float = 0.5, safe_write_m
 
 
 class Pacer:
-    """Spaces calls at most `rate` per second across threads (SOS limits an account, not a caller)."""
+    """Spaces calls at most `rate` per second across the threads of one process. The deployment's
+    SOS budget (budget.SharedBudget) extends it across processes."""
 
     def __init__(self, rate: float):
         self._interval = 1.0 / rate if rate > 0 else 0.0
@@ -104,6 +118,9 @@ class Pacer:
             self._next = slot + self._interval
         if slot > now:
             time.sleep(slot - now)
+
+    def throttled(self) -> None:
+        """The API answered a throttle; local pacing keeps its fixed rate."""
 
 
 class CallCounter:

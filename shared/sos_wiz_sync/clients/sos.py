@@ -22,6 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -167,6 +168,18 @@ class SosClient:
         self.first_use = first_use  # first-use rows (SOS-A8, SOS-A20) recorded the first time they show
         # per thread: when its last request went out; a page's rows show SOS as it was then or later
         self._sent = threading.local()
+        self._throttle_deadline: float | None = None  # see waiting_out_throttles
+
+    @contextmanager
+    def waiting_out_throttles(self, until: float) -> Iterator[None]:
+        """Inside, a throttled request (SOS-A3/A18: the account's limit) is asked again past
+        `backoff.attempts`, until `until` (epoch seconds): a pull waits its turn rather than
+        failing its run; past it, the throttle is raised and the engine continues later."""
+        self._throttle_deadline = until
+        try:
+            yield
+        finally:
+            self._throttle_deadline = None
 
     # -- transport -------------------------------------------------------------------------
     def _send(self, method: str, path: str, token: str, params: dict | None, body: Any) -> requests.Response:
@@ -221,17 +234,24 @@ class SosClient:
         form (any method: nothing was applied), and a read answered HTTP 200 with status
         error/failed or with a body that is not recognisably what it asked for (`expect`).
         Then the error is raised, never returned as data."""
-        for attempt in range(self.backoff.attempts):
+        attempt = 0
+        while True:
             try:
                 return self._answer(method, path, params, body, expect)
             except SosError as exc:
-                retry = exc.http_status < 400 and (
+                if exc.throttled:  # the account's limit (SOS-A3): lower the deployment's rate
+                    self._pacer.throttled()
+                delay = self.backoff.delay(attempt)
+                deadline = self._throttle_deadline
+                # a throttle is a refusal (nothing applied): waited out whatever the method or form
+                patient = exc.throttled and deadline is not None and time.time() + delay < deadline
+                retry = patient or exc.http_status < 400 and (
                     exc.throttled or (method == "GET" and exc.sos_status in ("error", "failed", UNRECOGNISED)))
-                if not retry or attempt == self.backoff.attempts - 1:
+                attempt += 1
+                if not retry or (attempt >= self.backoff.attempts and not patient):
                     raise
                 log.info("SOS %s %s: %s; retrying", method, path, exc.message)
-                self.backoff.sleep(self.backoff.delay(attempt))
-        raise AssertionError("unreachable")
+                self.backoff.sleep(delay)
 
     def _record_answer(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         """One record (SOS-A2): `data` of the envelope, or the bare record with all its own

@@ -230,6 +230,19 @@ def check_sos(ctx: DoctorContext) -> Iterator[Check]:
     yield Check("SOS answers", True, "token refreshed (the new pair is stored), GET /location answered")
 
 
+def check_sos_budget(ctx: DoctorContext) -> Iterator[Check]:
+    """The deployment's SOS rate in force (R-CFG-4): throttled answers lower it, quiet raises it."""
+    budget = ctx.state.sos_budget()
+    if budget is None:
+        yield Check("SOS request budget", True, "not used yet: no function has called SOS")
+        return
+    lowered = (f", last {_ago(ctx.now, datetime.fromtimestamp(budget.lowered_at, timezone.utc))}"
+               if budget.lowered_at else "")
+    yield Check("SOS request budget", True,
+                f"rate in force {budget.rate:.2f}/s of {budget.configured:g}/s (SosMaxRps, shared by every "
+                f"function); lowered by {budget.throttles} throttle(s){lowered}")
+
+
 # -- 3. WizCommerce ------------------------------------------------------------------------------
 def check_wiz(ctx: DoctorContext) -> Iterator[Check]:
     if "WIZ_SECRET_ID" in ctx.problems:
@@ -500,11 +513,10 @@ def _span(delta: timedelta) -> str:
 
 
 CHECKS: list[Callable[[DoctorContext], Iterator[Check]]] = [
-    check_secrets, check_sos, check_wiz, check_contract, check_hook, check_changes_arrive, check_first_sync,
-    check_schedules,
-    check_dead_letters, check_last_runs, check_ledger]
-CHECK_NAMES = {check_secrets: "secrets", check_sos: "SOS answers", check_wiz: "WizCommerce answers",
-               check_contract: "contract",
+    check_secrets, check_sos, check_sos_budget, check_wiz, check_contract, check_hook, check_changes_arrive,
+    check_first_sync, check_schedules, check_dead_letters, check_last_runs, check_ledger]
+CHECK_NAMES = {check_secrets: "secrets", check_sos: "SOS answers", check_sos_budget: "SOS request budget",
+               check_wiz: "WizCommerce answers", check_contract: "contract",
                check_hook: "SOS quantity hook", check_changes_arrive: "WizCommerce changes arrive",
                check_first_sync: "first sync", check_schedules: "schedules", check_dead_letters: "dead-letter queues",
                check_last_runs: "last runs", check_ledger: "last ledger"}

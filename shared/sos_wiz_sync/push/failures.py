@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from ..clients.http import ApiError
 from ..models.contract import ContractStop
 from ..rules.orders import LineProblem
-from ..clients.reasons import failure_reason
+from ..clients.reasons import SOS_THROTTLED, failure_reason
 
 # Answers that repeat until someone fixes the data. 401/403 are not among them: an expired
 # authorization is fixed by an operator once, and the retried messages then go through.
@@ -59,4 +59,7 @@ def push_failure_reason(error: BaseException) -> str:
         return error.reason
     if isinstance(error, ApiError) and error.status in PERMANENT_API_STATUSES:
         return f"{error.api} answered {error.status}: {error.message[:200]}"
-    return failure_reason(error)
+    reason = failure_reason(error)
+    if reason == SOS_THROTTLED:
+        return f"{reason}: the SOS account's request rate limit (SOS-A3), not an outage; SQS retries it"
+    return reason

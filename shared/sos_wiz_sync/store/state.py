@@ -14,6 +14,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from .budget import BudgetState, BudgetTable
 from .dynamo import condition_failed, deserialize_item, dynamodb_client, dynamodb_resource, from_dynamo, to_dynamo
 
 BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem maximum
@@ -321,6 +322,10 @@ class SyncState:
             if item:
                 found[source] = item["at"]
         return found
+
+    # -- the deployment's SOS request budget (clients/budget.py), for `sos-wiz-ops doctor` ----------
+    def sos_budget(self) -> BudgetState | None:
+        return BudgetTable(self._name).read()
 
     # -- first sync (R-TIME-2) -----------------------------------------------------------------
     def first_sync_status(self) -> dict[str, Any]:

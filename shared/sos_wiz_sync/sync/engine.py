@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -19,8 +20,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..clients.reasons import failure_reason
-from ..clients.sos import OffsetCursor, SosClient, SosPage
+from ..clients.reasons import SOS_THROTTLED, failure_reason
+from ..clients.sos import OffsetCursor, SosClient, SosError, SosPage
 from ..clients.wiz import WizClient
 from ..observability import logger, metrics
 from ..store.leases import Leases
@@ -303,7 +304,12 @@ class SyncEngine:
             settle()
 
         prepared = None
-        with ThreadPoolExecutor(max_workers=self._concurrency) as senders, \
+        # SOS-A3: a throttle is the account's limit, not an outage: waited out until the time
+        # budget's reserve, then the run checkpoints and continues in a fresh invocation
+        patience = time.time() + (context.get_remaining_time_in_millis() - self._reserve_ms) / 1000
+        throttled_out = False
+        with self._sos.waiting_out_throttles(patience), \
+                ThreadPoolExecutor(max_workers=self._concurrency) as senders, \
                 self._source(stream, run.get("checkpoint")) as (preparation, pages):
             if stream.pending and not run.get("pending_retried"):
                 run["pending_retried"] = True  # once per run, saved with the next checkpoint
@@ -320,16 +326,29 @@ class SyncEngine:
                     checked = RunCounts()
                     checked.note("drift_checked", len(edited))  # `seen` counts them (again, if also paged)
                     plan(edited, _Unmoved(run.get("checkpoint")), checked, planner=stream.drift_check.plan)
-            for page in pages:
-                plan(page.rows, page.cursor, read_at=getattr(page, "read_at", None))
-                if page.last:
-                    finished = True
-                    break
-                if context.get_remaining_time_in_millis() < self._reserve_ms:
-                    logger.info("time budget low: checkpointing to continue in a fresh invocation",
-                                extra={"stream": stream.name, "run_id": run["run_id"]})
-                    break
+            try:
+                for page in pages:
+                    plan(page.rows, page.cursor, read_at=getattr(page, "read_at", None))
+                    if page.last:
+                        finished = True
+                        break
+                    if context.get_remaining_time_in_millis() < self._reserve_ms:
+                        logger.info("time budget low: checkpointing to continue in a fresh invocation",
+                                    extra={"stream": stream.name, "run_id": run["run_id"]})
+                        break
+            except SosError as exc:
+                if not exc.throttled:
+                    raise
+                throttled_out = True
+                logger.warning("SOS throttled until the time budget's reserve (the account's rate limit): "
+                               "checkpointing to continue in a fresh invocation",
+                               extra={"stream": stream.name, "run_id": run["run_id"], "reason": failure_reason(exc)})
             settle(drain=True)
+        if throttled_out:  # the run report names the account's rate limit, never an outage
+            counts = RunCounts.from_dict(run["counts"])
+            counts.note(SOS_THROTTLED)  # continued, not failed: the account's rate limit
+            run["counts"] = counts.to_dict()
+            self._state.save_stream(stream.name, cursor=committed_cursor, run=run)
         return finished
 
     @contextmanager

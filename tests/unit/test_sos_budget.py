@@ -1,0 +1,230 @@
+"""The deployment's SOS budget (R-CFG-4, SOS-A3: the rate limit is the account's): the rules as
+pure functions, and SharedBudget on a fake clock over an in-memory twin of the budget item."""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from dataclasses import replace
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sos_wiz_sync.clients import budget as budget_module
+from sos_wiz_sync.clients.budget import (BudgetPolicy, SharedBudget, admitted, initial_state, lease, limit, lowered,
+                                         raised, retry_at)
+from sos_wiz_sync.store.budget import BudgetRefused, BudgetState
+
+POLICY = BudgetPolicy(2.0)
+NOW = 1_000_000.0
+
+
+class FakeClock:
+    def __init__(self, now: float = NOW):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+class MemoryBudgetTable:
+    """The budget item with the conditions store/budget.py writes, atomically under a lock."""
+
+    def __init__(self):
+        self.state: BudgetState | None = None
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def read(self):
+        self.requests += 1
+        return self.state
+
+    def create(self, state):
+        self.requests += 1
+        with self._lock:
+            self.state = self.state or state
+            return self.state
+
+    def take(self, *, count, rate, now, late, idle, limit):
+        self.requests += 1
+        with self._lock:
+            s = self.state
+            if s is None or s.rate != rate or (s.tail >= late if idle else s.tail < late) or (
+                    not idle and limit is not None and s.tail > limit):
+                raise BudgetRefused(s)
+            self.state = replace(s, tail=(now if idle else s.tail) + count / rate)
+            return self.state
+
+    def set_rate(self, expected, *, rate, configured, now, lowered):
+        self.requests += 1
+        with self._lock:
+            s = self.state
+            if (s.rate, s.lowered_at, s.raised_at) != (expected.rate, expected.lowered_at, expected.raised_at):
+                raise BudgetRefused(s)
+            changes = {"lowered_at": now, "throttles": s.throttles + 1} if lowered else {"raised_at": now}
+            self.state = replace(s, rate=rate, configured=configured, **changes)
+            return self.state
+
+
+# -- the rules --------------------------------------------------------------------------------------
+def test_a_lease_takes_slots_one_interval_apart_from_now_when_idle_and_after_the_tail_when_busy():
+    idle = initial_state(POLICY, NOW - 10)
+    state, slots = lease(idle, 3, NOW)
+    assert slots == [NOW, NOW + 0.5, NOW + 1.0] and state.tail == NOW + 1.5
+    state, slots = lease(state, 2, NOW)
+    assert slots == [NOW + 1.5, NOW + 2.0] and state.tail == NOW + 2.5
+
+
+def test_pushes_always_take_slots_hook_reads_and_pulls_only_while_the_queue_ahead_is_short():
+    def queued(slots: float) -> BudgetState:
+        return replace(initial_state(POLICY, NOW), tail=NOW + slots / POLICY.configured)
+
+    assert admitted(POLICY, queued(50), "push", NOW, 0) and limit(POLICY, queued(50), "push", NOW, 0) is None
+    assert admitted(POLICY, queued(1), "hook", NOW, 0) and not admitted(POLICY, queued(2), "hook", NOW, 0)
+    assert admitted(POLICY, queued(0.5), "pull", NOW, 0) and not admitted(POLICY, queued(1), "pull", NOW, 0)
+
+
+def test_the_floor_a_pull_refused_for_floor_slots_takes_its_slice_anyway():
+    state = replace(initial_state(POLICY, NOW), tail=NOW + 20)  # 40 slots of pushes queued
+    floor_wait = POLICY.floor_slots / POLICY.configured
+    assert not admitted(POLICY, state, "pull", NOW, floor_wait - 0.01)
+    assert retry_at(POLICY, state, "pull", NOW, 0) == NOW + floor_wait
+    assert retry_at(POLICY, state, "pull", NOW, floor_wait - 0.1) == NOW + 1 / POLICY.configured  # a slot apart
+    assert admitted(POLICY, state, "pull", NOW, floor_wait)
+
+
+def test_a_throttle_lowers_the_rate_once_per_episode_and_never_below_the_minimum():
+    state = initial_state(POLICY, NOW)
+    assert lowered(POLICY, state, NOW) == pytest.approx(1.4)
+    state = replace(state, rate=1.4, lowered_at=NOW)
+    assert lowered(POLICY, state, NOW + 1) is None  # the same episode
+    assert lowered(POLICY, state, NOW + POLICY.cooldown_seconds) == pytest.approx(0.98)
+    assert lowered(POLICY, replace(state, rate=0.21), NOW + 5) == pytest.approx(POLICY.min_rate)
+
+
+def test_quiet_raises_the_rate_by_steps_up_to_the_configured_one_never_above():
+    state = replace(initial_state(POLICY, NOW), rate=1.0, lowered_at=NOW)
+    assert raised(POLICY, state, NOW + POLICY.quiet_seconds - 1) is None
+    assert raised(POLICY, state, NOW + POLICY.quiet_seconds) == pytest.approx(1.2)
+    assert raised(POLICY, replace(state, rate=1.95), NOW + 60) == 2.0
+    assert raised(POLICY, replace(state, rate=2.0), NOW + 60) is None
+    # SosMaxRps lowered by a deploy: the rate in force comes down at once
+    assert raised(BudgetPolicy(1.0), initial_state(POLICY, NOW), NOW) == 1.0
+
+
+def test_under_a_steady_push_load_the_total_stays_at_the_rate_and_a_pull_gets_its_floor():
+    """Two push containers ask for their next slot as soon as they have sent (saturating the
+    budget); one pull with a backlog asks likewise. Over 10 simulated minutes the slots never
+    exceed the rate and the pull's share is at least the stated floor (≥ 20% here)."""
+    state = initial_state(POLICY, NOW)
+    callers = [(NOW, 0, "push"), (NOW, 1, "push"), (NOW, 2, "pull")]
+    heapq.heapify(callers)
+    refused_since: dict[int, float] = {}
+    granted = {"push": 0, "pull": 0}
+    end = NOW + 600
+    while callers[0][0] < end:
+        now, number, priority = heapq.heappop(callers)
+        waited = now - refused_since.get(number, now)
+        if not admitted(POLICY, state, priority, now, waited):
+            refused_since.setdefault(number, now)
+            heapq.heappush(callers, (retry_at(POLICY, state, priority, now, waited), number, priority))
+            continue
+        refused_since.pop(number, None)
+        state, slots = lease(state, POLICY.slices[priority], now)
+        granted[priority] += len(slots)
+        heapq.heappush(callers, (slots[-1], number, priority))  # asks again when its last slot is used
+    total = granted["push"] + granted["pull"]
+    assert total <= 600 * POLICY.configured + POLICY.slices["pull"] + 2
+    # ahead of the pull when it is let in: one slot per push container and the one being sent
+    assert granted["pull"] / total >= POLICY.pull_floor_share(queued_slots=3) >= 0.2
+    assert granted["push"] / total >= 0.5  # pushes first
+
+
+# -- SharedBudget on a fake clock ---------------------------------------------------------------------
+def shared(table: MemoryBudgetTable, clock: FakeClock, priority: str = "push", policy: BudgetPolicy = POLICY,
+           rates: list | None = None) -> SharedBudget:
+    return SharedBudget(table, policy, priority, clock=clock, sleep=clock.sleep,
+                        on_rate=rates.append if rates is not None else None)
+
+
+def test_callers_sharing_the_item_are_spaced_at_the_deployment_rate_with_one_write_per_slot():
+    table, clock = MemoryBudgetTable(), FakeClock()
+    first, second = shared(table, clock), shared(table, clock)
+    sent = []
+    for _ in range(10):
+        for caller in (first, second):
+            caller.wait()
+            sent.append(clock.now)
+    assert all(b - a >= 0.5 - 1e-9 for a, b in zip(sent, sent[1:]))
+    assert sent[-1] - sent[0] == pytest.approx(19 * 0.5)
+    assert (table.requests - 2) / len(sent) <= 1.0 + 3 / len(sent)  # reads at start, a refused guess or two
+
+
+def test_a_throttle_lowers_the_rate_for_every_caller_and_quiet_brings_it_back_to_the_configured_rate():
+    table, clock, rates = MemoryBudgetTable(), FakeClock(), []
+    pusher, puller = shared(table, clock, rates=rates), shared(table, clock, "pull")
+    pusher.wait()
+    puller.wait()
+    pusher.throttled()
+    pusher.throttled()  # the same episode: one decrease
+    assert table.state.rate == pytest.approx(1.4) and table.state.throttles == 1
+    for _ in range(POLICY.slices["pull"]):  # its slice taken before the throttle, then a new one
+        puller.wait()
+    assert puller.rate == pytest.approx(1.4)  # the other caller paces at the lowered rate
+    seen = []
+    for _ in range(200):  # ~2 minutes of quiet traffic
+        pusher.wait()
+        seen.append(table.state.rate)
+    assert seen[-1] == 2.0 and max(seen) == 2.0
+    assert sorted(seen) == seen  # back up step by step
+    assert rates[0] == 2.0 and 1.4 in [round(r, 6) for r in rates] and rates[-1] == 2.0
+
+
+class BrokenTable(MemoryBudgetTable):
+    def take(self, **kwargs):
+        self.requests += 1
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "UpdateItem")
+
+
+def test_an_unusable_table_falls_back_to_local_pacing_and_is_tried_again_later(caplog):
+    clock = FakeClock()
+    table = BrokenTable()
+    budget = shared(table, clock, policy=BudgetPolicy(600.0))  # local fallback 100/s: no slow test
+    budget.wait()
+    budget.wait()  # no exception, no wait for the table
+    assert "pacing locally" in caplog.text and table.requests == 1  # one take (no read first)
+    clock.now += budget_module.FALLBACK_SECONDS + 1
+    budget.wait()
+    assert table.requests == 2  # the table again after the fallback period
+
+
+class PushedTable(MemoryBudgetTable):
+    """Push containers keep the queue long: before each write, they have taken a slot for every
+    slot that went by since the last one (a saturated timeline, 2 slots ahead at least)."""
+
+    def take(self, **kwargs):
+        with self._lock:
+            if self.state is not None:
+                now = kwargs["now"]
+                self.state = replace(self.state, tail=max(self.state.tail, now + 2 / self.state.rate))
+        return super().take(**kwargs)
+
+
+def test_a_pull_waiting_under_push_load_makes_at_most_two_writes_per_slice_and_gets_its_floor():
+    """Issue 20: the budget costs at most one DynamoDB request per SOS call. A refused pull sleeps
+    until its floor instead of asking again slot by slot: one refused write and one at the floor
+    per slice of four slots."""
+    table, clock = PushedTable(), FakeClock()
+    puller = shared(table, clock, "pull")
+    puller.wait()  # the first slice (the item is created)
+    table.requests, start = 0, clock.now
+    slots = POLICY.slices["pull"] * 10
+    for _ in range(slots):
+        puller.wait()
+    assert table.requests / slots <= 2 / POLICY.slices["pull"]
+    # and it got its slices no later than the floor allows
+    assert clock.now - start <= 10 * (POLICY.floor_slots + 3 + POLICY.slices["pull"]) / POLICY.configured
