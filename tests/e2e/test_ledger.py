@@ -35,7 +35,10 @@ def ledger(stack: HookedStack, *argv: str, expect: int | None = None) -> dict:
     printed = io.StringIO()
     with redirect_stdout(printed):
         code = ops.run(stack.runtime, ["ledger", "--since", "1h", "--settle", SETTLE, *argv, "--json"])
-    result = json.loads(printed.getvalue())
+    # the stack's functions run in this process and may log to stdout meanwhile: the ledger's
+    # JSON is the object that starts with its "window"
+    text = printed.getvalue()
+    result, _ = json.JSONDecoder().raw_decode(text, text.rindex("{", 0, text.index('"window"')))
     assert code == (1 if result["unaccounted"] else 0)
     if expect is not None:
         assert len(result["unaccounted"]) == expect, json.dumps(result["unaccounted"], indent=1)

@@ -5,6 +5,7 @@ once, in order, with its own read time. On moto's DynamoDB (checkpoints, lease).
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -79,7 +80,9 @@ def test_pages_are_read_ahead_while_the_stream_prepares_up_to_the_bound(state_ta
 
     stream = Stream(name="read-ahead", resource="item", incremental=False, prepare=prepare, plan=plan,
                     send=lambda prepared, write: None, pages=pages)
-    engine = SyncEngine(sos=SimpleNamespace(calls=CallCounter()), wiz=SimpleNamespace(calls=CallCounter()),
+    # the pages come from `pages`, not SOS: no throttle to wait out
+    sos = SimpleNamespace(calls=CallCounter(), waiting_out_throttles=lambda until: nullcontext())
+    engine = SyncEngine(sos=sos, wiz=SimpleNamespace(calls=CallCounter()),
                         state=SyncState(state_table), leases=Leases(state_table),
                         continue_run=lambda stream, run_id: None, concurrency=2, time_reserve_ms=0,
                         prefetch_pages=READ_AHEAD, prefetch_pages_while_preparing=READ_WHILE_PREPARING)
