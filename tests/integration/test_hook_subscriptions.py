@@ -111,3 +111,22 @@ def test_subscribe_backs_off_message_only_throttles_and_raises_a_throttle_if_the
     with pytest.raises(SosError) as failure:  # never a bare ValidationError
         ensure_subscription(client, OLD_URL)
     assert failure.value.throttled and failure.value.transient
+
+
+def test_the_subscribe_command_paces_itself_and_leaves_the_deployments_budget_alone(
+        sos, state_table, make_secret, monkeypatch):
+    """Run by an operator, usually without the deployment's SosMaxRps: its default rate must not
+    become the rate every function shares (R-CFG-4), so it takes no part in the shared budget."""
+    from sos_wiz_sync.hook import subscriptions
+    from sos_wiz_sync.store.state import SyncState
+
+    monkeypatch.setenv("SOS_API_BASE_URL", f"{sos.url}/api/v2")
+    monkeypatch.setenv("SOS_TOKEN_URL", f"{sos.url}/oauth2/token")
+    monkeypatch.setenv("SOS_SECRET_ID", make_secret(sos.credentials()))
+    monkeypatch.setenv("SOS_HOOK_SECRET_ID", make_secret({"token": "current-token-0123456789"}))
+    monkeypatch.setenv("STATE_TABLE", state_table)
+    monkeypatch.delenv("SOS_MAX_RPS", raising=False)
+
+    assert subscriptions.main(["subscribe", "--api-url", API]) == 0
+    assert subscribed_uris(sos) == [URL]
+    assert SyncState(state_table).sos_budget() is None  # no slot taken, no rate set

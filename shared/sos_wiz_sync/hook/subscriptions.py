@@ -75,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings, secrets = HookSubscriptionSettings(), SecretStore()
-    sos = build_sos_client(SosApiSettings(), state_table=settings.state_table, secrets=secrets)
+    # An operator's command makes a handful of calls and may run without the deployment's
+    # SosMaxRps: it paces itself and leaves the deployment's shared budget (R-CFG-4) alone.
+    sos = build_sos_client(SosApiSettings(sos_shared_budget=False), state_table=settings.state_table,
+                           secrets=secrets)
     url = hook_url(args.api_url, HookTokenSecret.model_validate(secrets.read(settings.sos_hook_secret_id)).token)
     if args.action == "subscribe":
         hooks = [ensure_subscription(sos, url)]
