@@ -17,7 +17,7 @@ from sos_wiz_sync.clients.sos_auth import SosTokenManager
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.models.contract import ContractStop
 from sos_wiz_sync.ops import cli
-from sos_wiz_sync.ops.contract import SOS_CALL_BUDGET, WC_CALL_BUDGET, run_probe
+from sos_wiz_sync.sync.contract_probe import SOS_CALL_BUDGET, WC_CALL_BUDGET, run_probe
 from sos_wiz_sync.ops.doctor import DoctorContext, check_contract
 from sos_wiz_sync.push.failures import is_permanent, push_failure_reason
 from sos_wiz_sync.rules.contract import NEITHER

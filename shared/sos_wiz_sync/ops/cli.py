@@ -173,7 +173,7 @@ def _doctor(args: argparse.Namespace, targets: OpsTargets,
             schedules: Callable[[], ScheduleView] | None) -> tuple[Any, Any, int]:
     if args.contract:  # what doctor's probe and the first uses stored: no API call
         from ..store.contract import ContractReadings
-        from .contract import contract_table
+        from ..sync.contract_probe import contract_table
 
         result = contract_table(ContractReadings(targets.state_table).all())
         return result, render_contract, 1 if any(row["neither"] for row in result["readings"]) else 0

@@ -34,7 +34,7 @@ from ..store.contract import ContractReadings
 from ..store.leases import Leases
 from ..store.state import WC_CHANGE_POLL_HEARTBEAT, WEBHOOK_HEARTBEAT, SyncState
 from ..wiring import build_wiz_client
-from .contract import run_probe
+from ..sync.contract_probe import run_probe
 from .targets import DeadLetterQueue
 
 # A version of SosSecret staged only with this label (never AWSCURRENT), holding "{}": writing it
