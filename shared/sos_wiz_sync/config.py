@@ -106,6 +106,9 @@ class PushSettings(_Env):
     default_sales_rep_id: str = ""
     price_tier_map: JsonMap = Field(default_factory=dict)
     sos_line_price_field: LinePriceField = DEFAULT_LINE_PRICE_FIELD
+    # R-OPS-5: a warm container reads the stored contract readings again at most this often
+    # (one Query of the CONTRACT# items), so a reading doctor or the first sync settles reaches it.
+    contract_reread_seconds: float = Field(default=300.0, ge=0)
 
 
 class WizPollSettings(_Env):

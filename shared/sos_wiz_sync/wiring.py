@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -58,10 +62,31 @@ def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:
                      timeout=api.http_timeout_seconds)
 
 
-def follow_contract(state_table: str, sos: SosClient, wiz: WizClient) -> dict:
-    """The contract readings doctor's probe and the first uses stored (R-OPS-5), read once per
-    cold start, handed to the clients (SOS-A11, WC-A10); returned for the push's config (SOS-A7)."""
-    readings = ContractReadings(state_table).all()
-    sos.follow_contract(readings)
-    wiz.follow_contract(readings)
-    return readings
+class ContractFollower:
+    """The stored contract readings (R-OPS-5) handed to the clients (SOS-A11, WC-A10, …) and kept
+    current in a warm container: a reading doctor or the first sync stores after the container
+    started reaches it at the next read. A read is one Query of the CONTRACT# items (gsi1: one page
+    of at most ~40 items of under 1 KB, about 2 read units); `reread_seconds` bounds how often
+    `follow_if_due` pays it (0: every time, as the pull does at each run start)."""
+
+    def __init__(self, store: ContractReadings, sos: SosClient, wiz: WizClient, *, reread_seconds: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.store, self._sos, self._wiz = store, sos, wiz
+        self._reread_seconds, self._clock = reread_seconds, clock
+        self._read_at: float | None = None
+        self.readings: dict[str, dict[str, Any]] = {}
+
+    def follow(self) -> dict[str, dict[str, Any]]:
+        """Read the stored readings now and hand them to the clients; returned for the push's
+        config (SOS-A7)."""
+        self.readings = self.store.all()
+        self._read_at = self._clock()
+        self._sos.follow_contract(self.readings)
+        self._wiz.follow_contract(self.readings)
+        return self.readings
+
+    def follow_if_due(self) -> dict[str, dict[str, Any]] | None:
+        """The readings read again when the last read is `reread_seconds` old; None when not due."""
+        if self._read_at is not None and self._clock() - self._read_at < self._reread_seconds:
+            return None
+        return self.follow()

@@ -415,9 +415,10 @@ class SosClient:
     def follow_contract(self, readings: Mapping[str, Any]) -> None:
         """Start from the readings doctor's probe stored (R-OPS-5): SOS-A11 settled needs no
         probe of /payment; fitting neither stops what needs /payment with that reason."""
+        self._payment_endpoint_stop = None  # a reading settled since a stop replaces it (re-read in warm containers)
         try:
             self._payment_endpoint = settled_choice(readings.get("SOS-A11"), "SOS-A11",
-                                                    {"present": True, "absent": False}, None)
+                                                    {"present": True, "absent": False}, self._payment_endpoint)
         except ContractStop as stop:
             self._payment_endpoint_stop = stop
 

@@ -341,9 +341,10 @@ class WizClient:
         """Start from the readings doctor's probe stored (R-OPS-5): WC-A10 settled saves the
         first comma list's 400 or goes straight to lists; fitting neither stops lookups of
         several SKUs with that reason."""
+        self._sku_id_list_stop = None  # a reading settled since a stop replaces it (re-read in warm containers)
         try:
             self._sku_id_list = settled_choice(readings.get("WC-A10"), "WC-A10",
-                                               {"comma list": True, "one per call": False}, None)
+                                               {"comma list": True, "one per call": False}, self._sku_id_list)
         except ContractStop as stop:
             self._sku_id_list_stop = stop
 

@@ -23,7 +23,7 @@ import requests
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..clients.http import ApiError, build_session
+from ..clients.http import ApiError, Pacer, build_session
 from ..clients.sos import SosClient
 from ..clients.sos_auth import SosAuthError, SosCredentials, SosTokenManager
 from ..clients.wiz import WizClient
@@ -33,8 +33,8 @@ from ..secrets import SecretStore
 from ..store.contract import ContractReadings
 from ..store.leases import Leases
 from ..store.state import WC_CHANGE_POLL_HEARTBEAT, WEBHOOK_HEARTBEAT, SyncState
-from ..wiring import build_wiz_client
 from ..sync.contract_probe import run_probe
+from ..wiring import build_wiz_client, sos_pacer
 from .targets import DeadLetterQueue
 
 # A version of SosSecret staged only with this label (never AWSCURRENT), holding "{}": writing it
@@ -212,8 +212,9 @@ def check_sos(ctx: DoctorContext) -> Iterator[Check]:
         ctx.problems["SOS"] = "the SOS token does not refresh"
         yield Check("SOS answers", False, f"the token refresh at {api.sos_token_url} failed: {exc}", fix_secret)
         return
-    sos = SosClient(base_url=api.sos_api_base_url, tokens=tokens, session=build_session(retries=3),
-                    timeout=api.http_timeout_seconds)
+    pacer = doctor_sos_pacer(ctx, api)
+    sos = SosClient(base_url=api.sos_api_base_url, tokens=tokens, session=build_session(retries=3, pacer=pacer),
+                    pacer=pacer, timeout=api.http_timeout_seconds)
     try:
         sos.request("GET", "/location", params={"maxresults": 1})
     except ApiError as exc:
@@ -228,6 +229,15 @@ def check_sos(ctx: DoctorContext) -> Iterator[Check]:
         return
     ctx.sos = sos
     yield Check("SOS answers", True, "token refreshed (the new pair is stored), GET /location answered")
+
+
+def doctor_sos_pacer(ctx: DoctorContext, api: SosApiSettings) -> Pacer:
+    """Doctor's SOS calls (the contract probe's among them) take their slots in the deployment's
+    SOS budget (R-CFG-4) at a pull's priority: pushes go first. At the deployment's SosMaxRps as
+    the budget item holds it, so an operator's environment without it leaves the shared rate alone."""
+    budget = ctx.state.sos_budget()
+    rate = budget.configured if budget else api.sos_max_rps
+    return sos_pacer(api.model_copy(update={"sos_priority": "pull", "sos_max_rps": rate}), ctx.values["STATE_TABLE"])
 
 
 def check_sos_budget(ctx: DoctorContext) -> Iterator[Check]:

@@ -17,6 +17,7 @@ state is read from WizCommerce and brought to SOS (R-PUSH-1), exactly once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -37,10 +38,11 @@ from ..config import PushSettings, SosApiSettings, TablesSettings, WizApiSetting
 from ..observability import logger, metrics
 from ..rules.push_config import PushConfig
 from ..secrets import SecretStore
+from ..store.contract import ContractReadings
 from ..store.leases import Leases
 from ..store.mappings import Mappings
 from ..store.state import WEBHOOK_HEARTBEAT, SyncState
-from ..wiring import build_sos_client, build_wiz_client, follow_contract
+from ..wiring import ContractFollower, build_sos_client, build_wiz_client
 from .customers import push_customer
 from .deps import PushDeps
 from .events import RecordChanged, record_key, validation_reason
@@ -73,14 +75,15 @@ def apply_change(deps: PushDeps, message: RecordChanged) -> PushOutcome:
 
 class PushRuntime:
     def __init__(self, *, deps: PushDeps, parking: DeadLetterParking, persistence: DynamoDBPersistenceLayer,
-                 ttl_seconds: int):
+                 ttl_seconds: int, contract: ContractFollower):
         self._deps = deps
+        self._contract = contract
         self._parking = parking
         self._idempotency = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=ttl_seconds,
                                               raise_on_no_idempotency_key=True, use_local_cache=True,
                                               local_cache_max_items=LOCAL_CACHE_EVENTS)
         self._apply: Callable[..., PushOutcome] = idempotent_function(
-            lambda message: apply_change(deps, message), data_keyword_argument="message",
+            lambda message: apply_change(self._deps, message), data_keyword_argument="message",
             persistence_store=persistence,
             config=self._idempotency, output_serializer=PydanticSerializer(PushOutcome),
             key_prefix=IDEMPOTENCY_KEY_PREFIX)
@@ -91,15 +94,20 @@ class PushRuntime:
         tables, settings, secrets = TablesSettings(), PushSettings(), SecretStore()
         sos = build_sos_client(SosApiSettings(), state_table=tables.state_table, secrets=secrets)
         wiz = build_wiz_client(WizApiSettings(), secrets=secrets)
-        contract = follow_contract(tables.state_table, sos, wiz)  # R-OPS-5
+        contract = ContractFollower(ContractReadings(tables.state_table), sos, wiz,
+                                    reread_seconds=settings.contract_reread_seconds)
         deps = PushDeps(sos=sos, wiz=wiz, mappings=Mappings(tables.mappings_table), state=SyncState(tables.state_table),
-                        leases=Leases(tables.state_table), config=PushConfig.from_settings(settings, contract))
+                        leases=Leases(tables.state_table),
+                        config=PushConfig.from_settings(settings, contract.follow()))  # R-OPS-5
         return cls(deps=deps, parking=DeadLetterParking(sqs=boto3.client("sqs"), queue_url=settings.push_dlq_url),
                    persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
-                   ttl_seconds=settings.idempotency_ttl_seconds)
+                   ttl_seconds=settings.idempotency_ttl_seconds, contract=contract)
 
     def handle_batch(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         self._idempotency.register_lambda_context(context)  # a timeout must not leave "in progress" behind
+        readings = self._contract.follow_if_due()  # R-OPS-5: settled since this container started
+        if readings is not None:
+            self._deps = replace(self._deps, config=replace(self._deps.config, contract=readings))
         # When every record failed, Powertools raises: Lambda then returns the whole batch to the queue.
         return process_partial_response(event=event, record_handler=self.handle_record,
                                         processor=self._processor, context=context)

@@ -1,13 +1,17 @@
 """The contract probe (R-OPS-5): the read-only calls that settle every *probe* row of the
 Assumptions index, at most SOS_CALL_BUDGET SOS and WC_CALL_BUDGET WizCommerce calls for all rows
 together (one answer serves several rows), the readings stored, and the table `doctor --contract`
-prints. The rules that read the answers are rules/contract.py."""
+prints. The rules that read the answers are rules/contract.py. In sync/: `doctor` runs it, and so
+does the first sync, on its own, before it writes anything (`probe_before_first_sync`)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
+
+import requests
 
 from ..clients.http import ApiError
 from ..clients.sos import ANY, RECORD, SosClient
@@ -18,6 +22,8 @@ from ..store.contract import ContractReadings
 
 SOS_CALL_BUDGET = 20
 WC_CALL_BUDGET = 20
+
+log = logging.getLogger(__name__)
 
 
 def _answer(call: Callable[[], dict[str, Any]]) -> Answer:
@@ -93,6 +99,27 @@ def run_probe(sos: SosClient, wiz: WizClient, store: ContractReadings, *, paymen
         if reading.reading is not None:
             store.save(reading.id, reading=reading.reading, how=reading.how, evidence=reading.evidence)
     return readings
+
+
+def probe_before_first_sync(sos: SosClient, wiz: WizClient, store: ContractReadings, *,
+                            payment_route: str) -> dict[str, Any]:
+    """The probe as the first sync runs it, before it writes anything; its result for the run
+    report: the rows settled, those fitting neither reading (stored as such: the streams that need
+    them stop with the reason, the others run), those the account cannot tell yet, and its SOS
+    and WizCommerce calls. A throttle, 5xx or network failure says nothing about the contract and
+    does not fail the first sync: logged, every row stays as stored (the safe default until
+    settled by doctor or a later first sync)."""
+    sos_before, wiz_before = sos.calls.count, wiz.calls.count
+    try:
+        readings = run_probe(sos, wiz, store, payment_route=payment_route)
+    except (ApiError, requests.RequestException) as exc:
+        log.warning("contract probe not finished (%s); the rows stay as stored: safe defaults", exc)
+        result: dict[str, Any] = {"status": "not finished", "reason": f"{type(exc).__name__}: {exc}"[:300]}
+    else:
+        neither = {r.id: r.evidence for r in readings if r.neither}
+        result = {"status": "neither" if neither else "ok", "settled": [r.id for r in readings if r.settled],
+                  "neither": neither, "not_settled": [r.id for r in readings if r.reading is None]}
+    return {**result, "sos_calls": sos.calls.count - sos_before, "wc_calls": wiz.calls.count - wiz_before}
 
 
 def contract_table(stored: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

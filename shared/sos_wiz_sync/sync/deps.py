@@ -14,10 +14,11 @@ from ..clients.sos import SosClient
 from ..clients.wiz import WizClient
 from ..config import PaymentRoute, PullSettings, SosApiSettings, TablesSettings, WizApiSettings
 from ..secrets import SecretStore
+from ..store.contract import ContractReadings
 from ..store.leases import Leases
 from ..store.mappings import Mappings
 from ..store.state import SyncState
-from ..wiring import build_sos_client, build_wiz_client, follow_contract
+from ..wiring import ContractFollower, build_sos_client, build_wiz_client
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class PullEnvironment:
     leases: Leases
     settings: PullSettings
     sqs: Any
+    contract: ContractFollower  # R-OPS-5: the stored readings, read again at each run's start
 
     def send_to_pull_queue(self, body: str) -> None:
         self.sqs.send_message(QueueUrl=self.settings.pull_queue_url, MessageBody=body)
@@ -57,7 +59,8 @@ def pull_environment() -> PullEnvironment:
     secrets = SecretStore()
     sos = build_sos_client(SosApiSettings(), state_table=tables.state_table, secrets=secrets)
     wiz = build_wiz_client(wiz_api, secrets=secrets)
-    follow_contract(tables.state_table, sos, wiz)  # R-OPS-5: SOS-A11, WC-A10 as doctor's probe settled them
+    contract = ContractFollower(ContractReadings(tables.state_table), sos, wiz)
+    contract.follow()  # R-OPS-5: SOS-A11, WC-A10 as doctor's or the first sync's probe settled them
     sqs = boto3.client("sqs")
 
     def enqueue_push(body: str, group: str, dedup: str) -> None:
@@ -74,4 +77,4 @@ def pull_environment() -> PullEnvironment:
                     enqueue_inventory_recheck=enqueue_inventory_recheck if pull.inventory_hook_queue_url else None,
                     reconciliation_lag_seconds=pull.reconciliation_lag_seconds,
                     payment_route=pull.payment_route)
-    return PullEnvironment(deps=deps, leases=Leases(tables.state_table), settings=pull, sqs=sqs)
+    return PullEnvironment(deps=deps, leases=Leases(tables.state_table), settings=pull, sqs=sqs, contract=contract)

@@ -23,6 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..clients.reasons import SOS_THROTTLED, failure_reason
 from ..clients.sos import OffsetCursor, SosClient, SosError, SosPage
 from ..clients.wiz import WizClient
+from ..models.contract import ContractStop
 from ..observability import logger, metrics
 from ..store.leases import Leases
 from ..store.state import SyncState
@@ -239,7 +240,11 @@ class SyncEngine:
                 self._state.save_stream(stream.name, cursor=saved.get("cursor"), run=run)
             elif run_id is None:
                 logger.info("resuming unfinished run", extra={"stream": stream.name, "run_id": run["run_id"]})
-            finished = self._run_pages(stream, run, saved.get("cursor"), context)
+            try:
+                finished = self._run_pages(stream, run, saved.get("cursor"), context)
+            except ContractStop as stop:  # R-OPS-5: a row it needs fits neither reading; the others run
+                self._state.save_stream(stream.name, cursor=saved.get("cursor"), run=None)
+                return self._blocked(stream, stop.reason, status="stopped")
             if finished:
                 return self._finish(stream, run)
         finally:
@@ -409,14 +414,15 @@ class SyncEngine:
         return {"stream": stream.name, "blocked": None, "resumes_run": run["run_id"] if run else None,
                 "from": start, **counts.to_dict(), "writes": changes}
 
-    def _blocked(self, stream: Stream, reason: str) -> dict[str, Any]:
-        """A run that may not start still leaves its report (R-OPS-2), saying why."""
+    def _blocked(self, stream: Stream, reason: str, status: str = "blocked") -> dict[str, Any]:
+        """A run that may not start, or was stopped (R-OPS-5), still leaves its report (R-OPS-2),
+        saying why; a stopped run's next one starts again from the committed cursor."""
         now = utc_now()
         report = {"stream": stream.name, "run_id": uuid.uuid4().hex, "started_at": now, "finished_at": now,
-                  "duration_seconds": 0, "status": "blocked", "reason": reason, "invocations": 1,
+                  "duration_seconds": 0, "status": status, "reason": reason, "invocations": 1,
                   "api_calls": {"sos": 0, "wiz": 0}, **RunCounts().to_dict()}
         self._state.save_report(report)
-        logger.warning("stream blocked", extra={"stream": stream.name, "reason": reason})
+        logger.warning(f"stream {status}", extra={"stream": stream.name, "reason": reason})
         return report
 
     def _finish(self, stream: Stream, run: dict) -> dict[str, Any]:

@@ -45,6 +45,8 @@ from ..rules.matching import (
 )
 from ..store.leases import Leases
 from ..store.mappings import Entity, Origin
+from ..wiring import ContractFollower
+from .contract_probe import probe_before_first_sync
 from .deps import PullDeps, PullEnvironment, pull_environment
 from .engine import LambdaContext, utc_now
 from .mirror import ECHO_VERSIONS, WcWrite
@@ -94,8 +96,10 @@ def applied_wc_version(resource: str, wc: dict[str, Any]) -> int | None:
 
 
 class FirstSync:
-    def __init__(self, deps: PullDeps, *, leases: Leases, time_reserve_ms: int, continue_run: Callable[[], None]):
+    def __init__(self, deps: PullDeps, *, leases: Leases, time_reserve_ms: int, continue_run: Callable[[], None],
+                 contract: ContractFollower):
         self._deps = deps
+        self._contract = contract  # the stored readings the probe settles, handed to the clients
         self._leases = leases
         self._reserve_ms = time_reserve_ms
         self._continue = continue_run  # sends {"stream": "first-sync"} to the pull queue
@@ -114,6 +118,10 @@ class FirstSync:
             status["invocations"] += 1
             counts = RunCounts.from_dict(status["counts"])
             calls = (deps.sos.calls.count, deps.wiz.calls.count)
+            if "contract" not in status:  # R-OPS-5: the probe, before anything is written
+                status["contract"] = probe_before_first_sync(deps.sos, deps.wiz, self._contract.store,
+                                                             payment_route=deps.payment_route)
+                self._contract.follow()  # this run and the streams after it honour what it settled
             for matchable in matchables(deps):
                 if matchable.entity in status["entities_done"]:
                     continue
@@ -197,7 +205,8 @@ class FirstSync:
                   "duration_seconds": round((datetime.fromisoformat(finished_at)
                                              - datetime.fromisoformat(status["started_at"])).total_seconds(), 3),
                   "status": "failed-records" if counts.failed_total else "ok", "invocations": status["invocations"],
-                  "api_calls": status["api_calls"], "ambiguous": status["ambiguous"], **counts.to_dict()}
+                  "api_calls": status["api_calls"], "ambiguous": status["ambiguous"],
+                  "contract": status.get("contract"), **counts.to_dict()}
         self._deps.state.save_report(report)
         self._deps.state.save_first_sync_status({
             "status": "failed" if counts.failed_total else "done", "run_id": status["run_id"],
@@ -209,7 +218,8 @@ def first_sync_of(environment: PullEnvironment) -> FirstSync:
     """The first sync of the pull function's environment; it continues itself on the pull queue."""
     return FirstSync(environment.deps, leases=environment.leases,
                      time_reserve_ms=environment.settings.pull_time_reserve_ms,
-                     continue_run=lambda: environment.send_to_pull_queue(json.dumps({"stream": FIRST_SYNC})))
+                     continue_run=lambda: environment.send_to_pull_queue(json.dumps({"stream": FIRST_SYNC})),
+                     contract=environment.contract)
 
 
 def main(argv: list[str] | None = None) -> int:

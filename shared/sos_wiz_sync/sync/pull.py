@@ -31,6 +31,7 @@ class PullRuntime:
         self.jobs = dict(jobs or {})
         environment = pull_environment()
         self.deps = environment.deps
+        self.contract = environment.contract
         self.streams = build_streams(self.deps)
         self.engine = SyncEngine(sos=self.deps.sos, wiz=self.deps.wiz, state=self.deps.state,
                                  leases=environment.leases,
@@ -43,6 +44,9 @@ class PullRuntime:
 
     def handle(self, body: str, context: LambdaContext) -> dict[str, Any]:
         request = PullRequest.model_validate_json(body)
+        # R-OPS-5: a reading doctor or the first sync stored since this container started is
+        # followed from this run on (one Query of the CONTRACT# items per invocation)
+        self.contract.follow()
         if request.stream == FIRST_SYNC:
             return self.first_sync.run(context)
         if request.stream in self.jobs:

@@ -72,6 +72,16 @@ def render_report(report: dict[str, Any]) -> str:
     for failure in report.get("failures", [])[:5]:
         detail = f" ({failure['detail']})" if failure.get("detail") else ""  # e.g. the record and field
         lines.append(f"  failure: record {failure['record_id']}: {failure['reason']}{detail}")
+    probe = report.get("contract")  # the first sync's contract probe (R-OPS-5)
+    if probe:
+        cost = f"{probe['sos_calls']} SOS + {probe['wc_calls']} WizCommerce calls"
+        if "settled" in probe:
+            neither = "".join(f"; {row_id} fits neither reading: {seen}" for row_id, seen in probe["neither"].items())
+            lines.append(f"  contract probe: {len(probe['settled'])} rows settled{neither} ({cost}); "
+                         "sos-wiz-ops doctor --contract shows each")
+        else:
+            lines.append(f"  contract probe not finished ({probe['reason']}): rows stay as stored, safe defaults "
+                         f"({cost})")
     for held in report.get("ambiguous", [])[:5]:  # the first sync's holds: they wait for a person
         lines.append(f"  held ({held['kind']}): {held['entity']} SOS {', '.join(held['sos_ids'])} / "
                      f"WC {', '.join(held['wc_ids'])}: {held['reason']}")
