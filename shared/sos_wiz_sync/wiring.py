@@ -60,8 +60,11 @@ def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:
 
 def follow_contract(state_table: str, sos: SosClient, wiz: WizClient) -> dict:
     """The contract readings doctor's probe and the first uses stored (R-OPS-5), read once per
-    cold start, handed to the clients (SOS-A11, WC-A10); returned for the push's config (SOS-A7)."""
-    readings = ContractReadings(state_table).all()
+    cold start, handed to the clients (SOS-A11, WC-A5/A9/A10/A11/A14/A16); returned for the push's
+    config (SOS-A7). The WizCommerce client records its first-use rows (WC-A17, WC-A18) there."""
+    store = ContractReadings(state_table)
+    readings = store.all()
     sos.follow_contract(readings)
     wiz.follow_contract(readings)
+    wiz.first_use = store.record_first_use
     return readings

@@ -15,6 +15,7 @@ from ..clients.wiz import WizClient, wc_time
 from ..rules import contract as rules
 from ..rules.contract import Answer, Reading
 from ..store.contract import ContractReadings
+from ..store.mappings import Mappings
 
 SOS_CALL_BUDGET = 20
 WC_CALL_BUDGET = 20
@@ -82,12 +83,23 @@ def wiz_answers(wiz: WizClient, now: datetime) -> dict[str, Answer]:
     return answers
 
 
+def our_order_answer(wiz: WizClient, mappings: Mappings, sos_orders: Answer) -> dict[str, Answer]:
+    """WC-A15: one order the pull created (mapped with origin sos) among SOS's listed orders,
+    read back; none such: not asked."""
+    links = mappings.by_sos_many("order", [str(row["id"]) for row in sos_orders.rows if row.get("id") is not None])
+    ours = sorted(link.wc_id for link in links.values() if link.origin == "sos")
+    return {rules.WC_OUR_ORDER: _answer(lambda: wiz.request("GET", f"/v1/orders/{ours[0]}"))} if ours else {}
+
+
 def run_probe(sos: SosClient, wiz: WizClient, store: ContractReadings, *, payment_route: str,
-              now: datetime | None = None) -> list[Reading]:
+              now: datetime | None = None, mappings: Mappings | None = None) -> list[Reading]:
     """Probe both APIs and store every row the answers settle, and every answer that fits
-    neither reading; a row the account cannot tell yet keeps what was stored before."""
+    neither reading; a row the account cannot tell yet keeps what was stored before. With the
+    mappings, an order the pull created is read back (WC-A15)."""
     answers = {**sos_answers(sos, payment_route=payment_route),
                **wiz_answers(wiz, now or datetime.now(timezone.utc))}
+    if mappings is not None:
+        answers.update(our_order_answer(wiz, mappings, answers[rules.SOS_ORDERS]))
     readings = rules.decide(answers)
     for reading in readings:
         if reading.reading is not None:
