@@ -354,7 +354,7 @@ def payments_stream(deps: PullDeps) -> Stream:
                   send=lambda prepared, write: write.apply(deps), entity="order",
                   event_details=lambda write: write.event(), is_change=lambda write: write.changes_wc,
                   pending=lambda: quarantined_rows(deps, "order", PAYMENTS, "salesorder"),
-                  blocked=lambda: first_sync_missing(deps) or deps.wiz.stream_stop(spec.wc_resource))
+                  blocked=lambda: first_sync_missing(deps))
 
 
 def invoices_stream(deps: PullDeps) -> Stream:
