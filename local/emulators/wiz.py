@@ -48,6 +48,16 @@ Switchable where the contract names two readings (`configure(...)`, defaults str
   a comma in `sku_id` with 400.
 - `refuse_duplicate_reference_id` (WC-A2): False (default) creates a second record on a POST
   whose `reference_id` is taken; True answers it 400 `validation_error` (no 409 is documented).
+- The probe rows of the Assumptions index (R-OPS-5), each default the documented or safe reading:
+  `next_page_on_last_page` "zero"|"next" (WC-A1); `inventory_read` "full"|"partial" (WC-A4:
+  partial reads lack `notes`, `dynamic_details`); `shipment_case` "snake_case"|"camelCase"|"mixed"
+  (WC-A5: shipment reads' keys); `reference_ids_documents` "honoured"|"ignored" (WC-A9, on
+  products, invoices, shipments); `updated_after_documents` "honoured"|"ignored"|"refused" (WC-A11,
+  on invoices and shipments; "refused" = 400, fitting neither reading); `order_reads_write_only`
+  False|True (WC-A13: reads carry `discount_value` and address `type`); `invoice_order_id`
+  "order id"|"reference" (WC-A14: what an invoice's `order_id` names); `order_source_kept`
+  True|False (WC-A15: False overwrites an API-created order's `source`); `customer_list_default`
+  "active"|"all" (WC-A16: what the customer list shows without `status`).
 - Webhook delivery retries on the public schedule (30 s, 1, 2, 4, 8 min) unless told otherwise.
 """
 
@@ -122,7 +132,22 @@ ORDER_EDITABLE = ("reference_id", "display_id", "customer_id", "status", "line_i
 INVOICE_EDITABLE = ("reference_id", "order_id", "invoice_number", "total_amount", "paid_amount", "status",
                     "due_date", "remarks", "url", "items")
 SHIPMENT_EDITABLE = ("reference_id", "order_id", "shipment_status", "tracking_info", "shipment_items", "note")
-SWITCHES = ("sku_id_list", "refuse_duplicate_reference_id")
+# switch → its allowed values, the first the default (bool: False/True as given)
+SWITCHES: dict[str, tuple[Any, ...]] = {
+    "sku_id_list": (False, True), "refuse_duplicate_reference_id": (False, True),
+    "next_page_on_last_page": ("zero", "next"),                              # WC-A1
+    "inventory_read": ("full", "partial"),                                   # WC-A4
+    "shipment_case": ("snake_case", "camelCase", "mixed"),                   # WC-A5
+    "reference_ids_documents": ("honoured", "ignored"),                      # WC-A9
+    "updated_after_documents": ("honoured", "ignored", "refused"),           # WC-A11
+    "order_reads_write_only": (False, True),                                 # WC-A13
+    "invoice_order_id": ("order id", "reference"),                           # WC-A14
+    "order_source_kept": (True, False),                                      # WC-A15
+    "customer_list_default": ("active", "all"),                              # WC-A16
+}
+REFERENCE_IDS_ASSUMED = ("products", "invoices", "shipments")  # WC-A9
+UPDATED_AFTER_ASSUMED = ("invoices", "shipments")  # WC-A11
+PARTIAL_INVENTORY_READ = ("notes", "dynamic_details")  # WC-A4 "partial": not read back
 TIME_FILTERS = ("updated_after", "updated_before", "created_after", "created_before")
 WHOLE_SECOND_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # the documented filter form
 DEFAULT_CODES = {400: "validation_error", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
@@ -215,8 +240,8 @@ class WizEmulator(Emulator):
         self.shipments = RecordStore("updated_at", id_prefix="shp", indexed=("reference_id",))
         self.price_lists = RecordStore("updated_at", id_prefix="pl", unique=("reference_id",))
         self.sales_reps = RecordStore("updated_at", id_prefix="rep")
-        self.sku_id_list = False
-        self.refuse_duplicate_reference_id = False
+        for name, values in SWITCHES.items():
+            setattr(self, name, values[0])
         self._order_write_only: dict[str, dict[str, Any]] = {}  # order id → what it was written with, unread
         self.outbox: list[dict] = []  # every emitted event: {"envelope", "body" (bytes), "headers"}
         self.webhook_deliverer = Deliverer(timeout=webhook_timeout, retry_delays=webhook_retry_delays)
@@ -241,9 +266,10 @@ class WizEmulator(Emulator):
         unknown = set(switches) - set(SWITCHES)
         if unknown:
             raise ApiError(400, f"unknown switches {sorted(unknown)}; known: {list(SWITCHES)}")
-        for name in SWITCHES:
-            if not isinstance(switches.get(name, False), bool):
-                raise ApiError(400, f"{name} must be true or false")
+        for name, value in switches.items():
+            allowed = SWITCHES[name]
+            if not any(value == option and type(value) is type(option) for option in allowed):
+                raise ApiError(400, f"{name} must be one of {list(allowed)} (got {value!r})")
         with self.lock:
             for name, value in switches.items():
                 setattr(self, name, value)
@@ -275,16 +301,35 @@ class WizEmulator(Emulator):
             reference_id = _text(body.get("reference_id"), "reference_id")
             if self.refuse_duplicate_reference_id and reference_id and store.lookup("reference_id", [reference_id]):
                 raise _invalid("reference_id", "already exists")
-            return json_response({"data": writer(body)}, 201)
+            return json_response({"data": self._shown(resource, writer(body), written=True)}, 201)
 
     def _record(self, resource: str, record_id: str) -> Response:
         store = self._resource(resource)[0]
         if request.method == "GET":
             with self.lock:
-                return json_response({"data": self._get(store, record_id)})
+                return json_response({"data": self._shown(resource, self._get(store, record_id))})
         writer, body = self._writer(resource), json_body()
         with self.lock:
-            return json_response({"data": writer(record_id, body)}, 201 if request.method == "PUT" else 200)
+            return json_response({"data": self._shown(resource, writer(record_id, body))},
+                                 201 if request.method == "PUT" else 200)
+
+    def _shown(self, resource: str, record: dict, *, written: bool = False) -> dict:
+        """A record as this account's API answers it, under the switched readings (WC-A4, A5, A13, A15)."""
+        if resource == "orders" and written and not self.order_source_kept and request.method == "POST":
+            record = self.orders.put({**record, "source": "wizcommerce"})  # WC-A15 "not kept"
+        if resource == "inventories" and self.inventory_read == "partial":
+            return {key: value for key, value in record.items() if key not in PARTIAL_INVENTORY_READ}
+        if resource == "shipments" and self.shipment_case != "snake_case":
+            camel = (lambda key: re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key))
+            keys = ("reference_id", "order_id") if self.shipment_case == "mixed" else tuple(record)
+            return {camel(key) if key in keys else key: value for key, value in record.items()}
+        if resource == "orders" and self.order_reads_write_only:  # WC-A13 "carried"
+            kept = self._order_write_only.get(record["id"], {})
+            return {**record, "discount_value": kept.get("discount_value", 0),
+                    **{side: {**record[side], "type": side.split("_")[0]} for side in ("billing_address",
+                                                                                      "shipping_address")
+                       if isinstance(record.get(side), dict)}}
+        return record
 
     def _order_status(self, order_id: str) -> Response:
         status = json_body().get("status")
@@ -319,7 +364,17 @@ class WizEmulator(Emulator):
             _choice(status, PRODUCT_STATUSES, "status")
         if not self.sku_id_list and "," in args.get("sku_id", ""):
             raise _invalid("sku_id", "takes one sku (WC-A10: no comma-separated list)")
-        wanted = {"reference_id": set(_split(args.get("reference_ids"))),
+        if resource in UPDATED_AFTER_ASSUMED and self.updated_after_documents != "honoured" and (
+                updated_after or updated_before):
+            if self.updated_after_documents == "refused":  # WC-A11: an answer fitting neither reading
+                raise _invalid("updated_after", f"not a filter of {resource}")
+            updated_after = updated_before = None  # WC-A11 "ignored"
+        if resource == "customers" and "status" not in args and self.customer_list_default == "all":
+            status = None  # WC-A16 "all"
+        references = args.get("reference_ids")
+        if resource in REFERENCE_IDS_ASSUMED and self.reference_ids_documents == "ignored":
+            references = None  # WC-A9 "ignored"
+        wanted = {"reference_id": set(_split(references)),
                   "sku": set(_split(args.get("sku_id") or args.get("sku")))}
 
         # Narrow down without a scan where possible: an index for id lists, the store's kept
@@ -363,9 +418,10 @@ class WizEmulator(Emulator):
         else:
             data = rows[lo + offset:min(hi, lo + offset + size)]
         pages = math.ceil(total / size)
-        return json_response({"data": data, "pagination": {
+        last_next = page + 1 if self.next_page_on_last_page == "next" else 0  # WC-A1
+        return json_response({"data": [self._shown(resource, row) for row in data], "pagination": {
             "total_records": total, "total_pages": pages, "current_page": page,
-            "next_page": page + 1 if page < pages else 0, "prev_page": page - 1 if page > 1 else 0,
+            "next_page": page + 1 if page < pages else last_next, "prev_page": page - 1 if page > 1 else 0,
             "page_size": size}})
 
     # -- helpers -------------------------------------------------------------------------------
@@ -758,7 +814,11 @@ class WizEmulator(Emulator):
     def _document_record(self, store: RecordStore, current: dict, body: dict, editable: Sequence[str]) -> dict:
         record = {**current, **{key: body[key] for key in editable if key in body}}
         record["reference_id"] = _text(record["reference_id"], "reference_id")
-        self._existing(self.orders, record["order_id"], "order_id")
+        if store is self.invoices and self.invoice_order_id == "reference":  # WC-A14 "reference"
+            if record["order_id"] not in (None, "") and not self.orders.lookup("reference_id", [record["order_id"]]):
+                raise _invalid("order_id", f"no order with reference_id {record['order_id']!r}")
+        else:
+            self._existing(self.orders, record["order_id"], "order_id")
         if store is self.invoices:
             record["status"] = _choice(record["status"], INVOICE_STATUSES, "status")
             for field in ("total_amount", "paid_amount"):

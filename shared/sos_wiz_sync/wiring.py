@@ -65,7 +65,7 @@ def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:
 class ContractFollower:
     """The stored contract readings (R-OPS-5) handed to the clients (SOS-A11, WC-A10, …) and kept
     current in a warm container: a reading doctor or the first sync stores after the container
-    started reaches it at the next read. A read is one Query of the CONTRACT# items (gsi1: one page
+    started reaches it at the next read (SOS-A7/A11, WC-A5/A9/A10/A11/A14/A16). A read is one Query of the CONTRACT# items (gsi1: one page
     of at most ~40 items of under 1 KB, about 2 read units); `reread_seconds` bounds how often
     `follow_if_due` pays it (0: every time, as the pull does at each run start)."""
 
@@ -75,6 +75,7 @@ class ContractFollower:
         self._reread_seconds, self._clock = reread_seconds, clock
         self._read_at: float | None = None
         self.readings: dict[str, dict[str, Any]] = {}
+        wiz.first_use = store.record_first_use  # WC-A17, WC-A18 recorded at their first occurrence
 
     def follow(self) -> dict[str, dict[str, Any]]:
         """Read the stored readings now and hand them to the clients; returned for the push's

@@ -107,7 +107,8 @@ def test_sku_id_takes_a_comma_list_only_where_switched_on_wc_a10(wiz: WizEmulato
     one, two = [p["sku"] for p in list(wiz.products.values())[:2]]
     refused = wiz_api("GET", "/products", params={"sku_id": f"{one},{two}"})
     assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "sku_id"  # the default
-    assert wiz.configure(sku_id_list=True) == {"sku_id_list": True, "refuse_duplicate_reference_id": False}
+    switched = wiz.configure(sku_id_list=True)
+    assert switched["sku_id_list"] is True and switched["refuse_duplicate_reference_id"] is False
     listed = wiz_api("GET", "/products", params={"sku_id": f"{one},{two}"}).json()["data"]
     assert sorted(row["sku"] for row in listed) == sorted([one, two])
     with pytest.raises(Exception, match="unknown switches"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -13,6 +14,7 @@ import requests
 from ..models.wiz import WizCustomer, WizInventory, WizInventoryRecord, WizOrder, WizProduct
 from ..observability import logger
 from ..models.contract import ContractStop, settled_choice
+from ..store.contract import FirstUse, ignore_first_use
 from .http import ApiError, CallCounter, map_bounded
 
 PAGE_SIZE = 100  # WizCommerce's maximum `page_size`
@@ -31,6 +33,13 @@ READ_ONLY_ORDER_FIELDS = frozenset({"id", "created_at", "updated_at", "amount"})
 STATUS_FILTERS = {"orders": ("order_status", ("confirmed", "draft", "cancelled")),
                   "customers": ("status", ("active", "inactive")),
                   "inventories": ("status", ("active", "inactive"))}
+# Where `reference_ids` is an [assumed] filter (WC-A9) and `updated_after` one (WC-A11).
+REFERENCE_IDS_ASSUMED = ("products", "invoices", "shipments")
+UPDATED_AFTER_ASSUMED = ("invoices", "shipments")
+# Customer fields a write sends and the read documents, as (write name, read name) (WC-A17).
+CUSTOMER_READ_BACK = (("company_name", "name"), ("first_name", "first_name"), ("last_name", "last_name"),
+                      ("email", "email"), ("phone", "phone"))
+CAMEL_CASE = re.compile(r"[a-z][A-Z]")
 
 
 def wc_time(moment: datetime) -> str:
@@ -61,10 +70,13 @@ def _time_filters(path: str, params: dict[str, Any] | None) -> dict[str, Any] | 
     return formatted
 
 
-def _each_status(resource: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
+def _each_status(resource: str, filters: dict[str, Any], *, customers_list_all: bool = False) -> list[dict[str, Any]]:
     """The filters once per status of a list that hides some by default (orders list drafts only,
-    customers active only: WC-A16), unless the caller names a status."""
+    customers active only: WC-A16), unless the caller names a status. Where the probe found the
+    customer list shows every status without the filter (WC-A16 "all"), one pass does."""
     if resource not in STATUS_FILTERS or STATUS_FILTERS[resource][0] in filters:
+        return [filters]
+    if resource == "customers" and customers_list_all:
         return [filters]
     name, statuses = STATUS_FILTERS[resource]
     return [{**filters, name: status} for status in statuses]
@@ -81,12 +93,18 @@ def _record_data(payload: dict[str, Any], method: str, path: str) -> dict[str, A
 
 def list_rows(payload: dict[str, Any], resource: str) -> list[dict[str, Any]]:
     """The rows of a list answer, `{"data": [...], ...}`; `data: []` is an empty page, a missing
-    or other `data` is not a success."""
+    or other `data` is not a success. Shipments are read snake_case only (WC-A5): a camelCase
+    key is refused by name, never read as a missing field."""
     if "data" not in payload:
         raise ValueError(f"WizCommerce /v1/{resource}: list answered without `data` (keys {sorted(payload)[:10]})")
     rows = payload["data"]
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise ValueError(f"WizCommerce /v1/{resource}: `data` of a list is {_shape(rows)}, not a list of records")
+    if resource == "shipments":
+        camel = sorted({key for row in rows for key in row if CAMEL_CASE.search(key)})
+        if camel:
+            raise ValueError(f"WizCommerce /v1/shipments: fields {camel[:8]} are camelCase; shipments are read "
+                             "snake_case only (WC-A5)")
     return rows
 
 
@@ -132,6 +150,10 @@ class WizClient:
         self.calls = calls or CallCounter()
         self._sku_id_list: bool | None = None  # WC-A10 as this client found it; None: not known yet
         self._sku_id_list_stop: ContractStop | None = None  # WC-A10's stored reading fits neither
+        self._readings: Mapping[str, Mapping[str, Any]] = {}  # as doctor's probe stored them (R-OPS-5)
+        self._reference_ids_honoured = True  # WC-A9: until settled, the filter is used (rows still matched)
+        self._customers_list_all = False  # WC-A16: until settled, each customer status is asked for
+        self.first_use: FirstUse = ignore_first_use  # first-use rows (WC-A17, WC-A18) recorded when first seen
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> dict[str, Any]:
         """The JSON object WizCommerce answered. Every documented answer is one (`{"data": …}`):
@@ -165,8 +187,11 @@ class WizClient:
 
         Stops at `current_page >= total_pages` or an empty page (WC-A1): what `next_page` says on
         the last page is not documented, so it is not read."""
-        for status_filters in _each_status(resource, filters):
+        for status_filters in self._each_status(resource, filters):
             yield from self._iter_pages(resource, **status_filters)
+
+    def _each_status(self, resource: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return _each_status(resource, filters, customers_list_all=self._customers_list_all)
 
     def _iter_pages(self, resource: str, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         page = 1
@@ -181,7 +206,7 @@ class WizClient:
     def iter_pages_parallel(self, resource: str, concurrency: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         """All pages of a list, pages 2..N fetched with bounded concurrency (a full pass); every
         status unless the filters name one, as `iter_pages`."""
-        for status_filters in _each_status(resource, filters):
+        for status_filters in self._each_status(resource, filters):
             yield from self._iter_pages_parallel(resource, concurrency, **status_filters)
 
     def _iter_pages_parallel(self, resource: str, concurrency: int, **filters: Any) -> Iterator[list[dict[str, Any]]]:
@@ -206,7 +231,10 @@ class WizClient:
         share those seconds, that slice is read by page number (`_slice`) until a pass over it
         finds it unchanged. For invoices and shipments `updated_after` is [assumed] (WC-A11): a
         row without `updated_at`, or older than the filter, is refused by name."""
-        for status_filters in _each_status(resource, filters):
+        if resource in UPDATED_AFTER_ASSUMED and (self._readings.get("WC-A11") or {}).get("reading") == "ignored":
+            raise ValueError(f"WizCommerce /v1/{resource}: updated_after is ignored by this account (WC-A11, see "
+                             "sos-wiz-ops doctor --contract): its changes cannot be listed")
+        for status_filters in self._each_status(resource, filters):
             yield from self._changed_since(resource, _whole_second(after), status_filters)
 
     def _changed_since(self, resource: str, since: datetime, filters: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
@@ -277,7 +305,10 @@ class WizClient:
           is looked up the same way and returned; otherwise the error stands.
         A create without a reference_id cannot be looked up, so it is never sent twice.
         """
-        return self._create(resource, body, str(body.get("reference_id") or ""))
+        record = self._create(resource, body, str(body.get("reference_id") or ""))
+        if resource == "customers":
+            self._read_back_customer("POST", body, record)
+        return record
 
     def _create(self, resource: str, body: dict[str, Any], reference_id: str) -> dict[str, Any]:
         landed = (lambda: self.by_reference_id(resource, reference_id)) if reference_id else None
@@ -317,36 +348,102 @@ class WizClient:
 
     def by_reference_id(self, resource: str, reference_id: str) -> dict[str, Any] | None:
         """The record with this reference_id, whatever its status (`iter_pages` lists each)."""
-        for page in self.iter_pages(resource, reference_ids=reference_id):
-            found = next((row for row in page if str(row.get("reference_id")) == reference_id), None)
-            if found is not None:
-                return found
-        return None
+        return self.by_reference_ids(resource, [reference_id]).get(reference_id)
+
+    def by_reference_ids(self, resource: str, reference_ids: list[str],
+                         full_map: Callable[[int, int], None] | None = None) -> dict[str, dict[str, Any]]:
+        """reference_id → the record carrying it (of those asked for), whatever its status."""
+        return {str(row["reference_id"]): row for row in self.rows_by_reference_ids(resource, reference_ids, full_map)}
+
+    def rows_by_reference_ids(self, resource: str, reference_ids: list[str],
+                              full_map: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+        """Every record carrying one of these reference_ids, whatever its status: a page of ids per
+        request by `reference_ids=`, each row matched by its own reference_id. Where the probe
+        found that filter ignored (WC-A9) the whole list is read once instead and matched here;
+        `full_map(calls, rows)` is told what that cost (for the run report)."""
+        wanted = list(dict.fromkeys(str(ref) for ref in reference_ids if str(ref)))
+        if not wanted:
+            return []
+        if resource in REFERENCE_IDS_ASSUMED and not self._reference_ids_honoured:
+            calls, listed, keep, found = self.calls.count, 0, set(wanted), []
+            for page in self.iter_pages(resource):
+                listed += len(page)
+                found += [row for row in page if str(row.get("reference_id")) in keep]
+            if full_map is not None:
+                full_map(self.calls.count - calls, listed)
+            return found
+        found = []
+        for start in range(0, len(wanted), PAGE_SIZE):
+            keep = set(wanted[start:start + PAGE_SIZE])
+            for page in self.iter_pages(resource, reference_ids=",".join(wanted[start:start + PAGE_SIZE])):
+                found += [row for row in page if str(row.get("reference_id")) in keep]
+        return found
 
     def patch(self, resource: str, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """PATCH sets the fields it names: sent twice, the record ends the same, so the session
         may replay it after a 5xx (unlike a POST)."""
         path = f"/v1/{resource}/{record_id}"
-        return _record_data(self.request("PATCH", path, body=fields), "PATCH", path)
+        record = _record_data(self.request("PATCH", path, body=fields), "PATCH", path)
+        if resource == "customers":
+            self._read_back_customer("PATCH", fields, record)
+        return record
 
     # -- typed helpers ---------------------------------------------------------------------
     def products(self, **filters: Any) -> Iterator[WizProduct]:
         for page in self.iter_pages("products", **filters):
             yield from (WizProduct.model_validate(row) for row in page)
 
-    def products_by_reference_ids(self, reference_ids: list[str]) -> list[WizProduct]:
-        return self._products_where("reference_ids", reference_ids)
+    def products_by_reference_ids(self, reference_ids: list[str],
+                                  full_map: Callable[[int, int], None] | None = None) -> list[WizProduct]:
+        return [WizProduct.model_validate(row) for row in self.rows_by_reference_ids("products", reference_ids, full_map)]
 
     def follow_contract(self, readings: Mapping[str, Mapping[str, Any]]) -> None:
         """Start from the readings doctor's probe stored (R-OPS-5): WC-A10 settled saves the
         first comma list's 400 or goes straight to lists; fitting neither stops lookups of
-        several SKUs with that reason."""
-        self._sku_id_list_stop = None  # a reading settled since a stop replaces it (re-read in warm containers)
+        several SKUs with that reason. WC-A9 ignored: lookups by reference_id read a full map;
+        WC-A16 "all": customers listed in one pass. The rows a stream needs are checked by
+        `stream_stop`. Called again in warm containers: a reading settled since a stop replaces it."""
+        self._sku_id_list_stop = None
+        self._readings = readings
         try:
             self._sku_id_list = settled_choice(readings.get("WC-A10"), "WC-A10",
                                                {"comma list": True, "one per call": False}, self._sku_id_list)
         except ContractStop as stop:
             self._sku_id_list_stop = stop
+        self._reference_ids_honoured = (readings.get("WC-A9") or {}).get("reading") != "ignored"
+        self._customers_list_all = (readings.get("WC-A16") or {}).get("reading") == "all"
+
+    def stream_stop(self, resource: str) -> str | None:
+        """Why a stream writing `resource` cannot run under the stored readings (None: it can):
+        a row it needs fitting neither reading (WC-A9; WC-A14 for invoices; WC-A5 for shipments;
+        WC-A11 for both), shipments answered camelCase (WC-A5: read snake_case only), or
+        `updated_after` ignored where its drift repair needs it (WC-A11: the run fails naming the
+        filter rather than re-read every record each run)."""
+        needs = [("WC-A9", REFERENCE_IDS_ASSUMED), ("WC-A14", ("invoices",)), ("WC-A5", ("shipments",)),
+                 ("WC-A11", UPDATED_AFTER_ASSUMED)]
+        for row_id, resources in needs:
+            if resource not in resources:
+                continue
+            try:
+                settled_choice(self._readings.get(row_id), row_id, {}, None)  # NEITHER: ContractStop
+            except ContractStop as stop:
+                return stop.reason
+            stored = (self._readings.get(row_id) or {}).get("reading")
+            if row_id == "WC-A5" and stored == "camelCase":
+                return (f"WC-A5: this account answers shipments in camelCase "
+                        f"({self._readings[row_id].get('evidence')}); they are read snake_case only: "
+                        "see sos-wiz-ops doctor --contract")
+            if row_id == "WC-A11" and stored == "ignored":
+                return (f"WC-A11: WizCommerce ignores the updated_after filter on {resource} "
+                        f"({self._readings[row_id].get('evidence')}): this stream cannot run incrementally; "
+                        "see sos-wiz-ops doctor --contract")
+        return None
+
+    def invoice_order_ref(self, order_id: str, order_reference: str) -> str:
+        """What an invoice's `order_id` carries (WC-A14): the WizCommerce order id unless the probe
+        found invoices name their order by its reference."""
+        stored = (self._readings.get("WC-A14") or {}).get("reading")
+        return order_reference if stored == "reference" else order_id
 
     def products_by_skus(self, skus: list[str]) -> list[WizProduct]:
         """Products by sku. WC-A10: whether `sku_id` takes a comma-separated list is not
@@ -422,13 +519,34 @@ class WizClient:
                 record["discount_value"] = float(discount)
         body = {key: value for key, value in record.items() if key not in READ_ONLY_ORDER_FIELDS}
         path = f"/v1/orders/{order_id}"
-        return _record_data(self.request("PUT", path, body=body), "PUT", path)
+        paid = body.get("payment_status") == "PAID"
+        try:
+            written = _record_data(self.request("PUT", path, body=body), "PUT", path)
+        except ApiError as exc:
+            if paid and exc.status == 400 and "payment_status" in json.dumps(exc.body)[:2000]:
+                self.first_use("WC-A18", "refused", f"PUT {path} with payment_status PAID answered {exc.message[:200]}")
+            raise
+        if paid:  # WC-A18: the first PUT setting PAID shows whether it is taken
+            self.first_use("WC-A18", "accepted" if written.get("payment_status") == "PAID" else "not kept",
+                           f"PUT {path} with payment_status PAID read back {written.get('payment_status')!r}")
+        return written
 
     def get_customer(self, customer_id: str) -> WizCustomer:
         return WizCustomer.model_validate(self.get("customers", customer_id))
 
     def update_customer(self, customer_id: str, fields: dict[str, Any]) -> WizCustomer:
         return WizCustomer.model_validate(self.patch("customers", customer_id, fields))
+
+    def _read_back_customer(self, method: str, body: dict[str, Any], record: dict[str, Any]) -> None:
+        """WC-A17, at the first customer write naming any of them: whether the documented fields
+        it sent read back as sent ("accepted") or not (which ones)."""
+        sent = [(write, read) for write, read in CUSTOMER_READ_BACK if body.get(write) not in (None, "")]
+        if not sent:
+            return
+        lost = [write for write, read in sent if record.get(read) != body[write]]
+        self.first_use("WC-A17", "not kept" if lost else "accepted",
+                       f"{method} /v1/customers read back {'without ' + ', '.join(lost) if lost else 'every field sent'}"
+                       f" ({', '.join(write for write, _ in sent)} sent)")
 
     def create_product(self, group_code: str, variant: dict[str, Any]) -> dict[str, Any]:
         """Create a one-variant product, the documented way: `{group_code, variants: [variant]}`

@@ -31,6 +31,7 @@ from ..config import SosApiSettings, WizApiSettings
 from ..hook.subscriptions import hook_url, list_subscriptions
 from ..secrets import SecretStore
 from ..store.contract import ContractReadings
+from ..store.mappings import Mappings
 from ..store.leases import Leases
 from ..store.state import WC_CHANGE_POLL_HEARTBEAT, WEBHOOK_HEARTBEAT, SyncState
 from ..sync.contract_probe import run_probe
@@ -280,8 +281,9 @@ def check_contract(ctx: DoctorContext) -> Iterator[Check]:
     if ctx.sos is None or ctx.wiz is None:
         raise Unusable(ctx.problems.get("SOS") if ctx.sos is None else "WizCommerce does not answer")
     sos_before, wiz_before = ctx.sos.calls.count, ctx.wiz.calls.count
+    mappings = Mappings(ctx.values["MAPPINGS_TABLE"]) if ctx.values.get("MAPPINGS_TABLE") else None  # WC-A15
     readings = run_probe(ctx.sos, ctx.wiz, ContractReadings(ctx.values["STATE_TABLE"]),
-                         payment_route=ctx.values.get("PAYMENT_ROUTE") or "deposit", now=ctx.now)
+                         payment_route=ctx.values.get("PAYMENT_ROUTE") or "deposit", now=ctx.now, mappings=mappings)
     cost = f"{ctx.sos.calls.count - sos_before} SOS + {ctx.wiz.calls.count - wiz_before} WizCommerce calls"
     neither = [r for r in readings if r.neither]
     open_rows = [r.id for r in readings if r.reading is None]

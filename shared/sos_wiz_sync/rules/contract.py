@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.contract import NEITHER
+from .sos_to_wc import PULLED_ORDER_SOURCE
 
 UNKNOWN_SOS_ID = 2147483647  # SOS-A4: an id no account has
 SENTINEL_REFERENCE = "sos-wiz-probe-no-such-reference"  # WC-A9: a reference_id no record has
@@ -96,6 +97,7 @@ WC_CUSTOMERS = "GET /v1/customers?page_size=1"
 WC_CUSTOMERS_ACTIVE = "GET /v1/customers?status=active&page_size=1"
 WC_CUSTOMERS_INACTIVE = "GET /v1/customers?status=inactive&page_size=1"
 WC_DOCUMENTS = ("products", "invoices", "shipments")  # WC-A9
+WC_OUR_ORDER = "GET /v1/orders/<an order the pull created>"  # WC-A15
 
 
 def wc_list(resource: str) -> str:
@@ -355,6 +357,28 @@ def wc_a14(answers: Answers) -> Reading:
     return Reading("WC-A14", NEITHER, f"GET /orders/<invoice order_id> answered {_seen(answer)}")
 
 
+def wc_a15(answers: Answers) -> Reading:
+    """An order the pull created (found through our mapping) read back: kept when it still shows
+    our `source`, the SOS number as `display_id` and a confirmed (or since cancelled) status."""
+    answer = answers.get(WC_OUR_ORDER)
+    if answer is None:
+        return Reading("WC-A15", None, "no order created by the pull among SOS's last 50 orders")
+    record = answer.body.get("data") if answer.ok else None
+    if not isinstance(record, dict):
+        return Reading("WC-A15", None, f"the order we created could not be read: {_seen(answer)}")
+    orders = answers.get(SOS_ORDERS)
+    number = next((str(row.get("number")) for row in (orders.rows if orders else [])
+                   if str(row.get("id")) == str(record.get("reference_id"))), None)
+    lost = [name for name, ok in (("source", record.get("source") == PULLED_ORDER_SOURCE),
+                                  ("display_id", number is not None and record.get("display_id") == number),
+                                  ("status", record.get("status") in ("confirmed", "cancelled"))) if not ok]
+    if not lost:
+        return Reading("WC-A15", "kept", f"order {record.get('id')} reads source {record.get('source')!r}, "
+                                         f"display_id {record.get('display_id')!r}, status {record.get('status')!r}")
+    return Reading("WC-A15", "not kept", f"order {record.get('id')} we created reads "
+                   + ", ".join(f"{name} {record.get(name)!r}" for name in lost))
+
+
 def wc_a16(answers: Answers) -> Reading:
     plain, active, inactive = (answers.get(WC_CUSTOMERS), answers.get(WC_CUSTOMERS_ACTIVE),
                                answers.get(WC_CUSTOMERS_INACTIVE))
@@ -389,7 +413,7 @@ RULES: dict[str, Callable[[Answers], Reading]] = {
     "SOS-A2": sos_a2, "SOS-A4": sos_a4, "SOS-A7": sos_a7, "SOS-A9": sos_a9, "SOS-A10": sos_a10, "SOS-A11": sos_a11,
     "SOS-A15": sos_a15, "SOS-A17": sos_a17, "SOS-A21": sos_a21,
     "WC-A1": wc_a1, "WC-A4": wc_a4, "WC-A5": wc_a5, "WC-A9": wc_a9, "WC-A10": wc_a10, "WC-A11": wc_a11,
-    "WC-A13": wc_a13, "WC-A14": wc_a14, "WC-A16": wc_a16, "WC-A19": wc_a19,
+    "WC-A13": wc_a13, "WC-A14": wc_a14, "WC-A15": wc_a15, "WC-A16": wc_a16, "WC-A19": wc_a19,
 }
 
 
@@ -455,7 +479,9 @@ ROWS: dict[str, Row] = {
                  {"snake_case": "shipments read snake_case",
                   "camelCase": "shipments are read snake_case only: the shipments stream fails naming the fields"},
                  wc_list("shipments")),
-    "WC-A6": Row("first use", "custom header or HMAC (hex or base64)"),
+    "WC-A6": Row("first use", "custom header or HMAC (hex or base64)",
+                 {"custom header": "webhooks verified by the custom header", "HMAC hex": "webhooks verified by "
+                  "their hex HMAC-SHA256", "HMAC base64": "webhooks verified by their base64 HMAC-SHA256"}),
     "WC-A7": Row("first use", "customer.address.* logged; the minute poll catches the change"),
     "WC-A8": Row("never", "one-minute poll of confirmed and cancelled orders"),
     "WC-A9": Row("probe", "look up by reference_ids; if ignored, a full map",
@@ -473,12 +499,21 @@ ROWS: dict[str, Row] = {
     "WC-A14": Row("probe", "resolve invoice order_id both ways, loud when neither resolves",
                   {"order id": "order_id resolved as the order id first", "reference": "order_id resolved as its "
                    "reference"}, WC_ORDER_OF_INVOICE),
-    "WC-A15": Row("probe", "our orders recognised by our mapping (not probed yet: needs an order we created)"),
+    "WC-A15": Row("probe", "our orders recognised by our mapping, not by source",
+                  {"kept": "our orders recognised by our mapping (source and display_id kept as well)",
+                   "not kept": "our orders recognised by our mapping only"}, WC_OUR_ORDER),
     "WC-A16": Row("probe", "every lookup reads each status it needs",
-                  {"active only": "each status asked for", "all": "each status asked for all the same"},
+                  {"active only": "each customer status asked for", "all": "customers listed in one pass "
+                   "without status (it shows every status)"},
                   f"{WC_CUSTOMERS}, {WC_CUSTOMERS_ACTIVE}, {WC_CUSTOMERS_INACTIVE}"),
-    "WC-A17": Row("first use", "write only documented customer fields"),
-    "WC-A18": Row("first use", "only PAID written as payment_status"),
+    "WC-A17": Row("first use", "write only documented customer fields",
+                  {"accepted": "documented customer fields written and read back as sent",
+                   "not kept": "a documented customer field did not read back as written: compared like with "
+                   "like, the difference is drift"}),
+    "WC-A18": Row("first use", "only PAID written as payment_status",
+                  {"accepted": "payment_status PAID written on orders paid in full",
+                   "refused": "PUT refused payment_status PAID: order payments are parked with the reason",
+                   "not kept": "payment_status PAID written but not read back"}),
     "WC-A19": Row("probe", "poll confirmed and cancelled orders",
                   {"listed": "cancelled orders polled by order_status=cancelled"}, WC_CANCELLED),
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
@@ -19,6 +19,7 @@ from ..clients.wiz import WizClient, wc_time
 from ..rules import contract as rules
 from ..rules.contract import Answer, Reading
 from ..store.contract import ContractReadings
+from ..store.mappings import Mappings
 
 SOS_CALL_BUDGET = 20
 WC_CALL_BUDGET = 20
@@ -56,6 +57,22 @@ def sos_answers(sos: SosClient, *, payment_route: str) -> dict[str, Answer]:
     return answers
 
 
+def _not_before_newest(now: datetime, listed: Answer) -> datetime:
+    """WC-A11's `<now>`: our clock, or past the newest listed row's `updated_at` (rounded up to
+    the second) where WizCommerce's clock is ahead of ours, so that an honoured filter lists none."""
+    stamps = [row.get("updated_at") for row in listed.rows if isinstance(row.get("updated_at"), str)]
+    newest = []
+    for stamp in stamps:
+        try:
+            newest.append(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+        except ValueError:
+            continue
+    latest = max((moment for moment in newest if moment.tzinfo is not None), default=None)
+    if latest is None:
+        return now
+    return max(now, latest.replace(microsecond=0) + timedelta(seconds=1))
+
+
 def wiz_answers(wiz: WizClient, now: datetime) -> dict[str, Answer]:
     def get(path: str, **params: Any) -> Answer:
         return _answer(lambda: wiz.request("GET", f"/v1/{path}", params=params))
@@ -75,7 +92,8 @@ def wiz_answers(wiz: WizClient, now: datetime) -> dict[str, Answer]:
     for resource in ("invoices", "shipments"):
         answers[rules.wc_list(resource)] = get(resource, page=1, page_size=2)
         answers[rules.wc_by_sentinel(resource)] = get(resource, reference_ids=rules.SENTINEL_REFERENCE)
-        answers[rules.wc_updated_after_now(resource)] = get(resource, updated_after=wc_time(now))
+        after = _not_before_newest(now, answers[rules.wc_list(resource)])
+        answers[rules.wc_updated_after_now(resource)] = get(resource, updated_after=wc_time(after))
     order_ids = [row["order_id"] for row in answers[rules.wc_list("invoices")].rows if row.get("order_id")]
     if order_ids:
         answers[rules.WC_ORDER_OF_INVOICE] = get(f"orders/{order_ids[0]}")
@@ -88,12 +106,24 @@ def wiz_answers(wiz: WizClient, now: datetime) -> dict[str, Answer]:
     return answers
 
 
+def our_order_answer(wiz: WizClient, mappings: Mappings, sos_orders: Answer) -> dict[str, Answer]:
+    """WC-A15: one order the pull created (mapped with origin sos) among SOS's listed orders,
+    read back; none such: not asked."""
+    links = mappings.by_sos_many("order", [str(row["id"]) for row in sos_orders.rows if row.get("id") is not None])
+    ours = max((link for link in links.values() if link.origin == "sos"), key=lambda link: link.updated_at or "",
+               default=None)  # the latest: it shows what the account does now
+    return {rules.WC_OUR_ORDER: _answer(lambda: wiz.request("GET", f"/v1/orders/{ours.wc_id}"))} if ours else {}
+
+
 def run_probe(sos: SosClient, wiz: WizClient, store: ContractReadings, *, payment_route: str,
-              now: datetime | None = None) -> list[Reading]:
+              now: datetime | None = None, mappings: Mappings | None = None) -> list[Reading]:
     """Probe both APIs and store every row the answers settle, and every answer that fits
-    neither reading; a row the account cannot tell yet keeps what was stored before."""
+    neither reading; a row the account cannot tell yet keeps what was stored before. With the
+    mappings, an order the pull created is read back (WC-A15)."""
     answers = {**sos_answers(sos, payment_route=payment_route),
                **wiz_answers(wiz, now or datetime.now(timezone.utc))}
+    if mappings is not None:
+        answers.update(our_order_answer(wiz, mappings, answers[rules.SOS_ORDERS]))
     readings = rules.decide(answers)
     for reading in readings:
         if reading.reading is not None:

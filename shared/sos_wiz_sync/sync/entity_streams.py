@@ -39,6 +39,7 @@ from .mirror import (
     Write,
     decide,
     drifted_rows,
+    full_map_cost,
     prepare,
     update_wc,
     wc_by_reference,
@@ -80,7 +81,7 @@ def declared_stream(deps: PullDeps, spec: MirrorSpec, plan: Any) -> Stream:
                   corrects_drift=lambda write: isinstance(write, WcWrite) and write.corrects_drift,
                   drift_check=drift_check if spec.repairs_drift else None,
                   pending=lambda: retried_rows(deps, spec.entity, spec.stream, spec.sos_resource),
-                  blocked=lambda: first_sync_missing(deps))
+                  blocked=lambda: first_sync_missing(deps) or deps.wiz.stream_stop(spec.wc_resource))
 
 
 def mirror_stream(deps: PullDeps, spec: MirrorSpec) -> Stream:
@@ -111,9 +112,9 @@ class Products:
     skus: dict[int, str]
 
 
-def products_for(deps: PullDeps, item_ids: Iterable[int]) -> Products:
+def products_for(deps: PullDeps, item_ids: Iterable[int], counts: RunCounts | None = None) -> Products:
     wanted = sorted({str(item_id) for item_id in item_ids})
-    found = deps.wiz.products_by_reference_ids(wanted) if wanted else []
+    found = deps.wiz.products_by_reference_ids(wanted, full_map_cost(counts)) if wanted else []
     linked = [p for p in found if (p.reference_id or "").strip().isdigit()]
     return Products(ids={int(p.reference_id): p.id for p in linked}, skus={int(p.reference_id): p.sku for p in linked})
 
@@ -125,9 +126,9 @@ class DocumentLookups:
 
 
 def document_lookups(deps: PullDeps, documents: list[SosInvoice] | list[SosShipment],
-                     item_ids: list[int]) -> DocumentLookups:
+                     item_ids: list[int], counts: RunCounts) -> DocumentLookups:
     order_ids = {str(doc.sales_order.id) for doc in documents if doc.sales_order}
-    return DocumentLookups(deps.mappings.by_sos_many("order", order_ids), products_for(deps, item_ids))
+    return DocumentLookups(deps.mappings.by_sos_many("order", order_ids), products_for(deps, item_ids, counts))
 
 
 def order_of(document: SosInvoice | SosShipment, lookups: DocumentLookups) -> Link | Waiting:
@@ -149,19 +150,23 @@ def no_order(document: SosInvoice | SosShipment, link: Link | None) -> str | Non
 def invoices_spec(deps: PullDeps) -> MirrorSpec[SosInvoice]:
     def desired(invoice: SosInvoice, lookups: DocumentLookups, wc: dict | None, link: Link | None):
         order = order_of(invoice, lookups)
-        return order if isinstance(order, Waiting) else wc_invoice(invoice, order_id=order.wc_id,
-                                                                   skus=lookups.products.skus)
+        if isinstance(order, Waiting):
+            return order  # WC-A14: the invoice names its order as the probe found this account reads it
+        return wc_invoice(invoice, order_id=deps.wiz.invoice_order_ref(order.wc_id, order.sos_id),
+                          skus=lookups.products.skus)
 
     return MirrorSpec(stream="invoices", entity="invoice", sos_resource="invoice", wc_resource="invoices",
                       model=SosInvoice, desired=desired, skip=no_order, number=lambda invoice: invoice.number,
                       create_only=INVOICE_CREATE_ONLY_FIELDS, repairs_drift=True,
                       lookups=lambda invoices, prepared, counts: document_lookups(
-                          deps, invoices, [line["item"]["id"] for i in invoices for line in i.lines if line.get("item")]))
+                          deps, invoices, [line["item"]["id"] for i in invoices for line in i.lines if line.get("item")],
+                          counts))
 
 
 def shipments_spec(deps: PullDeps) -> MirrorSpec[SosShipment]:
     def lookups(shipments: list[SosShipment], prepared: Prepared, counts: RunCounts) -> DocumentLookups:
-        found = document_lookups(deps, shipments, [line.item.id for s in shipments for line in s.lines if line.item])
+        found = document_lookups(deps, shipments, [line.item.id for s in shipments for line in s.lines if line.item],
+                                 counts)
         unlisted = sum(1 for s in shipments for line in s.lines if line.item and line.item.id not in found.products.ids)
         if unlisted:
             counts.note("shipment_lines_without_wc_product", unlisted)  # WC refuses lines it has no product for
@@ -237,7 +242,8 @@ def orders_spec(deps: PullDeps) -> MirrorSpec[SosSalesOrder]:
     def lookups(orders: list[SosSalesOrder], prepared: Prepared, counts: RunCounts) -> OrderLookups:
         customers = parent_customers(deps, {order.customer.id for order in orders}, prepared, counts)
         count_itemless(counts, "order", [line for order in orders for line in order.lines])
-        return OrderLookups(customers, products_for(deps, [line.item.id for o in orders for line in o.item_lines]))
+        return OrderLookups(customers, products_for(deps, [line.item.id for o in orders for line in o.item_lines],
+                                                    counts))
 
     def desired(order: SosSalesOrder, lookups: OrderLookups, wc: dict | None, link: Link | None):
         if link is None and wc is not None and wc.get("source") != PULLED_ORDER_SOURCE:

@@ -26,7 +26,6 @@ from pydantic import BaseModel
 
 from ..clients.http import ApiError
 from ..clients.reasons import failure_reason
-from ..clients.wiz import PAGE_SIZE as WIZ_PAGE_SIZE
 from ..models.sos import SosRecordError
 from ..rules.sos_to_wc import CREATE_ONLY_FIELDS, Waiting, changed_fields
 from ..rules.versions import is_our_write, timestamp_version
@@ -297,7 +296,7 @@ def decide(deps: PullDeps, spec: MirrorSpec[R], rows: list[dict[str, Any]], prep
         else:
             todo.append((row, record, link))
     if todo:
-        current = wc_by_reference(deps, spec.wc_resource, [str(record.id) for _, record, _ in todo])
+        current = wc_by_reference(deps, spec.wc_resource, [str(record.id) for _, record, _ in todo], counts)
         lookups = spec.lookups([record for _, record, _ in todo], prepared, counts)
         for row, record, link in todo:
             decisions[str(record.id)] = _decide_one(deps, spec, row, record, link, current, lookups, prepared)
@@ -362,14 +361,22 @@ def _quarantine(spec: MirrorSpec, problem: SosRecordError, prepared: Prepared) -
                     failed=problem)
 
 
-def wc_by_reference(deps: PullDeps, resource: str, sos_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """WizCommerce records carrying these SOS ids as Reference ID, one list call per 100."""
-    ids = list(dict.fromkeys(sos_ids))
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), WIZ_PAGE_SIZE):
-        for page in deps.wiz.iter_pages(resource, reference_ids=",".join(ids[start:start + WIZ_PAGE_SIZE])):
-            found.update((row["reference_id"], row) for row in page if row.get("reference_id"))
-    return found
+def wc_by_reference(deps: PullDeps, resource: str, sos_ids: Iterable[str],
+                    counts: RunCounts | None = None) -> dict[str, dict[str, Any]]:
+    """WizCommerce records carrying these SOS ids as Reference ID, one list call per 100; where
+    the account ignores `reference_ids` (WC-A9) a full map, its cost noted in `counts`."""
+    return deps.wiz.by_reference_ids(resource, list(sos_ids), full_map=full_map_cost(counts))
+
+
+def full_map_cost(counts: RunCounts | None):
+    """WC-A9 ignored: what a full map of a WizCommerce list cost, for the run report."""
+    if counts is None:
+        return None
+
+    def note(calls: int, rows: int) -> None:
+        counts.note("wc_full_map_calls", calls)
+        counts.note("wc_full_map_rows", rows)
+    return note
 
 
 # How far before the previous run's start the drift check lists WizCommerce's changes: our
