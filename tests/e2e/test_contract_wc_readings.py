@@ -22,7 +22,7 @@ from push_stack import started_push_stack  # noqa: E402
 
 from local.emulators.wiz import SWITCHES  # noqa: E402
 from sos_wiz_sync.ops import cli  # noqa: E402
-from sos_wiz_sync.ops.contract import run_probe  # noqa: E402
+from sos_wiz_sync.sync.contract_probe import run_probe  # noqa: E402
 from sos_wiz_sync.store.contract import ContractReadings  # noqa: E402
 
 
