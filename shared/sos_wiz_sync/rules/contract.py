@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.contract import NEITHER
+from ..models.sos import LINK_SHAPE, SosRecordError, linked_transactions
 
 UNKNOWN_SOS_ID = 2147483647  # SOS-A4: an id no account has
 SENTINEL_REFERENCE = "sos-wiz-probe-no-such-reference"  # WC-A9: a reference_id no record has
 SOS_NUMBER_MAX = 21  # SOS-A15
+LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")  # SOS-A9
 
 
 @dataclass(frozen=True)
@@ -164,17 +166,18 @@ def sos_a7(answers: Answers) -> Reading:
 
 
 def sos_a9(answers: Answers) -> Reading:
+    """Judged by the reader the code uses (models/sos.linked_transactions): one rule for both."""
     orders = answers.get(SOS_ORDERS)
-    elements = [element for row in (orders.rows if orders else [])
-                for name in ("linkedInvoices", "linkedShipments", "linkedPayments")
-                for element in (row.get(name) or [])]
-    if not elements:
+    count = 0
+    for row in orders.rows if orders else []:
+        for name in LINK_LISTS:
+            try:
+                count += len(linked_transactions(row, name, "salesorder"))
+            except SosRecordError as problem:
+                return Reading("SOS-A9", NEITHER, f"sales order {row.get('id')}: {problem}")
+    if not count:
         return Reading("SOS-A9", None, "no sales order with links among the last 50")
-    odd = [element for element in elements if not (isinstance(element, dict) and "id" in element
-                                                    and "transactionType" in element)]
-    if odd:
-        return Reading("SOS-A9", NEITHER, f"linked* elements not {{id, transactionType, …}}: {odd[:3]!r}")
-    return Reading("SOS-A9", "object", f"{len(elements)} linked* element(s), each {{id, transactionType, …}}")
+    return Reading("SOS-A9", "object", f"{count} linked* element(s), each read as {LINK_SHAPE}")
 
 
 def sos_a10(answers: Answers) -> Reading:
