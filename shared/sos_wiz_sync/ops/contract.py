@@ -37,6 +37,8 @@ def sos_answers(sos: SosClient, *, payment_route: str) -> dict[str, Answer]:
         return _answer(lambda: sos.request("GET", path, params=params or None, expect=expect))
 
     answers = {rules.SOS_ITEMS: get("/item", maxresults=200)}
+    for label, start in zip(rules.SOS_PAGES, (1, rules.SOS_PAGE_SIZE + 1) * 2):  # SOS-A5, in read order
+        answers[label] = get("/item", maxresults=rules.SOS_PAGE_SIZE, start=start)
     listed = [row["id"] for row in answers[rules.SOS_ITEMS].rows if row.get("id") is not None]
     if listed:
         answers[rules.SOS_ITEM] = get(f"/item/{listed[0]}", RECORD)
