@@ -550,6 +550,10 @@ class SosEmulator(Emulator):
             out = {**out, "type": self.kit_type}
         if resource == "customer" and self.customer_address_shape == "nested":
             out = {**out, **{side: _nested_customer_address(out, side) for side in ("billing", "shipping")}}
+        if resource == "salesorder" and out.get("lines"):  # SOS-A7: the account's one casing, old lines too
+            other = next(name for name in LINE_PRICE_FIELDS if name != self.line_price_field)
+            out = {**out, "lines": [{(self.line_price_field if key == other else key): value
+                                     for key, value in line.items()} for line in out["lines"]]}
         if self.linked_shape == "id":
             out = {**out, **{name: [link["id"] if isinstance(link, dict) else link for link in out[name]]
                              for name in LINK_LISTS if isinstance(out.get(name), list)}}

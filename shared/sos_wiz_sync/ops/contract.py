@@ -27,7 +27,8 @@ def _answer(call: Callable[[], dict[str, Any]]) -> Answer:
         return Answer(200, call())
     except ApiError as exc:
         status = getattr(exc, "http_status", exc.status)
-        if exc.status == 429 or exc.status >= 500 or getattr(exc, "throttled", False):
+        # by the HTTP status: a 2xx SOS answer that is no success (SosError's 502) is evidence too (SOS-A4)
+        if status == 429 or status >= 500 or getattr(exc, "throttled", False):
             raise
         return Answer(status, exc.body if isinstance(exc.body, dict) else None)
 
