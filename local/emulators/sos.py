@@ -35,6 +35,14 @@ Switchable where the contract says [assumed] or names two readings (`configure(.
   does), strict as "prices may be ignored" reads.
 - `zero_quantity_lines` (SOS-A22): a sales order line at quantity 0 (a cancelled order's lines,
   R-ORD-8) is "accepted" (the assumption) or "refused" (400 invalid, naming the line).
+- `unknown_id` (SOS-A4): a GET of an id the account does not have answers "404" (the assumption)
+  or, as an account fitting neither reading, "200-empty" (HTTP 200 {status ok, data {}}) or "400".
+- `rows_move` (SOS-A5): False, or True: every `GET /item` list moves the oldest item to the end
+  (as if a user edited it between reads), so rows shift under an offset pager between reads.
+- `read_only_fields` (SOS-A12): the read-only fields a GET returns, sent back on a write, are
+  "ignored" (the assumption) or "refused" (400 naming the first; syncToken is always taken).
+- `deposit_amount` (SOS-A19): a sales order's `depositAmount` is "writable" (the assumption) or
+  "ignored" on write (the order keeps the deposit it had).
 
 Sales order lines as the contract states them: `amount` must equal quantity × unit price
 exactly (compared as decimals, no tolerance; left out, it is that product), a unit price below
@@ -125,7 +133,9 @@ THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200,
                   "200-message-only": {"http_status": 200, "status": None}}
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
             "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty", "customer_address_shape",
-            "linked_shape", "line_price_field", "zero_quantity_lines")
+            "linked_shape", "line_price_field", "zero_quantity_lines", "unknown_id", "rows_move",
+            "read_only_fields", "deposit_amount")
+UNKNOWN_ID_ANSWERS = ("404", "200-empty", "400")
 LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")
 LINE_PRICE_FIELDS = ("unitPrice", "unitprice")
 
@@ -266,6 +276,10 @@ class SosEmulator(Emulator):
         self.linked_shape = "object"
         self.line_price_field = "unitPrice"
         self.zero_quantity_lines = "accepted"
+        self.unknown_id = "404"
+        self.rows_move = False
+        self.read_only_fields = "ignored"
+        self.deposit_amount = "writable"
         self.configure(**switches)
         self._access_tokens: dict[str, float] = {}  # token → expiry on self.clock
         self._refresh_tokens: set[str] = set()
@@ -327,6 +341,14 @@ class SosEmulator(Emulator):
             raise ApiError(400, "linked_shape must be 'object' or 'id'")
         if switches.get("zero_quantity_lines", "accepted") not in ("accepted", "refused"):
             raise ApiError(400, "zero_quantity_lines must be 'accepted' or 'refused'")
+        if switches.get("unknown_id", "404") not in UNKNOWN_ID_ANSWERS:
+            raise ApiError(400, f"unknown_id must be one of {UNKNOWN_ID_ANSWERS}")
+        if not isinstance(switches.get("rows_move", False), bool):
+            raise ApiError(400, "rows_move must be true or false")
+        if switches.get("read_only_fields", "ignored") not in ("ignored", "refused"):
+            raise ApiError(400, "read_only_fields must be 'ignored' or 'refused'")
+        if switches.get("deposit_amount", "writable") not in ("writable", "ignored"):
+            raise ApiError(400, "deposit_amount must be 'writable' or 'ignored'")
         if switches.get("line_price_field", "unitPrice") not in LINE_PRICE_FIELDS:
             raise ApiError(400, f"line_price_field must be one of {LINE_PRICE_FIELDS}")
         if "timezone" in switches:
@@ -501,6 +523,10 @@ class SosEmulator(Emulator):
         store = self._resource(resource)[0]
         if request.method == "GET":
             with self.lock:
+                if store.get(record_id) is None and self.unknown_id != "404":  # SOS-A4's other answers
+                    if self.unknown_id == "400":
+                        raise ApiError(400, f"Invalid id {record_id}")
+                    return json_response({"status": "ok", "message": "", "data": {}})
                 return self._one(self._out(resource, self._get(store, record_id)))
         writer = self._writer(resource)
         args = (record_id, json_body()) if request.method == "PUT" else (record_id,)
@@ -524,6 +550,10 @@ class SosEmulator(Emulator):
             out = {**out, "type": self.kit_type}
         if resource == "customer" and self.customer_address_shape == "nested":
             out = {**out, **{side: _nested_customer_address(out, side) for side in ("billing", "shipping")}}
+        if resource == "salesorder" and out.get("lines"):  # SOS-A7: the account's one casing, old lines too
+            other = next(name for name in LINE_PRICE_FIELDS if name != self.line_price_field)
+            out = {**out, "lines": [{(self.line_price_field if key == other else key): value
+                                     for key, value in line.items()} for line in out["lines"]]}
         if self.linked_shape == "id":
             out = {**out, **{name: [link["id"] if isinstance(link, dict) else link for link in out[name]]
                              for name in LINK_LISTS if isinstance(out.get(name), list)}}
@@ -559,6 +589,9 @@ class SosEmulator(Emulator):
         if predicates:
             rows = [row for row in rows if all(keep(row) for keep in predicates)]
         page = [self._out(resource, row) for row in rows[start - 1:start - 1 + size]]
+        if resource == "item" and self.rows_move and rows:  # SOS-A5: a user edits between our reads
+            oldest = store.ordered()[0]
+            store.put({**oldest, "_modified": self.clock.stamp()})
         return json_response({"status": "ok", "message": "", "count": len(page), "totalCount": len(rows),
                               "data": page})
 
@@ -628,6 +661,10 @@ class SosEmulator(Emulator):
         record["syncToken"] = int(record.get("syncToken") or 0) + 1
         record["_modified"] = stamp
         return store.put(record)
+
+    def _read_only(self, resource: str) -> set[str]:
+        """The read-only fields a write may carry: all (SOS-A12 "ignored"), or syncToken alone."""
+        return READ_ONLY[resource] if self.read_only_fields == "ignored" else {"syncToken"}
 
     def _check_token(self, current: dict, body: dict) -> None:
         """PUT needs the record's current syncToken: an older one means someone else wrote since."""
@@ -799,7 +836,7 @@ class SosEmulator(Emulator):
 
     def _customer_record(self, body: dict) -> dict:
         """PUT and POST alike: every writable field from the body, the ones left out cleared."""
-        _refuse_unknown(body, CUSTOMER_FIELDS, READ_ONLY["customer"], "customer")
+        _refuse_unknown(body, CUSTOMER_FIELDS, self._read_only("customer"), "customer")
         record = {key: body.get(key, empty) for key, empty in CUSTOMER_FIELDS.items()}
         if not isinstance(record["name"], str) or not record["name"].strip():
             raise ApiError(400, "name is required")
@@ -849,6 +886,8 @@ class SosEmulator(Emulator):
         order_id = self.sales_orders.new_id()
         record = {"id": order_id, **self._order_record(body, current_lines=None), **{key: [] for key in ORDER_LINKS},
                   "closed": bool(body.get("closed", False)), "archived": False}
+        if self.deposit_amount == "ignored" and not by_user:  # SOS-A19's other reading
+            record["depositAmount"] = 0
         if record["number"] in ("", "auto"):
             record["number"] = str(order_id)  # SOS's automatic numbering
         self._check_number(record["number"], order_id, by_user=by_user)
@@ -863,6 +902,8 @@ class SosEmulator(Emulator):
                   **self._order_record(body, current_lines=current["lines"]),
                   **{key: current[key] for key in ORDER_LINKS}, "closed": bool(body.get("closed", False)),
                   "archived": current["archived"], "_created": current["_created"]}
+        if self.deposit_amount == "ignored":  # SOS-A19's other reading
+            record["depositAmount"] = current["depositAmount"]
         if record["number"] in ("", "auto"):
             raise ApiError(400, "number is required")
         self._check_number(record["number"], order_id, by_user=by_user)
@@ -881,7 +922,7 @@ class SosEmulator(Emulator):
     def _order_record(self, body: dict, *, current_lines: list[dict] | None) -> dict:
         """PUT and POST alike: every writable field from the body, the ones left out cleared.
         `current_lines`: the order's lines before a PUT (None: a create)."""
-        _refuse_unknown(body, ORDER_FIELDS, READ_ONLY["salesorder"], "sales order")
+        _refuse_unknown(body, ORDER_FIELDS, self._read_only("salesorder"), "sales order")
         record = {key: body.get(key, empty) for key, empty in ORDER_FIELDS.items()}
         record["number"] = str(record["number"] or "").strip()
         record["date"] = record["date"] or self._today()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -31,6 +32,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from ..models.sos import (
+    KIT_TYPES,
     SosCustomer,
     SosHook,
     SosInvoice,
@@ -165,6 +167,7 @@ class SosClient:
         self.backoff = backoff or Backoff()
         self._payment_endpoint: bool | None = None
         self._payment_endpoint_stop: ContractStop | None = None  # SOS-A11's stored reading fits neither
+        self._kit_types: frozenset[str] | ContractStop = KIT_TYPES  # SOS-A17: both until settled
         self.first_use = first_use  # first-use rows (SOS-A8, SOS-A20) recorded the first time they show
         # per thread: when its last request went out; a page's rows show SOS as it was then or later
         self._sent = threading.local()
@@ -372,15 +375,22 @@ class SosClient:
         between (stale syncToken), do it again."""
         for attempt in range(WRITE_RETRIES):
             current = self.get(resource, record_id)
-            body = {**current, **(fit(current, fields) if fit else fields), "syncToken": current.get("syncToken")}
+            changed = fit(current, fields) if fit else fields
+            body = {**current, **changed, "syncToken": current.get("syncToken")}
             try:
                 written = self._record_answer("PUT", f"/{resource}/{record_id}", body)
                 if resource == "salesorder":
                     self.first_use("SOS-A8", "exists", f"PUT /salesorder/{record_id} was taken")
+                self.first_use("SOS-A12", "ignored", f"PUT /{resource}/{record_id} with the GET record's read-only "
+                               "fields was taken")
                 return written
             except SosError as exc:
                 if resource == "salesorder" and exc.http_status in (404, 405):  # SOS-A8
                     self.first_use("SOS-A8", "refused", f"PUT /salesorder/{record_id} answered {exc.message[:200]}")
+                sent_back = _read_only_named(exc, current, changed)
+                if sent_back:  # SOS-A12: a field we only sent back as read was refused
+                    self.first_use("SOS-A12", "refused", f"PUT /{resource}/{record_id} refused {sent_back!r}: "
+                                   f"{exc.message[:200]}")
                 if not exc.stale or attempt == WRITE_RETRIES - 1:
                     raise
                 log.info("SOS %s %s changed while we wrote it; reading it again", resource, record_id)
@@ -414,13 +424,26 @@ class SosClient:
     # -- payments: no documented endpoint ----------------------------------------------------
     def follow_contract(self, readings: Mapping[str, Any]) -> None:
         """Start from the readings doctor's probe stored (R-OPS-5): SOS-A11 settled needs no
-        probe of /payment; fitting neither stops what needs /payment with that reason."""
-        self._payment_endpoint_stop = None  # a reading settled since a stop replaces it (re-read in warm containers)
+        probe of /payment; SOS-A17 settled names the kit type; fitting neither stops what needs
+        the row with that reason. Called again in warm containers: a reading settled since a stop
+        replaces it."""
+        self._payment_endpoint_stop = None
+        try:
+            self._kit_types = settled_choice(readings.get("SOS-A17"), "SOS-A17", {
+                "Kit": frozenset({"Kit"}), "Item Group": frozenset({"Item Group"}), "both": KIT_TYPES}, KIT_TYPES)
+        except ContractStop as stop:
+            self._kit_types = stop
         try:
             self._payment_endpoint = settled_choice(readings.get("SOS-A11"), "SOS-A11",
                                                     {"present": True, "absent": False}, self._payment_endpoint)
         except ContractStop as stop:
             self._payment_endpoint_stop = stop
+
+    def kit_types(self) -> frozenset[str]:
+        """The `type` names this account's kits read (SOS-A17): both until the probe settles it."""
+        if isinstance(self._kit_types, ContractStop):
+            raise self._kit_types
+        return self._kit_types
 
     def payment_endpoint_available(self) -> bool:
         """Whether this account answers `/payment` (SOS-A11: undocumented, some accounts do).
@@ -460,6 +483,14 @@ class SosClient:
         answer = self.request("DELETE", f"/hook/{hook_id}", expect=DONE)  # SOS-A20: JSON or an empty 2xx
         self.first_use("SOS-A20", "JSON" if answer else "empty", f"DELETE /hook/{hook_id} answered "
                        + (f"JSON {sorted(answer)}" if answer else "an empty 2xx"))
+
+
+def _read_only_named(exc: SosError, current: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
+    """The field of a 400 (not a stale syncToken) that we only sent back as the GET read it (SOS-A12)."""
+    if exc.http_status != 400 or exc.stale:
+        return None
+    return next((name for name in current if name not in fields and name != "syncToken"
+                 and re.search(rf"\b{re.escape(name)}\b", exc.message)), None)
 
 
 def _rows(payload: dict[str, Any]) -> list[dict[str, Any]]:

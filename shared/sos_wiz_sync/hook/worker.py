@@ -33,7 +33,7 @@ from ..secrets import SecretStore
 from ..store.state import SyncState
 from ..sync.inventory import product_skus_by_reference, sync_inventory_items
 from ..sync.report import RunCounts
-from ..wiring import build_sos_client, build_wiz_client
+from ..wiring import build_sos_client, build_wiz_client, follow_contract
 
 
 def retryable(error: Exception) -> bool:
@@ -60,13 +60,17 @@ class InventoryHookWorker:
     @classmethod
     def from_environment(cls) -> "InventoryHookWorker":
         tables, sos_api, wiz_api, secrets = TablesSettings(), SosApiSettings(), WizApiSettings(), SecretStore()
-        return cls(sos=build_sos_client(sos_api, state_table=tables.state_table, secrets=secrets),
-                   wiz=build_wiz_client(wiz_api, secrets=secrets), state=SyncState(tables.state_table),
+        sos, wiz = (build_sos_client(sos_api, state_table=tables.state_table, secrets=secrets),
+                    build_wiz_client(wiz_api, secrets=secrets))
+        follow_contract(tables.state_table, sos, wiz)  # R-OPS-5: SOS-A17's kit type, as the pull
+        return cls(sos=sos, wiz=wiz, state=SyncState(tables.state_table),
                    sos_concurrency=sos_api.sos_max_concurrency, wiz_concurrency=wiz_api.wiz_max_concurrency)
 
     def handle_batch(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """One sync for the batch's distinct items; a record fails only if its item should be retried."""
         messages = [message for raw in event.get("Records", []) if (message := queued_message(SQSRecord(raw)))]
+        if any(not message.force_write for message in messages):  # SOS-A14: the ingress took a hook's JSON
+            self._sos.first_use("SOS-A14", "JSON", "a hook delivery's body read as a JSON object with an item id")
         retry = self.sync({message.item_id for message in messages},
                           force_write={message.item_id for message in messages if message.force_write})
 
@@ -99,7 +103,8 @@ class InventoryHookWorker:
                 unmapped = [item.id for item in items if str(item.id) not in skus]
                 write_errors = sync_inventory_items(items, read_at, skus, wiz=self._wiz, state=self._state,
                                                     concurrency=self._wiz_concurrency, counts=counts,
-                                                    force_write={str(item_id) for item_id in force_write})
+                                                    force_write={str(item_id) for item_id in force_write},
+                                                    kit_types=self._sos.kit_types())
                 errors |= {int(item_id): error for item_id, error in write_errors.items()}
         retry = {item_id: error for item_id, error in errors.items() if retryable(error)}
         self._report(item_ids, unmapped, counts, retry)

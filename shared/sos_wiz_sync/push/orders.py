@@ -51,7 +51,7 @@ from .customers import HELD, sos_customer_id
 from .deps import PushDeps
 from .failures import PermanentPushFailure
 from .outcome import PushOutcome, current_state, gone
-from .payments import push_payment, record_payment
+from .payments import push_payment, read_back_deposit, record_payment
 
 
 def push_order(deps: PushDeps, wc_id: str) -> PushOutcome:
@@ -112,6 +112,8 @@ def _create(deps: PushDeps, order: WizOrder) -> PushOutcome:
         sos_order, status = _create_sos_order(deps, order, body, item_ids)
     else:
         sos_order, status = _adopt(deps, order, existing, body, item_ids), "adopted"
+    if paid:
+        read_back_deposit(deps, sos_order, body["depositAmount"])
     if order.reference_id != str(sos_order.id):
         deps.wiz.update_order(order.id, {"reference_id": str(sos_order.id)})  # its echo changes no pushed field
     mapping = deps.mappings.link(Mapping(
@@ -279,10 +281,14 @@ def _zero_sos_order(deps: PushDeps, order: WizOrder, sos_id: int, number: str) -
     except ApiError as exc:
         if exc.status != 400:
             raise  # 5xx/timeout: retried; the retry finds the cancellation in SOS if it landed
+        if not getattr(exc, "stale", False):  # a stale syncToken says nothing about quantity 0
+            deps.sos.first_use("SOS-A22", "refused", f"PUT /salesorder/{sos_id} with every line at quantity 0 "
+                               f"answered {exc.message[:200]}")
         raise PermanentPushFailure(
             f"SOS refused the cancellation of SOS order {number} (id {sos_id}; PUT /salesorder with every line "
             f"at quantity 0, SOS-A8/SOS-A22): {exc.message[:200]}. Fix: cancel SOS order {number} in SOS by hand "
             "(its lines to 0, or close it), then redrive this message", sos_order_id=str(sos_id)) from exc
+    deps.sos.first_use("SOS-A22", "accepted", f"PUT /salesorder/{sos_id} with every line at quantity 0 was taken")
 
 
 def _block_cancellation(deps: PushDeps, order: WizOrder, sos_id: str, reason: str) -> NoReturn:

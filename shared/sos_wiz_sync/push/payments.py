@@ -10,6 +10,7 @@ and looked up before create, so a write SOS applied but answered with a 5xx is f
 from __future__ import annotations
 
 from ..clients.http import ApiError
+from ..models.sos import SosSalesOrder
 from ..models.wiz import WizOrder
 from ..rules.payments import paid_rise, sos_deposit, sos_payment
 from ..store.mappings import Mapping
@@ -25,7 +26,8 @@ def push_payment(deps: PushDeps, order: WizOrder, mapping: Mapping) -> None:
         return
     route = deps.config.payment_route
     if route == "deposit":
-        deps.sos.update_sales_order(int(mapping.sos_id), sos_deposit(order))
+        deposit = sos_deposit(order)
+        read_back_deposit(deps, deps.sos.update_sales_order(int(mapping.sos_id), deposit), deposit["depositAmount"])
     else:
         if not deps.sos.payment_endpoint_available():
             raise PermanentPushFailure("PaymentRoute is payment, but this SOS account does not answer /payment: "
@@ -36,6 +38,22 @@ def push_payment(deps: PushDeps, order: WizOrder, mapping: Mapping) -> None:
             _create(deps, body)
     deps.mappings.update("order", order.id, pushed_amount_paid=order.amount_paid)
     record_payment(deps, order, mapping.sos_id, route)
+
+
+def read_back_deposit(deps: PushDeps, written: SosSalesOrder, amount: float) -> None:
+    """SOS-A19: the order SOS answered after we wrote its deposit carries what we wrote
+    (recorded "writable" the first time), or the deposit was ignored: recorded, and the push
+    parked naming the order rather than counting a payment SOS does not show."""
+    if written.depositAmount is not None and abs(written.depositAmount - amount) < 0.005:
+        deps.sos.first_use("SOS-A19", "writable", f"SOS order {written.id} read back depositAmount {amount}")
+        return
+    deps.sos.first_use("SOS-A19", "ignored", f"SOS order {written.id} read back depositAmount "
+                       f"{written.depositAmount} where {amount} was written")
+    raise PermanentPushFailure(
+        f"SOS kept depositAmount {written.depositAmount} on SOS order {written.number} (id {written.id}) where "
+        f"{amount} was written (SOS-A19: depositAmount is not writable on this account). Fix: set PaymentRoute "
+        "to payment if the account has /payment, or enter the deposit in SOS by hand, then redrive this message",
+        sos_order_id=str(written.id))
 
 
 def record_payment(deps: PushDeps, order: WizOrder, sos_id: str, route: str) -> None:

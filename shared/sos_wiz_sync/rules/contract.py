@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.contract import NEITHER
+from ..models.sos import LINK_SHAPE, SosRecordError, linked_transactions
 from .sos_to_wc import PULLED_ORDER_SOURCE
 
 UNKNOWN_SOS_ID = 2147483647  # SOS-A4: an id no account has
 SENTINEL_REFERENCE = "sos-wiz-probe-no-such-reference"  # WC-A9: a reference_id no record has
 SOS_NUMBER_MAX = 21  # SOS-A15
+LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")  # SOS-A9
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ SOS_INVOICES = "GET /invoice?maxresults=5"
 SOS_SHIPMENTS = "GET /shipment?maxresults=5"
 SOS_PAYMENTS = "GET /payment?maxresults=1"
 SOS_CUSTOMERS = "GET /customer?maxresults=20"
+SOS_PAGE_SIZE = 5  # SOS-A5: pages 1 and 2 of /item, each read twice
+SOS_PAGES = tuple(f"GET /item?maxresults={SOS_PAGE_SIZE}&start={start} (read {n})"
+                  for n in (1, 2) for start in (1, SOS_PAGE_SIZE + 1))
 # -- WizCommerce call labels -------------------------------------------------------------------
 WC_PRODUCTS = "GET /v1/products?page_size=2"
 WC_PRODUCTS_LAST = "GET /v1/products?page=<last>&page_size=2"
@@ -145,6 +150,23 @@ def _price_fields(rows: list[dict[str, Any]]) -> set[str]:
             for name in ("unitPrice", "unitprice") if name in line}
 
 
+def sos_a5(answers: Answers) -> Reading:
+    """Pages 1 and 2 read twice: the same ids in the same order = stable; otherwise rows moved
+    between reads. Either way the pager keeps anchor-overlap paging and dedupes by id."""
+    pages = [answers.get(label) for label in SOS_PAGES]
+    if any(page is None for page in pages):
+        return Reading("SOS-A5", None, "not asked")
+    odd = [label for label, page in zip(SOS_PAGES, pages) if not (page.ok and isinstance(page.body.get("data"), list))]
+    if odd:
+        return Reading("SOS-A5", NEITHER, f"{odd[0]} answered {_seen(answers[odd[0]])}")
+    first, second = ([row.get("id") for page in pages[n:n + 2] for row in page.rows] for n in (0, 2))
+    if len(first) <= SOS_PAGE_SIZE:
+        return Reading("SOS-A5", None, f"fewer than {SOS_PAGE_SIZE + 1} items: no page 2 to compare")
+    if first == second:
+        return Reading("SOS-A5", "stable", f"pages 1-2 listed the same {len(first)} ids in the same order twice")
+    return Reading("SOS-A5", "rows move", f"pages 1-2 read twice differ: {first} then {second}")
+
+
 def sos_a7(answers: Answers) -> Reading:
     """The casing of the line price on sales orders (what we write) and invoices (read both)."""
     orders = answers.get(SOS_ORDERS)
@@ -166,17 +188,18 @@ def sos_a7(answers: Answers) -> Reading:
 
 
 def sos_a9(answers: Answers) -> Reading:
+    """Judged by the reader the code uses (models/sos.linked_transactions): one rule for both."""
     orders = answers.get(SOS_ORDERS)
-    elements = [element for row in (orders.rows if orders else [])
-                for name in ("linkedInvoices", "linkedShipments", "linkedPayments")
-                for element in (row.get(name) or [])]
-    if not elements:
+    count = 0
+    for row in orders.rows if orders else []:
+        for name in LINK_LISTS:
+            try:
+                count += len(linked_transactions(row, name, "salesorder"))
+            except SosRecordError as problem:
+                return Reading("SOS-A9", NEITHER, f"sales order {row.get('id')}: {problem}")
+    if not count:
         return Reading("SOS-A9", None, "no sales order with links among the last 50")
-    odd = [element for element in elements if not (isinstance(element, dict) and "id" in element
-                                                    and "transactionType" in element)]
-    if odd:
-        return Reading("SOS-A9", NEITHER, f"linked* elements not {{id, transactionType, …}}: {odd[:3]!r}")
-    return Reading("SOS-A9", "object", f"{len(elements)} linked* element(s), each {{id, transactionType, …}}")
+    return Reading("SOS-A9", "object", f"{count} linked* element(s), each read as {LINK_SHAPE}")
 
 
 def sos_a10(answers: Answers) -> Reading:
@@ -410,7 +433,8 @@ def wc_a19(answers: Answers) -> Reading:
 
 
 RULES: dict[str, Callable[[Answers], Reading]] = {
-    "SOS-A2": sos_a2, "SOS-A4": sos_a4, "SOS-A7": sos_a7, "SOS-A9": sos_a9, "SOS-A10": sos_a10, "SOS-A11": sos_a11,
+    "SOS-A2": sos_a2, "SOS-A4": sos_a4, "SOS-A5": sos_a5, "SOS-A7": sos_a7, "SOS-A9": sos_a9, "SOS-A10": sos_a10,
+    "SOS-A11": sos_a11,
     "SOS-A15": sos_a15, "SOS-A17": sos_a17, "SOS-A21": sos_a21,
     "WC-A1": wc_a1, "WC-A4": wc_a4, "WC-A5": wc_a5, "WC-A9": wc_a9, "WC-A10": wc_a10, "WC-A11": wc_a11,
     "WC-A13": wc_a13, "WC-A14": wc_a14, "WC-A15": wc_a15, "WC-A16": wc_a16, "WC-A19": wc_a19,
@@ -433,7 +457,10 @@ ROWS: dict[str, Row] = {
     "SOS-A3": Row("never", "one SOS budget per deployment, shared by every function"),
     "SOS-A4": Row("probe", "404 = absent; anything else is an error",
                   {"404": "404 read as absent"}, SOS_UNKNOWN_ITEM),
-    "SOS-A5": Row("probe", "anchor-overlap paging, dedupe by id (not probed yet: the safe default holds)"),
+    "SOS-A5": Row("probe", "anchor-overlap paging, dedupe by id",
+                  {"stable": "anchor-overlap paging and dedupe by id kept all the same (order may change later)",
+                   "rows move": "anchor-overlap paging, dedupe by id (rows moved between two reads)"},
+                  ", ".join(SOS_PAGES)),
     "SOS-A6": Row("never", "full inventory pass every run"),
     "SOS-A7": Row("probe", "read both; new orders written with SosLinePriceField (unitPrice)",
                   {"unitPrice": "new SOS orders written with unitPrice", "unitprice": "new SOS orders written with "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 
-from ..models.sos import SosItem
+from ..models.sos import KIT_TYPES, SosItem
 from ..models.wiz import OnOrderDetail, WizInventory, WizInventoryFields
 
 # The one on-order entry we own in WizCommerce's on_order_details (R-INV-3).
@@ -42,6 +42,16 @@ def inventory_levels_from_sos(available: float, on_po: float) -> InventoryLevels
         back_order=_q(max(0.0, min(available, on_po))),
         on_order=_q(max(0.0, on_po)),
     )
+
+
+def kit_type_problem(item: SosItem, kit_types: frozenset[str] = KIT_TYPES) -> str | None:
+    """SOS-A17: kits read `Kit` or `Item Group`; once the probe settled which one this account
+    uses (`kit_types`), an item reading the other is no type we know: a failure naming the item,
+    never sent or dropped silently."""
+    if item.type in KIT_TYPES and item.type not in kit_types:
+        return (f"item {item.id} reads type {item.type!r}, but this account's kits read "
+                f"{' or '.join(sorted(kit_types))} (SOS-A17, sos-wiz-ops doctor --contract)")
+    return None
 
 
 def skip_reason(item: SosItem) -> str | None:

@@ -34,7 +34,8 @@ def _answer(call: Callable[[], dict[str, Any]]) -> Answer:
         return Answer(200, call())
     except ApiError as exc:
         status = getattr(exc, "http_status", exc.status)
-        if exc.status == 429 or exc.status >= 500 or getattr(exc, "throttled", False):
+        # by the HTTP status: a 2xx SOS answer that is no success (SosError's 502) is evidence too (SOS-A4)
+        if status == 429 or status >= 500 or getattr(exc, "throttled", False):
             raise
         return Answer(status, exc.body if isinstance(exc.body, dict) else None)
 
@@ -44,6 +45,8 @@ def sos_answers(sos: SosClient, *, payment_route: str) -> dict[str, Answer]:
         return _answer(lambda: sos.request("GET", path, params=params or None, expect=expect))
 
     answers = {rules.SOS_ITEMS: get("/item", maxresults=200)}
+    for label, start in zip(rules.SOS_PAGES, (1, rules.SOS_PAGE_SIZE + 1) * 2):  # SOS-A5, in read order
+        answers[label] = get("/item", maxresults=rules.SOS_PAGE_SIZE, start=start)
     listed = [row["id"] for row in answers[rules.SOS_ITEMS].rows if row.get("id") is not None]
     if listed:
         answers[rules.SOS_ITEM] = get(f"/item/{listed[0]}", RECORD)

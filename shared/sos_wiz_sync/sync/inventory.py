@@ -14,11 +14,12 @@ from ..clients.reasons import failure_reason
 from ..clients.sos import read_clock
 from ..clients.wiz import WizClient
 from ..models.hook import InventoryHookMessage
-from ..models.sos import SosItem
+from ..models.sos import KIT_TYPES, SosItem
 from ..models.wiz import WizProduct
 from ..rules.inventory import (
     InventoryLevels,
     inventory_levels_from_sos,
+    kit_type_problem,
     needs_push,
     shown_inventory_digest,
     skip_reason,
@@ -52,13 +53,18 @@ class InventoryWrite:
 
 
 def inventory_targets(items: Iterable[SosItem], sku_by_reference: Mapping[str, str], read_at: Mapping[str, int],
-                      counts: RunCounts) -> list[InventoryWrite]:
+                      counts: RunCounts, kit_types: frozenset[str] = KIT_TYPES) -> list[InventoryWrite]:
     """Pure: what WizCommerce should show for each item that is sent at all (R-INV-1..4);
-    the others are counted as skipped by reason (R-INV-5, R-REF-1)."""
+    the others are counted as skipped by reason (R-INV-5, R-REF-1), or as failed when their
+    kit type is not this account's (`kit_types`, SOS-A17)."""
     targets = []
     for item in items:
         counts.seen += 1
         item_id = str(item.id)
+        problem = kit_type_problem(item, kit_types)
+        if problem:
+            counts.fail(item_id, "SOS-A17 kit type", detail=problem)
+            continue
         reason = skip_reason(item)
         sku = sku_by_reference.get(item_id)
         if reason is None and sku is None:
@@ -174,7 +180,8 @@ def commit_pull_writes(state: SyncState, writes: list[InventoryWrite],
 
 def sync_inventory_items(items: list[SosItem], read_at: Mapping[str, int], sku_by_reference: Mapping[str, str], *,
                          wiz: WizClient, state: SyncState, concurrency: int, counts: RunCounts,
-                         force_write: Collection[str] = ()) -> dict[str, Exception]:
+                         force_write: Collection[str] = (), kit_types: frozenset[str] = KIT_TYPES
+                         ) -> dict[str, Exception]:
     """The hook worker's path: plan, send and commit one batch of SOS items synchronously.
     `read_at`: when each item was read (after SOS answered), by item id; `force_write`: items to
     write even if unchanged (a pull's rechecks).
@@ -186,7 +193,7 @@ def sync_inventory_items(items: list[SosItem], read_at: Mapping[str, int], sku_b
 
     Returns the errors of the writes that failed, by SOS item id, so the caller can decide
     which to retry; they are counted in `counts` as well."""
-    targets = inventory_targets(items, sku_by_reference, read_at, counts)
+    targets = inventory_targets(items, sku_by_reference, read_at, counts, kit_types)
     state.save_hook_activity({t.record_id: {"read_at": t.read_at} for t in targets})
     forced = [t for t in targets if t.record_id in force_write]
     if forced:

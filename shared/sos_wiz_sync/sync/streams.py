@@ -97,7 +97,7 @@ def inventory_stream(deps: PullDeps) -> Stream[InventoryIndex, InventoryStreamWr
             raise ValueError("inventory rows without the time SOS was asked for them")
         hook_written = {str(item.id) for item in items} & index.hook_written_item_ids
         targets = inventory_targets(items, index.sku_by_reference, dict.fromkeys((str(i.id) for i in items), read_at),
-                                    counts)
+                                    counts, deps.sos.kit_types())
         differing = targets_wizcommerce_does_not_show(targets, index.shown_by_sku, hook_written, counts)
         last_pushed = deps.state.inventory_values(t.record_id for t in differing) if differing else {}
         writes: list[InventoryStreamWrite] = [
