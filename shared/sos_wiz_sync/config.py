@@ -92,6 +92,10 @@ LinePriceField = Literal["unitPrice", "unitprice"]
 DEFAULT_LINE_PRICE_FIELD: LinePriceField = "unitPrice"
 
 
+# R-OPS-5: how often a warm push or hook container reads the stored contract readings again.
+CONTRACT_REREAD_SECONDS = 300.0
+
+
 class PushSettings(_Env):
     push_dlq_url: str
     idempotency_table: str
@@ -108,7 +112,7 @@ class PushSettings(_Env):
     sos_line_price_field: LinePriceField = DEFAULT_LINE_PRICE_FIELD
     # R-OPS-5: a warm container reads the stored contract readings again at most this often
     # (one Query of the CONTRACT# items), so a reading doctor or the first sync settles reaches it.
-    contract_reread_seconds: float = Field(default=300.0, ge=0)
+    contract_reread_seconds: float = Field(default=CONTRACT_REREAD_SECONDS, ge=0)
 
 
 class WizPollSettings(_Env):

@@ -25,15 +25,16 @@ from ..clients.http import ApiError, map_bounded
 from ..clients.reasons import failure_reason
 from ..clients.sos import SosClient, read_clock
 from ..clients.wiz import WizClient
-from ..config import SosApiSettings, TablesSettings, WizApiSettings
+from ..config import CONTRACT_REREAD_SECONDS, SosApiSettings, TablesSettings, WizApiSettings
 from ..models.hook import InventoryHookMessage
 from ..models.sos import SosItem, SosRecordError, read_record
 from ..observability import logger, metrics
 from ..secrets import SecretStore
+from ..store.contract import ContractReadings
 from ..store.state import SyncState
 from ..sync.inventory import product_skus_by_reference, sync_inventory_items
 from ..sync.report import RunCounts
-from ..wiring import build_sos_client, build_wiz_client, follow_contract
+from ..wiring import ContractFollower, build_sos_client, build_wiz_client
 
 
 def retryable(error: Exception) -> bool:
@@ -50,8 +51,9 @@ def queued_message(record: SQSRecord) -> InventoryHookMessage | None:
 
 class InventoryHookWorker:
     def __init__(self, *, sos: SosClient, wiz: WizClient, state: SyncState, sos_concurrency: int,
-                 wiz_concurrency: int):
+                 wiz_concurrency: int, contract: ContractFollower | None = None):
         self._sos = sos
+        self._contract = contract
         self._wiz = wiz
         self._state = state
         self._sos_concurrency = sos_concurrency
@@ -62,12 +64,15 @@ class InventoryHookWorker:
         tables, sos_api, wiz_api, secrets = TablesSettings(), SosApiSettings(), WizApiSettings(), SecretStore()
         sos, wiz = (build_sos_client(sos_api, state_table=tables.state_table, secrets=secrets),
                     build_wiz_client(wiz_api, secrets=secrets))
-        follow_contract(tables.state_table, sos, wiz)  # R-OPS-5: SOS-A17's kit type, as the pull
-        return cls(sos=sos, wiz=wiz, state=SyncState(tables.state_table),
-                   sos_concurrency=sos_api.sos_max_concurrency, wiz_concurrency=wiz_api.wiz_max_concurrency)
+        # R-OPS-5: SOS-A17's kit type as the pull follows it, read again every CONTRACT_REREAD_SECONDS
+        contract = ContractFollower(ContractReadings(tables.state_table), sos, wiz, reread_seconds=CONTRACT_REREAD_SECONDS)
+        return cls(sos=sos, wiz=wiz, state=SyncState(tables.state_table), sos_concurrency=sos_api.sos_max_concurrency,
+                   wiz_concurrency=wiz_api.wiz_max_concurrency, contract=contract)
 
     def handle_batch(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """One sync for the batch's distinct items; a record fails only if its item should be retried."""
+        if self._contract:
+            self._contract.follow_if_due()
         messages = [message for raw in event.get("Records", []) if (message := queued_message(SQSRecord(raw)))]
         if any(not message.force_write for message in messages):  # SOS-A14: the ingress took a hook's JSON
             self._sos.first_use("SOS-A14", "JSON", "a hook delivery's body read as a JSON object with an item id")
