@@ -243,6 +243,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         touched = sorted({*hook_items, *(i for i in order_items[:ORDER_LINES * args.orders])})
         delays = {number: watcher.in_sos[number] - order["poll"]
                   for number, order in placed.items() if number in watcher.in_sos and "poll" in order}
+        from_confirmation = [watcher.in_sos[n] - order["placed"] for n, order in placed.items() if n in watcher.in_sos]
         during = [delay for number, delay in delays.items() if placed[number]["poll"] <= watcher.pass_done]
         pass_seconds = watcher.pass_done - started
         report = watcher.report or {}
@@ -259,9 +260,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "p95": percentile(list(delays.values()), .95), "max": percentile(list(delays.values()), 1)},
                 "found_during_pass": {"n": len(during), "p50": percentile(during, .5), "p95": percentile(during, .95),
                                       "max": percentile(during, 1)}},
-            "order_delay_from_confirmation_s": {
-                "p50": percentile([watcher.in_sos[n] - o["placed"] for n, o in placed.items() if n in watcher.in_sos], .5),
-                "p95": percentile([watcher.in_sos[n] - o["placed"] for n, o in placed.items() if n in watcher.in_sos], .95)},
+            "order_delay_from_confirmation_s": {"p50": percentile(from_confirmation, .5),
+                                                "p95": percentile(from_confirmation, .95)},
             "polls": len(polls), "poll_seconds_p50": percentile([p["finished"] - p["started"] for p in polls], .5),
             "poll_errors": poll_errors,
             "pass_seconds": round(pass_seconds, 1),
