@@ -1,0 +1,26 @@
+"""Run in each container of benchmarks/sos_budget_stack.py before its cold start (a ContainerSetup):
+every DynamoDB request the function makes is appended to `<folder>/<pid>.txt` as one line
+"budget|other <epoch seconds>" — "budget" when it reads or writes the SOS budget item
+(`pk=SOS#BUDGET`, store/budget.py), "other" for the function's own tables' work. One file per
+process, one line per request, written before the request: a container killed at the end loses
+nothing counted."""
+
+import os
+import time
+
+
+def count_dynamodb_requests(folder: str) -> None:
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+    record = os.path.join(folder, f"{os.getpid()}.txt")
+
+    def counted(client: BaseClient, operation: str, params: dict) -> dict:
+        if client.meta.service_model.service_name == "dynamodb":
+            key = params.get("Key") or params.get("Item") or {}
+            kind = "budget" if key.get("pk") == {"S": "SOS#BUDGET"} else "other"
+            with open(record, "a") as out:
+                out.write(f"{kind} {time.time():.3f}\n")
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = counted
