@@ -15,8 +15,11 @@ as a fingerprint (and the amount paid), so a change already pushed — or our ow
 which touches no field SOS receives — pushes nothing.
 
 Crash safety: SOS is written first, then WC learns the SOS id (its `reference_id`), then the
-mapping is stored. A run interrupted anywhere finds its SOS order again by its unique number
-(R-ORD-4) before creating, so a write SOS applied but answered with a 5xx is adopted, not repeated.
+mapping is stored. Just before its POST a create records its attempt (Mappings.first_create_attempt),
+so a run interrupted anywhere after that finds its SOS order again by its unique number (R-ORD-4)
+before creating: a write SOS applied but answered with a 5xx is adopted, not repeated (SOS-A13).
+Only the first attempt of an order with no `reference_id` skips that look-up: nothing can be in SOS
+under its number from us yet, so a new order costs one SOS call, its POST.
 """
 
 from __future__ import annotations
@@ -99,15 +102,21 @@ def _create(deps: PushDeps, order: WizOrder) -> PushOutcome:
         number = deps.config.order_number(order.display_id)
     except ValueError as exc:  # an empty WC number: no unique SOS number can be made from it
         raise PermanentPushFailure(f"no SOS order number: {exc}") from exc
-    existing = deps.sos.find_sales_order_by_number(number)
-    if order.reference_id and (existing is None or str(existing.id) != order.reference_id):
-        # Linked to an SOS order we did not push (an SOS-origin order the pull wrote to WC): R-ORD-7.
-        return _outcome(order, "ignored", order.reference_id, "order carries the id of an SOS order it did not push")
+    existing = None
+    if order.reference_id:
+        existing = deps.sos.find_sales_order_by_number(number)
+        if existing is None or str(existing.id) != order.reference_id:
+            # Linked to an SOS order we did not push (an SOS-origin order the pull wrote to WC): R-ORD-7.
+            return _outcome(order, "ignored", order.reference_id,
+                            "order carries the id of an SOS order it did not push")
     item_ids = _sos_item_ids(deps, order)
     body = _order_body(deps, order, number, item_ids)
     paid = deps.config.payment_route == "deposit" and bool(order.amount_paid)
     if paid:  # R-PAY-1: what was paid before the order reached SOS goes in with it
         body |= sos_deposit(order)
+    if existing is None and not deps.mappings.first_create_attempt("order", order.id):
+        # An earlier attempt may have landed (a 5xx or timeout on its POST, or a crash after it): SOS-A13.
+        existing = deps.sos.find_sales_order_by_number(number)
     if existing is None:
         sos_order, status = _create_sos_order(deps, order, body, item_ids)
     else:

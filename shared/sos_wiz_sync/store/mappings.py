@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Literal, get_args
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from .dynamo import deserialize_item, dynamodb_client, serialize_item
+from .dynamo import condition_failed, deserialize_item, dynamodb_client, serialize_item
 
 Entity = Literal["customer", "order", "payment", "invoice", "shipment", "product"]
 Origin = Literal["wc", "sos"]
@@ -39,6 +40,10 @@ def _wc_key(entity: str, wc_id: str) -> dict[str, Any]:
 
 def _sos_key(entity: str, sos_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"SOS#{entity}#{sos_id}"}, "sk": {"S": "MAP"}}
+
+
+def _attempt_key(entity: str, wc_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"WC#{entity}#{wc_id}"}, "sk": {"S": "ATTEMPT"}}
 
 
 class Mappings:
@@ -98,6 +103,21 @@ class Mappings:
                      "ExpressionAttributeValues": {":wc": {"S": mapping.wc_id}}}},
         ])
         return mapping
+
+    def first_create_attempt(self, entity: Entity, wc_id: str) -> bool:
+        """Record, before its POST, that SOS is about to be asked to create the WC record: True if
+        no attempt was recorded before (one conditional write). A later attempt (False) must look
+        for what an earlier one may have made (SOS-A13). Kept for good, no TTL: a redrive or the
+        record's next change may come weeks later, and an expired marker would mean a blind POST."""
+        try:
+            self._client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
+                                  Item={**_attempt_key(entity, wc_id),
+                                        "attempted_at": {"S": datetime.now(timezone.utc).isoformat()}})
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            return False
+        return True
 
     def update(self, entity: Entity, wc_id: str, **fields: Any) -> None:
         """Set fields on the WC-side record of an existing mapping (versions, edit-blocked)."""
