@@ -168,6 +168,20 @@ def test_sos_a4_an_unknown_id_answered_404_or_neither(stack, answer, expected):
         assert line["settled"]
 
 
+def test_sos_a4_neither_a_lookup_by_id_stops_naming_it_instead_of_reading_absent(stack):
+    """SOS-A4 stored NEITHER (an unknown id answers 400): the customer push's lookup of the SOS
+    customer its Reference ID names would read that 400 as "absent" or as the client's error; it
+    stops with SOS-A4's reason instead, parked as permanent naming SOS-A4 and what was seen."""
+    stack.reset(unknown_id="400")
+    stack.reading("SOS-A4")
+    customer = stack.wiz.create_customer(name="Gone From SOS Co", email="gone@example.com",
+                                         reference_id="987654")  # no SOS customer has this id
+    stack.push()
+    failure = stack.state.get_failure("customer", customer["id"])
+    assert failure and "SOS-A4" in failure["reason"] and "/customer/987654" in failure["reason"], failure
+    assert not any(c["name"] == "Gone From SOS Co" for c in stack.sos.customers.values())
+
+
 @pytest.mark.parametrize(("moving", "expected"), [(False, "stable"), (True, "rows move")])
 def test_sos_a5_rows_stable_or_moving_and_the_inventory_pass_sees_every_row(stack, moving, expected):
     stack.reset(rows_move=moving)
