@@ -33,7 +33,8 @@ DEFAULTS = {"wrap_single": True, "line_price_field": "unitPrice", "linked_shape"
             "kit_type": "Kit", "customer_address_shape": "flat", "unknown_id": "404", "rows_move": False,
             "read_only_fields": "ignored", "deposit_amount": "writable", "zero_quantity_lines": "accepted"}
 SCHEDULES = {"inventory": "InventoryPullSchedule", "customers": "CustomersPullSchedule",
-             "orders": "OrdersPullSchedule", "shipments": "ShipmentsPullSchedule"}
+             "orders": "OrdersPullSchedule", "shipments": "ShipmentsPullSchedule",
+             "invoices": "InvoicesPullSchedule", "payments": "PaymentsPullSchedule"}
 LONG_NUMBER = "SO-ENTERED-BY-A-USER-IN-SOS-1"  # SOS-A15: longer than 21, made in SOS's UI
 
 
@@ -203,6 +204,24 @@ def test_sos_a9_links_read_as_objects_or_doctor_red_naming_the_id(stack):
     stack.reset(linked_shape="id")
     check, code, line = stack.reading("SOS-A9")
     assert code == 1 and line["neither"] and "SOS-A9 fits neither" in check["detail"], (check, line)
+
+
+def test_sos_a9_neither_the_streams_reading_links_stop_naming_it(stack):
+    """SOS-A9 stored NEITHER (links answered as bare ids): the orders, invoices and payments pulls
+    (records carrying linked* lists) end `stopped` naming SOS-A9 instead of quarantining every
+    order; a cancellation, which must read the order's links first (R-ORD-8), is parked naming it."""
+    order = stack.place_order()
+    stack.push()
+    stack.reset(linked_shape="id")
+    assert stack.reading("SOS-A9")[2]["neither"]
+    for stream in ("orders", "invoices", "payments"):
+        report = stack.run(stream)
+        assert report["status"] == "stopped" and "SOS-A9" in report["reason"], report
+    stack.wiz.set_order_status(order["id"], "cancelled")
+    stack.push()
+    failure = stack.state.get_failure("order", order["id"])
+    assert failure and "SOS-A9" in failure["reason"], failure
+    assert all(line["quantity"] > 0 for line in stack.sos_order_of(order)["lines"])
 
 
 def test_sos_a10_and_a15_a_long_numbered_order_and_its_line_linked_shipment_reach_wc(stack):
