@@ -310,6 +310,27 @@ def test_sos_a22_and_a12_recorded_at_the_first_cancellation_put(stack, zero, rea
         assert all(line["quantity"] == 0 for line in stack.sos_order_of(order)["lines"])
 
 
+def test_sos_a14_recorded_at_the_first_hook_delivery_and_not_written_again(stack):
+    """SOS-A14: "not seen yet" until the first quantity hook goes through the ingress (its token
+    in the URI) and the hook worker; then "JSON", kept as first recorded at the next delivery."""
+    assert first_use_line(stack, "SOS-A14")["reading"] == "not seen yet"
+    secret = stack.runtime.secretsmanager.get_secret_value(SecretId=stack.runtime.ref("SosHookSecret"))
+    token = json.loads(secret["SecretString"])["token"]
+    item = stack.sos.items[stack.embedded.stocked_mapped_item_ids()[0]]
+
+    def deliver() -> dict:
+        answer = stack.runtime.invoke_http("POST", f"/webhooks/sos/{token}", {"id": item["id"], "name": item["name"],
+                                                                           "sku": item["sku"], "available": 5})
+        assert answer.status == 202, answer
+        stack.runtime.drain("InventoryHookQueue", wait_seconds=8)  # past the coalescing window's delay
+        return first_use_line(stack, "SOS-A14")
+
+    first = deliver()
+    assert first["reading"] == "JSON" and first["settled"] and first["how"] == "first use" and first["at"], first
+    contract_store._recorded.clear()  # as a fresh container would: the stored row keeps it
+    assert deliver()["at"] == first["at"]
+
+
 @pytest.mark.parametrize(("deposit", "expected"), [("writable", "writable"), ("ignored", "ignored")])
 def test_sos_a19_the_first_deposit_read_back(stack, deposit, expected):
     """SOS-A19: depositAmount as SOS answered the write = what we wrote ("writable"), else
