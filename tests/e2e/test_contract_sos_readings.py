@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # The contract's readings (the emulator's defaults): every test starts from them.
 DEFAULTS = {"wrap_single": True, "line_price_field": "unitPrice", "linked_shape": "object", "payment_endpoint": False,
             "kit_type": "Kit", "customer_address_shape": "flat", "unknown_id": "404", "rows_move": False,
-            "read_only_fields": "ignored", "deposit_amount": "writable", "zero_quantity_lines": "accepted"}
+            "read_only_fields": "ignored", "deposit_amount": "writable", "zero_quantity_lines": "accepted",
+            "timezone": "UTC"}
 SCHEDULES = {"inventory": "InventoryPullSchedule", "customers": "CustomersPullSchedule",
              "orders": "OrdersPullSchedule", "shipments": "ShipmentsPullSchedule",
              "invoices": "InvoicesPullSchedule", "payments": "PaymentsPullSchedule"}
@@ -329,6 +330,26 @@ def test_sos_a14_recorded_at_the_first_hook_delivery_and_not_written_again(stack
     assert first["reading"] == "JSON" and first["settled"] and first["how"] == "first use" and first["at"], first
     contract_store._recorded.clear()  # as a fresh container would: the stored row keeps it
     assert deliver()["at"] == first["at"]
+
+
+@pytest.mark.parametrize(("zone", "expected"), [("UTC", "SosTimezone"), ("America/New_York", "later than meant")])
+def test_sos_a16_recorded_after_the_first_pushed_order(stack, zone, expected):
+    """SOS-A16: after our first sales order POST, one updatedsince read (SosTimezone UTC, no
+    overlap): the order listed = read in SosTimezone; an account reading it in New York's zone
+    reads the time hours later and misses it = "later than meant". The push succeeds either way,
+    and a second order leaves the row as first recorded."""
+    stack.reset(timezone=zone)
+    assert first_use_line(stack, "SOS-A16")["reading"] == "not seen yet"
+    order = stack.place_order()
+    stack.push()
+    assert stack.sos_order_of(order)
+    line = first_use_line(stack, "SOS-A16")
+    assert line["reading"] == expected and line["how"] == "first use" and line["at"], line
+    if expected != "SosTimezone":
+        assert "SosTimezone" in line["effect"], line
+    again = stack.place_order()
+    stack.push()
+    assert stack.sos_order_of(again) and first_use_line(stack, "SOS-A16")["at"] == line["at"]
 
 
 @pytest.mark.parametrize(("deposit", "expected"), [("writable", "writable"), ("ignored", "ignored")])

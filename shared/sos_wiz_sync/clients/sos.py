@@ -169,6 +169,7 @@ class SosClient:
         self._payment_endpoint_stop: ContractStop | None = None  # SOS-A11's stored reading fits neither
         self._kit_types: frozenset[str] | ContractStop = KIT_TYPES  # SOS-A17: both until settled
         self._stops: dict[str, ContractStop] = {}  # SOS-A4, SOS-A9: stored readings that fit neither
+        self._zone_recorded = False  # SOS-A16 recorded (stored, or by this client)
         self.first_use = first_use  # first-use rows (SOS-A8, SOS-A20) recorded the first time they show
         # per thread: when its last request went out; a page's rows show SOS as it was then or later
         self._sent = threading.local()
@@ -367,7 +368,33 @@ class SosClient:
         return SosSalesOrder.model_validate(row) if row else None
 
     def create_sales_order(self, order: dict[str, Any]) -> SosSalesOrder:
-        return SosSalesOrder.model_validate(self._record_answer("POST", "/salesorder", order))
+        before = datetime.now(timezone.utc)
+        created = SosSalesOrder.model_validate(self._record_answer("POST", "/salesorder", order))
+        if not self._zone_recorded and self.first_use is not ignore_first_use:
+            self._record_updatedsince_zone(created.id, before)
+        return created
+
+    def _record_updatedsince_zone(self, order_id: int, before: datetime) -> None:
+        """SOS-A16 at its first use, once per deployment: the order just created listed by
+        `updatedsince` = just before the write, in SosTimezone with no overlap. Listed: SOS reads
+        the parameter no later than meant; missing: later (another zone), so windows could miss
+        changes: logged loudly, the operator sets SosTimezone. Observational: never fails the write."""
+        since = ChangeWindow(self.window.zone, 0).since(before.isoformat())
+        try:
+            rows = _rows(self.request("GET", "/salesorder", params={"updatedsince": since, "maxresults": PAGE_SIZE},
+                                      expect=LIST))
+        except SosError as exc:
+            log.warning("SOS-A16 not checked after creating sales order %s: %s", order_id, exc.message)
+            return
+        self._zone_recorded = True
+        if any(row.get("id") == order_id for row in rows):
+            self.first_use("SOS-A16", "SosTimezone", f"sales order {order_id} listed by updatedsince={since} "
+                           f"({self.window.zone}, just before it was written)")
+            return
+        log.error("SOS-A16: sales order %s just written is not listed by updatedsince=%s (%s): SOS reads the "
+                  "time later than meant; set SosTimezone to the account's zone", order_id, since, self.window.zone)
+        self.first_use("SOS-A16", "later than meant", f"sales order {order_id} not listed by updatedsince={since} "
+                       f"read in {self.window.zone} (just before it was written): {len(rows)} other row(s)")
 
     def update_sales_order(self, order_id: int, fields: dict[str, Any],
                            fit: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
@@ -442,6 +469,7 @@ class SosClient:
         Called again in warm containers: a reading settled since a stop replaces it."""
         self._payment_endpoint_stop = None
         self._stops = {}
+        self._zone_recorded = self._zone_recorded or "SOS-A16" in readings
         for row_id in ("SOS-A4", "SOS-A9"):
             try:
                 settled_choice(readings.get(row_id), row_id, {}, None)
