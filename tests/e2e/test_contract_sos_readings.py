@@ -31,9 +31,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # The contract's readings (the emulator's defaults): every test starts from them.
 DEFAULTS = {"wrap_single": True, "line_price_field": "unitPrice", "linked_shape": "object", "payment_endpoint": False,
             "kit_type": "Kit", "customer_address_shape": "flat", "unknown_id": "404", "rows_move": False,
-            "read_only_fields": "ignored", "deposit_amount": "writable", "zero_quantity_lines": "accepted"}
+            "read_only_fields": "ignored", "deposit_amount": "writable", "zero_quantity_lines": "accepted",
+            "timezone": "UTC"}
 SCHEDULES = {"inventory": "InventoryPullSchedule", "customers": "CustomersPullSchedule",
-             "orders": "OrdersPullSchedule", "shipments": "ShipmentsPullSchedule"}
+             "orders": "OrdersPullSchedule", "shipments": "ShipmentsPullSchedule",
+             "invoices": "InvoicesPullSchedule", "payments": "PaymentsPullSchedule"}
 LONG_NUMBER = "SO-ENTERED-BY-A-USER-IN-SOS-1"  # SOS-A15: longer than 21, made in SOS's UI
 
 
@@ -168,6 +170,20 @@ def test_sos_a4_an_unknown_id_answered_404_or_neither(stack, answer, expected):
         assert line["settled"]
 
 
+def test_sos_a4_neither_a_lookup_by_id_stops_naming_it_instead_of_reading_absent(stack):
+    """SOS-A4 stored NEITHER (an unknown id answers 400): the customer push's lookup of the SOS
+    customer its Reference ID names would read that 400 as "absent" or as the client's error; it
+    stops with SOS-A4's reason instead, parked as permanent naming SOS-A4 and what was seen."""
+    stack.reset(unknown_id="400")
+    stack.reading("SOS-A4")
+    customer = stack.wiz.create_customer(name="Gone From SOS Co", email="gone@example.com",
+                                         reference_id="987654")  # no SOS customer has this id
+    stack.push()
+    failure = stack.state.get_failure("customer", customer["id"])
+    assert failure and "SOS-A4" in failure["reason"] and "/customer/987654" in failure["reason"], failure
+    assert not any(c["name"] == "Gone From SOS Co" for c in stack.sos.customers.values())
+
+
 @pytest.mark.parametrize(("moving", "expected"), [(False, "stable"), (True, "rows move")])
 def test_sos_a5_rows_stable_or_moving_and_the_inventory_pass_sees_every_row(stack, moving, expected):
     stack.reset(rows_move=moving)
@@ -189,6 +205,24 @@ def test_sos_a9_links_read_as_objects_or_doctor_red_naming_the_id(stack):
     stack.reset(linked_shape="id")
     check, code, line = stack.reading("SOS-A9")
     assert code == 1 and line["neither"] and "SOS-A9 fits neither" in check["detail"], (check, line)
+
+
+def test_sos_a9_neither_the_streams_reading_links_stop_naming_it(stack):
+    """SOS-A9 stored NEITHER (links answered as bare ids): the orders, invoices and payments pulls
+    (records carrying linked* lists) end `stopped` naming SOS-A9 instead of quarantining every
+    order; a cancellation, which must read the order's links first (R-ORD-8), is parked naming it."""
+    order = stack.place_order()
+    stack.push()
+    stack.reset(linked_shape="id")
+    assert stack.reading("SOS-A9")[2]["neither"]
+    for stream in ("orders", "invoices", "payments"):
+        report = stack.run(stream)
+        assert report["status"] == "stopped" and "SOS-A9" in report["reason"], report
+    stack.wiz.set_order_status(order["id"], "cancelled")
+    stack.push()
+    failure = stack.state.get_failure("order", order["id"])
+    assert failure and "SOS-A9" in failure["reason"], failure
+    assert all(line["quantity"] > 0 for line in stack.sos_order_of(order)["lines"])
 
 
 def test_sos_a10_and_a15_a_long_numbered_order_and_its_line_linked_shipment_reach_wc(stack):
@@ -275,6 +309,47 @@ def test_sos_a22_and_a12_recorded_at_the_first_cancellation_put(stack, zero, rea
         assert line["reading"] == reading and line["settled"] and line["how"] == "first use" and line["at"], line
     if zero == "accepted" and read_only == "ignored":
         assert all(line["quantity"] == 0 for line in stack.sos_order_of(order)["lines"])
+
+
+def test_sos_a14_recorded_at_the_first_hook_delivery_and_not_written_again(stack):
+    """SOS-A14: "not seen yet" until the first quantity hook goes through the ingress (its token
+    in the URI) and the hook worker; then "JSON", kept as first recorded at the next delivery."""
+    assert first_use_line(stack, "SOS-A14")["reading"] == "not seen yet"
+    secret = stack.runtime.secretsmanager.get_secret_value(SecretId=stack.runtime.ref("SosHookSecret"))
+    token = json.loads(secret["SecretString"])["token"]
+    item = stack.sos.items[stack.embedded.stocked_mapped_item_ids()[0]]
+
+    def deliver() -> dict:
+        answer = stack.runtime.invoke_http("POST", f"/webhooks/sos/{token}", {"id": item["id"], "name": item["name"],
+                                                                           "sku": item["sku"], "available": 5})
+        assert answer.status == 202, answer
+        stack.runtime.drain("InventoryHookQueue", wait_seconds=8)  # past the coalescing window's delay
+        return first_use_line(stack, "SOS-A14")
+
+    first = deliver()
+    assert first["reading"] == "JSON" and first["settled"] and first["how"] == "first use" and first["at"], first
+    contract_store._recorded.clear()  # as a fresh container would: the stored row keeps it
+    assert deliver()["at"] == first["at"]
+
+
+@pytest.mark.parametrize(("zone", "expected"), [("UTC", "SosTimezone"), ("America/New_York", "later than meant")])
+def test_sos_a16_recorded_after_the_first_pushed_order(stack, zone, expected):
+    """SOS-A16: after our first sales order POST, one updatedsince read (SosTimezone UTC, no
+    overlap): the order listed = read in SosTimezone; an account reading it in New York's zone
+    reads the time hours later and misses it = "later than meant". The push succeeds either way,
+    and a second order leaves the row as first recorded."""
+    stack.reset(timezone=zone)
+    assert first_use_line(stack, "SOS-A16")["reading"] == "not seen yet"
+    order = stack.place_order()
+    stack.push()
+    assert stack.sos_order_of(order)
+    line = first_use_line(stack, "SOS-A16")
+    assert line["reading"] == expected and line["how"] == "first use" and line["at"], line
+    if expected != "SosTimezone":
+        assert "SosTimezone" in line["effect"], line
+    again = stack.place_order()
+    stack.push()
+    assert stack.sos_order_of(again) and first_use_line(stack, "SOS-A16")["at"] == line["at"]
 
 
 @pytest.mark.parametrize(("deposit", "expected"), [("writable", "writable"), ("ignored", "ignored")])

@@ -12,7 +12,7 @@ import pytest
 
 from local.emulators import SosEmulator, WizEmulator, seed
 from sos_wiz_sync.clients.http import build_session
-from sos_wiz_sync.clients.sos import Backoff, SosClient
+from sos_wiz_sync.clients.sos import Backoff, SosClient, SosError
 from sos_wiz_sync.clients.sos_auth import SosTokenManager
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.models.contract import ContractStop
@@ -269,3 +269,26 @@ def test_the_payment_route_follows_the_settled_payment_endpoint(emulators, clien
     sos.reset_counters()
     assert fresh.payment_endpoint_available() is available
     assert not any("/payment" in key for key in sos.counters())
+
+
+@pytest.mark.parametrize("answer", ["200-empty", "400"])
+def test_sos_a4_neither_a_read_by_id_of_an_absent_record_stops_naming_it(emulators, clients, make_secret,
+                                                                         state_table, answer):
+    """SOS-A4 stored NEITHER: a read by id whose answer could mean "absent" raises SOS-A4's
+    ContractStop with what it saw, never the client's own error a caller might read as absent;
+    a record that is there reads as ever. Settled "404", a 404 stays the client's error."""
+    sos = emulators[0]
+    sos.configure(unknown_id=answer)
+    assert probe(clients, state_table)["SOS-A4"] == NEITHER
+    client = wired_client(sos, make_secret, state_table)
+    client.follow_contract(ContractReadings(state_table).all())
+    with pytest.raises(ContractStop, match=r"SOS-A4.*GET /customer/987654 answered HTTP"):
+        client.get("customer", 987654)
+    customer = next(iter(sos.customers.values()))
+    assert client.get_customer(customer["id"]).id == customer["id"]
+    sos.configure(unknown_id="404")
+    assert probe(clients, state_table)["SOS-A4"] == "404"
+    client.follow_contract(ContractReadings(state_table).all())
+    with pytest.raises(SosError) as raised:
+        client.get("customer", 987654)
+    assert raised.value.http_status == 404

@@ -168,6 +168,8 @@ class SosClient:
         self._payment_endpoint: bool | None = None
         self._payment_endpoint_stop: ContractStop | None = None  # SOS-A11's stored reading fits neither
         self._kit_types: frozenset[str] | ContractStop = KIT_TYPES  # SOS-A17: both until settled
+        self._stops: dict[str, ContractStop] = {}  # SOS-A4, SOS-A9: stored readings that fit neither
+        self._zone_recorded = False  # SOS-A16 recorded (stored, or by this client)
         self.first_use = first_use  # first-use rows (SOS-A8, SOS-A20) recorded the first time they show
         # per thread: when its last request went out; a page's rows show SOS as it was then or later
         self._sent = threading.local()
@@ -329,7 +331,17 @@ class SosClient:
 
     # -- records ---------------------------------------------------------------------------
     def get(self, resource: str, record_id: int | str) -> dict[str, Any]:
-        return self._record_answer("GET", f"/{resource}/{record_id}")
+        """One record by id. A refusal that could mean "no such record" (a 4xx, or a 2xx without
+        a record) is raised as SOS-A4's ContractStop where this account's unknown ids answer
+        neither 404 nor a reading we know: the caller would read it as absent, a guess."""
+        try:
+            return self._record_answer("GET", f"/{resource}/{record_id}")
+        except SosError as exc:
+            stop = self._stops.get("SOS-A4")
+            if stop is None or exc.throttled or exc.http_status >= 500 or exc.http_status in (401, 403):
+                raise
+            raise ContractStop("SOS-A4", f"{stop.evidence}; GET /{resource}/{record_id} answered "
+                                         f"HTTP {exc.http_status} {exc.message[:160]}") from exc
 
     def get_item(self, item_id: int | str) -> SosItem:
         return SosItem.model_validate(self.get("item", item_id))
@@ -356,7 +368,33 @@ class SosClient:
         return SosSalesOrder.model_validate(row) if row else None
 
     def create_sales_order(self, order: dict[str, Any]) -> SosSalesOrder:
-        return SosSalesOrder.model_validate(self._record_answer("POST", "/salesorder", order))
+        before = datetime.now(timezone.utc)
+        created = SosSalesOrder.model_validate(self._record_answer("POST", "/salesorder", order))
+        if not self._zone_recorded and self.first_use is not ignore_first_use:
+            self._record_updatedsince_zone(created.id, before)
+        return created
+
+    def _record_updatedsince_zone(self, order_id: int, before: datetime) -> None:
+        """SOS-A16 at its first use, once per deployment: the order just created listed by
+        `updatedsince` = just before the write, in SosTimezone with no overlap. Listed: SOS reads
+        the parameter no later than meant; missing: later (another zone), so windows could miss
+        changes: logged loudly, the operator sets SosTimezone. Observational: never fails the write."""
+        since = ChangeWindow(self.window.zone, 0).since(before.isoformat())
+        try:
+            rows = _rows(self.request("GET", "/salesorder", params={"updatedsince": since, "maxresults": PAGE_SIZE},
+                                      expect=LIST))
+        except SosError as exc:
+            log.warning("SOS-A16 not checked after creating sales order %s: %s", order_id, exc.message)
+            return
+        self._zone_recorded = True
+        if any(row.get("id") == order_id for row in rows):
+            self.first_use("SOS-A16", "SosTimezone", f"sales order {order_id} listed by updatedsince={since} "
+                           f"({self.window.zone}, just before it was written)")
+            return
+        log.error("SOS-A16: sales order %s just written is not listed by updatedsince=%s (%s): SOS reads the "
+                  "time later than meant; set SosTimezone to the account's zone", order_id, since, self.window.zone)
+        self.first_use("SOS-A16", "later than meant", f"sales order {order_id} not listed by updatedsince={since} "
+                       f"read in {self.window.zone} (just before it was written): {len(rows)} other row(s)")
 
     def update_sales_order(self, order_id: int, fields: dict[str, Any],
                            fit: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
@@ -399,7 +437,9 @@ class SosClient:
     def linked_documents(self, order_id: int, link_field: str, resource: str) -> list[dict[str, Any]]:
         """The invoices or shipments of a sales order, through its `linkedInvoices` /
         `linkedShipments` (SOS has no filter by order). A link of any shape but the contract's
-        raises SosRecordError (SOS-A9): never read as "no links"."""
+        raises SosRecordError (SOS-A9): never read as "no links"; stored as fitting neither
+        reading, SOS-A9's ContractStop before any call."""
+        self.require("SOS-A9")
         order = self.get("salesorder", order_id)
         ids = [link.id for link in linked_transactions(order, link_field, "salesorder")]
         return [self.get(resource, document_id) for document_id in dict.fromkeys(ids)]
@@ -425,9 +465,16 @@ class SosClient:
     def follow_contract(self, readings: Mapping[str, Any]) -> None:
         """Start from the readings doctor's probe stored (R-OPS-5): SOS-A11 settled needs no
         probe of /payment; SOS-A17 settled names the kit type; fitting neither stops what needs
-        the row with that reason. Called again in warm containers: a reading settled since a stop
-        replaces it."""
+        the row with that reason (SOS-A4: reads by id; SOS-A9: what reads links, `require`).
+        Called again in warm containers: a reading settled since a stop replaces it."""
         self._payment_endpoint_stop = None
+        self._stops = {}
+        self._zone_recorded = self._zone_recorded or "SOS-A16" in readings
+        for row_id in ("SOS-A4", "SOS-A9"):
+            try:
+                settled_choice(readings.get(row_id), row_id, {}, None)
+            except ContractStop as stop:
+                self._stops[row_id] = stop
         try:
             self._kit_types = settled_choice(readings.get("SOS-A17"), "SOS-A17", {
                 "Kit": frozenset({"Kit"}), "Item Group": frozenset({"Item Group"}), "both": KIT_TYPES}, KIT_TYPES)
@@ -438,6 +485,13 @@ class SosClient:
                                                     {"present": True, "absent": False}, self._payment_endpoint)
         except ContractStop as stop:
             self._payment_endpoint_stop = stop
+
+    def require(self, *row_ids: str) -> None:
+        """ContractStop when one of these rows' stored reading fits neither (R-OPS-5): what needs
+        it stops with that reason rather than guess."""
+        for row_id in row_ids:
+            if row_id in self._stops:
+                raise self._stops[row_id]
 
     def kit_types(self) -> frozenset[str]:
         """The `type` names this account's kits read (SOS-A17): both until the probe settles it."""

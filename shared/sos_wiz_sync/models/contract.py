@@ -18,6 +18,7 @@ class ContractStop(Exception):
         super().__init__(f"{row_id}: this account's answer fits neither known reading ({evidence}); stopped rather "
                          "than guess: see sos-wiz-ops doctor --contract")
         self.row_id = row_id
+        self.evidence = evidence
         self.reason = str(self)
 
 

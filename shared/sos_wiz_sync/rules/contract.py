@@ -481,7 +481,10 @@ ROWS: dict[str, Row] = {
     "SOS-A15": Row("probe", "numbers we create fitted to 21; no length enforced on read",
                    {"longer numbers exist": "the 21-character limit is disproved; numbers still fitted to 21"},
                    SOS_ORDERS),
-    "SOS-A16": Row("first use", "updatedsince in SosTimezone with an overlap window"),
+    "SOS-A16": Row("first use", "updatedsince in SosTimezone with an overlap window",
+                   {"SosTimezone": "updatedsince read in SosTimezone, windows a margin early",
+                    "later than meant": "SOS reads updatedsince later than meant: changes may be missed; set "
+                    "SosTimezone to the account's zone (or widen SosUpdatedsinceOverlapSeconds past the gap)"}),
     "SOS-A17": Row("probe", "kits read as Kit or Item Group",
                    {"Kit": "kits read as Kit", "Item Group": "kits read as Item Group", "both": "both read"},
                    SOS_ITEMS),

@@ -74,7 +74,7 @@ def declared_stream(deps: PullDeps, spec: MirrorSpec, plan: Any) -> Stream:
     drift_check = DriftCheck(rows=lambda since: drifted_rows(deps, spec, since),
                              plan=lambda prepared, rows, counts: plan(prepared, rows, counts, True))
     return Stream(name=spec.stream, resource=spec.sos_resource, incremental=True,
-                  prepare=lambda: prepare(deps, spec.entity, spec.stream),
+                  prepare=lambda: deps.sos.require(*spec.contract_rows) or prepare(deps, spec.entity, spec.stream),
                   plan=lambda prepared, rows, counts: plan(prepared, rows, counts, False),
                   send=lambda prepared, write: write.apply(deps), entity=spec.entity,
                   event_details=lambda write: write.event(), is_change=lambda write: write.changes_wc,
@@ -158,6 +158,7 @@ def invoices_spec(deps: PullDeps) -> MirrorSpec[SosInvoice]:
     return MirrorSpec(stream="invoices", entity="invoice", sos_resource="invoice", wc_resource="invoices",
                       model=SosInvoice, desired=desired, skip=no_order, number=lambda invoice: invoice.number,
                       create_only=INVOICE_CREATE_ONLY_FIELDS, repairs_drift=True,
+                      contract_rows=("SOS-A9",),  # invoices carry linkedPayments
                       lookups=lambda invoices, prepared, counts: document_lookups(
                           deps, invoices, [line["item"]["id"] for i in invoices for line in i.lines if line.get("item")],
                           counts))
@@ -264,7 +265,8 @@ def orders_spec(deps: PullDeps) -> MirrorSpec[SosSalesOrder]:
     return MirrorSpec(stream="orders", entity="order", sos_resource="salesorder", wc_resource="orders",
                       model=SosSalesOrder, desired=desired, skip=skip, lookups=lookups, parent=parent,
                       parent_field="customer_id", number=lambda order: order.number,
-                      repairs_drift=True)  # SOS-origin orders only: their WC edits are not pushed
+                      repairs_drift=True,  # SOS-origin orders only: their WC edits are not pushed
+                      contract_rows=("SOS-A9",))  # orders carry linked* lists
 
 
 # -- payments (R-PAY-2) --------------------------------------------------------------------
@@ -333,6 +335,7 @@ def payments_stream(deps: PullDeps) -> Stream:
 
     def prepare_run() -> bool:
         """Whether /payment is missing where the route needs it."""
+        deps.sos.require("SOS-A9")  # an order's paid amount comes through its linkedInvoices
         return deps.payment_route == "payment" and not deps.sos.payment_endpoint_available()
 
     def plan(endpoint_missing: bool, rows: list[dict[str, Any]], counts: RunCounts) -> list[Write]:

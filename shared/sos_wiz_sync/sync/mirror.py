@@ -254,6 +254,9 @@ class MirrorSpec(Generic[R]):
     # Whether a WizCommerce edit of what this stream writes (on an SOS-origin record) is drift to
     # put back: false where the push takes such edits to SOS.
     repairs_drift: bool = False
+    # The SOS contract rows its records need (R-OPS-5): one stored as fitting neither reading stops
+    # the run with that reason (e.g. SOS-A9 for records carrying linked* lists).
+    contract_rows: tuple[str, ...] = ()
 
 
 def prepare(deps: PullDeps, entity: Entity, stream: str) -> Prepared:
