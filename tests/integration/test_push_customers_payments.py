@@ -4,6 +4,8 @@ WizCommerce has no payment resource or event: a payment is the order's `amount_p
 
 from __future__ import annotations
 
+import pytest
+
 from push_stack import PushStack, push_stack, started_push_stack  # noqa: F401 - fixture
 
 POST_CUSTOMER = "POST /api/v2/customer"
@@ -141,6 +143,36 @@ def test_the_payment_route_on_an_account_without_payment_parks_the_change_with_i
         failure = stack.state.get_failure("order", order["id"])
         assert "does not answer /payment" in failure["reason"] and failure["status"] == "open"
         assert stack.dlq_messages()
+    finally:
+        stack.stop()
+
+
+@pytest.mark.parametrize(("present", "reading"), [(True, "present"), (False, "absent")])
+def test_the_payment_route_follows_the_stored_sos_a11_reading_without_probing_payment(monkeypatch, present, reading):
+    """R-OPS-5, SOS-A11 under each reading: with `/payment`'s presence stored by the contract probe,
+    the push takes it as settled (no `GET /payment` of its own): present, the payment is posted;
+    absent, the change is parked naming SOS-A11."""
+    from sos_wiz_sync.store.contract import ContractReadings
+
+    stack = started_push_stack(monkeypatch, parameters={"PaymentRoute": "payment"})
+    try:
+        stack.sos.configure(payment_endpoint=present)
+        ContractReadings(stack.runtime.ref("StateTable")).save(
+            "SOS-A11", reading=reading, how="GET /payment?maxresults=1", evidence=f"test: {reading}")
+        order = stack.place_order(stack.mapped_items()[:1])
+        stack.sync()
+        stack.sos.reset_counters()
+        stack.wiz.record_payment(order["id"], 5.0)
+        stack.sync()
+        # the stored reading, not a probe: present, only the lookup of the payment's number; absent, no call
+        assert stack.sos.counters().get("GET /api/v2/payment", 0) == (1 if present else 0)
+        if present:
+            [sos_payment] = stack.sos.payments.values()
+            assert sos_payment["amount"] == 5.0
+        else:
+            assert len(stack.sos.payments) == 0
+            failure = stack.state.get_failure("order", order["id"])
+            assert "SOS-A11" in failure["reason"] and failure["status"] == "open"
     finally:
         stack.stop()
 

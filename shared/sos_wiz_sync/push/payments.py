@@ -30,8 +30,8 @@ def push_payment(deps: PushDeps, order: WizOrder, mapping: Mapping) -> None:
         read_back_deposit(deps, deps.sos.update_sales_order(int(mapping.sos_id), deposit), deposit["depositAmount"])
     else:
         if not deps.sos.payment_endpoint_available():
-            raise PermanentPushFailure("PaymentRoute is payment, but this SOS account does not answer /payment: "
-                                       "set PaymentRoute to deposit")
+            raise PermanentPushFailure("PaymentRoute is payment, but this SOS account does not answer /payment "
+                                       "(SOS-A11): set PaymentRoute to deposit")
         body = sos_payment(order, paid_before=mapping.pushed_amount_paid, sales_order_id=int(mapping.sos_id),
                            customer_id=sos_customer_id(deps, order.customer_id))
         if deps.sos.find_payment_by_number(body["number"]) is None:
