@@ -20,6 +20,7 @@ from local.stack import LOCAL_WEBHOOK_SECRET
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.ops import cli
 from sos_wiz_sync.store.contract import ContractReadings
+from sos_wiz_sync.store.dynamo import dynamodb_resource
 from sos_wiz_sync.wiring import wiz_session
 
 
@@ -155,7 +156,7 @@ def test_wc_a7_the_first_address_event_is_recorded_and_nothing_is_pushed_for_it(
         assert stack_table(stack, capsys)["WC-A7"] == row
 
         # cheap after the first time: the warm push container does not write (or read) the row again
-        ContractReadings(stack.runtime.ref("StateTable"))._table.delete_item(
+        dynamodb_resource().Table(stack.runtime.ref("StateTable")).delete_item(
             Key={"pk": "CONTRACT#WC-A7", "sk": "CONTRACT"})
         third = thin("customer.address.deleted", "webhook_addr_3", "addr_3")
         assert stack.post(third, signed(third)) == 200

@@ -23,6 +23,7 @@ PushedEntity = Literal["order", "customer"]
 # An address event names only the address, not its customer (WC-A7): the push function notes
 # that such events arrive and pushes nothing for them.
 NotedEntity = Literal["address"]
+NOTED_REASON = "an address event names no customer: the customer poll picks up the change"
 Source = Literal["webhook", "poll", "reconcile"]
 # How the ingress verified a webhook (WC-A6): the custom header, or the HMAC in hex or base64.
 WebhookAuth = Literal["header", "hmac-hex", "hmac-base64"]

@@ -29,7 +29,7 @@ from ..config import IngressSettings
 from ..models.wiz import ADDRESS_EVENT_PREFIX, CUSTOMER_PUSH_EVENTS, WebhookEnvelope
 from ..observability import logger, metrics
 from ..secrets import SecretStore
-from .events import RecordChanged, WebhookAuth, queued, validation_reason
+from .events import NOTED_REASON, RecordChanged, WebhookAuth, queued, validation_reason
 
 MAX_BODY_BYTES = 256 * 1024
 SIGNATURE_HEADER = "x-wizcommerce-signature"
@@ -159,11 +159,8 @@ class WebhookIngress:
                                              "group": message.group})
         metrics.add_metric(name="WebhooksQueued", unit=MetricUnit.Count, value=1)
         if noted:
-            return answer(200, status="noted", reason=ADDRESS_EVENT_REASON, id=envelope.id)
+            return answer(200, status="noted", reason=NOTED_REASON, id=envelope.id)
         return answer(202, status="queued", id=envelope.id)
-
-
-ADDRESS_EVENT_REASON = "address event: it names no customer; the customer poll picks up the change"
 
 
 def ignore_reason(event: str) -> str | None:

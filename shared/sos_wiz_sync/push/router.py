@@ -45,7 +45,7 @@ from ..store.state import WEBHOOK_HEARTBEAT, SyncState
 from ..wiring import build_sos_client, build_wiz_client, follow_contract
 from .customers import push_customer
 from .deps import PushDeps
-from .events import RecordChanged, record_key, validation_reason
+from .events import NOTED_REASON, RecordChanged, record_key, validation_reason
 from .failures import PermanentPushFailure, RecordBusy, is_permanent, push_failure_reason
 from .orders import push_order
 from .outcome import PushOutcome
@@ -148,8 +148,7 @@ class PushRuntime:
         self._deps.first_use("WC-A7", "delivered", f"webhook {message.id} named {message.event}")
         logger.info("webhook noted", extra={"event": message.event, "wc_id": message.wc_id})
         metrics.add_metric(name="PushNoted", unit=MetricUnit.Count, value=1)
-        return {"entity": message.entity, "wc_id": message.wc_id, "status": "noted",
-                "reason": "an address event names no customer: the customer poll picks up the change"}
+        return {"entity": message.entity, "wc_id": message.wc_id, "status": "noted", "reason": NOTED_REASON}
 
     def _park(self, record: SQSRecord, key: tuple[str, str], reason: str, details: dict[str, Any]) -> dict[str, Any]:
         # parked in the DLQ either way (its alarm); a failure may name its own kind (cancel-blocked)
