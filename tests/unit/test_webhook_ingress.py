@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from sos_wiz_sync.config import IngressSettings
 from sos_wiz_sync.push.events import RecordChanged, queued, sqs_token
-from sos_wiz_sync.push.ingress import MAX_BODY_BYTES, WebhookIngress, WebhookSecrets, body_size, is_authentic
+from sos_wiz_sync.push.ingress import MAX_BODY_BYTES, WebhookIngress, WebhookSecrets, body_size, verified_by
 
 SECRET = "whsec_current"
 OLD_SECRET = "whsec_previous"
@@ -63,7 +63,8 @@ def test_a_customer_event_queues_customer_x_changed_grouped_by_record_deduplicat
     assert (sent["QueueUrl"], sent["MessageGroupId"], sent["MessageDeduplicationId"]) == (
         "https://sqs/push.fifo", "customer#cust_7", "webhook_1")
     assert RecordChanged.model_validate_json(sent["MessageBody"]) == RecordChanged(
-        id="webhook_1", entity="customer", wc_id="cust_7", source="webhook", event="customer.updated")
+        id="webhook_1", entity="customer", wc_id="cust_7", source="webhook", event="customer.updated",
+        auth="hmac-hex")
 
 
 # SQS's message characters: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
@@ -81,7 +82,8 @@ def test_ids_with_characters_sqs_cannot_carry_are_queued_escaped_and_decoded_bac
     [sent] = sqs.sent
     assert SQS_TEXT.match(sent["MessageBody"]) and sent["MessageBody"].isascii()
     assert RecordChanged.model_validate_json(sent["MessageBody"]) == RecordChanged(
-        id=f"webhook{odd}1", entity="customer", wc_id=f"cust{odd}7", source="webhook", event="customer.updated")
+        id=f"webhook{odd}1", entity="customer", wc_id=f"cust{odd}7", source="webhook", event="customer.updated",
+        auth="hmac-hex")
     # the ids SQS takes as group/deduplication ids are printable ASCII; the same record, the same group
     assert sent["MessageGroupId"] == sqs_token(f"customer#cust{odd}7") and sent["MessageGroupId"].isascii()
 
@@ -93,12 +95,21 @@ def test_any_ids_round_trip_through_the_escaped_message_body(text):
     assert SQS_TEXT.match(body) and RecordChanged.model_validate_json(body) == message
 
 
-@pytest.mark.parametrize("encode", [signature, b64_signature, lambda body: f'"{signature(body)}"'],
+@pytest.mark.parametrize("encode, form", [(signature, "hmac-hex"), (b64_signature, "hmac-base64"),
+                                          (lambda body: f'"{signature(body)}"', "hmac-hex")],
                          ids=["hex", "base64", "quoted"])
-def test_the_signature_may_be_hex_or_base64_quoted_or_not(encode):
+def test_the_signature_may_be_hex_or_base64_quoted_or_not_and_the_message_says_which_wc_a6(encode, form):
     ingress, sqs = make_ingress()
     body = envelope()
     assert post(ingress, body, {"X-Wizcommerce-Signature": encode(body)})["statusCode"] == 202
+    assert RecordChanged.model_validate_json(sqs.sent[0]["MessageBody"]).auth == form
+
+
+def test_during_rotation_the_form_is_that_of_the_signature_that_matched_wc_a6():
+    auth = WebhookSecrets(webhook_secrets=[OLD_SECRET, SECRET])
+    body = envelope()
+    given = f"{signature(body, 'whsec_guess')},{b64_signature(body, OLD_SECRET)}"
+    assert verified_by({"x-wizcommerce-signature": given}, body, auth) == "hmac-base64"
 
 
 def test_during_rotation_any_signature_matching_any_active_secret_passes():
@@ -125,6 +136,7 @@ def test_a_missing_or_forged_signature_gets_401_and_nothing_is_queued(headers):
 def test_header_mode_compares_the_configured_header_with_every_secret():
     ingress, sqs = make_ingress({"webhook_secrets": [OLD_SECRET, SECRET], "webhook_auth_header": "X-Webhook-Key"})
     assert post(ingress, envelope(), {"X-Webhook-Key": OLD_SECRET})["statusCode"] == 202
+    assert RecordChanged.model_validate_json(sqs.sent[0]["MessageBody"]).auth == "header"  # WC-A6
     body = envelope()
     for forged in ({"X-Webhook-Key": SECRET + "x"}, {"X-Webhook-Key": ""}, {"X-Other-Key": SECRET},
                    {"X-Wizcommerce-Signature": signature(body)}):  # the account uses the header: only it counts
@@ -134,9 +146,9 @@ def test_header_mode_compares_the_configured_header_with_every_secret():
 
 def test_an_empty_secret_never_authenticates_an_empty_header():
     auth = WebhookSecrets(webhook_secrets=[""], webhook_auth_header="X-Webhook-Key")
-    assert not is_authentic({"x-webhook-key": ""}, b"{}", auth)
-    assert not is_authentic({"x-wizcommerce-signature": signature(b"{}", "")}, b"{}",
-                            WebhookSecrets(webhook_secrets=[""]))
+    assert verified_by({"x-webhook-key": ""}, b"{}", auth) is None
+    assert verified_by({"x-wizcommerce-signature": signature(b"{}", "")}, b"{}",
+                       WebhookSecrets(webhook_secrets=[""])) is None
 
 
 def test_the_signature_covers_the_raw_body_even_base64_encoded():
@@ -186,8 +198,8 @@ def test_a_bad_body_gets_400_with_a_reason_that_quotes_no_values(body, reason):
     assert sqs.sent == []
 
 
-@pytest.mark.parametrize("event", ["customer.deleted", "customer.contact.created", "customer.address.updated",
-                                   "order.confirmed", "payment.succeeded", "product.updated"])
+@pytest.mark.parametrize("event", ["customer.deleted", "customer.contact.created", "order.confirmed",
+                                   "payment.succeeded", "product.updated", "customer_address.updated"])
 def test_events_we_do_not_act_on_are_answered_200_with_the_reason(event):
     ingress, sqs = make_ingress()
     body = envelope(event)
@@ -195,6 +207,26 @@ def test_events_we_do_not_act_on_are_answered_200_with_the_reason(event):
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"])["status"] == "ignored" and json.loads(answer["body"])["reason"]
     assert sqs.sent == []
+
+
+@pytest.mark.parametrize("event", ["customer.address.created", "customer.address.updated", "customer.address.deleted"])
+def test_an_address_event_is_answered_200_and_queued_as_a_note_for_the_push_function_wc_a7(event):
+    """It names the address, not its customer: nothing to push, but the push function records
+    that address events arrive under these names (WC-A7) — the ingress touches no table."""
+    ingress, sqs = make_ingress()
+    body = envelope(event, record_id="addr_9")
+    answer = post(ingress, body, {"X-Wizcommerce-Signature": signature(body)})
+    assert answer["statusCode"] == 200 and json.loads(answer["body"])["status"] == "noted"
+    [sent] = sqs.sent
+    assert sent["MessageGroupId"] == "address#addr_9"
+    assert RecordChanged.model_validate_json(sent["MessageBody"]) == RecordChanged(
+        id="webhook_1", entity="address", wc_id="addr_9", source="webhook", event=event, auth="hmac-hex")
+
+
+def test_a_message_queued_before_the_auth_field_existed_still_reads():
+    """Messages on the queue or in the DLQ from before WC-A6's field carry no `auth`."""
+    old = '{"id":"webhook_1","entity":"customer","wc_id":"cust_7","source":"webhook","event":"customer.updated"}'
+    assert RecordChanged.model_validate_json(old).auth is None
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),

@@ -203,3 +203,5 @@ class WebhookEnvelope(WizModel):
 
 # The documented customer events whose record we re-read and push.
 CUSTOMER_PUSH_EVENTS = frozenset({"customer.created", "customer.updated"})
+# The address events' names, [assumed] from a truncated section of W/events (WC-A7).
+ADDRESS_EVENT_PREFIX = "customer.address."

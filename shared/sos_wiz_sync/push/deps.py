@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..clients.sos import SosClient
 from ..clients.wiz import WizClient
 from ..rules.push_config import PushConfig
+from ..store.contract import FirstUse, ignore_first_use
 from ..store.leases import Leases
 from ..store.mappings import Mappings
 from ..store.state import SyncState
@@ -29,6 +30,7 @@ class PushDeps:
     state: SyncState
     leases: Leases
     config: PushConfig
+    first_use: FirstUse = ignore_first_use  # records what a delivery shows the first time (WC-A6, WC-A7)
     # WC customer id → SOS customer id, for this container's life: a link is never re-pointed
     # (Mappings.link refuses), so what was read once stays true and saves a read per order.
     linked_customers: dict[str, int] = field(default_factory=dict)

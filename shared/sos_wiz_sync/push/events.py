@@ -20,7 +20,13 @@ MAX_REASON_ERRORS = 5
 _SQS_TOKEN = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 PushedEntity = Literal["order", "customer"]
+# An address event names only the address, not its customer (WC-A7): the push function notes
+# that such events arrive and pushes nothing for them.
+NotedEntity = Literal["address"]
+NOTED_REASON = "an address event names no customer: the customer poll picks up the change"
 Source = Literal["webhook", "poll", "reconcile"]
+# How the ingress verified a webhook (WC-A6): the custom header, or the HMAC in hex or base64.
+WebhookAuth = Literal["header", "hmac-hex", "hmac-base64"]
 
 
 class RecordChanged(BaseModel):
@@ -30,10 +36,12 @@ class RecordChanged(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=256)
-    entity: PushedEntity
+    entity: PushedEntity | NotedEntity
     wc_id: str = Field(min_length=1, max_length=128)
     source: Source
     event: str | None = Field(default=None, max_length=64)  # the webhook's event name, if any
+    # Optional: messages queued before it existed (on the queue, in the DLQ) still read.
+    auth: WebhookAuth | None = None  # the webhook's verified form (WC-A6), if any
 
     @classmethod
     def seen(cls, source: Source, entity: PushedEntity, record: dict) -> "RecordChanged":

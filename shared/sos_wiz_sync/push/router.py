@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from ..config import PushSettings, SosApiSettings, TablesSettings, WizApiSettings
 from ..observability import logger, metrics
+from ..rules.contract import WEBHOOK_AUTH_READINGS
 from ..rules.push_config import PushConfig
 from ..secrets import SecretStore
 from ..store.contract import ContractReadings
@@ -45,7 +46,7 @@ from ..store.state import WEBHOOK_HEARTBEAT, SyncState
 from ..wiring import ContractFollower, build_sos_client, build_wiz_client
 from .customers import push_customer
 from .deps import PushDeps
-from .events import RecordChanged, record_key, validation_reason
+from .events import NOTED_REASON, RecordChanged, record_key, validation_reason
 from .failures import PermanentPushFailure, RecordBusy, is_permanent, push_failure_reason
 from .orders import push_order
 from .outcome import PushOutcome
@@ -98,7 +99,8 @@ class PushRuntime:
                                     reread_seconds=settings.contract_reread_seconds)
         deps = PushDeps(sos=sos, wiz=wiz, mappings=Mappings(tables.mappings_table), state=SyncState(tables.state_table),
                         leases=Leases(tables.state_table),
-                        config=PushConfig.from_settings(settings, contract.follow()))  # R-OPS-5
+                        config=PushConfig.from_settings(settings, contract.follow()),  # R-OPS-5
+                        first_use=contract.store.record_first_use)  # WC-A6, WC-A7
         return cls(deps=deps, parking=DeadLetterParking(sqs=boto3.client("sqs"), queue_url=settings.push_dlq_url),
                    persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
                    ttl_seconds=settings.idempotency_ttl_seconds, contract=contract)
@@ -121,6 +123,11 @@ class PushRuntime:
         logger.set_correlation_id(message.id)
         if message.source == "webhook":
             self._deps.state.record_heartbeat(WEBHOOK_HEARTBEAT)  # `sos-wiz-ops doctor`: webhooks arrive
+            if message.auth:  # WC-A6: the form the ingress verified, recorded at the first delivery
+                self._deps.first_use("WC-A6", WEBHOOK_AUTH_READINGS[message.auth],
+                                     f"webhook {message.id} ({message.event}) verified by {message.auth}")
+        if message.entity == "address":
+            return self._note(message)
         key = record_key(message)
         try:
             outcome = self._apply(message=message)
@@ -140,6 +147,15 @@ class PushRuntime:
         metrics.add_metric(name="PushIgnored" if outcome.status == "ignored" else "PushApplied",
                            unit=MetricUnit.Count, value=1)
         return outcome.model_dump()
+
+    def _note(self, message: RecordChanged) -> dict[str, Any]:
+        """An address event (WC-A7): it names no customer, so nothing is pushed; that such events
+        arrive under these names is recorded the first time. No idempotency record: noting twice
+        changes nothing (the recorder writes once)."""
+        self._deps.first_use("WC-A7", "delivered", f"webhook {message.id} named {message.event}")
+        logger.info("webhook noted", extra={"event": message.event, "wc_id": message.wc_id})
+        metrics.add_metric(name="PushNoted", unit=MetricUnit.Count, value=1)
+        return {"entity": message.entity, "wc_id": message.wc_id, "status": "noted", "reason": NOTED_REASON}
 
     def _park(self, record: SQSRecord, key: tuple[str, str], reason: str, details: dict[str, Any]) -> dict[str, Any]:
         # parked in the DLQ either way (its alarm); a failure may name its own kind (cancel-blocked)

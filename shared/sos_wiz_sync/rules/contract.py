@@ -512,7 +512,9 @@ ROWS: dict[str, Row] = {
     "WC-A6": Row("first use", "custom header or HMAC (hex or base64)",
                  {"custom header": "webhooks verified by the custom header", "HMAC hex": "webhooks verified by "
                   "their hex HMAC-SHA256", "HMAC base64": "webhooks verified by their base64 HMAC-SHA256"}),
-    "WC-A7": Row("first use", "customer.address.* logged; the minute poll catches the change"),
+    "WC-A7": Row("first use", "customer.address.* answered 200 and noted; the minute poll catches the change",
+                 {"delivered": "customer.address.* events arrive under these names: noted (they name no "
+                  "customer), the minute customer poll catches the change"}),
     "WC-A8": Row("never", "one-minute poll of confirmed and cancelled orders"),
     "WC-A9": Row("probe", "look up by reference_ids; if ignored, a full map",
                  {"honoured": "lookups by reference_ids", "ignored": "a full map per run (its cost in the run "
@@ -547,6 +549,10 @@ ROWS: dict[str, Row] = {
     "WC-A19": Row("probe", "poll confirmed and cancelled orders",
                   {"listed": "cancelled orders polled by order_status=cancelled"}, WC_CANCELLED),
 }
+
+
+# WC-A6: the form the webhook ingress verified a delivery by (on the push message) → its reading.
+WEBHOOK_AUTH_READINGS = {"header": "custom header", "hmac-hex": "HMAC hex", "hmac-base64": "HMAC base64"}
 
 
 def effect(row_id: str, reading: str | None) -> str:
