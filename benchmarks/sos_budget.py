@@ -44,7 +44,7 @@ from sos_wiz_sync.clients.budget import BudgetPolicy, SharedBudget
 from sos_wiz_sync.clients.http import Pacer, build_session
 from sos_wiz_sync.clients.reasons import failure_reason
 from sos_wiz_sync.clients.sos import SosClient
-from sos_wiz_sync.store.budget import BudgetTable
+from sos_wiz_sync.store.budget import BudgetRefused, BudgetTable
 
 spec = json.loads(sys.argv[1])
 
@@ -52,17 +52,29 @@ class Tokens:  # the benchmark is not about OAuth
     def access_token(self): return spec["token"]
     def refresh(self, token): return spec["token"]
 
-dynamodb = {"n": 0}
+dynamodb = {"n": 0, "refused": {}}
+rates = []  # (time, rate in force) as this container saw it change
 if spec["mode"] == "shared":
     store = BudgetTable(spec["table"])
-    for name in ("read", "create", "take", "set_rate"):
-        def counted(*a, _f=getattr(store, name), **k):
+    for name in ("read", "take", "set_rate"):
+        def counted(*a, _f=getattr(store, name), _name=name, **k):
             dynamodb["n"] += 1
-            return _f(*a, **k)
+            try:
+                return _f(*a, **k)
+            except BudgetRefused:
+                dynamodb["refused"][_name] = dynamodb["refused"].get(_name, 0) + 1
+                raise
         setattr(store, name, counted)
-    pacer = SharedBudget(store, BudgetPolicy(spec["rps"]), spec["role"])
+    pacer = SharedBudget(store, BudgetPolicy(spec["rps"]), spec["role"],
+                         on_rate=lambda rate: rates.append((time.time(), rate)))
 else:
     pacer = Pacer(spec["rps"])
+waits = {"n": 0}
+paced = pacer.wait
+def counted_wait():
+    waits["n"] += 1
+    paced()
+pacer.wait = counted_wait
 sos = SosClient(base_url=spec["url"], tokens=Tokens(), session=build_session(pacer=pacer), pacer=pacer)
 time.sleep(max(0.0, spec["start"] - time.time()))
 out = {"role": spec["role"], "latencies": [], "failures": [], "dynamodb": 0}
@@ -87,7 +99,7 @@ else:
         except Exception as exc:
             out["failures"].append(failure_reason(exc))
         out["latencies"].append(time.time() - spec["start"] - job["at"])
-out["dynamodb"] = dynamodb["n"]
+out["dynamodb"], out["refused"], out["rates"], out["waits"] = dynamodb["n"], dynamodb["refused"], rates, waits["n"]
 out["rate"] = getattr(pacer, "rate", None)
 print(json.dumps(out))
 """
@@ -155,6 +167,10 @@ def main() -> None:
     hooks_ = [lat for r in results if r["role"] == "hook" for lat in r["latencies"]]
     pull = next(r for r in results if r["role"] == "pull")
     accepted = requests_ - throttled
+    # the rate in force as the containers saw it change, merged: when it first reached the
+    # account's limit, and the highest it was after that
+    changes = sorted((at - start, rate) for r in results for at, rate in r.get("rates", []))
+    settled = next((at for at, rate in changes if rate <= args.account_rps), None)
     summary = {
         "mode": args.mode, "account_limit_rps": args.account_rps, "burst": args.account_burst,
         "sos_max_rps": args.sos_max_rps, "throttle_form": args.throttle_http_status,
@@ -166,7 +182,11 @@ def main() -> None:
         "elapsed_s": round(elapsed, 1), "ideal_s": round(accepted / args.account_rps, 1),
         "failures": sorted(f for r in results for f in r["failures"]),
         "dynamodb_per_sos_call": round(sum(r["dynamodb"] for r in results) / max(1, requests_), 2),
+        "dynamodb_by_container": [{"role": r["role"], "requests": r["dynamodb"], "refused": r["refused"],
+                                   "sos_waits": r["waits"]} for r in results],
         "rate_in_force_at_end": next((r["rate"] for r in results if r["rate"]), None),
+        "rate_first_at_or_below_account_limit_s": None if settled is None else round(max(0.0, settled), 1),
+        "rate_highest_after_that": None if settled is None else max(rate for at, rate in changes if at >= settled),
     }
     print(json.dumps(summary, indent=2))
 

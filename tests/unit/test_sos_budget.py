@@ -42,17 +42,14 @@ class MemoryBudgetTable:
         self.requests += 1
         return self.state
 
-    def create(self, state):
-        self.requests += 1
-        with self._lock:
-            self.state = self.state or state
-            return self.state
-
-    def take(self, *, count, rate, now, late, idle, limit):
+    def take(self, *, count, rate, now, late, idle, limit, broken):
         self.requests += 1
         with self._lock:
             s = self.state
-            if s is None or s.rate != rate or (s.tail >= late if idle else s.tail < late) or (
+            if idle and s is None:  # the first caller creates the item
+                self.state = BudgetState(tail=now + count / rate, rate=rate, configured=rate)
+                return self.state
+            if s is None or s.rate != rate or (late <= s.tail <= broken if idle else s.tail < late) or (
                     not idle and limit is not None and s.tail > limit):
                 raise BudgetRefused(s)
             self.state = replace(s, tail=(now if idle else s.tail) + count / rate)
@@ -64,7 +61,8 @@ class MemoryBudgetTable:
             s = self.state
             if (s.rate, s.lowered_at, s.raised_at) != (expected.rate, expected.lowered_at, expected.raised_at):
                 raise BudgetRefused(s)
-            changes = {"lowered_at": now, "throttles": s.throttles + 1} if lowered else {"raised_at": now}
+            changes = {"lowered_at": now, "throttles": s.throttles + 1, "ceiling": s.rate} if lowered else {
+                "raised_at": now}
             self.state = replace(s, rate=rate, configured=configured, **changes)
             return self.state
 
@@ -175,11 +173,15 @@ def test_a_throttle_lowers_the_rate_for_every_caller_and_quiet_brings_it_back_to
         puller.wait()
     assert puller.rate == pytest.approx(1.4)  # the other caller paces at the lowered rate
     seen = []
-    for _ in range(200):  # ~2 minutes of quiet traffic
+    for _ in range(200):  # ~2 minutes of quiet traffic: up towards 0.9 × the rate throttled at
         pusher.wait()
         seen.append(table.state.rate)
-    assert seen[-1] == 2.0 and max(seen) == 2.0
-    assert sorted(seen) == seen  # back up step by step
+    assert 1.75 <= seen[-1] <= 2.0 * POLICY.approach and sorted(seen) == seen  # back up step by step
+    clock.now = table.state.lowered_at + POLICY.ceiling_seconds  # long without a throttle: the cap lapses
+    for _ in range(100):
+        pusher.wait()
+        seen.append(table.state.rate)
+    assert seen[-1] == 2.0 and max(seen) == 2.0 and sorted(seen) == seen
     assert rates[0] == 2.0 and 1.4 in [round(r, 6) for r in rates] and rates[-1] == 2.0
 
 

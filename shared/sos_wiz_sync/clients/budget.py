@@ -63,7 +63,9 @@ class BudgetPolicy:
     max_refusals: int = 1        # refused this often → the next write is at the floor, unconditional
     floor_slots: float = 4.0     # refused this long (in slots) → the slice is taken anyway
     decrease: float = 0.7        # rate × this on a throttled answer
-    increase: float = 0.1        # + this × configured per quiet period
+    increase: float = 0.1        # + this × configured per quiet period, at most half the way to the cap
+    approach: float = 0.9        # quiet periods raise the rate to this × the last throttled rate at most
+    ceiling_seconds: float = 600.0  # that long without a throttle, the cap is the configured rate again
     quiet_seconds: float = 20.0
     cooldown_seconds: float = 2.0
     min_share: float = 0.1       # the rate never goes below this × configured
@@ -105,9 +107,29 @@ def limit(policy: BudgetPolicy, state: BudgetState, priority: str, now: float, w
     return now + horizon / state.rate
 
 
-def admitted(policy: BudgetPolicy, state: BudgetState, priority: str, now: float, waited: float) -> bool:
+def admitted(policy: BudgetPolicy, state: BudgetState, priority: str, now: float, waited: float,
+             refusals: int = 0) -> bool:
+    """Whether to write now: always at the floor; before it, while the queue is short, and only
+    until refused `max_refusals` times (a contended caller starts at that count: it writes once,
+    at its floor)."""
     bound = limit(policy, state, priority, now, waited)
-    return bound is None or state.tail <= bound
+    return bound is None or (refusals < policy.max_refusals and state.tail <= bound)
+
+
+def contended(policy: BudgetPolicy, priority: str, taken: BudgetState, count: int, now: float) -> bool:
+    """Whether the queue ahead of a slice just taken was longer than its priority may add to: then
+    its next lease waits for the floor without a conditional write first (which would be refused:
+    one DynamoDB request for nothing per slice)."""
+    horizon = policy.horizons[priority]
+    return horizon is not None and taken.tail - count / taken.rate - now > horizon / taken.rate
+
+
+def guess_idle(state: BudgetState, late: float, *, fresh: bool, others_busy: bool) -> bool:
+    """Which of the two takes to write (a wrong guess is refused: one more request). The tail
+    only grows, so a tail seen at or after `late` is busy for sure. A tail seen before it: idle if
+    just answered by the item (`fresh`), else idle unless others were writing when last seen (a
+    push between two orders while a pull runs finds the timeline busy)."""
+    return state.tail < late and (fresh or not others_busy)
 
 
 def retry_at(policy: BudgetPolicy, state: BudgetState, priority: str, now: float, waited: float,
@@ -140,22 +162,37 @@ def lowered(policy: BudgetPolicy, state: BudgetState, now: float) -> float | Non
     return max(policy.min_rate, min(state.rate, policy.configured) * policy.decrease)
 
 
+def cap(policy: BudgetPolicy, state: BudgetState, now: float) -> float:
+    """How high quiet periods may raise the rate: `approach` × the rate last throttled at, for
+    `ceiling_seconds` after that throttle (the account's limit is below it); then the configured
+    rate again (the limit may have been raised, or the throttle was another client's burst)."""
+    if not state.ceiling or now - state.lowered_at >= policy.ceiling_seconds:
+        return policy.configured
+    return min(policy.configured, state.ceiling * policy.approach)
+
+
 def raised(policy: BudgetPolicy, state: BudgetState, now: float) -> float | None:
-    """The rate after a quiet period (never above configured); None when none is due. A rate
-    above the configured one (SosMaxRps lowered since) comes down at once."""
+    """The rate after a quiet period: `increase` × configured more, but at most half the way to
+    the cap (so it nears the last throttled rate ever more slowly instead of hitting it again);
+    None when none is due or the rate is within 1 % of the cap. A rate above the configured one
+    (SosMaxRps lowered since) comes down at once."""
     if state.rate > policy.configured or state.configured != policy.configured:
         return min(state.rate, policy.configured)
     if state.rate >= policy.configured or now - max(state.lowered_at, state.raised_at) < policy.quiet_seconds:
         return None
-    return min(policy.configured, state.rate + policy.increase * policy.configured)
+    top, step = cap(policy, state, now), policy.increase * policy.configured
+    if top == policy.configured:
+        return min(top, state.rate + step)
+    if state.rate >= top - 0.01 * policy.configured:
+        return None
+    return state.rate + min(step, (top - state.rate) / 2)
 
 
 # -- the shared pacer -----------------------------------------------------------------------------
 class BudgetStore(Protocol):
     def read(self) -> BudgetState | None: ...
-    def create(self, state: BudgetState) -> BudgetState: ...
-    def take(self, *, count: int, rate: float, now: float, late: float, idle: bool,
-             limit: float | None) -> BudgetState: ...
+    def take(self, *, count: int, rate: float, now: float, late: float, idle: bool, limit: float | None,
+             broken: float) -> BudgetState: ...
     def set_rate(self, expected: BudgetState, *, rate: float, configured: float, now: float,
                  lowered: bool) -> BudgetState: ...
 
@@ -178,6 +215,8 @@ class SharedBudget(Pacer):
         self._slots: list[float] = []
         self._fallback_until = 0.0
         self._reported_rate: float | None = None
+        self._contended = False    # the queue ahead of our last slice was beyond our horizon
+        self._others_busy = False  # others had moved the tail since we last saw it
 
     @property
     def rate(self) -> float | None:
@@ -236,46 +275,51 @@ class SharedBudget(Pacer):
 
     def _lease(self, since: float) -> list[float]:
         state = self._current(since)
-        refusals = 0
-        waited_out_refusal = False  # slept since the last refusal: the item has likely moved on
+        # contended at the last lease: straight to the floor (see `contended`)
+        refusals = self.policy.max_refusals if self._contended else 0
+        fresh = False  # `state` is as the item just answered (no sleep since)
         while True:
             now = self._clock()
             if now - since > MAX_WAIT_SECONDS:
                 raise BudgetUnavailable(f"no SOS slot within {MAX_WAIT_SECONDS:.0f} s")
             state = self._adjusted(state, now)
             waited = now - since
-            if not admitted(self.policy, state, self.priority, now, waited):
+            if not admitted(self.policy, state, self.priority, now, waited, refusals):
                 # as the item last answered: sleep until it would let us in (no write before)
                 self._sleep(retry_at(self.policy, state, self.priority, now, waited, refusals) - now)
-                waited_out_refusal = refusals > 0
+                fresh = False
                 continue
             count = self.policy.slice(self.priority, state.rate)
             late = now - self.policy.lateness(state.rate)
-            # as last seen; after waiting out a refusal others are busy, so not idle. A wrong
-            # guess costs a write.
-            idle = state.tail < late and not waited_out_refusal
-            broken = state.tail - now > self.policy.max_backlog_seconds
+            broken = now + self.policy.max_backlog_seconds
+            idle = guess_idle(state, late, fresh=fresh, others_busy=self._others_busy) or state.tail > broken
             try:
-                taken = self.store.take(count=count, rate=state.rate, now=now, late=late, idle=idle or broken,
+                taken = self.store.take(count=count, rate=state.rate, now=now, late=late, idle=idle, broken=broken,
                                         limit=limit(self.policy, state, self.priority, now, waited))
             except BudgetRefused as refused:
-                before, waited_out_refusal = state, False
+                before, fresh = state, True
                 state = self._refreshed(refused, now)
-                if broken and state.tail - now > self.policy.max_backlog_seconds:
-                    state = self._keep(self.store.create(initial_state(self.policy, now)), now)
-                elif not admitted(self.policy, state, self.priority, now, waited) or state.rate != before.rate:
+                self._others_busy = self._others_busy or state.tail > before.tail
+                if not admitted(self.policy, state, self.priority, now, waited) or state.rate != before.rate:
                     refusals += 1  # refused for the queue: count towards the floor
                 continue
+            # the tail others left since we last saw it: someone else is using the budget
+            self._others_busy = not idle and taken.tail - count / taken.rate > state.tail + 1e-6
+            self._contended = contended(self.policy, self.priority, taken, count, now)
             self._keep(taken, now)
             return slots_before(taken.rate, taken.tail, count)
 
     def _current(self, now: float) -> BudgetState:
-        """The item as last seen; before the first write, a guess (idle at the configured rate):
-        a wrong one is refused with the item as it is, so no read is needed."""
+        """The item as last seen; before the first write (or with no item), a guess: idle at the
+        configured rate. An idle take creates the item; a wrong guess is refused with the item as
+        it is, so no read is needed."""
         return self._state or initial_state(self.policy, now - self.policy.max_backlog_seconds)
 
     def _refreshed(self, refused: BudgetRefused, now: float) -> BudgetState:
-        return self._keep(refused.state or self.store.create(initial_state(self.policy, now)), now)
+        """The item as a refusal answered it; none (deleted): the first caller's guess again."""
+        if refused.state is None:
+            return initial_state(self.policy, now - self.policy.max_backlog_seconds)
+        return self._keep(refused.state, now)
 
     def _adjusted(self, state: BudgetState, now: float) -> BudgetState:
         """The rate raised after a quiet period, or brought to a lowered SosMaxRps."""

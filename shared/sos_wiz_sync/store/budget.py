@@ -28,12 +28,13 @@ class BudgetState:
     lowered_at: float = 0.0  # when a throttled answer last lowered the rate
     raised_at: float = 0.0   # when a quiet period last raised it
     throttles: int = 0      # throttled answers that lowered the rate, ever
+    ceiling: float = 0.0    # the rate in force when a throttle last lowered it (0: none yet)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BudgetState:
         return cls(tail=float(item["tail"]), rate=float(item["rate"]), configured=float(item["configured"]),
                    lowered_at=float(item.get("lowered_at", 0)), raised_at=float(item.get("raised_at", 0)),
-                   throttles=int(item.get("throttles", 0)))
+                   throttles=int(item.get("throttles", 0)), ceiling=float(item.get("ceiling", 0)))
 
 
 class BudgetRefused(Exception):
@@ -57,32 +58,21 @@ class BudgetTable:
         item = self._client.get_item(TableName=self._name, Key=serialize_item(KEY), ConsistentRead=True).get("Item")
         return BudgetState.from_item(deserialize_item(item)) if item else None
 
-    def create(self, state: BudgetState) -> BudgetState:
-        """The first caller of a deployment writes the item; a second one is answered the winner's."""
-        try:
-            self._client.put_item(TableName=self._name, ConditionExpression="attribute_not_exists(pk)",
-                                  Item=serialize_item({**KEY, "tail": state.tail, "rate": state.rate,
-                                                       "configured": state.configured, "lowered_at": 0,
-                                                       "raised_at": 0, "throttles": 0}),
-                                  ReturnValuesOnConditionCheckFailure="ALL_OLD")
-            return state
-        except ClientError as exc:
-            if not condition_failed(exc):
-                raise
-            item = exc.response.get("Item")
-        found = BudgetState.from_item(deserialize_item(item)) if item else self.read()
-        assert found is not None, "the budget item exists: its creation was refused"
-        return found
-
-    def take(self, *, count: int, rate: float, now: float, late: float, idle: bool,
-             limit: float | None) -> BudgetState:
-        """n = `count` slots at `rate`: from `now` when the timeline is idle (tail < `late`), else
-        after the tail (a tail in the past by less than now - late is used late, not skipped),
-        and then only while the tail is at most `limit` (None: any backlog)."""
+    def take(self, *, count: int, rate: float, now: float, late: float, idle: bool, limit: float | None,
+             broken: float) -> BudgetState:
+        """n = `count` slots at `rate`: from `now` when the timeline is idle (tail < `late`, or no
+        item yet: the first caller of a deployment creates it with its slots taken, one write; or
+        a tail beyond `broken`: a clock gone wrong is started again from now),
+        else after the tail (a tail in the past by less than now - late is used late, not
+        skipped), and then only while the tail is at most `limit` (None: any backlog)."""
         values = {":rate": _number(rate), ":late": _number(late)}
         if idle:
-            update, condition = "SET tail = :start", "rate = :rate AND tail < :late"
-            values[":start"] = _number(now + count / rate)
+            update = ("SET tail = :start, rate = :rate, configured = if_not_exists(configured, :rate), "
+                      "lowered_at = if_not_exists(lowered_at, :zero), raised_at = if_not_exists(raised_at, :zero), "
+                      "throttles = if_not_exists(throttles, :zero)")
+            values[":zero"] = {"N": "0"}
+            condition = "attribute_not_exists(pk) OR (rate = :rate AND (tail < :late OR tail > :broken))"
+            values[":start"], values[":broken"] = _number(now + count / rate), _number(broken)
         else:
             update, condition = "SET tail = tail + :span", "rate = :rate AND tail >= :late"
             values[":span"] = _number(count / rate)
@@ -94,9 +84,10 @@ class BudgetTable:
     def set_rate(self, expected: BudgetState, *, rate: float, configured: float, now: float,
                  lowered: bool) -> BudgetState:
         """The rate in force (and the configured one: SosMaxRps may have been redeployed), if no one
-        changed it since `expected` was read."""
+        changed it since `expected` was read. Lowered by a throttle: the rate it was lowered from
+        is kept as the `ceiling` the quiet periods then approach."""
         update = "SET rate = :new, configured = :configured, " + (
-            "lowered_at = :now ADD throttles :one" if lowered else "raised_at = :now")
+            "lowered_at = :now, ceiling = :rate ADD throttles :one" if lowered else "raised_at = :now")
         values = {":new": _number(rate), ":configured": _number(configured), ":now": _number(now),
                   ":rate": _number(expected.rate),
                   ":lowered": _number(expected.lowered_at), ":raised": _number(expected.raised_at)}
