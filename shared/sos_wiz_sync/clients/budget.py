@@ -3,12 +3,7 @@
 Every SOS request of every function and container takes a slot on one shared timeline in the
 state table (store/budget.py): slots are 1 / rate apart, so the deployment sends at most `rate`
 requests a second whatever the number of containers. A caller takes a slice of slots in one
-conditional UpdateItem and spends them itself. Cost: a push's slice is one slot (one write);
-a pull's is larger (`slices`), and at high rates every slice spans at least
-`lease_seconds` of the timeline (at 1000/s, 50 slots a write); a refused caller sleeps until the
-answer says it would be let in, and after `max_refusals` until its floor, where it is let in
-whatever the queue: at most max_refusals + 1 writes per slice. Overall below one DynamoDB
-request per SOS request (tests/integration/test_sos_budget_processes.py measures it).
+conditional UpdateItem and spends them itself.
 
 Priority (pushes first): a priority may only add slots while the timeline ahead is short — a
 push always, a quantity-hook read while at most `horizons["hook"]` slots are queued, a pull
@@ -17,9 +12,31 @@ behind an inventory pass. Floor: a caller refused for `floor_slots` slots takes 
 anyway, so a waiting pull gets `slices["pull"]` slots at least every
 `floor_slots + queued + slice` slots (`pull_floor_share`).
 
+Cost (issue 20: at most one DynamoDB request per SOS call). A push's slice is one slot, a
+pull's three, and at high rates a slice spans at least `lease_seconds` (at 1000/s, 50 slots a
+write). Refused writes were the excess (1.08–1.12 a call measured), and each has a cause the
+caller can see coming, so it is avoided rather than paid for with larger slices (slices of 2/4
+made orders wait behind up to 6 lower-priority slots):
+- a hook read or pull under push load was refused for the queue on every slice, then let in at
+  its floor. A caller that found the queue beyond its horizon at its last lease (`contended`)
+  now sleeps straight to its floor and writes once there; the first lease with a short queue
+  ahead ends that. Its latency is unchanged (it was let in at the floor anyway), only the
+  refused write goes; it costs at most one floor's wait once the pushes stop.
+- the take is one of two writes (from now on an idle timeline, after the tail on a busy one); a
+  push between orders guessed idle while a pull kept the timeline busy. The guess now follows
+  whether others had moved the tail when the caller last wrote (`guess_idle`).
+- the first caller created the item in a write of its own; the idle take now creates it.
+Worst case (every priority asking non-stop): about 0.85 a call; a busy afternoon about 0.9.
+
 Adaptive (AIMD): a throttled answer (429 or HTTP 200 "Throttle limit exceeded") multiplies the
-deployment's rate by `decrease` (once per `cooldown_seconds`: one episode, one decrease); each
-`quiet_seconds` without one adds `increase` × the configured rate, never above it.
+deployment's rate by `decrease` (once per `cooldown_seconds`: one episode, one decrease) and
+keeps the rate it was lowered from as the `ceiling`; each `quiet_seconds` without one adds
+`increase` × the configured rate, but for `ceiling_seconds` only up to `approach` × the ceiling
+and at most half the way there, so the rate nears the limit ever more slowly instead of climbing
+back into it every 40 s (at a 1/s account under a 2/s configuration: 9 throttle episodes in 5
+minutes before, 3 now, in the simulation of tests/unit/test_sos_budget.py). Never above the
+configured rate; after `ceiling_seconds` without a throttle it may rise to it again (the account's
+limit may have been raised, or the throttle was another client's burst).
 
 If the table cannot be used (throttled, unavailable), the caller paces itself locally at
 configured / `fallback_callers` for `FALLBACK_SECONDS` and tries the table again: a push never
