@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from sos_wiz_sync.clients import budget as budget_module
 from sos_wiz_sync.clients.budget import (BudgetPolicy, SharedBudget, admitted, initial_state, lease, limit, lowered,
-                                         raised, retry_at)
+                                         in_force, reconfigured, retry_at)
 from sos_wiz_sync.store.budget import BudgetRefused, BudgetState
 
 POLICY = BudgetPolicy(2.0)
@@ -42,26 +42,26 @@ class MemoryBudgetTable:
         self.requests += 1
         return self.state
 
-    def take(self, *, count, rate, now, late, idle, limit, broken):
+    def take(self, *, count, rate, in_force, now, late, idle, limit, broken):
         self.requests += 1
         with self._lock:
             s = self.state
             if idle and s is None:  # the first caller creates the item
-                self.state = BudgetState(tail=now + count / rate, rate=rate, configured=rate)
+                self.state = BudgetState(tail=now + count / in_force, rate=rate, configured=rate)
                 return self.state
             if s is None or s.rate != rate or (late <= s.tail <= broken if idle else s.tail < late) or (
                     not idle and limit is not None and s.tail > limit):
                 raise BudgetRefused(s)
-            self.state = replace(s, tail=(now if idle else s.tail) + count / rate)
+            self.state = replace(s, tail=(now if idle else s.tail) + count / in_force)
             return self.state
 
-    def set_rate(self, expected, *, rate, configured, now, lowered):
+    def set_rate(self, expected, *, rate, configured, now, lowered, ceiling=0.0):
         self.requests += 1
         with self._lock:
             s = self.state
             if (s.rate, s.lowered_at, s.raised_at) != (expected.rate, expected.lowered_at, expected.raised_at):
                 raise BudgetRefused(s)
-            changes = {"lowered_at": now, "throttles": s.throttles + 1, "ceiling": s.rate} if lowered else {
+            changes = {"lowered_at": now, "throttles": s.throttles + 1, "ceiling": ceiling} if lowered else {
                 "raised_at": now}
             self.state = replace(s, rate=rate, configured=configured, **changes)
             return self.state
@@ -96,21 +96,40 @@ def test_the_floor_a_pull_refused_for_floor_slots_takes_its_slice_anyway():
 
 def test_a_throttle_lowers_the_rate_once_per_episode_and_never_below_the_minimum():
     state = initial_state(POLICY, NOW)
-    assert lowered(POLICY, state, NOW) == pytest.approx(1.4)
-    state = replace(state, rate=1.4, lowered_at=NOW)
+    assert lowered(POLICY, state, NOW) == pytest.approx((1.4, 2.0))  # and the ceiling: the rate throttled at
+    state = replace(state, rate=1.4, lowered_at=NOW, ceiling=2.0)
     assert lowered(POLICY, state, NOW + 1) is None  # the same episode
-    assert lowered(POLICY, state, NOW + POLICY.cooldown_seconds) == pytest.approx(0.98)
-    assert lowered(POLICY, replace(state, rate=0.21), NOW + 5) == pytest.approx(POLICY.min_rate)
+    assert lowered(POLICY, state, NOW + POLICY.cooldown_seconds) == pytest.approx((0.98, 1.4))
+    assert lowered(POLICY, replace(state, rate=0.21), NOW + 5)[0] == pytest.approx(POLICY.min_rate)
+    # throttled after quiet periods raised it: lowered from the rate in force, not the stored one
+    assert lowered(POLICY, state, NOW + 2 * POLICY.quiet_seconds) == pytest.approx((0.7 * 1.7, 1.7))
 
 
-def test_quiet_raises_the_rate_by_steps_up_to_the_configured_one_never_above():
+def test_quiet_raises_the_rate_in_force_by_the_clock_in_steps_up_to_the_configured_one_never_above():
+    """No write raises the rate: every caller computes the same rate in force from the item."""
     state = replace(initial_state(POLICY, NOW), rate=1.0, lowered_at=NOW)
-    assert raised(POLICY, state, NOW + POLICY.quiet_seconds - 1) is None
-    assert raised(POLICY, state, NOW + POLICY.quiet_seconds) == pytest.approx(1.2)
-    assert raised(POLICY, replace(state, rate=1.95), NOW + 60) == 2.0
-    assert raised(POLICY, replace(state, rate=2.0), NOW + 60) is None
-    # SosMaxRps lowered by a deploy: the rate in force comes down at once
-    assert raised(BudgetPolicy(1.0), initial_state(POLICY, NOW), NOW) == 1.0
+    assert in_force(POLICY, state, NOW + POLICY.quiet_seconds - 1) == 1.0
+    assert in_force(POLICY, state, NOW + POLICY.quiet_seconds) == pytest.approx(1.2)
+    assert in_force(POLICY, state, NOW + 3 * POLICY.quiet_seconds) == pytest.approx(1.6)
+    assert in_force(POLICY, replace(state, rate=1.95), NOW + 60) == 2.0
+    assert in_force(POLICY, state, NOW + 3600) == 2.0
+    # SosMaxRps lowered by a deploy: the rate in force comes down at once, and is written so
+    assert in_force(BudgetPolicy(1.0), initial_state(POLICY, NOW), NOW) == 1.0
+    assert reconfigured(BudgetPolicy(1.0), initial_state(POLICY, NOW)) == 1.0
+    assert reconfigured(POLICY, initial_state(POLICY, NOW)) is None
+
+
+def test_after_a_throttle_quiet_periods_approach_the_rate_throttled_at_in_half_steps_until_the_cap_lapses():
+    """The ceiling (the rate in force a throttle came at): for `ceiling_seconds` the rate rises to
+    `approach` × it at most, each step at most half the way there, so it nears the account's
+    limit ever more slowly instead of climbing back into it."""
+    state = replace(initial_state(POLICY, NOW), rate=0.98, lowered_at=NOW, ceiling=1.4)  # cap 1.26
+    steps = [in_force(POLICY, state, NOW + k * POLICY.quiet_seconds) for k in range(8)]
+    assert steps[:4] == pytest.approx([0.98, 1.12, 1.19, 1.225])
+    assert max(steps) <= 1.4 * POLICY.approach and steps == sorted(steps)
+    assert in_force(POLICY, state, NOW + POLICY.ceiling_seconds - 1) <= 1.26
+    assert in_force(POLICY, state, NOW + POLICY.ceiling_seconds) == pytest.approx(steps[-1] + 0.2)
+    assert in_force(POLICY, state, NOW + POLICY.ceiling_seconds + 200) == 2.0
 
 
 def test_under_a_steady_push_load_the_total_stays_at_the_rate_and_a_pull_gets_its_floor():
@@ -175,12 +194,13 @@ def test_a_throttle_lowers_the_rate_for_every_caller_and_quiet_brings_it_back_to
     seen = []
     for _ in range(200):  # ~2 minutes of quiet traffic: up towards 0.9 × the rate throttled at
         pusher.wait()
-        seen.append(table.state.rate)
+        seen.append(pusher.rate)
     assert 1.75 <= seen[-1] <= 2.0 * POLICY.approach and sorted(seen) == seen  # back up step by step
+    assert table.state.rate == pytest.approx(1.4)  # by the clock: no write raised it
     clock.now = table.state.lowered_at + POLICY.ceiling_seconds  # long without a throttle: the cap lapses
     for _ in range(100):
         pusher.wait()
-        seen.append(table.state.rate)
+        seen.append(pusher.rate)
     assert seen[-1] == 2.0 and max(seen) == 2.0 and sorted(seen) == seen
     assert rates[0] == 2.0 and 1.4 in [round(r, 6) for r in rates] and rates[-1] == 2.0
 
@@ -291,13 +311,12 @@ def simulate_account(policy: BudgetPolicy, account_rps: float, seconds: float, b
     pending: list[tuple[float, float]] = []  # (when the senders see it, rate)
     sent = throttled = 0
     settled = None
-    rates = []
+    rates = [(now, state.rate)]
     while now < seconds:
         while pending and pending[0][0] <= now:
             spacing = pending.pop(0)[1]
-        rate = raised(policy, state, now)
-        if rate is not None:
-            state = replace(state, rate=rate, raised_at=now)
+        rate = in_force(policy, state, now)
+        if rate != rates[-1][1]:
             pending.append((now + lag, rate))
         tokens, filled = min(burst, tokens + (now - filled) * account_rps), now
         sent += 1
@@ -305,13 +324,13 @@ def simulate_account(policy: BudgetPolicy, account_rps: float, seconds: float, b
             tokens -= 1
         else:
             throttled += 1
-            rate = lowered(policy, state, now)
-            if rate is not None:
-                state = replace(state, rate=rate, lowered_at=now, throttles=state.throttles + 1, ceiling=state.rate)
-                pending.append((now + lag, rate))
-        if settled is None and state.rate <= account_rps:
+            change = lowered(policy, state, now)
+            if change is not None:
+                state = replace(state, rate=change[0], lowered_at=now, throttles=state.throttles + 1, ceiling=change[1])
+                pending.append((now + lag, change[0]))
+        if settled is None and in_force(policy, state, now) <= account_rps:
             settled = now
-        rates.append((now, state.rate))
+        rates.append((now, in_force(policy, state, now)))
         now += 1 / spacing
     return {"sent": sent, "throttled": throttled, "settled": settled, "rates": rates, "throttles": state.throttles}
 

@@ -172,11 +172,13 @@ def slots_before(rate: float, tail: float, count: int) -> list[float]:
     return [tail - (count - k) / rate for k in range(count)]
 
 
-def lowered(policy: BudgetPolicy, state: BudgetState, now: float) -> float | None:
-    """The rate after a throttled answer; None when one was already answered this episode."""
+def lowered(policy: BudgetPolicy, state: BudgetState, now: float) -> tuple[float, float] | None:
+    """The rate to store after a throttled answer and the ceiling (the rate in force it was
+    throttled at); None when one was already answered this episode."""
     if now - state.lowered_at < policy.cooldown_seconds:
         return None
-    return max(policy.min_rate, min(state.rate, policy.configured) * policy.decrease)
+    ceiling = in_force(policy, state, now)
+    return max(policy.min_rate, ceiling * policy.decrease), ceiling
 
 
 def cap(policy: BudgetPolicy, state: BudgetState, now: float) -> float:
@@ -188,30 +190,52 @@ def cap(policy: BudgetPolicy, state: BudgetState, now: float) -> float:
     return min(policy.configured, state.ceiling * policy.approach)
 
 
-def raised(policy: BudgetPolicy, state: BudgetState, now: float) -> float | None:
-    """The rate after a quiet period: `increase` × configured more, but at most half the way to
-    the cap (so it nears the last throttled rate ever more slowly instead of hitting it again);
-    None when none is due or the rate is within 1 % of the cap. A rate above the configured one
-    (SosMaxRps lowered since) comes down at once."""
+def step_up(policy: BudgetPolicy, state: BudgetState, rate: float, at: float) -> float | None:
+    """One quiet period's raise at `at`: `increase` × configured, but at most half the way to the
+    cap (the rate nears the last throttled rate ever more slowly instead of hitting it again);
+    None within 1 % of the cap."""
+    top, step = cap(policy, state, at), policy.increase * policy.configured
+    if top == policy.configured:
+        return min(top, rate + step)
+    if rate >= top - 0.01 * policy.configured:
+        return None
+    return rate + min(step, (top - rate) / 2)
+
+
+def in_force(policy: BudgetPolicy, state: BudgetState, now: float) -> float:
+    """The rate in force: the stored rate (set by the last throttle, or the configured one) raised
+    by `step_up` once per `quiet_seconds` since it was set, never above the configured rate. Every
+    caller computes it alike from the item, so raising it costs no write (and no race)."""
+    rate = min(state.rate, policy.configured)
+    since = max(state.lowered_at, state.raised_at)
+    at = since + policy.quiet_seconds
+    while at <= now and rate < policy.configured:
+        raised_rate = step_up(policy, state, rate, at)
+        if raised_rate is not None:
+            rate, at = raised_rate, at + policy.quiet_seconds
+            continue
+        lapse = state.lowered_at + policy.ceiling_seconds  # at the cap: next step when the cap lapses
+        at = since + math.ceil((lapse - since) / policy.quiet_seconds) * policy.quiet_seconds
+        if cap(policy, state, at) != policy.configured:
+            break
+    return rate
+
+
+def reconfigured(policy: BudgetPolicy, state: BudgetState) -> float | None:
+    """The rate to store when SosMaxRps was redeployed (a rate above it comes down at once); None
+    when the item has this configuration."""
     if state.rate > policy.configured or state.configured != policy.configured:
         return min(state.rate, policy.configured)
-    if state.rate >= policy.configured or now - max(state.lowered_at, state.raised_at) < policy.quiet_seconds:
-        return None
-    top, step = cap(policy, state, now), policy.increase * policy.configured
-    if top == policy.configured:
-        return min(top, state.rate + step)
-    if state.rate >= top - 0.01 * policy.configured:
-        return None
-    return state.rate + min(step, (top - state.rate) / 2)
+    return None
 
 
 # -- the shared pacer -----------------------------------------------------------------------------
 class BudgetStore(Protocol):
     def read(self) -> BudgetState | None: ...
-    def take(self, *, count: int, rate: float, now: float, late: float, idle: bool, limit: float | None,
-             broken: float) -> BudgetState: ...
+    def take(self, *, count: int, rate: float, in_force: float, now: float, late: float, idle: bool,
+             limit: float | None, broken: float) -> BudgetState: ...
     def set_rate(self, expected: BudgetState, *, rate: float, configured: float, now: float,
-                 lowered: bool) -> BudgetState: ...
+                 lowered: bool, ceiling: float = 0.0) -> BudgetState: ...
 
 
 class BudgetUnavailable(Exception):
@@ -238,7 +262,7 @@ class SharedBudget(Pacer):
     @property
     def rate(self) -> float | None:
         """The deployment's rate in force as last seen (None before the first request)."""
-        return self._state.rate if self._state else None
+        return in_force(self.policy, self._state, self._clock()) if self._state else None
 
     def wait(self) -> None:
         with self._budget_lock:
@@ -256,14 +280,15 @@ class SharedBudget(Pacer):
             if self._state is None or self._clock() < self._fallback_until:
                 return
             try:
-                for _ in range(2):  # once more if the rate was raised under us
+                for _ in range(2):  # once more if the item changed under us (another lowered it, a redeploy)
                     now = self._clock()
-                    rate = lowered(self.policy, self._state, now)
-                    if rate is None:
+                    change = lowered(self.policy, self._state, now)
+                    if change is None:
                         break
+                    rate, ceiling = change
                     try:
                         self._keep(self.store.set_rate(self._state, rate=rate, configured=self.policy.configured,
-                                                       now=now, lowered=True), now)
+                                                       now=now, lowered=True, ceiling=ceiling), now)
                         log.warning("SOS throttled: the deployment's SOS rate is now %.2f/s", rate)
                         break
                     except BudgetRefused as refused:
@@ -280,7 +305,7 @@ class SharedBudget(Pacer):
         if now < self._fallback_until:
             return None
         if self._state is not None:
-            late = now - self.policy.lateness(self._state.rate)
+            late = now - self.policy.lateness(in_force(self.policy, self._state, now))
             self._slots = [slot for slot in self._slots if slot >= late]
         if not self._slots:
             try:
@@ -300,30 +325,34 @@ class SharedBudget(Pacer):
             if now - since > MAX_WAIT_SECONDS:
                 raise BudgetUnavailable(f"no SOS slot within {MAX_WAIT_SECONDS:.0f} s")
             state = self._adjusted(state, now)
+            view = self._view(state, now)  # the item with the rate in force: what the rules read
             waited = now - since
-            if not admitted(self.policy, state, self.priority, now, waited, refusals):
+            if not admitted(self.policy, view, self.priority, now, waited, refusals):
                 # as the item last answered: sleep until it would let us in (no write before)
-                self._sleep(retry_at(self.policy, state, self.priority, now, waited, refusals) - now)
+                self._sleep(retry_at(self.policy, view, self.priority, now, waited, refusals) - now)
                 fresh = False
                 continue
-            count = self.policy.slice(self.priority, state.rate)
-            late = now - self.policy.lateness(state.rate)
+            count = self.policy.slice(self.priority, view.rate)
+            late = now - self.policy.lateness(view.rate)
             broken = now + self.policy.max_backlog_seconds
-            idle = guess_idle(state, late, fresh=fresh, others_busy=self._others_busy) or state.tail > broken
+            idle = guess_idle(view, late, fresh=fresh, others_busy=self._others_busy) or view.tail > broken
             try:
-                taken = self.store.take(count=count, rate=state.rate, now=now, late=late, idle=idle, broken=broken,
-                                        limit=limit(self.policy, state, self.priority, now, waited))
+                taken = self.store.take(count=count, rate=state.rate, in_force=view.rate, now=now, late=late,
+                                        idle=idle, broken=broken,
+                                        limit=limit(self.policy, view, self.priority, now, waited))
             except BudgetRefused as refused:
                 before, fresh = state, True
                 state = self._refreshed(refused, now)
                 self._others_busy = self._others_busy or state.tail > before.tail
-                if not admitted(self.policy, state, self.priority, now, waited) or state.rate != before.rate:
+                if not admitted(self.policy, self._view(state, now), self.priority, now, waited) or \
+                        state.rate != before.rate:
                     refusals += 1  # refused for the queue: count towards the floor
                 continue
             # the tail others left since we last saw it: someone else is using the budget
-            self._others_busy = not idle and taken.tail - count / taken.rate > state.tail + 1e-6
-            self._contended = contended(self.policy, self.priority, taken, count, now)
+            self._others_busy = not idle and taken.tail - count / view.rate > state.tail + 1e-6
             self._keep(taken, now)
+            taken = replace(taken, rate=view.rate)
+            self._contended = contended(self.policy, self.priority, taken, count, now)
             return slots_before(taken.rate, taken.tail, count)
 
     def _current(self, now: float) -> BudgetState:
@@ -339,8 +368,9 @@ class SharedBudget(Pacer):
         return self._keep(refused.state, now)
 
     def _adjusted(self, state: BudgetState, now: float) -> BudgetState:
-        """The rate raised after a quiet period, or brought to a lowered SosMaxRps."""
-        rate = raised(self.policy, state, now)
+        """The item brought to a redeployed SosMaxRps (the only rate change besides a throttle
+        that is written: quiet periods raise the rate by the clock, see `in_force`)."""
+        rate = reconfigured(self.policy, state)
         if rate is None:
             return state
         try:
@@ -349,11 +379,15 @@ class SharedBudget(Pacer):
         except BudgetRefused as refused:
             return self._refreshed(refused, now)
 
+    def _view(self, state: BudgetState, now: float) -> BudgetState:
+        return replace(state, rate=in_force(self.policy, state, now))
+
     def _keep(self, state: BudgetState, now: float) -> BudgetState:
         self._state = state
-        if self._on_rate and state.rate != self._reported_rate:
-            self._reported_rate = state.rate
-            self._on_rate(state.rate)
+        rate = in_force(self.policy, state, now)
+        if self._on_rate and rate != self._reported_rate:
+            self._reported_rate = rate
+            self._on_rate(rate)
         return state
 
     def _fall_back(self, error: Exception) -> None:
