@@ -105,6 +105,32 @@ def test_a_throttle_lowers_the_rate_once_per_episode_and_never_below_the_minimum
     assert lowered(POLICY, state, NOW + 2 * POLICY.quiet_seconds) == pytest.approx((0.7 * 1.7, 1.7))
 
 
+def test_a_throttle_for_a_slot_leased_before_the_last_decrease_is_the_same_episode():
+    state = replace(initial_state(POLICY, NOW), rate=1.4, lowered_at=NOW, ceiling=2.0)
+    later = NOW + 2 * POLICY.cooldown_seconds
+    assert lowered(POLICY, state, later, leased_at=NOW - 0.5) is None  # spaced at the old rate
+    assert lowered(POLICY, state, later, leased_at=NOW + 0.5) == pytest.approx((0.98, 1.4))
+
+
+def test_a_container_throttled_on_a_slice_leased_before_another_lowered_the_rate_does_not_lower_it_again():
+    """SOS-A3: a pull's slice leased at 2/s, the rate lowered to 1.4 by a push meanwhile; the
+    pull's request on its old slot is throttled after the cooldown: the same episode (before, a
+    third decrease took a 1/s account's rate to 0.69)."""
+    table, clock = MemoryBudgetTable(), FakeClock()
+    pusher, puller = shared(table, clock), shared(table, clock, "pull")
+    puller.wait()  # leases its slice at 2/s
+    pusher.wait()
+    pusher.throttled()
+    assert table.state.rate == pytest.approx(1.4)
+    clock.now += POLICY.cooldown_seconds
+    puller.throttled()  # its slot was leased before the decrease
+    assert table.state.rate == pytest.approx(1.4) and table.state.throttles == 1
+    puller.wait()  # a slot leased at the lowered rate: its throttle is news
+    clock.now += POLICY.cooldown_seconds
+    puller.throttled()
+    assert table.state.rate == pytest.approx(0.98) and table.state.throttles == 2
+
+
 def test_quiet_raises_the_rate_in_force_by_the_clock_in_steps_up_to_the_configured_one_never_above():
     """No write raises the rate: every caller computes the same rate in force from the item."""
     state = replace(initial_state(POLICY, NOW), rate=1.0, lowered_at=NOW)

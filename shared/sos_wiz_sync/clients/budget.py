@@ -29,14 +29,18 @@ made orders wait behind up to 6 lower-priority slots):
 Worst case (every priority asking non-stop): about 0.85 a call; a busy afternoon about 0.9.
 
 Adaptive (AIMD): a throttled answer (429 or HTTP 200 "Throttle limit exceeded") multiplies the
-deployment's rate by `decrease` (once per `cooldown_seconds`: one episode, one decrease) and
-keeps the rate it was lowered from as the `ceiling`; each `quiet_seconds` without one adds
-`increase` × the configured rate, but for `ceiling_seconds` only up to `approach` × the ceiling
-and at most half the way there, so the rate nears the limit ever more slowly instead of climbing
-back into it every 40 s (at a 1/s account under a 2/s configuration: 9 throttle episodes in 5
-minutes before, 3 now, in the simulation of tests/unit/test_sos_budget.py). Never above the
-configured rate; after `ceiling_seconds` without a throttle it may rise to it again (the account's
-limit may have been raised, or the throttle was another client's burst).
+rate in force by `decrease` (once per `cooldown_seconds`: one episode, one decrease) and keeps
+the rate it was throttled at as the `ceiling`. Each `quiet_seconds` since then adds `increase` ×
+the configured rate, but for `ceiling_seconds` only up to `approach` × the ceiling and at most
+half the way there, so the rate nears the limit ever more slowly instead of climbing back into
+it every 40 s (at a 1/s account under a 2/s configuration, in the simulation of
+tests/unit/test_sos_budget.py: 9 throttle episodes in 5 minutes before, 3 now). Never above the
+configured rate; after `ceiling_seconds` without a throttle it may rise to it again (the
+account's limit may have been raised, or the throttle was another client's burst). The raise is
+by the clock (`in_force`): every caller computes the same rate from the item's stored rate and
+when it was set, so only a throttle (or a redeployed SosMaxRps) writes the rate. Raising it by a
+write cost one `set_rate` and a refused write in every other container per quiet period
+(1.13 DynamoDB requests per SOS call while settling at a 1/s account).
 
 If the table cannot be used (throttled, unavailable), the caller paces itself locally at
 configured / `fallback_callers` for `FALLBACK_SECONDS` and tries the table again: a push never
@@ -172,10 +176,14 @@ def slots_before(rate: float, tail: float, count: int) -> list[float]:
     return [tail - (count - k) / rate for k in range(count)]
 
 
-def lowered(policy: BudgetPolicy, state: BudgetState, now: float) -> tuple[float, float] | None:
+def lowered(policy: BudgetPolicy, state: BudgetState, now: float,
+            leased_at: float | None = None) -> tuple[float, float] | None:
     """The rate to store after a throttled answer and the ceiling (the rate in force it was
-    throttled at); None when one was already answered this episode."""
-    if now - state.lowered_at < policy.cooldown_seconds:
+    throttled at); None when one was already answered this episode: within `cooldown_seconds` of
+    the last decrease, or for a request whose slot was leased (`leased_at`) before it — spaced at
+    the old rate, it says nothing of the new one (without this, slices leased before a decrease
+    and the account's emptied burst lowered a 1/s account's rate a third time, to 0.69)."""
+    if now - state.lowered_at < policy.cooldown_seconds or (leased_at is not None and leased_at < state.lowered_at):
         return None
     ceiling = in_force(policy, state, now)
     return max(policy.min_rate, ceiling * policy.decrease), ceiling
@@ -254,6 +262,8 @@ class SharedBudget(Pacer):
         self._budget_lock = threading.Lock()
         self._state: BudgetState | None = None  # the item as last read or written
         self._slots: list[float] = []
+        self._slots_leased_at = 0.0              # when `_slots` were taken
+        self._sent_leased_at: float | None = None  # when the slot last used was taken
         self._fallback_until = 0.0
         self._reported_rate: float | None = None
         self._contended = False    # the queue ahead of our last slice was beyond our horizon
@@ -282,7 +292,7 @@ class SharedBudget(Pacer):
             try:
                 for _ in range(2):  # once more if the item changed under us (another lowered it, a redeploy)
                     now = self._clock()
-                    change = lowered(self.policy, self._state, now)
+                    change = lowered(self.policy, self._state, now, self._sent_leased_at)
                     if change is None:
                         break
                     rate, ceiling = change
@@ -310,9 +320,11 @@ class SharedBudget(Pacer):
         if not self._slots:
             try:
                 self._slots = self._lease(now)
+                self._slots_leased_at = self._clock()
             except (ClientError, BotoCoreError, BudgetUnavailable) as exc:
                 self._fall_back(exc)
                 return None
+        self._sent_leased_at = self._slots_leased_at
         return self._slots.pop(0)
 
     def _lease(self, since: float) -> list[float]:
