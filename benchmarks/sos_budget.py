@@ -12,6 +12,12 @@ Mode `shared` paces them all through one budget item on moto server (clients/bud
 
     python -m benchmarks.sos_budget --mode shared
     python -m benchmarks.sos_budget --mode local
+    python -m benchmarks.sos_budget --mode shared --account-rps 1 --sos-max-rps 2 --items 4000
+
+Besides throttles and latencies it prints the DynamoDB requests per SOS call (and per container,
+with its refused writes by kind), and, from the (time, rate) pairs each container's SharedBudget
+reports through `on_rate`, when the rate in force first reached the account's limit and the
+highest it was after that (the adaptive rate's settling, issue 20).
 
 What it does not do (the issue's full benchmark): WizCommerce writes, the WC change poll, SQS,
 the runner's containers; the pull here is one thread (the template's SosMaxConcurrency is 2).
