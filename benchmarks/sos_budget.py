@@ -174,9 +174,11 @@ def main() -> None:
     pull = next(r for r in results if r["role"] == "pull")
     accepted = requests_ - throttled
     # the rate in force as the containers saw it change, merged: when it first reached the
-    # account's limit, and the highest it was after that
+    # account's limit, the highest it was after that, and from when it stayed at or below it
     changes = sorted((at - start, rate) for r in results for at, rate in r.get("rates", []))
     settled = next((at for at, rate in changes if rate <= args.account_rps), None)
+    above = [k for k, (at, rate) in enumerate(changes) if rate > args.account_rps]
+    for_good = changes[above[-1] + 1][0] if above and above[-1] + 1 < len(changes) else settled if not above else None
     summary = {
         "mode": args.mode, "account_limit_rps": args.account_rps, "burst": args.account_burst,
         "sos_max_rps": args.sos_max_rps, "throttle_form": args.throttle_http_status,
@@ -193,6 +195,7 @@ def main() -> None:
         "rate_in_force_at_end": next((r["rate"] for r in results if r["rate"]), None),
         "rate_first_at_or_below_account_limit_s": None if settled is None else round(max(0.0, settled), 1),
         "rate_highest_after_that": None if settled is None else max(rate for at, rate in changes if at >= settled),
+        "rate_at_or_below_account_limit_for_good_s": None if for_good is None else round(max(0.0, for_good), 1),
     }
     print(json.dumps(summary, indent=2))
 
