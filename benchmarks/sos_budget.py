@@ -67,8 +67,13 @@ if spec["mode"] == "shared":
             dynamodb["n"] += 1
             try:
                 return _f(*a, **k)
-            except BudgetRefused:
+            except BudgetRefused as refused:
                 dynamodb["refused"][_name] = dynamodb["refused"].get(_name, 0) + 1
+                if _name == "take":  # why: the rate changed, a wrong idle/busy guess, or the queue
+                    found = refused.state
+                    why = ("rate" if found is None or found.rate != k["rate"] else "guessed idle" if k["idle"]
+                           else "guessed busy" if found.tail < k["late"] else "queue")
+                    dynamodb["refused"][why] = dynamodb["refused"].get(why, 0) + 1
                 raise
         setattr(store, name, counted)
     pacer = SharedBudget(store, BudgetPolicy(spec["rps"]), spec["role"],

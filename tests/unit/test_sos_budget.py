@@ -320,6 +320,23 @@ def test_a_push_between_orders_guesses_the_timeline_busy_while_others_write_one_
     assert table.requests == 30
 
 
+def test_a_hook_read_keeps_guessing_busy_after_a_refusal_showed_others_writing():
+    """Measured at a 1/s account (13 refused writes for 40 hook reads): after a wrong idle guess
+    the refusal's answer became the reference for "did others write?", so the next success said
+    no one had and the next lease guessed idle again. Others are measured from our own last slice."""
+    table, clock = MemoryBudgetTable(), FakeClock()
+    hook = shared(table, clock, "hook")
+    hook.wait()  # creates the item: an idle timeline
+    writes = []
+    for _ in range(3):  # a hook read every 5 s while pushes keep 6 slots queued
+        clock.now += 5.0
+        table.state = replace(table.state, tail=clock.now + 3.0)
+        before = table.requests
+        hook.wait()
+        writes.append(table.requests - before)
+    assert writes == [2, 1, 1]  # one wrong idle guess, then busy: one write at the floor each
+
+
 def test_the_first_caller_of_a_deployment_creates_the_item_with_its_slots_in_one_write():
     table, clock = MemoryBudgetTable(), FakeClock()
     shared(table, clock, "pull").wait()

@@ -267,7 +267,8 @@ class SharedBudget(Pacer):
         self._fallback_until = 0.0
         self._reported_rate: float | None = None
         self._contended = False    # the queue ahead of our last slice was beyond our horizon
-        self._others_busy = False  # others had moved the tail since we last saw it
+        self._others_busy = False  # others had moved the tail since our last slice
+        self._own_tail = 0.0       # the tail our last slice left
 
     @property
     def rate(self) -> float | None:
@@ -355,13 +356,15 @@ class SharedBudget(Pacer):
             except BudgetRefused as refused:
                 before, fresh = state, True
                 state = self._refreshed(refused, now)
-                self._others_busy = self._others_busy or state.tail > before.tail
+                self._others_busy = state.tail > self._own_tail + 1e-6
                 if not admitted(self.policy, self._view(state, now), self.priority, now, waited) or \
                         state.rate != before.rate:
                     refusals += 1  # refused for the queue: count towards the floor
                 continue
-            # the tail others left since we last saw it: someone else is using the budget
-            self._others_busy = not idle and taken.tail - count / view.rate > state.tail + 1e-6
+            # others moved the tail since our last slice: someone else is using the budget (not
+            # measured from a refusal's answer: that would hide the others it showed)
+            self._others_busy = not idle and taken.tail - count / view.rate > self._own_tail + 1e-6
+            self._own_tail = taken.tail
             self._keep(taken, now)
             taken = replace(taken, rate=view.rate)
             self._contended = contended(self.policy, self.priority, taken, count, now)
