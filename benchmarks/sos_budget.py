@@ -12,6 +12,12 @@ Mode `shared` paces them all through one budget item on moto server (clients/bud
 
     python -m benchmarks.sos_budget --mode shared
     python -m benchmarks.sos_budget --mode local
+    python -m benchmarks.sos_budget --mode shared --account-rps 1 --sos-max-rps 2 --items 4000
+
+Besides throttles and latencies it prints the DynamoDB requests per SOS call (and per container,
+with its refused writes by kind), and, from the (time, rate) pairs each container's SharedBudget
+reports through `on_rate`, when the rate in force first reached the account's limit and the
+highest it was after that (the adaptive rate's settling, issue 20).
 
 What it does not do (the issue's full benchmark): WizCommerce writes, the WC change poll, SQS,
 the runner's containers; the pull here is one thread (the template's SosMaxConcurrency is 2).
@@ -44,7 +50,7 @@ from sos_wiz_sync.clients.budget import BudgetPolicy, SharedBudget
 from sos_wiz_sync.clients.http import Pacer, build_session
 from sos_wiz_sync.clients.reasons import failure_reason
 from sos_wiz_sync.clients.sos import SosClient
-from sos_wiz_sync.store.budget import BudgetTable
+from sos_wiz_sync.store.budget import BudgetRefused, BudgetTable
 
 spec = json.loads(sys.argv[1])
 
@@ -52,17 +58,34 @@ class Tokens:  # the benchmark is not about OAuth
     def access_token(self): return spec["token"]
     def refresh(self, token): return spec["token"]
 
-dynamodb = {"n": 0}
+dynamodb = {"n": 0, "refused": {}}
+rates = []  # (time, rate in force) as this container saw it change
 if spec["mode"] == "shared":
     store = BudgetTable(spec["table"])
-    for name in ("read", "create", "take", "set_rate"):
-        def counted(*a, _f=getattr(store, name), **k):
+    for name in ("read", "take", "set_rate"):
+        def counted(*a, _f=getattr(store, name), _name=name, **k):
             dynamodb["n"] += 1
-            return _f(*a, **k)
+            try:
+                return _f(*a, **k)
+            except BudgetRefused as refused:
+                dynamodb["refused"][_name] = dynamodb["refused"].get(_name, 0) + 1
+                if _name == "take":  # why: the rate changed, a wrong idle/busy guess, or the queue
+                    found = refused.state
+                    why = ("rate" if found is None or found.rate != k["rate"] else "guessed idle" if k["idle"]
+                           else "guessed busy" if found.tail < k["late"] else "queue")
+                    dynamodb["refused"][why] = dynamodb["refused"].get(why, 0) + 1
+                raise
         setattr(store, name, counted)
-    pacer = SharedBudget(store, BudgetPolicy(spec["rps"]), spec["role"])
+    pacer = SharedBudget(store, BudgetPolicy(spec["rps"]), spec["role"],
+                         on_rate=lambda rate: rates.append((time.time(), rate)))
 else:
     pacer = Pacer(spec["rps"])
+waits = {"n": 0}
+paced = pacer.wait
+def counted_wait():
+    waits["n"] += 1
+    paced()
+pacer.wait = counted_wait
 sos = SosClient(base_url=spec["url"], tokens=Tokens(), session=build_session(pacer=pacer), pacer=pacer)
 time.sleep(max(0.0, spec["start"] - time.time()))
 out = {"role": spec["role"], "latencies": [], "failures": [], "dynamodb": 0}
@@ -87,7 +110,7 @@ else:
         except Exception as exc:
             out["failures"].append(failure_reason(exc))
         out["latencies"].append(time.time() - spec["start"] - job["at"])
-out["dynamodb"] = dynamodb["n"]
+out["dynamodb"], out["refused"], out["rates"], out["waits"] = dynamodb["n"], dynamodb["refused"], rates, waits["n"]
 out["rate"] = getattr(pacer, "rate", None)
 print(json.dumps(out))
 """
@@ -155,6 +178,12 @@ def main() -> None:
     hooks_ = [lat for r in results if r["role"] == "hook" for lat in r["latencies"]]
     pull = next(r for r in results if r["role"] == "pull")
     accepted = requests_ - throttled
+    # the rate in force as the containers saw it change, merged: when it first reached the
+    # account's limit, the highest it was after that, and from when it stayed at or below it
+    changes = sorted((at - start, rate) for r in results for at, rate in r.get("rates", []))
+    settled = next((at for at, rate in changes if rate <= args.account_rps), None)
+    above = [k for k, (at, rate) in enumerate(changes) if rate > args.account_rps]
+    for_good = changes[above[-1] + 1][0] if above and above[-1] + 1 < len(changes) else settled if not above else None
     summary = {
         "mode": args.mode, "account_limit_rps": args.account_rps, "burst": args.account_burst,
         "sos_max_rps": args.sos_max_rps, "throttle_form": args.throttle_http_status,
@@ -166,7 +195,12 @@ def main() -> None:
         "elapsed_s": round(elapsed, 1), "ideal_s": round(accepted / args.account_rps, 1),
         "failures": sorted(f for r in results for f in r["failures"]),
         "dynamodb_per_sos_call": round(sum(r["dynamodb"] for r in results) / max(1, requests_), 2),
+        "dynamodb_by_container": [{"role": r["role"], "requests": r["dynamodb"], "refused": r["refused"],
+                                   "sos_waits": r["waits"]} for r in results],
         "rate_in_force_at_end": next((r["rate"] for r in results if r["rate"]), None),
+        "rate_first_at_or_below_account_limit_s": None if settled is None else round(max(0.0, settled), 1),
+        "rate_highest_after_that": None if settled is None else max(rate for at, rate in changes if at >= settled),
+        "rate_at_or_below_account_limit_for_good_s": None if for_good is None else round(max(0.0, for_good), 1),
     }
     print(json.dumps(summary, indent=2))
 

@@ -36,7 +36,7 @@ from sos_wiz_sync.store.budget import BudgetTable
 table, rate, seconds, priority, start = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 store = BudgetTable(table)
 calls = {"n": 0}
-for name in ("read", "create", "take", "set_rate"):
+for name in ("read", "take", "set_rate"):
     def counted(*a, _f=getattr(store, name), **k):
         calls["n"] += 1
         return _f(*a, **k)
@@ -65,7 +65,7 @@ def run_containers(state_table: str, endpoint: str, priorities: list[str]) -> li
     return results
 
 
-def test_processes_together_stay_within_the_deployments_rate_at_under_one_dynamodb_request_per_call(
+def test_processes_together_stay_within_the_deployments_rate_at_at_most_one_dynamodb_request_per_call(
         state_table, moto_endpoint):
     """Two push containers, a hook worker and a pull, all asking as fast as they can: the most
     contended the budget gets, and its DynamoDB requests per SOS call."""
@@ -78,9 +78,10 @@ def test_processes_together_stay_within_the_deployments_rate_at_under_one_dynamo
     assert len(in_window) / (RATE * SECONDS) >= 0.7  # the budget is used, not just refused
     assert all(result["sent"] for result in results)  # every container, the pull too, made progress
     dynamodb = sum(result["dynamodb"] for result in results)
-    # Issue 20 asks <= 1.0; with every priority asking non-stop (the worst case) this measures
-    # 1.0-1.12: pushes 1 write a slot, pulls 2 writes per 3 slots, a refused hook 2 per slot.
-    assert dynamodb / len(sent) <= 1.2, (dynamodb, len(sent))
+    # Issue 20: at most one. With every priority asking non-stop (the worst case): pushes one
+    # write a slot; the hook and the pull, contended, one write per slice at their floor; one
+    # refused guess per container at the start (the first creates the item).
+    assert dynamodb / len(sent) <= 1.0, [(r["priority"], r["dynamodb"], len(r["sent"])) for r in results]
 
 
 def test_a_throttle_seen_by_one_process_lowers_the_rate_the_others_pace_at(state_table, moto_endpoint):

@@ -303,10 +303,12 @@ def test_doctor_exits_0_only_when_all_is_green(monkeypatch, capsys):
 
 
 def test_the_sos_budget_line_shows_the_rate_in_force_and_the_throttles_that_lowered_it():
-    """R-CFG-4: the deployment's SOS rate in force, as the shared budget item holds it."""
+    """R-CFG-4: the deployment's SOS rate in force, as every function computes it from the shared
+    budget item: lowered to 1.4 by a throttle at 2.0 three minutes ago, raised by quiet periods
+    since towards 0.9 × 2.0 (clients/budget.py in_force)."""
     lowered_at = (NOW - timedelta(minutes=3)).timestamp()
-    budget = BudgetState(tail=0, rate=1.4, configured=2.0, lowered_at=lowered_at, throttles=3)
+    budget = BudgetState(tail=0, rate=1.4, configured=2.0, lowered_at=lowered_at, throttles=3, ceiling=2.0)
     [line] = check_sos_budget(context(state=FakeState(budget=budget)))
-    assert line.ok and line.detail.startswith("rate in force 1.40/s of 2/s") and "3 throttle(s), last 3 min ago" in line.detail
+    assert line.ok and line.detail.startswith("rate in force 1.79/s of 2/s") and "3 throttle(s), last 3 min ago" in line.detail
     [unused] = check_sos_budget(context(state=FakeState()))
     assert unused.ok and "not used yet" in unused.detail

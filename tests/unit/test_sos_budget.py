@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from sos_wiz_sync.clients import budget as budget_module
 from sos_wiz_sync.clients.budget import (BudgetPolicy, SharedBudget, admitted, initial_state, lease, limit, lowered,
-                                         raised, retry_at)
+                                         in_force, reconfigured, retry_at)
 from sos_wiz_sync.store.budget import BudgetRefused, BudgetState
 
 POLICY = BudgetPolicy(2.0)
@@ -42,29 +42,27 @@ class MemoryBudgetTable:
         self.requests += 1
         return self.state
 
-    def create(self, state):
-        self.requests += 1
-        with self._lock:
-            self.state = self.state or state
-            return self.state
-
-    def take(self, *, count, rate, now, late, idle, limit):
+    def take(self, *, count, rate, in_force, now, late, idle, limit, broken):
         self.requests += 1
         with self._lock:
             s = self.state
-            if s is None or s.rate != rate or (s.tail >= late if idle else s.tail < late) or (
+            if idle and s is None:  # the first caller creates the item
+                self.state = BudgetState(tail=now + count / in_force, rate=rate, configured=rate)
+                return self.state
+            if s is None or s.rate != rate or (late <= s.tail <= broken if idle else s.tail < late) or (
                     not idle and limit is not None and s.tail > limit):
                 raise BudgetRefused(s)
-            self.state = replace(s, tail=(now if idle else s.tail) + count / rate)
+            self.state = replace(s, tail=(now if idle else s.tail) + count / in_force)
             return self.state
 
-    def set_rate(self, expected, *, rate, configured, now, lowered):
+    def set_rate(self, expected, *, rate, configured, now, lowered, ceiling=0.0):
         self.requests += 1
         with self._lock:
             s = self.state
             if (s.rate, s.lowered_at, s.raised_at) != (expected.rate, expected.lowered_at, expected.raised_at):
                 raise BudgetRefused(s)
-            changes = {"lowered_at": now, "throttles": s.throttles + 1} if lowered else {"raised_at": now}
+            changes = {"lowered_at": now, "throttles": s.throttles + 1, "ceiling": ceiling} if lowered else {
+                "raised_at": now}
             self.state = replace(s, rate=rate, configured=configured, **changes)
             return self.state
 
@@ -98,21 +96,66 @@ def test_the_floor_a_pull_refused_for_floor_slots_takes_its_slice_anyway():
 
 def test_a_throttle_lowers_the_rate_once_per_episode_and_never_below_the_minimum():
     state = initial_state(POLICY, NOW)
-    assert lowered(POLICY, state, NOW) == pytest.approx(1.4)
-    state = replace(state, rate=1.4, lowered_at=NOW)
+    assert lowered(POLICY, state, NOW) == pytest.approx((1.4, 2.0))  # and the ceiling: the rate throttled at
+    state = replace(state, rate=1.4, lowered_at=NOW, ceiling=2.0)
     assert lowered(POLICY, state, NOW + 1) is None  # the same episode
-    assert lowered(POLICY, state, NOW + POLICY.cooldown_seconds) == pytest.approx(0.98)
-    assert lowered(POLICY, replace(state, rate=0.21), NOW + 5) == pytest.approx(POLICY.min_rate)
+    assert lowered(POLICY, state, NOW + POLICY.cooldown_seconds) == pytest.approx((0.98, 1.4))
+    assert lowered(POLICY, replace(state, rate=0.21), NOW + 5)[0] == pytest.approx(POLICY.min_rate)
+    # throttled after quiet periods raised it: lowered from the rate in force, not the stored one
+    assert lowered(POLICY, state, NOW + 2 * POLICY.quiet_seconds) == pytest.approx((0.7 * 1.7, 1.7))
 
 
-def test_quiet_raises_the_rate_by_steps_up_to_the_configured_one_never_above():
+def test_a_throttle_for_a_slot_leased_before_the_last_decrease_is_the_same_episode():
+    state = replace(initial_state(POLICY, NOW), rate=1.4, lowered_at=NOW, ceiling=2.0)
+    later = NOW + 2 * POLICY.cooldown_seconds
+    assert lowered(POLICY, state, later, leased_at=NOW - 0.5) is None  # spaced at the old rate
+    assert lowered(POLICY, state, later, leased_at=NOW + 0.5) == pytest.approx((0.98, 1.4))
+
+
+def test_a_container_throttled_on_a_slice_leased_before_another_lowered_the_rate_does_not_lower_it_again():
+    """SOS-A3: a pull's slice leased at 2/s, the rate lowered to 1.4 by a push meanwhile; the
+    pull's request on its old slot is throttled after the cooldown: the same episode (before, a
+    third decrease took a 1/s account's rate to 0.69)."""
+    table, clock = MemoryBudgetTable(), FakeClock()
+    pusher, puller = shared(table, clock), shared(table, clock, "pull")
+    puller.wait()  # leases its slice at 2/s
+    pusher.wait()
+    pusher.throttled()
+    assert table.state.rate == pytest.approx(1.4)
+    clock.now += POLICY.cooldown_seconds
+    puller.throttled()  # its slot was leased before the decrease
+    assert table.state.rate == pytest.approx(1.4) and table.state.throttles == 1
+    puller.wait()  # a slot leased at the lowered rate: its throttle is news
+    clock.now += POLICY.cooldown_seconds
+    puller.throttled()
+    assert table.state.rate == pytest.approx(0.98) and table.state.throttles == 2
+
+
+def test_quiet_raises_the_rate_in_force_by_the_clock_in_steps_up_to_the_configured_one_never_above():
+    """No write raises the rate: every caller computes the same rate in force from the item."""
     state = replace(initial_state(POLICY, NOW), rate=1.0, lowered_at=NOW)
-    assert raised(POLICY, state, NOW + POLICY.quiet_seconds - 1) is None
-    assert raised(POLICY, state, NOW + POLICY.quiet_seconds) == pytest.approx(1.2)
-    assert raised(POLICY, replace(state, rate=1.95), NOW + 60) == 2.0
-    assert raised(POLICY, replace(state, rate=2.0), NOW + 60) is None
-    # SosMaxRps lowered by a deploy: the rate in force comes down at once
-    assert raised(BudgetPolicy(1.0), initial_state(POLICY, NOW), NOW) == 1.0
+    assert in_force(POLICY, state, NOW + POLICY.quiet_seconds - 1) == 1.0
+    assert in_force(POLICY, state, NOW + POLICY.quiet_seconds) == pytest.approx(1.2)
+    assert in_force(POLICY, state, NOW + 3 * POLICY.quiet_seconds) == pytest.approx(1.6)
+    assert in_force(POLICY, replace(state, rate=1.95), NOW + 60) == 2.0
+    assert in_force(POLICY, state, NOW + 3600) == 2.0
+    # SosMaxRps lowered by a deploy: the rate in force comes down at once, and is written so
+    assert in_force(BudgetPolicy(1.0), initial_state(POLICY, NOW), NOW) == 1.0
+    assert reconfigured(BudgetPolicy(1.0), initial_state(POLICY, NOW)) == 1.0
+    assert reconfigured(POLICY, initial_state(POLICY, NOW)) is None
+
+
+def test_after_a_throttle_quiet_periods_approach_the_rate_throttled_at_in_half_steps_until_the_cap_lapses():
+    """The ceiling (the rate in force a throttle came at): for `ceiling_seconds` the rate rises to
+    `approach` × it at most, each step at most half the way there, so it nears the account's
+    limit ever more slowly instead of climbing back into it."""
+    state = replace(initial_state(POLICY, NOW), rate=0.98, lowered_at=NOW, ceiling=1.4)  # cap 1.26
+    steps = [in_force(POLICY, state, NOW + k * POLICY.quiet_seconds) for k in range(8)]
+    assert steps[:4] == pytest.approx([0.98, 1.12, 1.19, 1.225])
+    assert max(steps) <= 1.4 * POLICY.approach and steps == sorted(steps)
+    assert in_force(POLICY, state, NOW + POLICY.ceiling_seconds - 1) <= 1.26
+    assert in_force(POLICY, state, NOW + POLICY.ceiling_seconds) == pytest.approx(steps[-1] + 0.2)
+    assert in_force(POLICY, state, NOW + POLICY.ceiling_seconds + 200) == 2.0
 
 
 def test_under_a_steady_push_load_the_total_stays_at_the_rate_and_a_pull_gets_its_floor():
@@ -175,11 +218,16 @@ def test_a_throttle_lowers_the_rate_for_every_caller_and_quiet_brings_it_back_to
         puller.wait()
     assert puller.rate == pytest.approx(1.4)  # the other caller paces at the lowered rate
     seen = []
-    for _ in range(200):  # ~2 minutes of quiet traffic
+    for _ in range(200):  # ~2 minutes of quiet traffic: up towards 0.9 × the rate throttled at
         pusher.wait()
-        seen.append(table.state.rate)
-    assert seen[-1] == 2.0 and max(seen) == 2.0
-    assert sorted(seen) == seen  # back up step by step
+        seen.append(pusher.rate)
+    assert 1.75 <= seen[-1] <= 2.0 * POLICY.approach and sorted(seen) == seen  # back up step by step
+    assert table.state.rate == pytest.approx(1.4)  # by the clock: no write raised it
+    clock.now = table.state.lowered_at + POLICY.ceiling_seconds  # long without a throttle: the cap lapses
+    for _ in range(100):
+        pusher.wait()
+        seen.append(pusher.rate)
+    assert seen[-1] == 2.0 and max(seen) == 2.0 and sorted(seen) == seen
     assert rates[0] == 2.0 and 1.4 in [round(r, 6) for r in rates] and rates[-1] == 2.0
 
 
@@ -214,10 +262,10 @@ class PushedTable(MemoryBudgetTable):
         return super().take(**kwargs)
 
 
-def test_a_pull_waiting_under_push_load_makes_at_most_two_writes_per_slice_and_gets_its_floor():
-    """Issue 20: the budget costs at most one DynamoDB request per SOS call. A refused pull sleeps
-    until its floor instead of asking again slot by slot: one refused write and one at the floor
-    per slice of four slots."""
+def test_a_pull_waiting_under_push_load_makes_one_write_per_slice_and_gets_its_floor():
+    """Issue 20: the budget costs at most one DynamoDB request per SOS call. A pull that found the
+    queue long at its last lease sleeps until its floor and writes once there (before: a refused
+    conditional write first, two per slice)."""
     table, clock = PushedTable(), FakeClock()
     puller = shared(table, clock, "pull")
     puller.wait()  # the first slice (the item is created)
@@ -225,6 +273,128 @@ def test_a_pull_waiting_under_push_load_makes_at_most_two_writes_per_slice_and_g
     slots = POLICY.slices["pull"] * 10
     for _ in range(slots):
         puller.wait()
-    assert table.requests / slots <= 2 / POLICY.slices["pull"]
+    assert table.requests <= 10 + 1  # one refused write, when it first meets the queue
     # and it got its slices no later than the floor allows
     assert clock.now - start <= 10 * (POLICY.floor_slots + 3 + POLICY.slices["pull"]) / POLICY.configured
+
+
+def test_a_contended_hook_read_under_push_load_makes_one_write_per_slot():
+    """Issue 20 (≤ 1 DynamoDB request per SOS call): a hook read that found the queue long at its
+    last lease waits for its floor and writes once there, instead of a refused conditional write
+    first (two writes per slot before)."""
+    table, clock = PushedTable(), FakeClock()
+    hook = shared(table, clock, "hook")
+    hook.wait()
+    table.requests, start = 0, clock.now
+    for _ in range(10):
+        hook.wait()
+    assert table.requests <= 10 + 1  # one refused write, when it first meets the queue
+    assert clock.now - start <= 10 * (POLICY.floor_slots + 3 + 1) / POLICY.configured
+
+
+class OthersTable(MemoryBudgetTable):
+    """Another container (a pull) keeps the timeline busy: before each of our writes it has taken
+    a slot (after the tail, or from a slot ago when that is later)."""
+
+    def take(self, **kwargs):
+        with self._lock:
+            if self.state is not None:
+                now = kwargs["now"]
+                self.state = replace(self.state, tail=max(self.state.tail, now - 1 / self.state.rate) + 1 / self.state.rate)
+        return super().take(**kwargs)
+
+
+def test_a_push_between_orders_guesses_the_timeline_busy_while_others_write_one_write_per_call():
+    """The idle guess (which of the two takes to write) follows what the caller last saw: others
+    writing, so busy. Before, a push guessed idle after every gap between orders while a pull kept
+    the timeline busy: a refused write per order."""
+    table, clock = OthersTable(), FakeClock()
+    push = shared(table, clock, "push")
+    push.wait()
+    push.wait()
+    table.requests = 0
+    for _ in range(10):
+        clock.now += 5.0  # the next order, seconds later
+        for _ in range(3):  # its three SOS calls
+            push.wait()
+    assert table.requests == 30
+
+
+def test_a_hook_read_keeps_guessing_busy_after_a_refusal_showed_others_writing():
+    """Measured at a 1/s account (13 refused writes for 40 hook reads): after a wrong idle guess
+    the refusal's answer became the reference for "did others write?", so the next success said
+    no one had and the next lease guessed idle again. Others are measured from our own last slice."""
+    table, clock = MemoryBudgetTable(), FakeClock()
+    hook = shared(table, clock, "hook")
+    hook.wait()  # creates the item: an idle timeline
+    writes = []
+    for _ in range(3):  # a hook read every 5 s while pushes keep 6 slots queued
+        clock.now += 5.0
+        table.state = replace(table.state, tail=clock.now + 3.0)
+        before = table.requests
+        hook.wait()
+        writes.append(table.requests - before)
+    assert writes == [2, 1, 1]  # one wrong idle guess, then busy: one write at the floor each
+
+
+def test_the_first_caller_of_a_deployment_creates_the_item_with_its_slots_in_one_write():
+    table, clock = MemoryBudgetTable(), FakeClock()
+    shared(table, clock, "pull").wait()
+    assert table.requests == 1 and table.state.tail == pytest.approx(NOW + POLICY.slices["pull"] / 2.0)
+
+
+def simulate_account(policy: BudgetPolicy, account_rps: float, seconds: float, burst: float = 2.0,
+                     lag: float = 1.0) -> dict:
+    """The pure rules against a simulated SOS account of `account_rps` (a token bucket, as the
+    emulator's): demand saturates the budget, one request per slot; a throttled answer lowers the
+    rate (and sets the ceiling, as store/budget.py does), a quiet period raises it; a change
+    reaches the senders `lag` s later (slots already leased by containers). Deterministic."""
+    state = initial_state(policy, 0.0)
+    tokens, filled, now, spacing = burst, 0.0, 0.0, state.rate
+    pending: list[tuple[float, float]] = []  # (when the senders see it, rate)
+    sent = throttled = 0
+    settled = None
+    rates = [(now, state.rate)]
+    while now < seconds:
+        while pending and pending[0][0] <= now:
+            spacing = pending.pop(0)[1]
+        rate = in_force(policy, state, now)
+        if rate != rates[-1][1]:
+            pending.append((now + lag, rate))
+        tokens, filled = min(burst, tokens + (now - filled) * account_rps), now
+        sent += 1
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            throttled += 1
+            change = lowered(policy, state, now)
+            if change is not None:
+                state = replace(state, rate=change[0], lowered_at=now, throttles=state.throttles + 1, ceiling=change[1])
+                pending.append((now + lag, change[0]))
+        if settled is None and in_force(policy, state, now) <= account_rps:
+            settled = now
+        rates.append((now, in_force(policy, state, now)))
+        now += 1 / spacing
+    return {"sent": sent, "throttled": throttled, "settled": settled, "rates": rates, "throttles": state.throttles}
+
+
+def test_adaptive_rate_settles_at_or_below_a_1_per_s_account_within_a_minute_with_few_throttles():
+    """Issue 20: the account allows 1/s (SOS-A3), the deployment is configured for 2. The rate in
+    force is at or below 1 within a minute, ≤ 5 % of calls are throttled over 5 minutes, and after
+    the first minute it stays there: quiet periods approach 0.9 × the rate last throttled at in
+    half steps instead of climbing back into the limit every 40 s (9 episodes in 5 minutes, 3.8 %
+    throttled, before)."""
+    policy = BudgetPolicy(2.0)
+    run = simulate_account(policy, 1.0, 300)
+    assert run["settled"] is not None and run["settled"] <= 60
+    assert run["throttled"] / run["sent"] <= 0.02
+    assert run["throttles"] <= 4
+    assert max(rate for at, rate in run["rates"] if at >= 120) <= 1.0
+    assert run["sent"] >= 0.9 * 300  # and the account is used, not starved
+
+
+@pytest.mark.parametrize("account_rps", [0.5, 1.5, 1.9])
+def test_adaptive_rate_keeps_throttles_rare_at_other_account_limits(account_rps):
+    run = simulate_account(BudgetPolicy(2.0), account_rps, 600)
+    assert run["throttled"] / run["sent"] <= 0.05
+    assert run["sent"] >= 0.85 * 600 * account_rps

@@ -23,6 +23,7 @@ import requests
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..clients.budget import BudgetPolicy, in_force
 from ..clients.http import ApiError, Pacer, build_session
 from ..clients.sos import SosClient
 from ..clients.sos_auth import SosAuthError, SosCredentials, SosTokenManager
@@ -242,7 +243,8 @@ def doctor_sos_pacer(ctx: DoctorContext, api: SosApiSettings) -> Pacer:
 
 
 def check_sos_budget(ctx: DoctorContext) -> Iterator[Check]:
-    """The deployment's SOS rate in force (R-CFG-4): throttled answers lower it, quiet raises it."""
+    """The deployment's SOS rate in force (R-CFG-4): throttled answers lower it, quiet raises it
+    (by the clock: computed from the item as every function computes it)."""
     budget = ctx.state.sos_budget()
     if budget is None:
         yield Check("SOS request budget", True, "not used yet: no function has called SOS")
@@ -250,7 +252,7 @@ def check_sos_budget(ctx: DoctorContext) -> Iterator[Check]:
     lowered = (f", last {_ago(ctx.now, datetime.fromtimestamp(budget.lowered_at, timezone.utc))}"
                if budget.lowered_at else "")
     yield Check("SOS request budget", True,
-                f"rate in force {budget.rate:.2f}/s of {budget.configured:g}/s (SosMaxRps, shared by every "
+                f"rate in force {in_force(BudgetPolicy(budget.configured), budget, ctx.now.timestamp()):.2f}/s of {budget.configured:g}/s (SosMaxRps, shared by every "
                 f"function); lowered by {budget.throttles} throttle(s){lowered}")
 
 
