@@ -17,7 +17,10 @@ def orders_numbered(stack: PushStack, order: dict) -> list[dict]:
 
 def test_the_first_push_of_a_new_order_is_one_post_and_no_lookup_by_number(push_stack):
     stack = push_stack
-    # Given a newly confirmed WC order, never attempted
+    # Given a deployment past its first order (that one also reads `updatedsince` once: SOS-A16's first use)
+    stack.place_order(stack.mapped_items()[:1])
+    stack.sync()
+    # and a newly confirmed WC order, never attempted
     order = stack.place_order(stack.mapped_items()[:2])
     stack.sos.reset_counters()
     # When the poll announces it and the push runs (and the echo of our reference_id write after)
