@@ -25,7 +25,7 @@ from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.ops.doctor import DoctorContext, check_contract, check_sos, check_wiz
 from sos_wiz_sync.rules.contract import NEITHER
 from sos_wiz_sync.secrets import SecretStore
-from sos_wiz_sync.store.budget import BudgetState, BudgetTable
+from sos_wiz_sync.store.budget import BudgetTable
 from sos_wiz_sync.store.contract import ContractReadings
 from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.store.state import SyncState
@@ -232,7 +232,9 @@ def test_doctors_probe_takes_its_sos_slots_in_the_shared_budget_at_pull_priority
     """R-CFG-4: doctor's SOS client paces through the deployment's budget, at a pull's priority and
     at the deployment's SosMaxRps as the budget item holds it (the operator's environment has none)."""
     sos, wiz = emulators
-    BudgetTable(state_table).create(BudgetState(tail=0.0, rate=1000.0, configured=1000.0))
+    # the deployment's budget item at SosMaxRps 1000, as its first caller leaves it
+    BudgetTable(state_table).take(count=1, rate=1000.0, in_force=1000.0, now=0.0, late=0.0, idle=True, limit=None,
+                                  broken=1e12)
     values = {"STATE_TABLE": state_table, "SOS_SECRET_ID": make_secret(sos.credentials()),
               "SOS_TOKEN_URL": f"{sos.url}/oauth2/token", "SOS_API_BASE_URL": f"{sos.url}/api/v2",
               "WIZ_SECRET_ID": make_secret({"api_key": wiz.api_key}), "WIZ_API_BASE_URL": wiz.url}
