@@ -103,9 +103,10 @@ def events(draw) -> tuple[dict, list[str]]:
     return envelope, [email, phone, data["address_line_1"]]
 
 
-def change_message(event: dict) -> str:
+def change_message(event: dict, auth: str) -> str:
+    """The queued message, carrying the signature form that verified the delivery (WC-A6)."""
     return queued(RecordChanged(id=event["id"], entity="customer", wc_id=event["data"]["id"], source="webhook",
-                                event=event["event"])).body
+                                event=event["event"], auth=auth)).body
 
 
 def serialized(event: dict, ascii_only: bool) -> bytes:
@@ -118,10 +119,12 @@ def valid_requests(draw) -> Request:
     body = serialized(event, draw(st.booleans()))
     others = draw(st.lists(st.binary(min_size=32, max_size=32).map(lambda raw: base64.b64encode(raw).decode()),
                            max_size=2))
-    signatures = draw(st.permutations([sign(body, hex_digest=draw(st.booleans())), *others]))
+    hex_digest = draw(st.booleans())
+    signatures = draw(st.permutations([sign(body, hex_digest=hex_digest), *others]))
     # Ids with characters SQS cannot carry raw are queued escaped, never refused (issue 13)
     return Request("valid", body, headers(body, draw(st.sampled_from(CONTENT_TYPES)), ", ".join(signatures)),
-                   202, message=change_message(event), raw_ids=event["id"] + event["data"]["id"], markers=personal)
+                   202, message=change_message(event, "hmac-hex" if hex_digest else "hmac-base64"),
+                   raw_ids=event["id"] + event["data"]["id"], markers=personal)
 
 
 @st.composite
