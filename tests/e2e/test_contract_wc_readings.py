@@ -205,6 +205,33 @@ def test_wc_a16_customers_stream_under_each_list_default(wc, monkeypatch, capsys
     assert report["status"] == "ok", report
 
 
+# -- WC-A19: order_status=cancelled answered with neither reading -----------------------------------
+def test_wc_a19_neither_stops_the_cancelled_order_poll_and_confirmed_orders_still_reach_sos(wc, monkeypatch, capsys):
+    """WC-A19 fitting neither reading (order_status=cancelled answered 400): doctor is red naming
+    it; the WC change poll skips the cancelled listing with that reason (its cursor kept) instead of
+    failing every listing, so a new confirmed order still reaches SOS while a cancellation waits;
+    once the row settles "listed", the next poll carries the cancellation through (no gap)."""
+    placed = wc.place_order(wc.mapped_items()[:1])
+    wc.push.sync()
+    before = wc.the_sos_order(placed)
+    wc.wiz.configure(cancelled_orders="refused")
+    code, table = probe(wc, monkeypatch, capsys)
+    red(code, table, "WC-A19")
+    assert "order_status=cancelled answered HTTP 400" in table["WC-A19"]["evidence"], table["WC-A19"]
+    wc.wiz.set_order_status(placed["id"], "cancelled")
+    confirmed = wc.place_order(wc.mapped_items()[:1])
+    result = wc.runtime.invoke("WcPollFunction", {})
+    assert "WC-A19" in result["stopped"]["order-cancelled"] and result["order"] >= 1, result
+    wc.runtime.drain("PushQueue")
+    assert wc.the_sos_order(confirmed)["lines"]  # the confirmed-order listing kept running
+    assert wc.the_sos_order(placed)["lines"] == before["lines"]  # not cancelled on a guess
+    wc.wiz.configure(cancelled_orders="listed")
+    code, table = probe(wc, monkeypatch, capsys)
+    reported(code, table, "WC-A19", "listed")
+    wc.push.sync()
+    assert all(line["quantity"] == 0 for line in wc.the_sos_order(placed)["lines"])  # R-ORD-8, caught up
+
+
 # -- WC-A4, A13, A15, A19: readings of the orders and inventories ----------------------------------
 @pytest.mark.parametrize(("switch", "value", "row_id", "reading", "stream"), [
     ("inventory_read", "full", "WC-A4", "full body", "orders"),

@@ -115,6 +115,15 @@ def test_sku_id_takes_a_comma_list_only_where_switched_on_wc_a10(wiz: WizEmulato
         wiz.configure(sku_list=True)
 
 
+def test_cancelled_orders_listed_or_refused_as_switched_wc_a19(wiz: WizEmulator, wiz_api: Client) -> None:
+    """WC-A19: listed under order_status=cancelled (the assumption), or a 400 fitting neither reading."""
+    assert wiz_api("GET", "/orders", params={"order_status": "cancelled"}).status_code == 200
+    wiz.configure(cancelled_orders="refused")
+    refused = wiz_api("GET", "/orders", params={"order_status": "cancelled"})
+    assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "order_status"
+    assert wiz_api("GET", "/orders", params={"order_status": "confirmed"}).status_code == 200
+
+
 def test_a_second_post_with_the_same_reference_id_creates_a_second_record_wc_a2(wiz: WizEmulator,
                                                                                 wiz_api: Client) -> None:
     def body(sku: str, reference_id: str = str(SEED_ITEMS + 1)) -> dict:
