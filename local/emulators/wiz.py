@@ -725,7 +725,8 @@ class WizEmulator(Emulator):
         for side in ("billing_address", "shipping_address"):  # `type` is checked, not kept (WC-A13)
             address = self._address(record[side], side)
             record[side] = address and {key: address[key] for key in ORDER_ADDRESS_READ}
-        write_only = {key: record.pop(key) for key in ORDER_WRITE_ONLY if record.get(key) is not None}
+        write_only = {key: value for key in ORDER_WRITE_ONLY  # never in a read, even left out (WC-A13)
+                      if (value := record.pop(key, None)) is not None}
         charges = {field: _number(write_only.get(field), field, default=0)
                    for field in ("discount_value", "tax_value", "shipping_charge")}
         record["amount_paid"] = _number(record["amount_paid"], "amount_paid", default=0)
