@@ -43,6 +43,10 @@ Switchable where the contract says [assumed] or names two readings (`configure(.
   "ignored" (the assumption) or "refused" (400 naming the first; syncToken is always taken).
 - `deposit_amount` (SOS-A19): a sales order's `depositAmount` is "writable" (the assumption) or
   "ignored" on write (the order keeps the deposit it had).
+- `shipment_link` (SOS-A10): where a shipment names its sales order: "lines" (the contract: the
+  header `linkedTransaction` is documented "Unused", each line's names the order line) or
+  "header" (the header names the order; its lines' `linkedTransaction` are null, so a reader
+  trusting only the lines finds no order).
 
 Sales order lines as the contract states them: `amount` must equal quantity × unit price
 exactly (compared as decimals, no tolerance; left out, it is that product), a unit price below
@@ -134,10 +138,11 @@ THROTTLE_FORMS = {"429": {"http_status": 429}, "200-error": {"http_status": 200,
 SWITCHES = ("throttle_http_status", "validation_http_status", "refresh_returns_token", "payment_endpoint",
             "kit_type", "wrap_single", "timezone", "order", "hook_delete_empty", "customer_address_shape",
             "linked_shape", "line_price_field", "zero_quantity_lines", "unknown_id", "rows_move",
-            "read_only_fields", "deposit_amount")
+            "read_only_fields", "deposit_amount", "shipment_link")
 UNKNOWN_ID_ANSWERS = ("404", "200-empty", "400")
 LINK_LISTS = ("linkedInvoices", "linkedShipments", "linkedPayments")
 LINE_PRICE_FIELDS = ("unitPrice", "unitprice")
+SHIPMENT_LINKS = ("lines", "header")  # SOS-A10
 
 
 def _copy(record: Any) -> Any:
@@ -280,6 +285,7 @@ class SosEmulator(Emulator):
         self.rows_move = False
         self.read_only_fields = "ignored"
         self.deposit_amount = "writable"
+        self.shipment_link = "lines"
         self.configure(**switches)
         self._access_tokens: dict[str, float] = {}  # token → expiry on self.clock
         self._refresh_tokens: set[str] = set()
@@ -349,6 +355,8 @@ class SosEmulator(Emulator):
             raise ApiError(400, "read_only_fields must be 'ignored' or 'refused'")
         if switches.get("deposit_amount", "writable") not in ("writable", "ignored"):
             raise ApiError(400, "deposit_amount must be 'writable' or 'ignored'")
+        if switches.get("shipment_link", "lines") not in SHIPMENT_LINKS:
+            raise ApiError(400, f"shipment_link must be one of {SHIPMENT_LINKS}")
         if switches.get("line_price_field", "unitPrice") not in LINE_PRICE_FIELDS:
             raise ApiError(400, f"line_price_field must be one of {LINE_PRICE_FIELDS}")
         if "timezone" in switches:
@@ -554,6 +562,11 @@ class SosEmulator(Emulator):
             other = next(name for name in LINE_PRICE_FIELDS if name != self.line_price_field)
             out = {**out, "lines": [{(self.line_price_field if key == other else key): value
                                      for key, value in line.items()} for line in out["lines"]]}
+        if resource == "shipment" and self.shipment_link == "header":  # SOS-A10's other reading, old ones too
+            order = next((line["linkedTransaction"] for line in out.get("lines") or [] if line.get("linkedTransaction")),
+                         None)
+            out = {**out, "linkedTransaction": {**order, "linenumber": None} if order else None,
+                   "lines": [{**line, "linkedTransaction": None} for line in out.get("lines") or []]}
         if self.linked_shape == "id":
             out = {**out, **{name: [link["id"] if isinstance(link, dict) else link for link in out[name]]
                              for name in LINK_LISTS if isinstance(out.get(name), list)}}

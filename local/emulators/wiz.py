@@ -57,7 +57,9 @@ Switchable where the contract names two readings (`configure(...)`, defaults str
   False|True (WC-A13: reads carry `discount_value` and address `type`); `invoice_order_id`
   "order id"|"reference" (WC-A14: what an invoice's `order_id` names); `order_source_kept`
   True|False (WC-A15: False overwrites an API-created order's `source`); `customer_list_default`
-  "active"|"all" (WC-A16: what the customer list shows without `status`).
+  "active"|"all" (WC-A16: what the customer list shows without `status`); `cancelled_orders`
+  "listed"|"refused" (WC-A19: "refused" answers `order_status=cancelled` 400, fitting neither
+  reading).
 - Webhook delivery retries on the public schedule (30 s, 1, 2, 4, 8 min) unless told otherwise.
 """
 
@@ -144,6 +146,7 @@ SWITCHES: dict[str, tuple[Any, ...]] = {
     "invoice_order_id": ("order id", "reference"),                           # WC-A14
     "order_source_kept": (True, False),                                      # WC-A15
     "customer_list_default": ("active", "all"),                              # WC-A16
+    "cancelled_orders": ("listed", "refused"),                               # WC-A19
 }
 REFERENCE_IDS_ASSUMED = ("products", "invoices", "shipments")  # WC-A9
 UPDATED_AFTER_ASSUMED = ("invoices", "shipments")  # WC-A11
@@ -356,6 +359,8 @@ class WizEmulator(Emulator):
         status, status_field = args.get("status"), "status"
         if resource == "orders":  # `order_status`, default draft (R/orders/get-orders.md)
             status = _choice(args.get("order_status", "draft"), ORDER_STATUSES, "order_status")
+            if status == "cancelled" and self.cancelled_orders == "refused":  # WC-A19: neither reading
+                raise _invalid("order_status", "cancelled is not a filter of this account")
         elif resource == "customers":  # default active (R/customer)
             status = args.get("status", "active")
         elif resource == "shipments":
@@ -720,7 +725,8 @@ class WizEmulator(Emulator):
         for side in ("billing_address", "shipping_address"):  # `type` is checked, not kept (WC-A13)
             address = self._address(record[side], side)
             record[side] = address and {key: address[key] for key in ORDER_ADDRESS_READ}
-        write_only = {key: record.pop(key) for key in ORDER_WRITE_ONLY if record.get(key) is not None}
+        write_only = {key: value for key in ORDER_WRITE_ONLY  # never in a read, even left out (WC-A13)
+                      if (value := record.pop(key, None)) is not None}
         charges = {field: _number(write_only.get(field), field, default=0)
                    for field in ("discount_value", "tax_value", "shipping_charge")}
         record["amount_paid"] = _number(record["amount_paid"], "amount_paid", default=0)

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = {"wrap_single": True, "line_price_field": "unitPrice", "linked_shape": "object", "payment_endpoint": False,
             "kit_type": "Kit", "customer_address_shape": "flat", "unknown_id": "404", "rows_move": False,
             "read_only_fields": "ignored", "deposit_amount": "writable", "zero_quantity_lines": "accepted",
-            "timezone": "UTC"}
+            "timezone": "UTC", "shipment_link": "lines"}
 SCHEDULES = {"inventory": "InventoryPullSchedule", "customers": "CustomersPullSchedule",
              "orders": "OrdersPullSchedule", "shipments": "ShipmentsPullSchedule",
              "invoices": "InvoicesPullSchedule", "payments": "PaymentsPullSchedule"}
@@ -240,6 +240,28 @@ def test_sos_a10_and_a15_a_long_numbered_order_and_its_line_linked_shipment_reac
                                                         if o["number"] == LONG_NUMBER)["id"])]
     assert stack.run("shipments")["status"] == "ok"
     assert any(s.get("order_id") == wc_order["id"] for s in stack.wiz.shipments.values())
+
+
+def test_sos_a10_header_a_shipment_naming_its_order_on_the_header_reaches_that_wc_order(stack):
+    """SOS-A10 "header" (the header linkedTransaction names the order, the lines' are null): doctor
+    reports it, and the shipments pull mirrors a new shipment onto its order's WC order (the
+    header link is read first), not skipped as having no sales order."""
+    stack.reset(shipment_link="header")
+    _, code, line = stack.reading("SOS-A10")
+    assert line["reading"] == "header" and line["settled"] and line["how"] == "GET /shipment?maxresults=5", line
+    assert "header link" in line["effect"]
+    customer = next(iter(stack.sos.customers.values()))
+    item = stack.sos.items[stack.embedded.stocked_mapped_item_ids()[0]]
+    order = stack.sos.create_sales_order(number="SO-A10-HEADER", customer={"id": customer["id"]},
+                                         lines=[{"item": {"id": item["id"]}, "quantity": 1, "unitPrice": 2}])
+    stack.run("customers")
+    assert stack.run("orders")["status"] == "ok"
+    [wc_order] = [o for o in stack.wiz.orders.values() if o.get("reference_id") == str(order["id"])]
+    shipment = stack.sos.create_shipment(order["id"])
+    report = stack.run("shipments")
+    assert report["status"] == "ok", report
+    [mirrored] = [s for s in stack.wiz.shipments.values() if s.get("reference_id") == str(shipment["id"])]
+    assert mirrored["order_id"] == wc_order["id"], mirrored
 
 
 @pytest.mark.parametrize(("present", "expected"), [(True, "present"), (False, "absent")])

@@ -205,6 +205,53 @@ def test_wc_a16_customers_stream_under_each_list_default(wc, monkeypatch, capsys
     assert report["status"] == "ok", report
 
 
+# -- WC-A10: several SKUs in one sku_id call, or one call per SKU -----------------------------------
+@pytest.mark.parametrize(("value", "reading", "calls"), [(True, "comma list", 1), (False, "one per call", 3)])
+def test_wc_a10_an_order_of_three_skus_is_pushed_with_its_lookups_as_the_reading_says(wc, monkeypatch, capsys,
+                                                                                        value, reading, calls):
+    """WC-A10: the push looks up a WC order's line products by sku (`products_by_skus`). With the
+    reading stored, a freshly started push asks in one comma list, or one call per SKU straight
+    away: three SKUs cost 1 or 3 product list calls, never a refused list first (that would be 4)."""
+    wc.wiz.configure(sku_id_list=value)
+    code, table = probe(wc, monkeypatch, capsys)
+    reported(code, table, "WC-A10", reading)
+    wc.runtime.recycle("PushFunction")  # a fresh container: only the stored reading tells it
+    items = wc.mapped_items()[:3]
+    assert len({wc.product_for_item(item)["sku"] for item in items}) == 3
+    placed = wc.place_order(items)
+    wc.wiz.reset_counters()
+    wc.push.sync()
+    assert len(wc.the_sos_order(placed)["lines"]) == 3
+    assert wc.wiz.counters().get("GET /v1/products") == calls, wc.wiz.counters()
+
+
+# -- WC-A19: order_status=cancelled answered with neither reading -----------------------------------
+def test_wc_a19_neither_stops_the_cancelled_order_poll_and_confirmed_orders_still_reach_sos(wc, monkeypatch, capsys):
+    """WC-A19 fitting neither reading (order_status=cancelled answered 400): doctor is red naming
+    it; the WC change poll skips the cancelled listing with that reason (its cursor kept) instead of
+    failing every listing, so a new confirmed order still reaches SOS while a cancellation waits;
+    once the row settles "listed", the next poll carries the cancellation through (no gap)."""
+    placed = wc.place_order(wc.mapped_items()[:1])
+    wc.push.sync()
+    before = wc.the_sos_order(placed)
+    wc.wiz.configure(cancelled_orders="refused")
+    code, table = probe(wc, monkeypatch, capsys)
+    red(code, table, "WC-A19")
+    assert "order_status=cancelled answered HTTP 400" in table["WC-A19"]["evidence"], table["WC-A19"]
+    wc.wiz.set_order_status(placed["id"], "cancelled")
+    confirmed = wc.place_order(wc.mapped_items()[:1])
+    result = wc.runtime.invoke("WcPollFunction", {})
+    assert "WC-A19" in result["stopped"]["order-cancelled"] and result["order"] >= 1, result
+    wc.runtime.drain("PushQueue")
+    assert wc.the_sos_order(confirmed)["lines"]  # the confirmed-order listing kept running
+    assert wc.the_sos_order(placed)["lines"] == before["lines"]  # not cancelled on a guess
+    wc.wiz.configure(cancelled_orders="listed")
+    code, table = probe(wc, monkeypatch, capsys)
+    reported(code, table, "WC-A19", "listed")
+    wc.push.sync()
+    assert all(line["quantity"] == 0 for line in wc.the_sos_order(placed)["lines"])  # R-ORD-8, caught up
+
+
 # -- WC-A4, A13, A15, A19: readings of the orders and inventories ----------------------------------
 @pytest.mark.parametrize(("switch", "value", "row_id", "reading", "stream"), [
     ("inventory_read", "full", "WC-A4", "full body", "orders"),
@@ -213,8 +260,6 @@ def test_wc_a16_customers_stream_under_each_list_default(wc, monkeypatch, capsys
     ("order_reads_write_only", True, "WC-A13", "carried", "orders"),
     ("order_source_kept", True, "WC-A15", "kept", "orders"),
     ("order_source_kept", False, "WC-A15", "not kept", "orders"),
-    ("sku_id_list", True, "WC-A10", "comma list", "orders"),
-    ("sku_id_list", False, "WC-A10", "one per call", "orders"),
     ("order_source_kept", True, "WC-A19", "listed", "orders"),
 ])
 def test_order_and_inventory_rows_reported_and_the_orders_stream_runs(wc, monkeypatch, capsys, switch, value,

@@ -6,9 +6,11 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import requests
 
 from local.emulators import SosEmulator
+from local.emulators.base import ApiError
 
 from emulator_helpers import SEED_ITEMS, Client, Receiver
 
@@ -357,6 +359,23 @@ def test_linked_elements_read_as_objects_or_as_bare_ids_as_switched(sos: SosEmul
     assert bare["linkedInvoices"] == [invoice["id"]] and bare["linkedShipments"] == [shipment["id"]]
     assert sos_api("GET", "/salesorder", params={"query": order["number"]}).json()["data"][0]["linkedShipments"] == [
         shipment["id"]]
+
+
+def test_shipments_name_their_order_on_lines_or_on_the_header_as_switched(sos: SosEmulator, sos_api: Client) -> None:
+    """SOS-A10: "lines" (the contract, header documented "Unused") or "header" (lines null)."""
+    order = new_order(sos_api, sos).json()["data"]
+    shipment = sos.create_shipment(order["id"])
+    listed = sos_api("GET", "/shipment", params={"query": shipment["number"]}).json()["data"][0]
+    assert listed["linkedTransaction"] is None
+    assert {line["linkedTransaction"]["id"] for line in listed["lines"]} == {order["id"]}
+    sos.configure(shipment_link="header")
+    for read in (sos_api("GET", f"/shipment/{shipment['id']}").json()["data"],
+                 sos_api("GET", "/shipment", params={"query": shipment["number"]}).json()["data"][0]):
+        assert read["linkedTransaction"] == {"id": order["id"], "transactionType": "SalesOrder",
+                                             "refNumber": order["number"], "linenumber": None}
+        assert all(line["linkedTransaction"] is None for line in read["lines"])
+    with pytest.raises(ApiError, match="shipment_link"):
+        sos.configure(shipment_link="both")
 
 
 def test_unknown_references_are_named_in_the_400(sos: SosEmulator, sos_api: Client) -> None:

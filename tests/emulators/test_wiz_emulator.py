@@ -15,6 +15,7 @@ import requests
 from emulator_helpers import SEED_ITEMS, Client, Receiver
 
 from local.emulators import WizEmulator
+from local.emulators.wiz import ORDER_WRITE_ONLY
 
 SECRET = "whsec-test"
 
@@ -113,6 +114,15 @@ def test_sku_id_takes_a_comma_list_only_where_switched_on_wc_a10(wiz: WizEmulato
     assert sorted(row["sku"] for row in listed) == sorted([one, two])
     with pytest.raises(Exception, match="unknown switches"):
         wiz.configure(sku_list=True)
+
+
+def test_cancelled_orders_listed_or_refused_as_switched_wc_a19(wiz: WizEmulator, wiz_api: Client) -> None:
+    """WC-A19: listed under order_status=cancelled (the assumption), or a 400 fitting neither reading."""
+    assert wiz_api("GET", "/orders", params={"order_status": "cancelled"}).status_code == 200
+    wiz.configure(cancelled_orders="refused")
+    refused = wiz_api("GET", "/orders", params={"order_status": "cancelled"})
+    assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "order_status"
+    assert wiz_api("GET", "/orders", params={"order_status": "confirmed"}).status_code == 200
 
 
 def test_a_second_post_with_the_same_reference_id_creates_a_second_record_wc_a2(wiz: WizEmulator,
@@ -440,6 +450,7 @@ def test_undocumented_order_fields_are_taken_on_write_but_never_read_back(wiz: W
     for order in (created, wiz_api("GET", f"/orders/{created['id']}").json()["data"],
                   *wiz_api("GET", "/orders", params={"order_status": "draft"}).json()["data"]):
         assert not {"discount_value", "tax_value", "shipping_charge"} & set(order)
+    assert not set(ORDER_WRITE_ONLY) & set(new_order(wiz_api, wiz).json()["data"])  # left out: not read as null
     assert created["amount"] == 25 - 5 + 2 + 1 and "type" not in created["shipping_address"]
     assert created["shipping_address"]["address_line_1"] == "1 Main St"
     kept = wiz.update_order(created["id"], internal_note="user edit")  # the app keeps what it was written with

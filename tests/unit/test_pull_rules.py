@@ -232,6 +232,19 @@ def test_a_shipment_carries_tracking_and_only_lines_wc_has_products_for():
     assert body["shipment_items"] == [{"product_id": "prod_4", "quantity": 2}]
 
 
+def test_sos_a10_a_shipment_names_its_order_on_the_header_first_then_on_a_line():
+    """SOS-A10: an account whose shipments name the order on the header (lines null) is read too,
+    and a header naming something other than a sales order falls back to the lines."""
+    header = SosShipment.model_validate({
+        "id": 9, "linkedTransaction": {"id": 32, "transactionType": "SalesOrder", "refNumber": "SO-32"},
+        "lines": [{"item": {"id": 4}, "quantity": 2, "linkedTransaction": None}]})
+    assert header.sales_order.id == 32
+    other = SosShipment.model_validate({
+        "id": 10, "linkedTransaction": {"id": 5, "transactionType": "Invoice"},
+        "lines": [{"item": {"id": 4}, "quantity": 2, "linkedTransaction": {"id": 33, "transactionType": "SalesOrder"}}]})
+    assert other.sales_order.id == 33
+
+
 @pytest.mark.parametrize("amount, paid, status", [
     (100, 0, None), (100, 40, None), (100, 100, "PAID"), (100, 120, "PAID"), (None, 5, "PAID"),
 ])

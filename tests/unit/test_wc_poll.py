@@ -58,13 +58,25 @@ class FakeState:
         self.heartbeats.append(source)
 
 
+class FakeContract:
+    """The stored contract readings (store/contract.py), by id."""
+
+    def __init__(self, readings: dict[str, dict] | None = None):
+        self.readings = readings or {}
+
+    def reading(self, row_id: str) -> dict | None:
+        return self.readings.get(row_id)
+
+
 def order(n: int, stamp: str, status: str = "confirmed") -> dict:
     return {"id": f"ord_{n}", "status": status, "updated_at": stamp}
 
 
-def make_poll(wiz: FakeWiz | WizClient) -> tuple[WcChangePoll, FakeSqs, FakeState]:
+def make_poll(wiz: FakeWiz | WizClient, contract: FakeContract | None = None) -> tuple[WcChangePoll, FakeSqs,
+                                                                                     FakeState]:
     sqs, state = FakeSqs(), FakeState()
-    return WcChangePoll(wiz=wiz, state=state, sqs=sqs, queue_url="https://sqs/push.fifo", overlap=OVERLAP), sqs, state
+    return WcChangePoll(wiz=wiz, state=state, contract=contract or FakeContract(), sqs=sqs,
+                        queue_url="https://sqs/push.fifo", overlap=OVERLAP), sqs, state
 
 
 def queued_ids(sqs: FakeSqs) -> list[str]:
@@ -118,6 +130,24 @@ def test_orders_cancelled_since_the_cursor_are_listed_and_queued_like_any_order_
     assert poll.run() == {"order": 1, "order-cancelled": 1, "customer": 0}
     assert queued_ids(sqs) == ["ord_1", "ord_2"]
     assert json.loads(sqs.sent[1]["MessageBody"])["entity"] == "order" and sqs.sent[1]["MessageGroupId"] == "order#ord_2"
+
+
+def test_wc_a19_fitting_neither_reading_stops_the_cancelled_listing_and_the_others_still_run():
+    """WC-A19 stored NEITHER (order_status=cancelled answered what no reading says): the cancelled
+    orders are not listed (no guess at what that listing shows), its cursor is kept for when the
+    row settles, the poll says why; confirmed orders and customers are polled as ever."""
+    wiz = FakeWiz({"orders": [order(1, "2026-05-01T11:59:00Z"), order(2, "2026-05-01T11:59:05Z", "cancelled")],
+                   "customers": [{"id": "cust_1", "updated_at": "2026-05-01T11:59:59Z"}]})
+    contract = FakeContract({"WC-A19": {"reading": "neither", "evidence": "order_status=cancelled answered HTTP 400"}})
+    poll, sqs, state = make_poll(wiz, contract)
+    result = poll.run()
+    assert result["order"] == 1 and result["customer"] == 1 and result["order-cancelled"] == 0
+    assert "WC-A19" in result["stopped"]["order-cancelled"] and "HTTP 400" in result["stopped"]["order-cancelled"]
+    assert ("orders", "cancelled") not in [(r, f.get("order_status")) for r, f in wiz.asked]
+    assert queued_ids(sqs) == ["ord_1", "cust_1"] and "wc-poll-order-cancelled" not in state.streams
+    assert state.heartbeats == ["wc-change-poll"]
+    contract.readings["WC-A19"] = {"reading": "listed"}  # settled since: the listing runs again
+    assert poll.run() == {"order": 0, "order-cancelled": 1, "customer": 0}
     assert state.streams["wc-poll-order-cancelled"]["cursor"]["updated_at"] == "2026-05-01T11:59:05Z"
     assert state.streams["wc-poll-order"]["cursor"]["updated_at"] == "2026-05-01T11:59:00Z"
     # And seen again by the overlap, unchanged: not queued again

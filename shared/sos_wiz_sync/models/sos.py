@@ -357,13 +357,14 @@ class SosShipment(SosModel):
     lines: list[SosShipmentLine] = []
     trackingNumber: str | None = None
     archived: bool = False
+    linkedTransaction: LinkedTransaction | None = None  # documented "Unused"; some accounts name the order here
 
     @property
     def sales_order(self) -> LinkedTransaction | None:
-        """The sales order it ships ([assumed]: a line's linkedTransaction names it; the header's
-        is documented "Unused")."""
-        return next((line.linkedTransaction for line in self.lines
-                     if line.linkedTransaction and is_sales_order(line.linkedTransaction)), None)
+        """The sales order it ships. SOS-A10: the header's linkedTransaction (documented "Unused")
+        where it names one, then a line's, so either reading the probe may find is read."""
+        links = [self.linkedTransaction, *(line.linkedTransaction for line in self.lines)]
+        return next((link for link in links if link is not None and is_sales_order(link)), None)
 
 
 class SosPayment(SosModel):

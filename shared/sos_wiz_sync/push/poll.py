@@ -18,6 +18,9 @@ catches lost webhooks. Each listing keeps its own cursor.
 - Like every stream that may create records, it waits for the first sync (R-TIME-2), and its
   first window starts when the first sync finished: what existed before was matched by it, not
   pushed as new.
+- A listing that relies on an assumption (the cancelled orders on WC-A19) is skipped, its cursor
+  kept, while doctor's probe stored that the account's answer fits neither reading (R-OPS-5): it
+  stops with that reason rather than guess what the listing shows; the other listings still run.
 """
 
 from __future__ import annotations
@@ -30,18 +33,20 @@ import boto3
 
 from ..clients.wiz import WizClient, wc_time
 from ..config import WizApiSettings, WizPollSettings
+from ..models.contract import ContractStop, settled_choice
 from ..observability import logger
 from ..secrets import SecretStore
+from ..store.contract import ContractReadings
 from ..store.state import WC_CHANGE_POLL_HEARTBEAT, SyncState
 from ..wiring import build_wiz_client
 from .events import PushedEntity, RecordChanged, queued
 
-# (cursor stream, entity, WC resource, list filters): orders must name their status, the API's
-# default is draft; cancelled orders are a listing of their own (WC-A19).
-POLLED: tuple[tuple[str, PushedEntity, str, dict[str, str]], ...] = (
-    ("wc-poll-order", "order", "orders", {"order_status": "confirmed"}),
-    ("wc-poll-order-cancelled", "order", "orders", {"order_status": "cancelled"}),
-    ("wc-poll-customer", "customer", "customers", {}),
+# (cursor stream, entity, WC resource, list filters, the contract rows it relies on): orders must
+# name their status, the API's default is draft; cancelled orders are a listing of their own (WC-A19).
+POLLED: tuple[tuple[str, PushedEntity, str, dict[str, str], tuple[str, ...]], ...] = (
+    ("wc-poll-order", "order", "orders", {"order_status": "confirmed"}, ()),
+    ("wc-poll-order-cancelled", "order", "orders", {"order_status": "cancelled"}, ("WC-A19",)),
+    ("wc-poll-customer", "customer", "customers", {}, ()),
 )
 SQS_BATCH = 10  # SendMessageBatch maximum
 
@@ -60,9 +65,11 @@ def window_start(cursor: str | None, first_sync_finished: str, overlap: timedelt
 
 
 class WcChangePoll:
-    def __init__(self, *, wiz: WizClient, state: SyncState, sqs: Any, queue_url: str, overlap: timedelta):
+    def __init__(self, *, wiz: WizClient, state: SyncState, contract: ContractReadings, sqs: Any, queue_url: str,
+                 overlap: timedelta):
         self._wiz = wiz
         self._state = state
+        self._contract = contract
         self._sqs = sqs
         self._queue_url = queue_url
         self._overlap = overlap
@@ -71,7 +78,7 @@ class WcChangePoll:
     def from_environment(cls) -> "WcChangePoll":
         settings, secrets = WizPollSettings(), SecretStore()
         return cls(wiz=build_wiz_client(WizApiSettings(), secrets=secrets), state=SyncState(settings.state_table),
-                   sqs=boto3.client("sqs"), queue_url=settings.push_queue_url,
+                   contract=ContractReadings(settings.state_table), sqs=boto3.client("sqs"), queue_url=settings.push_queue_url,
                    overlap=timedelta(seconds=settings.wc_poll_overlap_seconds))
 
     def run(self) -> dict[str, Any]:
@@ -79,11 +86,27 @@ class WcChangePoll:
         if first_sync.get("status") != "done":
             logger.info("WC change poll waits for the first sync (R-TIME-2)")
             return {"status": "blocked", "reason": "first sync not done"}
-        polled = {stream.removeprefix("wc-poll-"): self._poll(stream, entity, resource, filters,
-                                                               first_sync["finished_at"])
-                  for stream, entity, resource, filters in POLLED}
+        polled: dict[str, Any] = {}
+        stopped: dict[str, str] = {}
+        for stream, entity, resource, filters, rows in POLLED:
+            name = stream.removeprefix("wc-poll-")
+            reason = self._stop(rows)
+            if reason:
+                logger.warning("WC change poll listing stopped", extra={"stream": stream, "reason": reason})
+                polled[name], stopped[name] = 0, reason
+            else:
+                polled[name] = self._poll(stream, entity, resource, filters, first_sync["finished_at"])
         self._state.record_heartbeat(WC_CHANGE_POLL_HEARTBEAT)  # `sos-wiz-ops doctor`: the poll runs
-        return polled
+        return {**polled, "stopped": stopped} if stopped else polled
+
+    def _stop(self, rows: tuple[str, ...]) -> str | None:
+        """Why a listing relying on these contract rows cannot run (a stored NEITHER); None: it can."""
+        for row_id in rows:
+            try:
+                settled_choice(self._contract.reading(row_id), row_id, {}, None)
+            except ContractStop as stop:
+                return stop.reason
+        return None
 
     def _poll(self, stream: str, entity: PushedEntity, resource: str, filters: dict[str, str],
               first_sync_finished: str) -> int:
