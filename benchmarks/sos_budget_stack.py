@@ -42,6 +42,10 @@ one JSON object (figures for docs/performance.md, "One SOS budget per deployment
     python -m benchmarks.sos_budget_stack                      # the issue's scale: ~8-10 min
     python -m benchmarks.sos_budget_stack --items 4000 --orders 20 --hooks 40
     python -m benchmarks.sos_budget_stack --account-rps 1      # the emulator stricter than SosMaxRps
+    python -m benchmarks.sos_budget_stack --push-batch-size 1 --push-max-concurrency 4   # what if
+
+`--push-batch-size` / `--push-max-concurrency` (default: the template's 10 / 2) try the PushQueue
+event source otherwise: a push invocation handles its batch's records one after another.
 
 The functions' log lines go to build/benchmark-sos-budget-stack.log (`--log`).
 """
@@ -58,6 +62,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import redirect_stdout
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -194,6 +199,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     span = args.span if args.span is not None else 0.8 * estimate
     deadline_seconds = 3 * estimate + 4 * args.poll_seconds + 300
     parameters = {"SosMaxRps": str(args.sos_max_rps), "LogLevel": "WARNING", "OrderNumberPrefix": "WC-"}
+    if args.push_max_concurrency is not None:
+        parameters["PushMaxConcurrency"] = str(args.push_max_concurrency)
     counted = Path(tempfile.mkdtemp(prefix="sos-budget-dynamodb-"))
     with HookedStack(items=args.items, window_seconds=args.window, parameters=parameters) as stack:
         runtime, sos, wiz = stack.runtime, stack.sos, stack.wiz
@@ -207,6 +214,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         runtime.container_setup.append(ContainerSetup(str(COUNTING), "count_dynamodb_requests",
                                                       {"folder": str(counted)}))
         runtime.recycle()  # a container started for the subscription would not count
+        if args.push_batch_size is not None:  # the pollers read the trigger they were started with
+            runtime.stop_pollers()
+            runtime.triggers = [replace(t, batch_size=args.push_batch_size) if t.queue_id == "PushQueue" else t
+                                for t in runtime.triggers]
+            runtime.start_pollers(interval_seconds=0.05)
+        push_trigger = next(t for t in runtime.triggers if t.queue_id == "PushQueue")
         picked, push_batches = note_push_pickups(runtime)
 
         stocked = stack.embedded.stocked_mapped_item_ids()
@@ -308,7 +321,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report = watcher.report or {}
         return {
             "scale": {"items": args.items, "orders": args.orders, "hooks": args.hooks, "span_s": round(span, 1),
-                      "poll_every_s": args.poll_seconds, "coalesce_window_s": args.window},
+                      "poll_every_s": args.poll_seconds, "coalesce_window_s": args.window,
+                      "push_batch_size": push_trigger.batch_size,
+                      "push_max_concurrency": runtime.concurrency("PushFunction")},
             "account_limit_rps": args.account_rps, "account_burst": args.account_burst,
             "sos_max_rps": args.sos_max_rps, "throttle_form": args.throttle_http_status,
             "sos_requests": requests_, "throttled": throttled,
@@ -365,6 +380,8 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--account-rps", type=float, default=2.0, help="the SOS emulator's account-wide limit")
     parse.add_argument("--account-burst", type=float, default=2.0)
     parse.add_argument("--sos-max-rps", type=float, default=2.0, help="SosMaxRps: the deployment's total")
+    parse.add_argument("--push-batch-size", type=int, default=None, help="PushQueue's BatchSize (template: 10)")
+    parse.add_argument("--push-max-concurrency", type=int, default=None, help="PushMaxConcurrency (template: 2)")
     parse.add_argument("--throttle-http-status", type=int, choices=(200, 429), default=429)
     parse.add_argument("--log", type=Path, default=ROOT / "build" / "benchmark-sos-budget-stack.log",
                        help="where the functions' log lines go")
