@@ -3,8 +3,10 @@
 One SOS emulator limits the account (default 2 requests/s, burst 2) and answers over it as SOS
 does (429 or HTTP 200 "Throttle limit exceeded": `--throttle-http-status`). Containers are
 separate processes, each with its own SosClient, as Lambda runs them:
-- 2 push containers (PushMaxConcurrency's default) take the announced orders in turn; an order
-  is 3 SOS calls (look up its number, create it, read its customer), as the push does at least;
+- 2 push containers (PushMaxConcurrency's default) take the announced orders in turn; a new
+  order's first attempt is one SOS call, its POST (push/orders.py: a later attempt looks its
+  number up first, SOS-A13), between its WizCommerce calls, modelled as `--wc-call-seconds` each:
+  the order and its customer read before the POST, the order's reference_id written after;
 - 1 quantity-hook container re-reads single items as hooks arrive;
 - 1 pull container pages every item (200 a page) from the start.
 Mode `shared` paces them all through one budget item on moto server (clients/budget.py); mode
@@ -102,9 +104,9 @@ else:
         time.sleep(max(0.0, spec["start"] + job["at"] - time.time()))
         try:
             if spec["role"] == "push":
-                if sos.find_sales_order_by_number(job["number"]) is None:
-                    sos.create_sales_order(job["order"])
-                sos.get_customer(job["order"]["customer"]["id"])
+                time.sleep(2 * spec["wc_call_seconds"])  # WizCommerce: the order, its customer
+                sos.create_sales_order(job["order"])
+                time.sleep(spec["wc_call_seconds"])  # WizCommerce: the order's reference_id
             else:
                 sos.get_item(job["item"])
         except Exception as exc:
@@ -132,6 +134,8 @@ def main() -> None:
     parser.add_argument("--account-burst", type=float, default=2.0)
     parser.add_argument("--sos-max-rps", type=float, default=2.0)
     parser.add_argument("--throttle-http-status", type=int, choices=(200, 429), default=429)
+    parser.add_argument("--wc-call-seconds", type=float, default=0.1,
+                        help="a WizCommerce call's duration in a push (3 per order: not paced by the budget)")
     args = parser.parse_args()
 
     with MotoServer() as moto:
@@ -155,7 +159,8 @@ def main() -> None:
             hooks = [{"at": args.span * k / args.hooks, "item": stock[k]["id"]} for k in range(args.hooks)]
             start = time.time() + 3.0
             common = {"mode": args.mode, "table": table, "rps": args.sos_max_rps, "url": f"{sos.url}/api/v2",
-                      "token": sos.credentials()["access_token"], "start": start}
+                      "token": sos.credentials()["access_token"], "start": start,
+                      "wc_call_seconds": args.wc_call_seconds}
             specs = [{**common, "role": "push", "jobs": orders[0::2]}, {**common, "role": "push", "jobs": orders[1::2]},
                      {**common, "role": "hook", "jobs": hooks}, {**common, "role": "pull", "jobs": []}]
             sos.set_rate_limit(args.account_rps, args.account_burst)

@@ -19,7 +19,14 @@ one JSON object (figures for docs/performance.md, "One SOS budget per deployment
 - `throttled_share`: throttled answers / all requests the SOS emulator received (target ≤ 1%);
 - `order_delay_from_poll_s`: from the start of the poll that found an order to the order being
   in SOS (seen by a watcher every 0.1 s), p50/p95, for all orders and for those found while the
-  pass ran (target p95 ≤ 10 s);
+  pass ran (target p95 ≤ 10 s); `order_delay_from_poll_end_s` likewise from the poll's end (the
+  poll has found an order when it has listed and queued it; on a loaded machine it takes seconds);
+- `order_delay_breakdown_s`: where that time goes, per order (p50/p95/max, all orders and those
+  found during the pass): `poll` (its start to its end), `queued` (the poll's end to the
+  PushFunction invocation whose batch holds the order), `before_post` (that invocation's start to
+  the push's attempt marker, written just before its POST: earlier records of the same batch and
+  the order's WizCommerce reads), `post` (the marker to the order in SOS: the budget's slot and the
+  POST); `push_batches` the PushFunction invocations' batch sizes;
 - `pass_ratio`: the inventory pass (schedule fired → run report written) ÷ (all SOS requests of
   the scenario ÷ the account's rate) (target ≤ 1.1); `pass_ratio_calls_during_pass` counts only the
   requests sent until the pass ended;
@@ -35,6 +42,10 @@ one JSON object (figures for docs/performance.md, "One SOS budget per deployment
     python -m benchmarks.sos_budget_stack                      # the issue's scale: ~8-10 min
     python -m benchmarks.sos_budget_stack --items 4000 --orders 20 --hooks 40
     python -m benchmarks.sos_budget_stack --account-rps 1      # the emulator stricter than SosMaxRps
+    python -m benchmarks.sos_budget_stack --push-batch-size 1 --push-max-concurrency 4   # what if
+
+`--push-batch-size` / `--push-max-concurrency` (default: the template's 10 / 2) try the PushQueue
+event source otherwise: a push invocation handles its batch's records one after another.
 
 The functions' log lines go to build/benchmark-sos-budget-stack.log (`--log`).
 """
@@ -51,6 +62,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import redirect_stdout
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -66,7 +78,7 @@ from sos_wiz_sync.rules.inventory import inventory_levels_from_sos  # noqa: E402
 COUNTING = ROOT / "benchmarks" / "sos_budget_counting.py"
 SOS_PAGE = 200
 ORDER_LINES = 2
-SOS_CALLS_PER_ORDER = 2  # the lookup of its number, the create (docs/performance.md, push path)
+SOS_CALLS_PER_ORDER = 1  # a first attempt's create; a later one looks its number up first (SOS-A13)
 QUEUES = ("PushQueue", "PullQueue", "InventoryHookQueue")
 DLQS = ("PushDLQ", "PullDLQ", "InventoryHookDLQ")
 
@@ -82,8 +94,8 @@ def spread(count: int, span: float) -> list[float]:
 
 
 def estimated_calls(args: argparse.Namespace) -> int:
-    """SOS requests the scenario needs at least: the pull's pages, each order's lookup and create,
-    a hook read per changed item (the hooks' and the orders' lines')."""
+    """SOS requests the scenario needs at least: the pull's pages, each order's create, a hook read
+    per changed item (the hooks' and the orders' lines')."""
     return math.ceil(args.items / SOS_PAGE) + args.orders * (SOS_CALLS_PER_ORDER + ORDER_LINES) + args.hooks
 
 
@@ -145,11 +157,50 @@ def dynamodb_requests(folder: Path, since: float) -> Counter:
     return counts
 
 
+def note_push_pickups(runtime: Any) -> tuple[dict[str, float], list[int]]:
+    """When a PushFunction invocation first held each order's message (WC order id → epoch s), and
+    every push batch's size: the local event-source pollers invoke through `runtime.invoke`."""
+    picked: dict[str, float] = {}
+    batches: list[int] = []
+    invoke = runtime.invoke
+
+    def noting(function_id: str, event: Any, **kwargs: Any) -> Any:
+        if function_id == "PushFunction":
+            now = time.time()
+            batches.append(len(event.get("Records", [])))
+            for record in event.get("Records", []):
+                body = json.loads(record["body"])
+                if body.get("entity") == "order":
+                    picked.setdefault(str(body["wc_id"]), now)
+        return invoke(function_id, event, **kwargs)
+
+    runtime.invoke = noting
+    return picked, batches
+
+
+def attempts(runtime: Any, wc_ids: list[str]) -> dict[str, float]:
+    """When each order's push was about to POST it (its attempt marker, store/mappings.py)."""
+    marked: dict[str, float] = {}
+    for wc_id in wc_ids:
+        item = runtime.dynamodb.get_item(TableName=runtime.ref("MappingsTable"), ConsistentRead=True,
+                                         Key={"pk": {"S": f"WC#order#{wc_id}"}, "sk": {"S": "ATTEMPT"}}).get("Item")
+        if item:
+            marked[wc_id] = datetime.fromisoformat(item["attempted_at"]["S"]).timestamp()
+    return marked
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {"n": len(values), "p50": percentile(values, .5), "p95": percentile(values, .95),
+            "max": percentile(values, 1)}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     estimate = estimated_calls(args) / min(args.account_rps, args.sos_max_rps)
     span = args.span if args.span is not None else 0.8 * estimate
     deadline_seconds = 3 * estimate + 4 * args.poll_seconds + 300
     parameters = {"SosMaxRps": str(args.sos_max_rps), "LogLevel": "WARNING", "OrderNumberPrefix": "WC-"}
+    if args.push_max_concurrency is not None:
+        parameters["PushMaxConcurrency"] = str(args.push_max_concurrency)
     counted = Path(tempfile.mkdtemp(prefix="sos-budget-dynamodb-"))
     with HookedStack(items=args.items, window_seconds=args.window, parameters=parameters) as stack:
         runtime, sos, wiz = stack.runtime, stack.sos, stack.wiz
@@ -163,6 +214,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         runtime.container_setup.append(ContainerSetup(str(COUNTING), "count_dynamodb_requests",
                                                       {"folder": str(counted)}))
         runtime.recycle()  # a container started for the subscription would not count
+        if args.push_batch_size is not None:  # the pollers read the trigger they were started with
+            runtime.stop_pollers()
+            runtime.triggers = [replace(t, batch_size=args.push_batch_size) if t.queue_id == "PushQueue" else t
+                                for t in runtime.triggers]
+            runtime.start_pollers(interval_seconds=0.05)
+        push_trigger = next(t for t in runtime.triggers if t.queue_id == "PushQueue")
+        picked, push_batches = note_push_pickups(runtime)
 
         stocked = stack.embedded.stocked_mapped_item_ids()
         product_of = {p["reference_id"]: p["id"] for p in wiz.products.values() if p.get("reference_id")}
@@ -199,7 +257,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if kind == "order":
                     order = place_order(stack, customers, products, n)
                     number = f"WC-{order['display_id']}"
-                    placed[number] = {"placed": time.time()}
+                    placed[number] = {"placed": time.time(), "wc_id": str(order["id"])}
                     watcher.numbers.add(number)
                     unannounced.append(number)
                 else:
@@ -213,7 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     poll_errors.append(f"{type(exc).__name__}: {exc}")
                 polls.append({"started": poll_started, "finished": time.time()})
                 for number in unannounced:
-                    placed[number]["poll"] = poll_started
+                    placed[number]["poll"], placed[number]["poll_end"] = poll_started, polls[-1]["finished"]
                 unannounced = []
                 next_poll += args.poll_seconds
                 if (not events and watcher.pass_done is not None and len(watcher.in_sos) == args.orders
@@ -241,15 +299,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sos.items[i]["available"], sos.items[i]["onPO"]).as_dict()]
 
         touched = sorted({*hook_items, *(i for i in order_items[:ORDER_LINES * args.orders])})
-        delays = {number: watcher.in_sos[number] - order["poll"]
-                  for number, order in placed.items() if number in watcher.in_sos and "poll" in order}
+        found = {number: order for number, order in placed.items() if number in watcher.in_sos and "poll" in order}
+        found_during = {number for number, order in found.items() if order["poll"] <= watcher.pass_done}
+        delays = {number: watcher.in_sos[number] - order["poll"] for number, order in found.items()}
+        from_end = {number: watcher.in_sos[number] - order["poll_end"] for number, order in found.items()}
         from_confirmation = [watcher.in_sos[n] - order["placed"] for n, order in placed.items() if n in watcher.in_sos]
-        during = [delay for number, delay in delays.items() if placed[number]["poll"] <= watcher.pass_done]
+        during = [delay for number, delay in delays.items() if number in found_during]
+        marked = attempts(runtime, [order["wc_id"] for order in found.values()])
+        stages: dict[str, dict[str, float]] = {}  # SOS number → stage → seconds
+        for number, order in found.items():
+            wc_id = order["wc_id"]
+            if wc_id in picked and wc_id in marked:
+                stages[number] = {"poll": order["poll_end"] - order["poll"], "queued": picked[wc_id] - order["poll_end"],
+                                  "before_post": marked[wc_id] - picked[wc_id],
+                                  "post": watcher.in_sos[number] - marked[wc_id]}
+
+        def breakdown(numbers: set[str]) -> dict[str, Any]:
+            return {stage: summary([s[stage] for n, s in stages.items() if n in numbers])
+                    for stage in ("poll", "queued", "before_post", "post")}
         pass_seconds = watcher.pass_done - started
         report = watcher.report or {}
         return {
             "scale": {"items": args.items, "orders": args.orders, "hooks": args.hooks, "span_s": round(span, 1),
-                      "poll_every_s": args.poll_seconds, "coalesce_window_s": args.window},
+                      "poll_every_s": args.poll_seconds, "coalesce_window_s": args.window,
+                      "push_batch_size": push_trigger.batch_size,
+                      "push_max_concurrency": runtime.concurrency("PushFunction")},
             "account_limit_rps": args.account_rps, "account_burst": args.account_burst,
             "sos_max_rps": args.sos_max_rps, "throttle_form": args.throttle_http_status,
             "sos_requests": requests_, "throttled": throttled,
@@ -260,6 +334,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "p95": percentile(list(delays.values()), .95), "max": percentile(list(delays.values()), 1)},
                 "found_during_pass": {"n": len(during), "p50": percentile(during, .5), "p95": percentile(during, .95),
                                       "max": percentile(during, 1)}},
+            "order_delay_from_poll_end_s": {
+                "all": summary(list(from_end.values())),
+                "found_during_pass": summary([d for n, d in from_end.items() if n in found_during])},
+            "order_delay_breakdown_s": {"all": breakdown(set(stages)), "found_during_pass": breakdown(found_during)},
+            "push_batches": {"n": len(push_batches), "max_size": max(push_batches, default=0),
+                             "mean_size": round(statistics.mean(push_batches), 2) if push_batches else None},
             "order_delay_from_confirmation_s": {"p50": percentile(from_confirmation, .5),
                                                 "p95": percentile(from_confirmation, .95)},
             "polls": len(polls), "poll_seconds_p50": percentile([p["finished"] - p["started"] for p in polls], .5),
@@ -300,6 +380,8 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--account-rps", type=float, default=2.0, help="the SOS emulator's account-wide limit")
     parse.add_argument("--account-burst", type=float, default=2.0)
     parse.add_argument("--sos-max-rps", type=float, default=2.0, help="SosMaxRps: the deployment's total")
+    parse.add_argument("--push-batch-size", type=int, default=None, help="PushQueue's BatchSize (template: 10)")
+    parse.add_argument("--push-max-concurrency", type=int, default=None, help="PushMaxConcurrency (template: 2)")
     parse.add_argument("--throttle-http-status", type=int, choices=(200, 429), default=429)
     parse.add_argument("--log", type=Path, default=ROOT / "build" / "benchmark-sos-budget-stack.log",
                        help="where the functions' log lines go")

@@ -13,7 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 REPORTED = {"throttled_share", "order_delay_from_poll_s", "pass_seconds", "ideal_seconds", "pass_ratio",
             "orders_in_sos", "orders_duplicated", "orders_missing", "stale_items_touched", "stale_items_all",
-            "dynamodb_per_sos_call", "rate_in_force_at_end", "sos_requests", "throttled"}
+            "dynamodb_per_sos_call", "rate_in_force_at_end", "sos_requests", "throttled",
+            "order_delay_from_poll_end_s", "order_delay_breakdown_s", "push_batches"}
 
 
 def test_the_budget_benchmark_runs_on_the_local_stack_and_every_order_lands_once(tmp_path):
@@ -28,5 +29,8 @@ def test_the_budget_benchmark_runs_on_the_local_stack_and_every_order_lands_once
     assert (result["stale_items_touched"], result["stale_items_all"]) == ([], 0)
     assert result["pass_run_report"]["status"] == "ok" and result["queues_settled"]
     assert result["order_delay_from_poll_s"]["all"]["n"] == 3
+    assert result["order_delay_from_poll_end_s"]["all"]["n"] == 3
+    # every order's stages were seen: its push's pickup and its attempt marker before the POST
+    assert {stage["n"] for stage in result["order_delay_breakdown_s"]["all"].values()} == {3}
     assert result["sos_requests"] > 0 and result["dynamodb_budget_requests"] > 0  # both counters saw the run
     assert result["rate_in_force_at_end"] is not None and result["rate_in_force_at_end"] <= 2.0
