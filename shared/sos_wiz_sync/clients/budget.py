@@ -29,9 +29,11 @@ made orders wait behind up to 6 lower-priority slots):
 Worst case (every priority asking non-stop): about 0.85 a call; a busy afternoon about 0.9.
 
 Adaptive (AIMD): a throttled answer (429 or HTTP 200 "Throttle limit exceeded") multiplies the
-rate in force by `decrease` (once per `cooldown_seconds`: one episode, one decrease) and keeps
-the rate it was throttled at as the `ceiling`. Each `quiet_seconds` since then adds `increase` ×
-the configured rate, but for `ceiling_seconds` only up to `approach` × the ceiling and at most
+rate in force by `decrease` (once per `cooldown_seconds`: one episode, one decrease); a throttle
+within `repeat_seconds` of the last decrease also keeps the rate it was throttled at as the
+`ceiling` (an isolated one does not: jitter at rate = limit costs a minute, not ten at half
+the rate; the full-scale benchmark ended at 0.98/s of 2 after three). Each `quiet_seconds`
+since then adds `increase` × the configured rate, but for `ceiling_seconds` only up to `approach` × the ceiling and at most
 half the way there, so the rate nears the limit ever more slowly instead of climbing back into
 it every 40 s (at a 1/s account under a 2/s configuration, in the simulation of
 tests/unit/test_sos_budget.py: 9 throttle episodes in 5 minutes before, 3 now). Never above the
@@ -87,10 +89,16 @@ class BudgetPolicy:
     increase: float = 0.1        # + this × configured per quiet period, at most half the way to the cap
     approach: float = 0.9        # quiet periods raise the rate to this × the last throttled rate at most
     ceiling_seconds: float = 600.0  # that long without a throttle, the cap is the configured rate again
+    # A throttle this soon after the last decrease sets the ceiling; an isolated one (jitter, another
+    # client's burst) only lowers the rate, which quiet periods raise to the configured one in a minute.
+    repeat_seconds: float = 120.0
     quiet_seconds: float = 20.0
     cooldown_seconds: float = 2.0
     min_share: float = 0.1       # the rate never goes below this × configured
-    grace_slots: float = 1.0     # a slot used later than this is dropped (it would bunch requests)
+    # A slot used later than this (in slots) is dropped: sent at once, a late slot comes closer
+    # than 1 / rate to the next one by its lateness; the account's bucket (burst 2 at its limit)
+    # takes 1 slot of bunching only, so half a slot leaves the other half to network jitter.
+    grace_slots: float = 0.5
     max_backlog_seconds: float = 60.0  # a tail further out than this is broken: start again from now
     fallback_callers: int = 6    # local pacing share when the table fails
 
@@ -100,8 +108,9 @@ class BudgetPolicy:
         return max(self.slices[priority], math.floor(rate * self.lease_seconds))
 
     def lateness(self, rate: float) -> float:
-        """How late a slot may still be used (and a past tail appended to): one slot, or
-        `lease_seconds` at high rates. Requests bunch by at most this much."""
+        """How late a slot may still be used (and a past tail appended to): `grace_slots`, or
+        `lease_seconds` at high rates. Requests bunch by at most this much (two sends are at
+        least 1 / rate - lateness apart)."""
         return max(self.grace_slots / rate, self.lease_seconds)
 
     @property
@@ -178,15 +187,19 @@ def slots_before(rate: float, tail: float, count: int) -> list[float]:
 
 def lowered(policy: BudgetPolicy, state: BudgetState, now: float,
             leased_at: float | None = None) -> tuple[float, float] | None:
-    """The rate to store after a throttled answer and the ceiling (the rate in force it was
-    throttled at); None when one was already answered this episode: within `cooldown_seconds` of
-    the last decrease, or for a request whose slot was leased (`leased_at`) before it — spaced at
-    the old rate, it says nothing of the new one (without this, slices leased before a decrease
-    and the account's emptied burst lowered a 1/s account's rate a third time, to 0.69)."""
+    """The rate to store after a throttled answer and the ceiling: the rate in force it was
+    throttled at if the last decrease was within `repeat_seconds` (the limit is below it), else 0
+    (an isolated throttle: before, each set a ceiling for `ceiling_seconds`, and three jitter
+    throttles at rate = limit held the rate at half the configured one for the rest of a run).
+    None when one was already answered this episode: within `cooldown_seconds` of the last
+    decrease, or for a request whose slot was leased (`leased_at`) before it — spaced at the old
+    rate, it says nothing of the new one (without this, slices leased before a decrease and the
+    account's emptied burst lowered a 1/s account's rate a third time, to 0.69)."""
     if now - state.lowered_at < policy.cooldown_seconds or (leased_at is not None and leased_at < state.lowered_at):
         return None
-    ceiling = in_force(policy, state, now)
-    return max(policy.min_rate, ceiling * policy.decrease), ceiling
+    throttled_at = in_force(policy, state, now)
+    repeated = state.throttles > 0 and now - state.lowered_at < policy.repeat_seconds  # lowered_at: 0 before any
+    return max(policy.min_rate, throttled_at * policy.decrease), throttled_at if repeated else 0.0
 
 
 def cap(policy: BudgetPolicy, state: BudgetState, now: float) -> float:

@@ -29,7 +29,7 @@ class BudgetState:
     lowered_at: float = 0.0  # when a throttled answer last lowered the rate
     raised_at: float = 0.0   # when a redeployed SosMaxRps last set it
     throttles: int = 0      # throttled answers that lowered the rate, ever
-    ceiling: float = 0.0    # the rate in force when a throttle last lowered it (0: none yet)
+    ceiling: float = 0.0    # the rate in force a repeated throttle last came at (0: none)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BudgetState:
@@ -87,8 +87,8 @@ class BudgetTable:
     def set_rate(self, expected: BudgetState, *, rate: float, configured: float, now: float,
                  lowered: bool, ceiling: float = 0.0) -> BudgetState:
         """The rate in force (and the configured one: SosMaxRps may have been redeployed), if no one
-        changed it since `expected` was read. Lowered by a throttle: the rate in force it was
-        throttled at is kept as the `ceiling` the quiet periods then approach."""
+        changed it since `expected` was read. Lowered by a throttle: `ceiling` (the rate in force a
+        repeated throttle came at, 0 for an isolated one) is what the quiet periods then approach."""
         update = "SET rate = :new, configured = :configured, " + (
             "lowered_at = :now, ceiling = :ceiling ADD throttles :one" if lowered else "raised_at = :now")
         values = {":new": _number(rate), ":configured": _number(configured), ":now": _number(now),
