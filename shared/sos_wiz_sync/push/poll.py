@@ -78,7 +78,8 @@ class WcChangePoll:
     def from_environment(cls) -> "WcChangePoll":
         settings, secrets = WizPollSettings(), SecretStore()
         return cls(wiz=build_wiz_client(WizApiSettings(), secrets=secrets), state=SyncState(settings.state_table),
-                   contract=ContractReadings(settings.state_table), sqs=boto3.client("sqs"), queue_url=settings.push_queue_url,
+                   contract=ContractReadings(settings.state_table), sqs=boto3.client("sqs"),
+                   queue_url=settings.push_queue_url,
                    overlap=timedelta(seconds=settings.wc_poll_overlap_seconds))
 
     def run(self) -> dict[str, Any]:
