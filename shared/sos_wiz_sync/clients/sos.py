@@ -43,7 +43,7 @@ from ..models.sos import (
     linked_transactions,
     read_record,
 )
-from ..models.contract import ContractStop, settled_choice
+from ..models.contract import ContractStop, neither_stop, settled_choice
 from ..store.contract import FirstUse, ignore_first_use
 from .http import ApiError, CallCounter, Pacer
 from .sos_auth import SosTokenManager
@@ -468,13 +468,9 @@ class SosClient:
         the row with that reason (SOS-A4: reads by id; SOS-A9: what reads links, `require`).
         Called again in warm containers: a reading settled since a stop replaces it."""
         self._payment_endpoint_stop = None
-        self._stops = {}
+        self._stops = {row_id: stop for row_id in ("SOS-A4", "SOS-A9")
+                       if (stop := neither_stop(readings.get(row_id), row_id))}
         self._zone_recorded = self._zone_recorded or "SOS-A16" in readings
-        for row_id in ("SOS-A4", "SOS-A9"):
-            try:
-                settled_choice(readings.get(row_id), row_id, {}, None)
-            except ContractStop as stop:
-                self._stops[row_id] = stop
         try:
             self._kit_types = settled_choice(readings.get("SOS-A17"), "SOS-A17", {
                 "Kit": frozenset({"Kit"}), "Item Group": frozenset({"Item Group"}), "both": KIT_TYPES}, KIT_TYPES)

@@ -13,7 +13,7 @@ import requests
 
 from ..models.wiz import WizCustomer, WizInventory, WizInventoryRecord, WizOrder, WizProduct
 from ..observability import logger
-from ..models.contract import ContractStop, settled_choice
+from ..models.contract import ContractStop, neither_stop, settled_choice
 from ..store.contract import FirstUse, ignore_first_use
 from .http import ApiError, CallCounter, map_bounded
 
@@ -424,9 +424,8 @@ class WizClient:
         for row_id, resources in needs:
             if resource not in resources:
                 continue
-            try:
-                settled_choice(self._readings.get(row_id), row_id, {}, None)  # NEITHER: ContractStop
-            except ContractStop as stop:
+            stop = neither_stop(self._readings.get(row_id), row_id)
+            if stop:
                 return stop.reason
             stored = (self._readings.get(row_id) or {}).get("reading")
             if row_id == "WC-A5" and stored == "camelCase":

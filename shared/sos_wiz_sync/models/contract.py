@@ -22,10 +22,18 @@ class ContractStop(Exception):
         self.reason = str(self)
 
 
+def neither_stop(stored: Mapping[str, Any] | None, row_id: str) -> ContractStop | None:
+    """The stop a row's stored reading calls for: a ContractStop when it fits neither known
+    reading, else None (settled, or not yet: the safe default applies)."""
+    if (stored or {}).get("reading") == NEITHER:
+        return ContractStop(row_id, (stored or {}).get("evidence"))
+    return None
+
+
 def settled_choice(stored: Mapping[str, Any] | None, row_id: str, choices: Mapping[str, Any], default: Any) -> Any:
     """What the code uses under a row's stored reading: its choice when settled, `default` (the
     safe one) until then; ContractStop when the stored reading is NEITHER."""
-    reading = (stored or {}).get("reading")
-    if reading == NEITHER:
-        raise ContractStop(row_id, (stored or {}).get("evidence"))
-    return choices.get(reading, default)
+    stop = neither_stop(stored, row_id)
+    if stop:
+        raise stop
+    return choices.get((stored or {}).get("reading"), default)

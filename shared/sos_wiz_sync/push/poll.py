@@ -33,7 +33,7 @@ import boto3
 
 from ..clients.wiz import WizClient, wc_time
 from ..config import WizApiSettings, WizPollSettings
-from ..models.contract import ContractStop, settled_choice
+from ..models.contract import neither_stop
 from ..observability import logger
 from ..secrets import SecretStore
 from ..store.contract import ContractReadings
@@ -103,9 +103,8 @@ class WcChangePoll:
     def _stop(self, rows: tuple[str, ...]) -> str | None:
         """Why a listing relying on these contract rows cannot run (a stored NEITHER); None: it can."""
         for row_id in rows:
-            try:
-                settled_choice(self._contract.reading(row_id), row_id, {}, None)
-            except ContractStop as stop:
+            stop = neither_stop(self._contract.reading(row_id), row_id)
+            if stop:
                 return stop.reason
         return None
 
