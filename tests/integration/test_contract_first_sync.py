@@ -14,20 +14,18 @@ from typing import Any
 import boto3
 import pytest
 from pull_stack import PullStack, context, pull_stack  # noqa: F401 - fixture
+from emulator_clients import emulator_clients
 from push_stack import started_push_stack
 
 from local.emulators import SosEmulator, WizEmulator, seed
 from sos_wiz_sync.clients.budget import SharedBudget
 from sos_wiz_sync.clients.http import build_session
-from sos_wiz_sync.clients.sos import Backoff, SosClient
-from sos_wiz_sync.clients.sos_auth import SosTokenManager
+from sos_wiz_sync.clients.sos import SosClient
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.ops.doctor import DoctorContext, check_contract, check_sos, check_wiz
 from sos_wiz_sync.rules.contract import NEITHER
-from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.budget import BudgetTable
 from sos_wiz_sync.store.contract import ContractReadings
-from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.store.state import SyncState
 from sos_wiz_sync.sync import first_sync as first_sync_module
 from sos_wiz_sync.sync.report import render_report
@@ -139,14 +137,6 @@ def emulators():
     wiz.stop()
 
 
-def fast_clients(sos: SosEmulator, wiz: WizEmulator, make_secret, state_table: str) -> tuple[SosClient, WizClient]:
-    tokens = SosTokenManager(secret_id=make_secret(sos.credentials()), token_url=f"{sos.url}/oauth2/token",
-                             secrets=SecretStore(), leases=Leases(state_table), session=build_session(retries=0))
-    return (SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0),
-                      backoff=Backoff(attempts=1)),
-            WizClient(base_url=wiz.url, api_key=wiz.api_key, session=wiz_session(2)))
-
-
 @pytest.mark.parametrize("fault", ["429", "503"])
 def test_a_throttle_or_5xx_during_the_probe_leaves_the_rows_as_stored(emulators, make_secret, state_table, fault):
     """SOS-A3/A18: a throttle says nothing about the contract: the probe is reported not finished,
@@ -159,7 +149,7 @@ def test_a_throttle_or_5xx_during_the_probe_leaves_the_rows_as_stored(emulators,
     else:
         sos.inject_5xx(count=5, method="GET", path="/api/v2/salesorder")
 
-    result = probe_before_first_sync(*fast_clients(sos, wiz, make_secret, state_table), store,
+    result = probe_before_first_sync(*emulator_clients(sos, wiz, make_secret, state_table), store,
                                      payment_route="deposit")
 
     assert result["status"] == "not finished" and fault in result["reason"]

@@ -10,10 +10,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from emulator_clients import emulator_clients, sos_client
 from local.emulators import SosEmulator, WizEmulator, seed
-from sos_wiz_sync.clients.http import build_session
-from sos_wiz_sync.clients.sos import Backoff, SosClient, SosError
-from sos_wiz_sync.clients.sos_auth import SosTokenManager
+from sos_wiz_sync.clients.sos import SosClient, SosError
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.models.contract import ContractStop
 from sos_wiz_sync.ops import cli
@@ -22,9 +21,7 @@ from sos_wiz_sync.ops.doctor import DoctorContext, check_contract
 from sos_wiz_sync.push.failures import is_permanent, push_failure_reason
 from sos_wiz_sync.rules.contract import NEITHER
 from sos_wiz_sync.rules.push_config import PushConfig
-from sos_wiz_sync.secrets import SecretStore
 from sos_wiz_sync.store.contract import ContractReadings
-from sos_wiz_sync.store.leases import Leases
 from sos_wiz_sync.wiring import wiz_session
 
 
@@ -51,12 +48,7 @@ def add_order(sos: SosEmulator) -> None:
 
 @pytest.fixture
 def clients(emulators, make_secret, state_table) -> tuple[SosClient, WizClient]:
-    sos, wiz = emulators
-    tokens = SosTokenManager(secret_id=make_secret(sos.credentials()), token_url=f"{sos.url}/oauth2/token",
-                             secrets=SecretStore(), leases=Leases(state_table), session=build_session(retries=0))
-    sos_client = SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0),
-                           backoff=Backoff(attempts=1))
-    return sos_client, WizClient(base_url=wiz.url, api_key=wiz.api_key, session=wiz_session(2))
+    return emulator_clients(*emulators, make_secret, state_table)
 
 
 def probe(clients, state_table, payment_route: str = "deposit") -> dict[str, str | None]:
@@ -148,12 +140,7 @@ def test_doctor_is_green_and_names_the_cost_when_every_answer_fits(emulators, cl
 
 # -- first-use rows: recorded the first time the code sees them ---------------------------------------
 def wired_client(sos: SosEmulator, make_secret, state_table: str) -> SosClient:
-    first_use = ContractReadings(state_table).record_first_use
-    tokens = SosTokenManager(secret_id=make_secret(sos.credentials()), token_url=f"{sos.url}/oauth2/token",
-                             secrets=SecretStore(), leases=Leases(state_table), session=build_session(retries=0),
-                             first_use=first_use)
-    return SosClient(base_url=f"{sos.url}/api/v2", tokens=tokens, session=build_session(retries=0),
-                     backoff=Backoff(attempts=1), first_use=first_use)
+    return sos_client(sos, make_secret, state_table, first_use=ContractReadings(state_table).record_first_use)
 
 
 @pytest.mark.parametrize(("rotates", "expected"), [(True, "rotating"), (False, "not rotating")])
