@@ -8,10 +8,11 @@ after one SQS send and do without it (Lambda's active tracing still records thei
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.metrics import Metrics
+from aws_lambda_powertools.metrics import MetricUnit, Metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.tracing import Tracer
@@ -20,6 +21,15 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+_metrics_lock = threading.Lock()
+
+
+def add_metric(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    """`metrics.add_metric`, safe from threads (the push's message groups run side by side, and
+    its SOS budget reports the rate in force from any of them): it is a read-modify-write of the
+    metric set."""
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit=unit, value=value)
 
 
 def __getattr__(name: str) -> object:

@@ -15,7 +15,7 @@ from .clients.sos import ChangeWindow, SosClient
 from .clients.sos_auth import SosTokenManager
 from .clients.wiz import WizClient
 from .config import SosApiSettings, WizApiSettings
-from .observability import metrics
+from .observability import add_metric
 from .secrets import SecretStore
 from .store.budget import BudgetTable
 from .store.contract import ContractReadings
@@ -33,7 +33,7 @@ def sos_pacer(api: SosApiSettings, state_table: str) -> Pacer:
 
 def report_sos_rate(rate: float) -> None:
     """The deployment's SOS rate in force, as a metric whenever this function sees it change."""
-    metrics.add_metric(name="SosRateInForce", unit=MetricUnit.CountPerSecond, value=rate)
+    add_metric("SosRateInForce", rate, MetricUnit.CountPerSecond)
 
 
 def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretStore) -> SosClient:

@@ -1,9 +1,12 @@
 """The push function's logic: each SQS record says "WC record X changed"; the record's current
 state is read from WizCommerce and brought to SOS (R-PUSH-1), exactly once.
 
-- Batch: Powertools' FIFO partial processor with `skip_group_on_error` — a failed record fails
-  only the later records of its own message group (one WC record), which keeps that record's
-  messages in order while other records go on.
+- Batch: each message group (one WC record) through Powertools' FIFO partial processor — a
+  failed record fails only the later records of its own group, which keeps that record's messages
+  in order while other records go on. The groups of a batch are pushed side by side (threads): a
+  push mostly waits for its slot of the deployment's SOS budget (issue 20), which spaces the SOS
+  calls whatever the number of pushes waiting, so one after another only made the last order of a
+  poll's burst wait for every earlier order's WizCommerce and DynamoDB work as well.
 - Exactly once: what was last pushed is kept as a fingerprint on the record's mapping, so a
   change announced again (webhook redelivery, the poll, reconciliation) or our own write to WC
   finds nothing new to push. Powertools Idempotency keyed on the announcement id spares a
@@ -17,12 +20,13 @@ state is read from WizCommerce and brought to SOS (R-PUSH-1), exactly once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -35,7 +39,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ..config import PushSettings, SosApiSettings, TablesSettings, WizApiSettings
-from ..observability import logger, metrics
+from ..observability import add_metric, logger
 from ..rules.contract import WEBHOOK_AUTH_READINGS
 from ..rules.push_config import PushConfig
 from ..secrets import SecretStore
@@ -60,6 +64,9 @@ IDEMPOTENCY_KEY_PREFIX = "push-change"
 LOCAL_CACHE_EVENTS = 1024
 # Waiting for another invocation is not a failure worth a state record: the retry just waits.
 WAITS = (RecordBusy, IdempotencyAlreadyInProgressError)
+# Message groups pushed at once: PushQueue's BatchSize (template.yaml), so a batch's groups all go
+# together. Their SOS calls are spaced by the shared budget, not by this number.
+GROUPS_AT_ONCE = 10
 
 
 def apply_change(deps: PushDeps, message: RecordChanged) -> PushOutcome:
@@ -88,7 +95,9 @@ class PushRuntime:
             persistence_store=persistence,
             config=self._idempotency, output_serializer=PydanticSerializer(PushOutcome),
             key_prefix=IDEMPOTENCY_KEY_PREFIX)
-        self._processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # Configured here, not by the first call: two groups' first calls would race to configure it.
+        persistence.configure(self._idempotency, key_prefix=IDEMPOTENCY_KEY_PREFIX)
+        self._groups = ThreadPoolExecutor(max_workers=GROUPS_AT_ONCE, thread_name_prefix="push-group")
 
     @classmethod
     def from_environment(cls) -> "PushRuntime":
@@ -110,9 +119,29 @@ class PushRuntime:
         readings = self._contract.follow_if_due()  # R-OPS-5: settled since this container started
         if readings is not None:
             self._deps = replace(self._deps, config=replace(self._deps.config, contract=readings))
-        # When every record failed, Powertools raises: Lambda then returns the whole batch to the queue.
-        return process_partial_response(event=event, record_handler=self.handle_record,
-                                        processor=self._processor, context=context)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for record in event["Records"]:  # in queue order: a group's records stay in it
+            groups.setdefault(record.get("attributes", {}).get("MessageGroupId", ""), []).append(record)
+        answers = list(self._groups.map(lambda records: self._push_group(records, context), groups.values()))
+        failures = [failure for answer in answers if not isinstance(answer, BatchProcessingError)
+                    for failure in answer]
+        if all(isinstance(answer, BatchProcessingError) for answer in answers):
+            # Every record failed: raised, as Powertools does, so Lambda returns the whole batch.
+            raise BatchProcessingError("All records failed processing", [e for a in answers for e in a.child_exceptions])
+        for records, answer in zip(groups.values(), answers):
+            if isinstance(answer, BatchProcessingError):
+                failures += [{"itemIdentifier": record["messageId"]} for record in records]
+        return {"batchItemFailures": failures}
+
+    def _push_group(self, records: list[dict[str, Any]], context: LambdaContext) -> list | BatchProcessingError:
+        """One message group's records in order: their failures, or the error when all failed."""
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        try:
+            with processor(records, self.handle_record, context):
+                processor.process()
+        except BatchProcessingError as every_record_failed:
+            return every_record_failed
+        return processor.response()["batchItemFailures"]
 
     def handle_record(self, record: SQSRecord) -> dict[str, Any]:
         try:
@@ -120,7 +149,7 @@ class PushRuntime:
         except ValidationError as exc:  # not from our ingress or poll, which validate: park it for a look
             return self._park(record, ("message", record.message_id),
                               f"not a push message: {validation_reason(exc)}", {})
-        logger.set_correlation_id(message.id)
+        logger.thread_safe_append_keys(correlation_id=message.id)  # this group's thread only
         if message.source == "webhook":
             self._deps.state.record_heartbeat(WEBHOOK_HEARTBEAT)  # `sos-wiz-ops doctor`: webhooks arrive
             if message.auth:  # WC-A6: the form the ingress verified, recorded at the first delivery
@@ -141,11 +170,10 @@ class PushRuntime:
                 return self._park(record, key, reason, {**details, **lines})
             self._deps.state.record_failure(*key, reason=reason, details={**details, "disposition": "retrying"})
             logger.warning("push failed; SQS retries it", extra={"entity": key[0], "wc_id": key[1], "reason": reason})
-            metrics.add_metric(name="PushRetried", unit=MetricUnit.Count, value=1)
+            add_metric("PushRetried")
             raise
         logger.info("push applied", extra=outcome.model_dump())
-        metrics.add_metric(name="PushIgnored" if outcome.status == "ignored" else "PushApplied",
-                           unit=MetricUnit.Count, value=1)
+        add_metric("PushIgnored" if outcome.status == "ignored" else "PushApplied")
         return outcome.model_dump()
 
     def _note(self, message: RecordChanged) -> dict[str, Any]:
@@ -154,7 +182,7 @@ class PushRuntime:
         changes nothing (the recorder writes once)."""
         self._deps.first_use("WC-A7", "delivered", f"webhook {message.id} named {message.event}")
         logger.info("webhook noted", extra={"event": message.event, "wc_id": message.wc_id})
-        metrics.add_metric(name="PushNoted", unit=MetricUnit.Count, value=1)
+        add_metric("PushNoted")
         return {"entity": message.entity, "wc_id": message.wc_id, "status": "noted", "reason": NOTED_REASON}
 
     def _park(self, record: SQSRecord, key: tuple[str, str], reason: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -162,5 +190,5 @@ class PushRuntime:
         self._deps.state.record_failure(*key, reason=reason, details={"disposition": "parked-in-dlq", **details})
         self._parking.park(record, reason)
         logger.warning("push parked in the DLQ", extra={"entity": key[0], "wc_id": key[1], "reason": reason})
-        metrics.add_metric(name="PushParked", unit=MetricUnit.Count, value=1)
+        add_metric("PushParked")
         return {"entity": key[0], "wc_id": key[1], "status": "parked", "reason": reason}
