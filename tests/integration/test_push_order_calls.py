@@ -69,3 +69,17 @@ def test_a_new_order_carrying_a_reference_id_is_still_looked_up_and_r_ord_7_keep
     assert orders_numbered(stack, order) == [] and len(stack.sos.sales_orders) == 1
     assert stack.mappings.by_wc("order", order["id"]) is None
     assert stack.state.open_failures() == [] and stack.dlq_messages() == []
+
+
+def test_new_orders_pushed_side_by_side_check_sos_a16_once(push_stack):
+    """A batch's groups are pushed at once (issue 20): SOS-A16's check after the first create is
+    one `updatedsince` read per client, not one per thread that created an order before it ended."""
+    stack = push_stack
+    orders = [stack.place_order(stack.mapped_items()[k:k + 1]) for k in range(4)]
+    # the first create's check is slow: the other threads' creates end while it runs
+    stack.sos.inject_latency(1500, method="GET", path="/api/v2/salesorder", count=1)
+    stack.sos.reset_counters()
+    stack.sync()
+    counters = stack.sos.counters()
+    assert counters.get(POST_ORDER) == 4 and counters.get(FIND_ORDER) == 1, counters  # the updatedsince read
+    assert all(len(orders_numbered(stack, order)) == 1 for order in orders)

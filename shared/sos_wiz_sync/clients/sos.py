@@ -169,7 +169,8 @@ class SosClient:
         self._payment_endpoint_stop: ContractStop | None = None  # SOS-A11's stored reading fits neither
         self._kit_types: frozenset[str] | ContractStop = KIT_TYPES  # SOS-A17: both until settled
         self._stops: dict[str, ContractStop] = {}  # SOS-A4, SOS-A9: stored readings that fit neither
-        self._zone_recorded = False  # SOS-A16 recorded (stored, or by this client)
+        self._zone_recorded = False  # SOS-A16 recorded (stored, or by this client), or being checked
+        self._once = threading.Lock()  # the checks made once per client, not once per thread (the push's groups)
         self.first_use = first_use  # first-use rows (SOS-A8, SOS-A20) recorded the first time they show
         # per thread: when its last request went out; a page's rows show SOS as it was then or later
         self._sent = threading.local()
@@ -370,9 +371,15 @@ class SosClient:
     def create_sales_order(self, order: dict[str, Any]) -> SosSalesOrder:
         before = datetime.now(timezone.utc)
         created = SosSalesOrder.model_validate(self._record_answer("POST", "/salesorder", order))
-        if not self._zone_recorded and self.first_use is not ignore_first_use:
+        if self.first_use is not ignore_first_use and self._claim_zone_check():
             self._record_updatedsince_zone(created.id, before)
         return created
+
+    def _claim_zone_check(self) -> bool:
+        """Whether this create checks SOS-A16: the first one of this client (one of its threads)."""
+        with self._once:
+            claimed, self._zone_recorded = not self._zone_recorded, True
+            return claimed
 
     def _record_updatedsince_zone(self, order_id: int, before: datetime) -> None:
         """SOS-A16 at its first use, once per deployment: the order just created listed by
@@ -385,8 +392,8 @@ class SosClient:
                                       expect=LIST))
         except SosError as exc:
             log.warning("SOS-A16 not checked after creating sales order %s: %s", order_id, exc.message)
+            self._zone_recorded = False  # the next create checks
             return
-        self._zone_recorded = True
         if any(row.get("id") == order_id for row in rows):
             self.first_use("SOS-A16", "SosTimezone", f"sales order {order_id} listed by updatedsince={since} "
                            f"({self.window.zone}, just before it was written)")
@@ -502,17 +509,18 @@ class SosClient:
         "absent"); anything else is raised naming SOS-A11."""
         if self._payment_endpoint_stop:
             raise self._payment_endpoint_stop
-        if self._payment_endpoint is None:
-            try:
-                self.request("GET", "/payment", params={"maxresults": 1}, expect=LIST)
-                self._payment_endpoint = True
-            except SosError as exc:
-                if exc.http_status != 404:
-                    raise SosError("GET", "/payment", exc.http_status, exc.sos_status,
-                                   f"SOS-A11: the /payment probe answered neither a list nor 404: {exc.message}",
-                                   exc.body) from exc
-                self._payment_endpoint = False
-        return self._payment_endpoint
+        with self._once:  # the other threads wait for this one's answer
+            if self._payment_endpoint is None:
+                try:
+                    self.request("GET", "/payment", params={"maxresults": 1}, expect=LIST)
+                    self._payment_endpoint = True
+                except SosError as exc:
+                    if exc.http_status != 404:
+                        raise SosError("GET", "/payment", exc.http_status, exc.sos_status,
+                                       f"SOS-A11: the /payment probe answered neither a list nor 404: {exc.message}",
+                                       exc.body) from exc
+                    self._payment_endpoint = False
+            return self._payment_endpoint
 
     def create_payment(self, payment: dict[str, Any]) -> SosPayment:
         return SosPayment.model_validate(self._record_answer("POST", "/payment", payment))
