@@ -1,7 +1,9 @@
 """Run in each container of benchmarks/sos_budget_stack.py before its cold start (a ContainerSetup):
 every DynamoDB request the function makes is appended to `<folder>/<pid>.txt` as one line
 "budget|other <epoch seconds>" — "budget" when it reads or writes the SOS budget item
-(`pk=SOS#BUDGET`, store/budget.py), "other" for the function's own tables' work. One file per
+(`pk=SOS#BUDGET`, store/budget.py), "other" for the function's own tables' work — and, for the
+budget item, a line "budget-<what> <epoch seconds>" after the answer, <what> being `take` (slots
+taken), `refused` (a conditional write the item refused), `rate` (a rate write) or `read`. One file per
 process, one line per request, written before the request: a container killed at the end loses
 nothing counted."""
 
@@ -21,6 +23,21 @@ def count_dynamodb_requests(folder: str) -> None:
             kind = "budget" if key.get("pk") == {"S": "SOS#BUDGET"} else "other"
             with open(record, "a") as out:
                 out.write(f"{kind} {time.time():.3f}\n")
+            if kind == "budget":
+                return _noting_outcome(record, operation, params, lambda: original(client, operation, params))
         return original(client, operation, params)
 
     BaseClient._make_api_call = counted
+
+
+def _noting_outcome(record: str, operation: str, params: dict, call) -> dict:
+    what = "read" if operation == "GetItem" else "take" if "tail" in params.get("UpdateExpression", "") else "rate"
+    try:
+        return call()
+    except Exception as exc:  # a refused conditional write is a botocore ClientError
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            what = "refused"
+        raise
+    finally:
+        with open(record, "a") as out:
+            out.write(f"budget-{what} {time.time():.3f}\n")

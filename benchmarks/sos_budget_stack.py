@@ -360,8 +360,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "dead_letters": {queue: runtime.queue_counts(queue).total for queue in DLQS},
             "open_failures": sorted(f"{f.get('entity')}:{f.get('reason')}" for f in state.all_open_failures()),
             "dynamodb_budget_requests": dynamodb["budget"],
+            # by outcome: slices taken, conditional writes refused, rate writes, reads
+            "dynamodb_budget_by_outcome": {what: dynamodb[f"budget-{what}"] for what in ("take", "refused", "rate", "read")},
             "dynamodb_per_sos_call": round(dynamodb["budget"] / max(1, requests_), 3),
-            "dynamodb_all_per_sos_call": round(sum(dynamodb.values()) / max(1, requests_), 3),
+            "dynamodb_all_per_sos_call": round((dynamodb["budget"] + dynamodb["other"]) / max(1, requests_), 3),
             "rate_in_force_at_end": float(budget["rate"]["N"]) if budget else None,
             "rate_lowered_times": int(budget.get("throttles", {}).get("N", 0)) if budget else None,
         }

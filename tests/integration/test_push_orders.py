@@ -256,3 +256,23 @@ def test_a_price_below_the_items_minimum_parks_the_order_with_sos_reason(push_st
     assert "minimum price" in failure["reason"] and "Line 1" in failure["reason"]
     assert failure["attempts"] == 1 and len(stack.dlq_messages()) == 1
     assert stack.sos_orders_numbered(f"WC-{order['display_id']}") == []
+
+
+def test_an_order_the_first_sync_held_is_not_pushed_until_released(push_stack):
+    """R-TIME-2: a held record (the first sync found two candidates) is never created in SOS by a
+    push; the push reads its one hold by key."""
+    stack = push_stack
+    order = stack.place_order(stack.mapped_items()[:1])
+    other = stack.place_order(stack.mapped_items()[1:2])
+    stack.state.hold("order", "wc", order["id"], reason="two SOS candidates")
+    stack.state.hold("order", "sos", order["id"], reason="a SOS-side hold of the same id holds nothing here")
+    stack.sync()
+    assert stack.sos_orders_numbered(f"WC-{order['display_id']}") == []
+    assert stack.mappings.by_wc("order", order["id"]) is None
+    assert stack.state.history("order", order["id"])[0]["reason"].startswith("held:")
+    assert len(stack.sos_orders_numbered(f"WC-{other['display_id']}")) == 1  # the next order is not held
+    # When an operator releases it and the order changes again
+    assert stack.state.release_hold("order", "wc", order["id"])
+    stack.wiz.update_order(order["id"], customer_note="released")
+    stack.sync()
+    assert len(stack.sos_orders_numbered(f"WC-{order['display_id']}")) == 1

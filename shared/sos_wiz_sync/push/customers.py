@@ -36,7 +36,7 @@ def push_customer(deps: PushDeps, wc_id: str) -> PushOutcome:
 
 def _push_customer(deps: PushDeps, customer: WizCustomer) -> PushOutcome:
     mapping = deps.mappings.by_wc("customer", customer.id)
-    if mapping is None and customer.id in deps.state.held("customer", "wc"):
+    if mapping is None and deps.state.is_held("customer", "wc", customer.id):
         return PushOutcome(entity="customer", wc_id=customer.id, status="ignored", reason=HELD)
     if mapping is None:
         sos_id, status = _link(deps, customer)

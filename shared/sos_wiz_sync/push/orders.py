@@ -96,7 +96,7 @@ def _create(deps: PushDeps, order: WizOrder) -> PushOutcome:
     skip = order_skip_reason(order)
     if skip:
         return _outcome(order, "ignored", reason=skip)
-    if order.id in deps.state.held("order", "wc"):
+    if deps.state.is_held("order", "wc", order.id):
         return _outcome(order, "ignored", reason=HELD)
     try:
         number = deps.config.order_number(order.display_id)

@@ -285,6 +285,12 @@ class SyncState:
             "record_id": record_id, "reason": reason, "gsi1pk": "HOLD", "gsi1sk": f"{entity}#{side}#{record_id}",
             "held_at": utc_now()}))
 
+    def is_held(self, entity: str, side: str, record_id: str) -> bool:
+        """Whether this one record is held: a read of its hold by key (a push asks about one
+        record; listing every hold of the entity was a GSI query per create)."""
+        return "Item" in self._table.get_item(Key={"pk": f"HOLD#{entity}#{side}#{record_id}", "sk": "HOLD"},
+                                              ConsistentRead=True, ProjectionExpression="pk")
+
     def held(self, entity: str, side: str) -> set[str]:
         condition = Key("gsi1pk").eq("HOLD") & Key("gsi1sk").begins_with(f"{entity}#{side}#")
         return {item["record_id"] for item in self._query_all(IndexName="gsi1", KeyConditionExpression=condition)}
