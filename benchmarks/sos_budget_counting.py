@@ -3,7 +3,9 @@ every DynamoDB request the function makes is appended to `<folder>/<pid>.txt` as
 "budget|other <epoch seconds>" — "budget" when it reads or writes the SOS budget item
 (`pk=SOS#BUDGET`, store/budget.py), "other" for the function's own tables' work — and, for the
 budget item, a line "budget-<what> <epoch seconds>" after the answer, <what> being `take` (slots
-taken), `refused` (a conditional write the item refused), `rate` (a rate write) or `read`. One file per
+taken), `refused` (a conditional write the item refused), `rate` (a rate write) or `read`; a
+refusal also as "budget-refused:<function>:<idle|busy|busy-limit> <epoch seconds>" (which take
+form was refused, in which function). One file per
 process, one line per request, written before the request: a container killed at the end loses
 nothing counted."""
 
@@ -37,6 +39,11 @@ def _noting_outcome(record: str, operation: str, params: dict, call) -> dict:
     except Exception as exc:  # a refused conditional write is a botocore ClientError
         if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             what = "refused"
+            condition = params.get("ConditionExpression", "")
+            form = "idle" if "attribute_not_exists" in condition else "busy-limit" if ":limit" in condition else "busy"
+            function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "?")
+            with open(record, "a") as out:
+                out.write(f"budget-refused:{function}:{form} {time.time():.3f}\n")
         raise
     finally:
         with open(record, "a") as out:

@@ -305,6 +305,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from_end = {number: watcher.in_sos[number] - order["poll_end"] for number, order in found.items()}
         from_confirmation = [watcher.in_sos[n] - order["placed"] for n, order in placed.items() if n in watcher.in_sos]
         during = [delay for number, delay in delays.items() if number in found_during]
+        first_poll = min((order["poll"] for order in found.values()), default=0.0)
         marked = attempts(runtime, [order["wc_id"] for order in found.values()])
         stages: dict[str, dict[str, float]] = {}  # SOS number → stage → seconds
         for number, order in found.items():
@@ -333,7 +334,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "all": {"n": len(delays), "p50": percentile(list(delays.values()), .5),
                         "p95": percentile(list(delays.values()), .95), "max": percentile(list(delays.values()), 1)},
                 "found_during_pass": {"n": len(during), "p50": percentile(during, .5), "p95": percentile(during, .95),
-                                      "max": percentile(during, 1)}},
+                                      "max": percentile(during, 1)},
+                # the first poll's orders meet cold push containers (the local runner's cold start
+                # takes seconds under load; a busy afternoon on Lambda has warm ones)
+                "after_first_poll": summary([d for n, d in delays.items() if found[n]["poll"] > first_poll])},
             "order_delay_from_poll_end_s": {
                 "all": summary(list(from_end.values())),
                 "found_during_pass": summary([d for n, d in from_end.items() if n in found_during])},
@@ -362,6 +366,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "dynamodb_budget_requests": dynamodb["budget"],
             # by outcome: slices taken, conditional writes refused, rate writes, reads
             "dynamodb_budget_by_outcome": {what: dynamodb[f"budget-{what}"] for what in ("take", "refused", "rate", "read")},
+            "dynamodb_budget_refused_by": {kind.removeprefix("budget-refused:"): n for kind, n in sorted(dynamodb.items())
+                                           if kind.startswith("budget-refused:")},
             "dynamodb_per_sos_call": round(dynamodb["budget"] / max(1, requests_), 3),
             "dynamodb_all_per_sos_call": round((dynamodb["budget"] + dynamodb["other"]) / max(1, requests_), 3),
             "rate_in_force_at_end": float(budget["rate"]["N"]) if budget else None,
