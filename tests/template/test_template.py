@@ -343,6 +343,15 @@ def test_batch_consumers_report_partial_batch_failures(function, queue, batch_si
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+def test_a_push_batch_fits_the_groups_the_push_runs_side_by_side():
+    """A push invocation pushes every message group of its batch at once (issue 20): its thread
+    pool holds the whole batch."""
+    from sos_wiz_sync.push.router import GROUPS_AT_ONCE
+
+    [event] = events("PushFunction", "SQS")
+    assert event["BatchSize"] <= GROUPS_AT_ONCE
+
+
 def test_pull_function_takes_one_run_at_a_time_from_the_pull_queue():
     [event] = events("PullFunction", "SQS")
     assert event["Queue"] == arn_of("PullQueue")

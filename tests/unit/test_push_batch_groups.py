@@ -71,3 +71,10 @@ def test_a_batch_whose_every_record_failed_raises_so_lambda_returns_all_of_it():
 
     with pytest.raises(BatchProcessingError):
         runtime(handle).handle_batch({"Records": [sqs_record("a1", "order#A"), sqs_record("b1", "order#B")]}, None)
+
+
+def test_an_empty_batch_is_answered_with_no_failures():
+    def handle(record):
+        raise AssertionError("no record to handle")
+
+    assert runtime(handle).handle_batch({"Records": []}, None) == {"batchItemFailures": []}

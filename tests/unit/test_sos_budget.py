@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -479,3 +480,37 @@ def test_rare_jitter_throttles_at_rate_equal_to_the_account_limit_cost_a_minute_
         back = next(at for at, rate in after if rate == policy.configured)
         assert back - jittered <= 120
     assert min(rate for at, rate in run["rates"] if at >= 500) == policy.configured
+
+
+class SlowTable(MemoryBudgetTable):
+    """A take that takes a while (a loaded DynamoDB endpoint): the caller's other threads queue up."""
+
+    def __init__(self):
+        super().__init__()
+        self.slots_taken = 0
+
+    def take(self, **kwargs):
+        time.sleep(0.05)  # less than a slot's lateness allowance at 5/s (0.1 s): its slots stay usable
+        taken = super().take(**kwargs)
+        self.slots_taken += kwargs["count"]
+        return taken
+
+
+def test_threads_of_one_container_waiting_at_once_share_a_lease():
+    """Issue 20 (≤ 1 DynamoDB request per SOS call): a push invocation's message groups wait for
+    their slots together; one lease serves every thread waiting, not one write per thread."""
+    table = SlowTable()
+    budget = SharedBudget(table, BudgetPolicy(5.0), "push")  # the real clock: threads really wait
+    start = threading.Barrier(6)
+
+    def order():
+        start.wait()
+        budget.wait()
+
+    threads = [threading.Thread(target=order) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert table.requests <= 3  # one per thread before (6); a refused idle guess at most besides
+    assert table.slots_taken == 6  # a slot of its own for every thread, none leased for nobody

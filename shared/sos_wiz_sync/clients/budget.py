@@ -26,6 +26,9 @@ made orders wait behind up to 6 lower-priority slots):
   push between orders guessed idle while a pull kept the timeline busy. The guess now follows
   whether others had moved the tail when the caller last wrote (`guess_idle`).
 - the first caller created the item in a write of its own; the idle take now creates it.
+- threads of one container waiting at once (a push invocation's message groups, a hook worker's
+  concurrent reads) each leased a slot of their own; one lease now serves all that wait
+  (`shared_leases`), so a burst of orders in one invocation costs about one write per container.
 Worst case (every priority asking non-stop): about 0.85 a call; a busy afternoon about 0.9.
 
 Adaptive (AIMD): a throttled answer (429 or HTTP 200 "Throttle limit exceeded") multiplies the
@@ -82,6 +85,11 @@ class BudgetPolicy:
     # Slots taken per lease: one per push request keeps an order from waiting behind a slice;
     # a hook's and a pull's slices make their waiting (refused writes) cheap per slot.
     slices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({"push": 1, "hook": 1, "pull": 3}))
+    # A container's threads waiting for a slot at once share one lease, up to this many slots: a
+    # push invocation's message groups (up to its batch of 10: the same priority, so no one waits
+    # behind them who would not anyway), a hook worker's concurrent reads (SosMaxConcurrency, 2).
+    shared_leases: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType({"push": 10, "hook": 2, "pull": 3}))
     lease_seconds: float = 0.05  # a slice spans at least this much of the timeline (high rates)
     max_refusals: int = 1        # refused this often → the next write is at the floor, unconditional
     floor_slots: float = 4.0     # refused this long (in slots) → the slice is taken anyway
@@ -102,10 +110,12 @@ class BudgetPolicy:
     max_backlog_seconds: float = 60.0  # a tail further out than this is broken: start again from now
     fallback_callers: int = 6    # local pacing share when the table fails
 
-    def slice(self, priority: str, rate: float) -> int:
-        """Slots per lease: the priority's slice, or `lease_seconds` of slots when more (at the
-        local stack's 1000/s: 50 slots per DynamoDB request)."""
-        return max(self.slices[priority], math.floor(rate * self.lease_seconds))
+    def slice(self, priority: str, rate: float, waiting: int = 1) -> int:
+        """Slots per lease: the priority's slice, or one per thread of the caller waiting for a
+        slot (up to `shared_leases`), or `lease_seconds` of slots when more (at the local stack's
+        1000/s: 50 slots per DynamoDB request)."""
+        return max(self.slices[priority], min(waiting, self.shared_leases[priority]),
+                   math.floor(rate * self.lease_seconds))
 
     def lateness(self, rate: float) -> float:
         """How late a slot may still be used (and a past tail appended to): `grace_slots`, or
@@ -273,6 +283,8 @@ class SharedBudget(Pacer):
         self.store, self.policy, self.priority = store, policy, priority
         self._clock, self._sleep, self._on_rate = clock, sleep, on_rate
         self._budget_lock = threading.Lock()
+        self._waiting = 0  # threads inside wait(): one lease serves them all (`shared_leases`)
+        self._waiting_lock = threading.Lock()
         self._state: BudgetState | None = None  # the item as last read or written
         self._slots: list[float] = []
         self._slots_leased_at = 0.0              # when `_slots` were taken
@@ -289,8 +301,14 @@ class SharedBudget(Pacer):
         return in_force(self.policy, self._state, self._clock()) if self._state else None
 
     def wait(self) -> None:
-        with self._budget_lock:
-            slot = self._slot()
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            with self._budget_lock:
+                slot = self._slot()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
         if slot is None:
             super().wait()
             return
@@ -358,7 +376,7 @@ class SharedBudget(Pacer):
                 self._sleep(retry_at(self.policy, view, self.priority, now, waited, refusals) - now)
                 fresh = False
                 continue
-            count = self.policy.slice(self.priority, view.rate)
+            count = self.policy.slice(self.priority, view.rate, self._waiting)
             late = now - self.policy.lateness(view.rate)
             broken = now + self.policy.max_backlog_seconds
             idle = guess_idle(view, late, fresh=fresh, others_busy=self._others_busy) or view.tail > broken

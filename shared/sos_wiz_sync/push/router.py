@@ -123,14 +123,15 @@ class PushRuntime:
         for record in event["Records"]:  # in queue order: a group's records stay in it
             groups.setdefault(record.get("attributes", {}).get("MessageGroupId", ""), []).append(record)
         answers = list(self._groups.map(lambda records: self._push_group(records, context), groups.values()))
-        failures = [failure for answer in answers if not isinstance(answer, BatchProcessingError)
-                    for failure in answer]
-        if all(isinstance(answer, BatchProcessingError) for answer in answers):
+        every_group_failed = [answer for answer in answers if isinstance(answer, BatchProcessingError)]
+        if answers and len(every_group_failed) == len(answers):
             # Every record failed: raised, as Powertools does, so Lambda returns the whole batch.
-            raise BatchProcessingError("All records failed processing", [e for a in answers for e in a.child_exceptions])
+            raise BatchProcessingError("All records failed processing",
+                                       [error for answer in every_group_failed for error in answer.child_exceptions])
+        failures: list[dict[str, str]] = []
         for records, answer in zip(groups.values(), answers):
-            if isinstance(answer, BatchProcessingError):
-                failures += [{"itemIdentifier": record["messageId"]} for record in records]
+            failures += ([{"itemIdentifier": record["messageId"]} for record in records]
+                         if isinstance(answer, BatchProcessingError) else answer)
         return {"batchItemFailures": failures}
 
     def _push_group(self, records: list[dict[str, Any]], context: LambdaContext) -> list | BatchProcessingError:
