@@ -31,14 +31,19 @@ def stack() -> Iterator[HookedStack]:
         yield hooked
 
 
+def printed_object(text: str, key: str) -> dict:
+    """The JSON object a command printed, found by a key of its own that comes before any object
+    nested in it: the stack's pollers run functions in this process, and their log lines may land
+    on stdout meanwhile (the doctor's JSON met a hook worker's line once)."""
+    result, _ = json.JSONDecoder().raw_decode(text, text.rindex("{", 0, text.index(f'"{key}"')))
+    return result
+
+
 def ledger(stack: HookedStack, *argv: str, expect: int | None = None) -> dict:
     printed = io.StringIO()
     with redirect_stdout(printed):
         code = ops.run(stack.runtime, ["ledger", "--since", "1h", "--settle", SETTLE, *argv, "--json"])
-    # the stack's functions run in this process and may log to stdout meanwhile: the ledger's
-    # JSON is the object that starts with its "window"
-    text = printed.getvalue()
-    result, _ = json.JSONDecoder().raw_decode(text, text.rindex("{", 0, text.index('"window"')))
+    result = printed_object(printed.getvalue(), "window")
     assert code == (1 if result["unaccounted"] else 0)
     if expect is not None:
         assert len(result["unaccounted"]) == expect, json.dumps(result["unaccounted"], indent=1)
@@ -158,5 +163,5 @@ def test_the_daily_job_runs_in_the_pull_function_and_doctor_shows_it(stack):
     printed = io.StringIO()
     with redirect_stdout(printed):
         ops.run(stack.runtime, ["doctor", "--json"])
-    [line] = [c for c in json.loads(printed.getvalue())["checks"] if c["name"] == "last ledger"]
+    [line] = [c for c in printed_object(printed.getvalue(), "checks")["checks"] if c["name"] == "last ledger"]
     assert not line["ok"] and line["detail"].startswith(f"{last['unaccounted_count']} unaccounted")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
 from local.emulators import WizEmulator, seed
+from local.hook_stack import wait_until
 from sos_wiz_sync.clients.http import ApiError
 from sos_wiz_sync.clients.wiz import WizClient
 from sos_wiz_sync.wiring import wiz_session
@@ -124,3 +127,19 @@ def test_wiz_changed_since_lists_only_later_changes_and_refuses_an_ignored_filte
     monkeypatch.setattr(client, "request", lambda method, path, params=None, body=None: {"data": [no_zone], **one_page})
     with pytest.raises(ValueError, match="the filter was not applied"):
         list(client.changed_since("invoices", after))
+
+
+def test_a_retry_after_answered_to_one_thread_holds_the_clients_other_threads(wiz_emulator):
+    """WC-A3 (assumed: the limit is the API key's): the push sends its message groups' requests
+    side by side, so a 429's Retry-After must hold them all, not only the request it answered."""
+    client = WizClient(base_url=wiz_emulator.url, api_key=wiz_emulator.api_key, session=wiz_session(2))
+    customer_id, product_id = next(iter(wiz_emulator.customers)), next(iter(wiz_emulator.products))
+    throttle = wiz_emulator.inject_429(count=1, retry_after=1, method="GET", path="/v1/customers")
+    first = threading.Thread(target=client.get_customer, args=(customer_id,))
+    first.start()
+    assert wait_until(lambda: throttle.count == 0, timeout=10, interval=0.01)
+    throttled_at = time.monotonic()  # just after the 429 was answered
+    client.get_product(product_id)  # another thread's request, to another path
+    other_done = time.monotonic()
+    first.join()
+    assert other_done - throttled_at >= 0.8  # it waited out the Retry-After too (unheld: ~0.01 s)

@@ -45,6 +45,7 @@ class Served:
     body: Any                 # the request's JSON body (None if none or not JSON)
     headers: dict[str, str] = field(default_factory=dict)  # the answer's headers
     answer: bytes = b""       # the answer's body, for error answers only
+    query: str = ""           # the request's query string
 
     @property
     def ok(self) -> bool:
@@ -96,7 +97,7 @@ class RequestJournal:
             body = None
         with self._lock:
             self.entries.append(Served(at, environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), status, body,
-                                       answer.get("headers", {}), error_answer))
+                                       answer.get("headers", {}), error_answer, environ.get("QUERY_STRING", "")))
         return result
 
     def served(self, method: str | None = None, path_prefix: str = "", *, applied: bool | None = None

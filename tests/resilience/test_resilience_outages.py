@@ -58,13 +58,14 @@ def outage_stack(make_stack, tmp_path):
 
 
 def waits_after_429(wiz_requests) -> list[float]:
-    """For each 429 WizCommerce answered: how long until the client asked the same thing again."""
+    """For each 429 WizCommerce answered: how long until the client asked the same thing again
+    (the same request: the push's message groups ask for other records side by side)."""
     served = wiz_requests.served()
     waits = []
     for position, answer in enumerate(served):
         if answer.status == 429:
             retry = next(later for later in served[position + 1:]
-                         if (later.method, later.path) == (answer.method, answer.path))
+                         if (later.method, later.path, later.query) == (answer.method, answer.path, answer.query))
             waits.append(retry.at - answer.at)
     return waits
 

@@ -46,19 +46,27 @@ class WriteSafeRetry(Retry):
     a refusal, so replaying it is always safe, and `Retry-After` is honoured by urllib3.
     """
 
-    def __init__(self, *args, safe_write_methods: Iterable[str] = (), pacer: Pacer | None = None, **kwargs):
+    def __init__(self, *args, safe_write_methods: Iterable[str] = (), pacer: Pacer | None = None,
+                 hold: RetryAfterHold | None = None, **kwargs):
         self.safe_write_methods = frozenset(safe_write_methods)
         self.pacer = pacer
+        self.hold = hold
         super().__init__(*args, **kwargs)
 
     def new(self, **kw):  # urllib3 rebuilds the object on every retry
         kw.setdefault("safe_write_methods", self.safe_write_methods)
         kw.setdefault("pacer", self.pacer)
+        kw.setdefault("hold", self.hold)
         return super().new(**kw)
 
     def sleep(self, response=None) -> None:
         """Back off, then take a paced slot: a retry is a request to the rate limit too, and a
-        429 tells the pacer the limit was reached."""
+        429 tells the pacer the limit was reached. A `Retry-After` holds the session's other
+        threads as well (`hold`)."""
+        if self.hold is not None and response is not None:
+            after = self.get_retry_after(response)
+            if after:
+                self.hold.hold(after)
         super().sleep(response)
         if self.pacer is not None:
             if response is not None and response.status == 429:
@@ -73,10 +81,42 @@ class WriteSafeRetry(Retry):
         return super().is_retry(method, status_code, has_retry_after)
 
 
+class RetryAfterHold:
+    """A `Retry-After` one thread was answered holds every thread of the session until it ends:
+    the limit is the client's (WC-A3: per API key, assumed), not the one request's, and the push
+    sends its message groups' requests side by side."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+
+    def wait(self) -> None:
+        delay = self._until - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class HoldingAdapter(HTTPAdapter):
+    """An HTTPAdapter whose requests wait out the session's `RetryAfterHold` before they go."""
+
+    def __init__(self, *args, hold: RetryAfterHold, **kwargs):
+        self.hold = hold
+        super().__init__(*args, **kwargs)
+
+    def send(self, request, *args, **kwargs):
+        self.hold.wait()
+        return super().send(request, *args, **kwargs)
+
+
 def build_session(*, retries: int = 5, backoff_factor: float = 0.5, safe_write_methods: Iterable[str] = (),
                   pool_size: int = 16, pacer: Pacer | None = None) -> requests.Session:
-    """A requests session with a mounted urllib3 Retry: backoff with jitter, Retry-After honoured;
-    with a `pacer`, each retry waits for its slot too."""
+    """A requests session with a mounted urllib3 Retry: backoff with jitter, Retry-After honoured
+    (by every thread of the session); with a `pacer`, each retry waits for its slot too."""
+    hold = RetryAfterHold()
     retry = WriteSafeRetry(
         total=retries,
         connect=retries,
@@ -92,9 +132,10 @@ def build_session(*, retries: int = 5, backoff_factor: float = 0.5, safe_write_m
         raise_on_status=False,
         safe_write_methods=safe_write_methods,
         pacer=pacer,
+        hold=hold,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
+    adapter = HoldingAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size, hold=hold)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
