@@ -66,6 +66,21 @@ def test_an_order_of_a_customer_not_in_sos_creates_the_customer_first(push_stack
     assert stack.sos.counters()[POST_CUSTOMER] == 1
 
 
+def test_orders_of_one_new_customer_pushed_side_by_side_create_it_once(push_stack):
+    """A batch's message groups run at once (issue 20): three orders of a customer not in SOS yet
+    race to create it; the customer lease lets one create it and the others find its mapping."""
+    stack = push_stack
+    wc_only = stack.seeded["wiz_only_customer_ids"][0]
+    orders = [stack.place_order(stack.mapped_items()[k:k + 1], customer=wc_only) for k in range(3)]
+    stack.sync()
+    mapping = stack.mappings.by_wc("customer", wc_only)
+    for order in orders:
+        [sos_order] = stack.sos_orders_numbered(f"WC-{order['display_id']}")
+        assert sos_order["customer"]["id"] == int(mapping.sos_id)
+    assert stack.sos.counters()[POST_CUSTOMER] == 1
+    assert stack.state.open_failures() == [] and stack.dlq_messages() == []
+
+
 def test_a_customer_create_answered_with_a_5xx_after_sos_applied_it_is_found_not_repeated(push_stack):
     stack = push_stack
     stack.sos.inject_write_then_5xx(count=1, method="POST", path="/api/v2/customer")
