@@ -490,7 +490,7 @@ class SlowTable(MemoryBudgetTable):
         self.slots_taken = 0
 
     def take(self, **kwargs):
-        time.sleep(0.05)  # less than a slot's lateness allowance at 5/s (0.1 s): its slots stay usable
+        time.sleep(0.2)  # the other threads arrive meanwhile; at 2/s the lease's next slot is 0.5 s on
         taken = super().take(**kwargs)
         self.slots_taken += kwargs["count"]
         return taken
@@ -500,7 +500,7 @@ def test_threads_of_one_container_waiting_at_once_share_a_lease():
     """Issue 20 (≤ 1 DynamoDB request per SOS call): a push invocation's message groups wait for
     their slots together; one lease serves every thread waiting, not one write per thread."""
     table = SlowTable()
-    budget = SharedBudget(table, BudgetPolicy(5.0), "push")  # the real clock: threads really wait
+    budget = SharedBudget(table, BudgetPolicy(2.0), "push")  # the real clock: threads really wait
     start = threading.Barrier(6)
 
     def order():
