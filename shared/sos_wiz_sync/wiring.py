@@ -21,10 +21,6 @@ from .store.budget import BudgetTable
 from .store.contract import ContractReadings
 from .store.leases import Leases
 
-# Connections kept per API client: the push sends up to its batch's 10 message groups' requests at
-# once (push.router.GROUPS_AT_ONCE); fewer pooled connections would be opened and discarded.
-POOL_SIZE = 12
-
 
 def sos_pacer(api: SosApiSettings, state_table: str) -> Pacer:
     """The deployment's shared SOS budget at this function's priority (R-CFG-4), or, switched
@@ -42,7 +38,7 @@ def report_sos_rate(rate: float) -> None:
 
 def build_sos_client(api: SosApiSettings, *, state_table: str, secrets: SecretStore) -> SosClient:
     pacer = sos_pacer(api, state_table)
-    session = build_session(pool_size=max(POOL_SIZE, api.sos_max_concurrency + 2), pacer=pacer)
+    session = build_session(pool_size=api.sos_max_concurrency + 2, pacer=pacer)
     first_use = ContractReadings(state_table).record_first_use  # R-OPS-5: SOS-A1, A8, A20
     tokens = SosTokenManager(secret_id=api.sos_secret_id, token_url=api.sos_token_url, secrets=secrets,
                              leases=Leases(state_table), session=build_session(retries=3),
@@ -56,7 +52,7 @@ def wiz_session(concurrency: int) -> requests.Session:
     # PATCH sets the fields it names: replayed after a 5xx it ends the same. A POST is never
     # replayed by the session (WC-A2: a create that landed would be made twice); WizClient._post
     # looks a create up by its reference_id first, and replays only the inventory upsert.
-    return build_session(safe_write_methods=("PATCH",), pool_size=max(POOL_SIZE, concurrency + 2))
+    return build_session(safe_write_methods=("PATCH",), pool_size=concurrency + 2)
 
 
 def build_wiz_client(api: WizApiSettings, *, secrets: SecretStore) -> WizClient:

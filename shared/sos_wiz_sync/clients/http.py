@@ -18,6 +18,9 @@ R = TypeVar("R")
 # Methods whose replay cannot create a second record on the server.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Pooled connections per session at least: the push sends up to its batch's 10 message groups'
+# requests at once (push.router.GROUPS_AT_ONCE); beyond the pool they are opened and discarded.
+MIN_POOL_SIZE = 12
 
 
 class ApiError(Exception):
@@ -135,6 +138,7 @@ def build_session(*, retries: int = 5, backoff_factor: float = 0.5, safe_write_m
         hold=hold,
     )
     session = requests.Session()
+    pool_size = max(pool_size, MIN_POOL_SIZE)
     adapter = HoldingAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size, hold=hold)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

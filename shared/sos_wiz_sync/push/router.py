@@ -123,11 +123,11 @@ class PushRuntime:
         for record in event["Records"]:  # in queue order: a group's records stay in it
             groups.setdefault(record.get("attributes", {}).get("MessageGroupId", ""), []).append(record)
         answers = list(self._groups.map(lambda records: self._push_group(records, context), groups.values()))
-        every_group_failed = [answer for answer in answers if isinstance(answer, BatchProcessingError)]
-        if answers and len(every_group_failed) == len(answers):
+        wholly_failed = [answer for answer in answers if isinstance(answer, BatchProcessingError)]
+        if answers and len(wholly_failed) == len(answers):
             # Every record failed: raised, as Powertools does, so Lambda returns the whole batch.
             raise BatchProcessingError("All records failed processing",
-                                       [error for answer in every_group_failed for error in answer.child_exceptions])
+                                       [error for answer in wholly_failed for error in answer.child_exceptions])
         failures: list[dict[str, str]] = []
         for records, answer in zip(groups.values(), answers):
             failures += ([{"itemIdentifier": record["messageId"]} for record in records]
