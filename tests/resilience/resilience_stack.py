@@ -46,6 +46,7 @@ class Served:
     headers: dict[str, str] = field(default_factory=dict)  # the answer's headers
     answer: bytes = b""       # the answer's body, for error answers only
     query: str = ""           # the request's query string
+    answered_at: float = 0.0  # time.monotonic() when the answer was handed back
 
     @property
     def ok(self) -> bool:
@@ -97,7 +98,8 @@ class RequestJournal:
             body = None
         with self._lock:
             self.entries.append(Served(at, environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), status, body,
-                                       answer.get("headers", {}), error_answer, environ.get("QUERY_STRING", "")))
+                                       answer.get("headers", {}), error_answer, environ.get("QUERY_STRING", ""),
+                                       time.monotonic()))
         return result
 
     def served(self, method: str | None = None, path_prefix: str = "", *, applied: bool | None = None

@@ -58,15 +58,16 @@ def outage_stack(make_stack, tmp_path):
 
 
 def waits_after_429(wiz_requests) -> list[float]:
-    """For each 429 WizCommerce answered: how long until the client asked the same thing again
-    (the same request: the push's message groups ask for other records side by side)."""
+    """For each 429 WizCommerce answered: how long after that answer the client asked the same
+    thing again (the same request, sent after the answer: the push's message groups send their
+    requests side by side, and another group's identical one may already be on its way)."""
     served = wiz_requests.served()
     waits = []
     for position, answer in enumerate(served):
         if answer.status == 429:
-            retry = next(later for later in served[position + 1:]
-                         if (later.method, later.path, later.query) == (answer.method, answer.path, answer.query))
-            waits.append(retry.at - answer.at)
+            retry = next(later for later in served[position + 1:] if later.at >= answer.answered_at
+                         and (later.method, later.path, later.query) == (answer.method, answer.path, answer.query))
+            waits.append(retry.at - answer.answered_at)
     return waits
 
 
